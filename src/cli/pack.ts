@@ -1,0 +1,7 @@
+// `worker-admin pack`: not built yet (issue 3).
+import { WorkerAdminError } from '../common/errors.js';
+
+/** Placeholder until issue 3 lands: says so instead of pretending. */
+export async function run(_argv: string[]): Promise<number> {
+  throw new WorkerAdminError('INTERNAL', '`pack` is not available yet (tracked in issue 3)');
+}

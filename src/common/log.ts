@@ -1,0 +1,20 @@
+// The project's logger: pino to stderr, with secrets redacted wherever they may appear.
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+/** Paths whose values never reach a log line. */
+export const REDACT_PATHS = [
+  'token', '*.token', 'adminToken', 'clientToken', '*.adminToken', '*.clientToken',
+  'authorization', '*.authorization', 'headers.authorization', 'secret', '*.secret', 'password', '*.password',
+  'config.*', // worker config values may be secret: key names are logged, values are not
+];
+
+/** A logger named `name`; level from WORKER_ADMIN_LOG_LEVEL (default info; "silent" in tests). */
+export function createLogger(name: string, options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+  const level = options.level ?? process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'info';
+  return pino(
+    { name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
+    options.destination ?? pino.destination(2),
+  );
+}

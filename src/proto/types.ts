@@ -1,0 +1,98 @@
+// TypeScript shapes of the workeradmin.v1 messages as proto-loader delivers them (LOADER_OPTIONS).
+
+export type Status = 'STATUS_UNSPECIFIED' | 'SUCCESS' | 'FAIL' | 'TIMEOUT' | 'NO_WORKER' | 'INVALID';
+export const STATUSES: readonly Status[] = ['STATUS_UNSPECIFIED', 'SUCCESS', 'FAIL', 'TIMEOUT', 'NO_WORKER', 'INVALID'];
+
+export interface Hello {
+  identifier: string;
+  token: string;
+  type: string;
+  product: string;
+  version: string;
+  commands: string[];
+  events: string[];
+  topics: string[];
+}
+export interface Welcome { valid: boolean; reason: string }
+export interface Command {
+  uuid: string;
+  command: string;
+  payload: string;
+  timeout_ms: number;
+  target: string;
+  major: string;
+  context: Record<string, string>;
+}
+export interface Reply { uuid: string; status: Status; payload: string; error: string; worker: string }
+export interface Event {
+  uuid: string;
+  topic: string;
+  event: string;
+  payload: string;
+  reference_uuid: string;
+  timestamp_ms: number;
+  source: string;
+}
+export interface Heartbeat { timestamp_ms: number }
+export interface Drain { reason: string }
+export interface Ack { ok: boolean; message: string }
+export type Empty = Record<string, never>;
+export interface EventFilter { topics: string[]; events: string[] }
+export interface Expectation {
+  identifier: string;
+  version: string;
+  type: string;
+  product: string;
+  token_sha256: string;
+  commands: string[];
+  command_schemas: Record<string, string>;
+  events: string[];
+  event_schemas: Record<string, string>;
+  ttl_ms: number;
+}
+export interface WorkerRef { identifier: string; version: string }
+export interface WorkerInfo {
+  identifier: string;
+  version: string;
+  type: string;
+  product: string;
+  state: string;
+  commands: string[];
+  in_flight: number;
+  connected_at_ms: number;
+  topics: string[];
+  admin: boolean;
+  served: number;
+}
+export interface WorkerList { workers: WorkerInfo[]; queue_size: number; expected: string[] }
+export interface ConfigurationKey { type: string; product: string; major: string; minor: string }
+export interface StoredConfiguration {
+  key: ConfigurationKey | null;
+  found: boolean;
+  layers_json: string;
+  pivot_json: string;
+  saved_at_ms: number;
+}
+
+/** One message on a worker's stream, as sent (oneof: exactly one field set). */
+export type WorkerMessage =
+  | { hello: Partial<Hello> }
+  | { reply: Partial<Reply> }
+  | { event: Partial<Event> }
+  | { heartbeat: Partial<Heartbeat> };
+
+/** One message on a worker's stream, as received (`kind` names the set field). */
+export interface RouterMessageIn {
+  kind: 'welcome' | 'command' | 'drain' | 'event';
+  welcome?: Welcome | null;
+  command?: Command | null;
+  drain?: Drain | null;
+  event?: Event | null;
+}
+export interface WorkerMessageIn {
+  kind: 'hello' | 'reply' | 'event' | 'heartbeat';
+  hello?: Hello | null;
+  reply?: Reply | null;
+  event?: Event | null;
+  heartbeat?: Heartbeat | null;
+}
