@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'SPAWN_FAILED'
   | 'UPDATE_FAILED'
   | 'NOT_FOUND'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'ROUTER_ERROR';
 
 /** The one error class of the project: a stable code, a message naming what was wrong, a cause. */
 export class WorkerAdminError extends Error {
