@@ -1,7 +1,41 @@
-// `worker-admin events`: not built yet (issue 2).
-import { WorkerAdminError } from '../common/errors.js';
+// `worker-admin events [--topic T]…`: every matching event as one JSON line, until SIGINT/SIGTERM.
+import { once } from 'node:events';
+import { connectRouter } from '../sdk/client.js';
+import { parseCommandLine } from './args.js';
+import { resolveClientTarget } from './send.js';
 
-/** Placeholder until issue 2 lands: says so instead of pretending. */
-export async function run(_argv: string[]): Promise<number> {
-  throw new WorkerAdminError('INTERNAL', '`events` is not available yet (tracked in issue 2)');
+const USAGE = 'events [--topic admin]… [--event NAME]… [--router ADDR] [--token TOKEN] [--state-dir DIR]';
+
+/** Runs `events`: exit 0 when stopped by a signal, an error (exit 1) when the router ends the stream. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandLine(argv, {
+    topic: { type: 'string', multiple: true }, event: { type: 'string', multiple: true },
+    router: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' },
+  }, USAGE);
+  if (values['help']) {
+    process.stdout.write(`usage: worker-admin ${USAGE}\n`);
+    return 0;
+  }
+  const flags: { router?: string; token?: string; stateDir?: string } = {};
+  if (typeof values['router'] === 'string') flags.router = values['router'];
+  if (typeof values['token'] === 'string') flags.token = values['token'];
+  if (typeof values['state-dir'] === 'string') flags.stateDir = values['state-dir'];
+  const target = await resolveClientTarget(flags, false);
+
+  const connection = connectRouter({ address: target.router, token: target.token });
+  const stop = (): void => connection.close(); // cancels the watch: the loop below ends quietly
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const events = connection.events((values['topic'] as string[] | undefined) ?? [], { events: (values['event'] as string[] | undefined) ?? [] });
+    for await (const e of events) {
+      const { rawPayload: _raw, ...line } = e;
+      if (!process.stdout.write(`${JSON.stringify(line)}\n`)) await once(process.stdout, 'drain');
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    connection.close();
+  }
 }

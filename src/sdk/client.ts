@@ -1,0 +1,75 @@
+// connectRouter (DESIGN §5): a client's send / events / on / listWorkers over one channel.
+import * as grpc from '@grpc/grpc-js';
+import { errorMessage } from '../common/errors.js';
+import { parseDuration } from '../common/units.js';
+import type { Event, WorkerList } from '../proto/types.js';
+import { iterateEvents } from './event-stream.js';
+import { toEventMessage, toJsonText, toReplyResult } from './messages.js';
+import { createRouterRpc, type RouterRpc } from './rpc.js';
+import type { EventMessage, RouterConnection, SendOptions, TlsOptions, WatchOptions } from './types.js';
+
+/** Options of connectRouter. */
+export interface ConnectOptions {
+  address: string;
+  /** Client token (admin token for ADMIN_* commands). */
+  token?: string;
+  tls?: TlsOptions;
+}
+
+/** A RouterConnection that also exposes the low-level RouterRpc it uses. */
+export interface RouterClient extends RouterConnection {
+  readonly rpc: RouterRpc;
+}
+
+/** Opens a client connection (lazily: the channel connects on the first call). */
+export function connectRouter(options: ConnectOptions): RouterClient {
+  const rpc = createRouterRpc({ address: options.address, ...(options.token ? { token: options.token } : {}), ...(options.tls ? { tls: options.tls } : {}) });
+  const watches = new Set<grpc.ClientReadableStream<Event>>();
+  const watch = (topics: string[], events: string[]): grpc.ClientReadableStream<Event> => {
+    const call = rpc.watchEvents({ topics, events });
+    watches.add(call);
+    call.on('status', () => watches.delete(call));
+    return call;
+  };
+
+  return {
+    rpc,
+    async send(command: string, payload: unknown = {}, opts: SendOptions = {}) {
+      const reply = await rpc.sendCommand({
+        command,
+        payload: toJsonText(payload, `the payload of ${command}`),
+        timeout_ms: opts.timeout === undefined ? 0 : parseDuration(opts.timeout, 'timeout'),
+        uuid: opts.uuid ?? '',
+        target: opts.target ?? '',
+        major: opts.major === undefined ? '' : String(opts.major),
+        context: opts.context ?? {},
+      });
+      return toReplyResult(reply);
+    },
+    events(topics: string | string[] = [], opts: WatchOptions = {}): AsyncIterable<EventMessage> {
+      const list = typeof topics === 'string' ? [topics] : topics;
+      // the call starts when iteration starts, so an unused iterable holds nothing open
+      return { [Symbol.asyncIterator]: () => iterateEvents(watch(list, opts.events ?? []), rpc.address) };
+    },
+    on(eventName, handler, opts = {}) {
+      const call = watch(opts.topics ?? [], [eventName]);
+      call.on('data', (e: Event) => {
+        try {
+          handler(toEventMessage(e));
+        } catch (error) {
+          opts.onError?.(error instanceof Error ? error : new Error(errorMessage(error)));
+        }
+      });
+      call.on('error', (error: Error & { code?: number }) => {
+        if (error.code !== grpc.status.CANCELLED /* our own unsubscribe */) opts.onError?.(error);
+      });
+      return () => call.cancel();
+    },
+    listWorkers: (): Promise<WorkerList> => rpc.listWorkers(),
+    close() {
+      for (const call of watches) call.cancel();
+      watches.clear();
+      rpc.close();
+    },
+  };
+}

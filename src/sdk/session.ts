@@ -1,0 +1,192 @@
+// One worker's stream to the router: Hello/Welcome, commands, topic events, heartbeats, drain, end.
+import * as grpc from '@grpc/grpc-js';
+import { WorkerAdminError, errorMessage } from '../common/errors.js';
+import type { Command, Event, RouterMessageIn, WorkerMessage } from '../proto/types.js';
+import { failReply, runCommand } from './command-runner.js';
+import { Lifecycle } from './lifecycle.js';
+import { toEventMessage, toJsonText } from './messages.js';
+import type { StartLine } from './start-line.js';
+import { createStreamWriter, type StreamWriter } from './stream-writer.js';
+import type { CommandHandler, EmitOptions, TopicHandler, WorkerState } from './types.js';
+
+/** What a session needs: the open stream, who it is, what it serves, how to log. */
+export interface SessionDeps {
+  call: grpc.ClientDuplexStream<WorkerMessage, RouterMessageIn>;
+  line: StartLine;
+  commands: Record<string, CommandHandler>;
+  events: string[];
+  topics: Record<string, TopicHandler>;
+  log: (line: string) => void;
+  heartbeatMs: number;
+  helloTimeoutMs: number;
+  /** After the half-close, how long to wait for the router to end the stream. */
+  closeTimeoutMs: number;
+}
+
+/** How the session ended: the exit code and why. */
+export interface SessionEnd {
+  code: number;
+  reason: string;
+}
+
+/** Drives one Connect stream from Hello to its end; `ended` settles exactly once. */
+export class WorkerSession {
+  readonly lifecycle: Lifecycle;
+  readonly ended: Promise<SessionEnd>;
+  readonly #d: SessionDeps;
+  readonly #writer: StreamWriter<WorkerMessage>;
+  readonly #stop = new AbortController();
+  readonly #inFlight = new Set<Promise<void>>();
+  #endWith!: (end: SessionEnd) => void;
+  #welcomed!: { resolve: () => void; reject: (e: WorkerAdminError) => void };
+  #heartbeat: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #draining: Promise<void> | undefined;
+
+  constructor(deps: SessionDeps) {
+    this.#d = deps;
+    this.lifecycle = new Lifecycle(deps.log);
+    this.#writer = createStreamWriter<WorkerMessage>(deps.call);
+    this.ended = new Promise((resolve) => (this.#endWith = resolve));
+  }
+
+  get state(): WorkerState {
+    return this.lifecycle.state;
+  }
+
+  /** Sends Hello and resolves on Welcome.valid; rejects (BAD_TOKEN, COMMANDS_MISSING, ROUTER_ERROR) otherwise. */
+  start(): Promise<void> {
+    const { call, line } = this.#d;
+    const welcomed = new Promise<void>((resolve, reject) => (this.#welcomed = { resolve, reject }));
+    call.on('data', (m: RouterMessageIn) => this.#onMessage(m));
+    call.on('status', (s: grpc.StatusObject) => this.#onStatus(s));
+    call.on('error', () => undefined); // the 'status' event that always follows carries the same news
+    this.#timer = setTimeout(() => this.#refuse(1, 'ROUTER_ERROR', `no Welcome from router ${line.target} within ${this.#d.helloTimeoutMs} ms`), this.#d.helloTimeoutMs);
+    const hello = {
+      identifier: line.identifier, token: line.token, type: line.type, product: line.product, version: line.version,
+      commands: Object.keys(this.#d.commands), events: this.#d.events, topics: Object.keys(this.#d.topics),
+    };
+    this.#writer.write({ hello }).catch((e: unknown) => this.#refuse(1, 'ROUTER_ERROR', `cannot send Hello: ${errorMessage(e)}`));
+    return welcomed;
+  }
+
+  /** Sends an event on the stream (topic default `{type}/{product}`). */
+  async emit(event: string, payload: unknown, options: EmitOptions = {}): Promise<void> {
+    const state = this.lifecycle.state;
+    if (state !== 'READY' && state !== 'DRAINING') throw new WorkerAdminError('STATE_INVALID', `cannot emit ${event}: the worker is ${state}`);
+    const e: Partial<Event> = {
+      event, topic: options.topic ?? `${this.#d.line.type}/${this.#d.line.product}`,
+      payload: toJsonText(payload, `the payload of event ${event}`), reference_uuid: options.referenceUuid ?? '',
+    };
+    await this.#writer.write({ event: e });
+  }
+
+  /** Takes nothing new, waits for in-flight handlers and their replies, half-closes; `ended` settles when the router ends the stream. */
+  drain(reason: string): Promise<void> {
+    if (this.lifecycle.state === 'CONNECTING') {
+      this.#refuse(1, 'ROUTER_ERROR', `stopped before the router welcomed the worker (${reason})`);
+      return Promise.resolve();
+    }
+    return (this.#draining ??= this.#doDrain(reason));
+  }
+
+  /** Ends at once without waiting (second signal, fatal error): in-flight replies are lost. */
+  abort(reason: string): void {
+    if (this.lifecycle.state === 'CONNECTING') return this.#refuse(1, 'ROUTER_ERROR', reason);
+    this.#d.call.cancel();
+    this.#finish(1, reason);
+  }
+
+  async #doDrain(reason: string): Promise<void> {
+    if (this.lifecycle.state !== 'READY') return;
+    this.lifecycle.to('DRAINING', reason);
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#writer.flushed();
+    if (this.lifecycle.ended) return;
+    this.lifecycle.to('CLOSING', `${reason}: every reply sent, half-closing`);
+    this.#d.call.end();
+    this.#timer = setTimeout(() => this.abort(`router did not end the stream within ${this.#d.closeTimeoutMs} ms after the half-close`), this.#d.closeTimeoutMs);
+  }
+
+  #onMessage(m: RouterMessageIn): void {
+    switch (m.kind) {
+      case 'welcome': return this.#onWelcome(m.welcome?.valid === true, m.welcome?.reason ?? '');
+      case 'command': if (m.command) this.#onCommand(m.command); return;
+      case 'drain': void this.drain(`drain requested by the router${m.drain?.reason ? `: ${m.drain.reason}` : ''}`); return;
+      case 'event': if (m.event) this.#onEvent(m.event); return;
+    }
+  }
+
+  #onWelcome(valid: boolean, reason: string): void {
+    if (this.lifecycle.state !== 'CONNECTING') return;
+    if (!valid) {
+      const code = reason.startsWith('COMMANDS_MISSING') ? 'COMMANDS_MISSING' : 'BAD_TOKEN';
+      return this.#refuse(2, code, `refused by router ${this.#d.line.target}: ${reason || 'no reason given'}`);
+    }
+    clearTimeout(this.#timer);
+    this.lifecycle.to('READY', `welcomed by router ${this.#d.line.target}`);
+    this.#heartbeat = setInterval(() => this.#beat(), this.#d.heartbeatMs).unref();
+    this.#welcomed.resolve();
+  }
+
+  #onCommand(command: Command): void {
+    const state = this.lifecycle.state;
+    if (state === 'CLOSING' || this.lifecycle.ended) return; // we half-closed: the router answers WORKER_LOST
+    if (state !== 'READY') {
+      // dispatched before the router saw our drain: answer at once rather than leave it hanging
+      void this.#writer.write({ reply: failReply(command.uuid, `WORKER_DRAINING: ${this.#d.line.identifier}@${this.#d.line.version} takes no new commands`) }).catch(() => undefined);
+      return;
+    }
+    const job = runCommand(command, this.#d.commands[command.command], this.#stop.signal)
+      .then((reply) => this.#writer.write({ reply }))
+      .catch((e: unknown) => this.#d.log(`reply to ${command.command} ${command.uuid} not sent: ${errorMessage(e)}`))
+      .finally(() => this.#inFlight.delete(job));
+    this.#inFlight.add(job);
+  }
+
+  #onEvent(e: Event): void {
+    const handler = this.#d.topics[e.topic];
+    if (!handler || this.lifecycle.state !== 'READY') return;
+    Promise.resolve()
+      .then(() => handler(toEventMessage(e)))
+      .catch((error: unknown) => this.#d.log(`handler of topic ${e.topic} failed on ${e.event}: ${errorMessage(error)}`));
+  }
+
+  #onStatus(s: grpc.StatusObject): void {
+    const name = grpc.status[s.code] ?? String(s.code);
+    const details = s.details ? `: ${s.details}` : '';
+    switch (this.lifecycle.state) {
+      case 'CONNECTING': {
+        const refused = s.code === grpc.status.UNAUTHENTICATED || s.code === grpc.status.FAILED_PRECONDITION;
+        const code = s.code === grpc.status.FAILED_PRECONDITION ? 'COMMANDS_MISSING' : refused ? 'BAD_TOKEN' : 'ROUTER_ERROR';
+        return this.#refuse(refused ? 2 : 1, code, `router ${this.#d.line.target} ended the stream before Welcome with ${name}${details}`);
+      }
+      case 'CLOSING':
+        return this.#finish(s.code === grpc.status.OK ? 0 : 1, `router ended the stream with ${name}${details} after the drain`);
+      default:
+        return this.#finish(1, `router stream ended unexpectedly with ${name}${details}`);
+    }
+  }
+
+  #refuse(exitCode: number, code: 'BAD_TOKEN' | 'COMMANDS_MISSING' | 'ROUTER_ERROR', message: string): void {
+    if (this.lifecycle.state !== 'CONNECTING') return;
+    this.#d.call.cancel();
+    this.#finish(exitCode, message);
+    this.#welcomed.reject(new WorkerAdminError(code, message, { details: { exitCode } }));
+  }
+
+  #beat(): void {
+    // a full buffer already proves the stream is alive; do not pile heartbeats on it
+    if (this.#writer.blocked || this.lifecycle.state !== 'READY') return;
+    this.#writer.write({ heartbeat: { timestamp_ms: Date.now() } }).catch(() => undefined);
+  }
+
+  #finish(code: number, reason: string): void {
+    if (this.lifecycle.ended) return;
+    clearTimeout(this.#timer);
+    clearInterval(this.#heartbeat);
+    this.#stop.abort(new Error(reason));
+    this.lifecycle.to(code === 0 ? 'CLOSED' : 'FAILED', reason);
+    this.#endWith({ code, reason });
+  }
+}
