@@ -1,0 +1,135 @@
+// Steps 1–4 of DESIGN §4 for one process: configuration, package, spawn with the stdin line, validation by the router.
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { WorkerAdminError, errorMessage } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import type { RepositoryClient } from '../repository/client.js';
+import { resolveConfig, type ResolvedConfig } from '../repository/config.js';
+import { mergeKeys } from '../repository/keys.js';
+import type { Pivot } from '../repository/pivot.js';
+import type { RouterLink } from './router-link.js';
+import type { PackageProvider, SpawnedWorker, WorkerSpawner } from './ports.js';
+import { loadVersionConfiguration } from './version-configuration.js';
+
+/** What to start: one version of a product under an identifier. */
+export interface LaunchSpec {
+  identifier: string;
+  type: string;
+  product: string;
+  version: string;
+  params: Record<string, unknown>;
+  /** Values from the admin config for this connector (empty for unlisted products). */
+  config: Record<string, unknown>;
+  runAs: string | undefined;
+}
+
+export interface LauncherDeps {
+  link: RouterLink;
+  repository: RepositoryClient;
+  packages: PackageProvider;
+  spawner: WorkerSpawner;
+  logger: Logger;
+  routerTarget: string;
+  startTimeoutMs: number;
+  killTimeoutMs: number;
+  /** The router's CA (PEM) given to workers on stdin when TLS is on. */
+  tls?: { ca?: string } | undefined;
+}
+
+/** A worker that the router validated: READY. */
+export interface LaunchedWorker {
+  worker: SpawnedWorker;
+  pivot: Pivot;
+  config: ResolvedConfig;
+  sha256: string;
+}
+
+/** A start that failed: `reason` is what the reply and the event say (START_TIMEOUT, COMMANDS_MISSING: X…). */
+export class LaunchError extends WorkerAdminError {
+  constructor(readonly reason: string, readonly stage: 'config' | 'package' | 'spawn' | 'validation', cause?: unknown) {
+    super(stage === 'config' ? 'CONFIG_INVALID' : stage === 'package' ? 'PACKAGE_REJECTED' : 'START_TIMEOUT', reason, cause === undefined ? {} : { cause });
+  }
+}
+
+/** Runs the four steps; resolves once the router accepted the worker's Hello, else stops it and throws LaunchError. */
+export async function launchWorker(spec: LaunchSpec, deps: LauncherDeps): Promise<LaunchedWorker> {
+  const { pivot, config } = await configure(spec, deps);
+  const pkg = await preparePackage(spec, deps);
+  const token = randomBytes(32).toString('base64url');
+  await deps.link.rpc.expectWorker({
+    identifier: spec.identifier, version: spec.version, type: spec.type, product: spec.product,
+    token_sha256: createHash('sha256').update(token).digest('hex'),
+    commands: pivot.commands.map((c) => c.name),
+    command_schemas: Object.fromEntries(pivot.commands.map((c) => [c.name, JSON.stringify(c.schema)])),
+    events: pivot.events.map((e) => e.name),
+    event_schemas: Object.fromEntries(pivot.events.map((e) => [e.name, JSON.stringify(e.schema)])),
+    ttl_ms: deps.startTimeoutMs + 5_000,
+  });
+  const verdict = waitForVerdict(spec, deps);
+  const mjs = pkg.entry === 'worker.mjs';
+  const line = {
+    identifier: spec.identifier, target: deps.routerTarget, token, type: spec.type, product: spec.product,
+    version: spec.version, config, ...(deps.tls?.ca ? { tls: { ca: deps.tls.ca } } : {}),
+  };
+  let worker: SpawnedWorker;
+  try {
+    worker = await deps.spawner.spawn({
+      identifier: spec.identifier, version: spec.version,
+      command: mjs ? process.execPath : join(pkg.dir, 'worker'),
+      args: [...(mjs ? [join(pkg.dir, 'worker.mjs')] : []), '--identifier', spec.identifier, '--target', deps.routerTarget],
+      cwd: pkg.dir, stdinLine: JSON.stringify(line), runAs: spec.runAs,
+    });
+  } catch (error) {
+    verdict.cancel();
+    throw new LaunchError(`SPAWN_FAILED: ${errorMessage(error)}`, 'spawn', error);
+  }
+  const exited = worker.exited.then((exit) => `WORKER_EXITED: the worker exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} before it was READY`);
+  const outcome = await Promise.race([verdict.promise, exited]);
+  verdict.cancel();
+  if (outcome !== 'READY') {
+    await deps.spawner.stop(worker, deps.killTimeoutMs);
+    throw new LaunchError(outcome, 'validation');
+  }
+  return { worker, pivot, config, sha256: pkg.sha256 };
+}
+
+async function configure(spec: LaunchSpec, deps: LauncherDeps): Promise<{ pivot: Pivot; config: ResolvedConfig }> {
+  let layers;
+  let pivot: Pivot;
+  try {
+    ({ layers, pivot } = await loadVersionConfiguration(spec, { rpc: deps.link.rpc, repository: deps.repository, logger: deps.logger }));
+  } catch (error) {
+    throw new LaunchError(`CONFIG_INVALID: ${errorMessage(error)}`, 'config', error);
+  }
+  try {
+    return { pivot, config: resolveConfig(mergeKeys(layers), { params: spec.params, config: spec.config }) };
+  } catch (error) {
+    throw new LaunchError(`CONFIG_INVALID: ${errorMessage(error)}`, 'config', error);
+  }
+}
+
+async function preparePackage(spec: LaunchSpec, deps: LauncherDeps) {
+  try {
+    const versions = await deps.repository.listVersions(spec.type, spec.product);
+    const entry = versions.find((v) => v.version === spec.version);
+    if (!entry) throw new WorkerAdminError('VERSION_NOT_FOUND', `${spec.type}/${spec.product}: version ${spec.version} is not in versions.yaml`);
+    return await deps.packages.ensure({ type: spec.type, product: spec.product, version: spec.version, sha256: entry.sha256 });
+  } catch (error) {
+    throw new LaunchError(`PACKAGE_REJECTED: ${errorMessage(error)}`, 'package', error);
+  }
+}
+
+/** Waits for the router's verdict on this identifier@version: READY, a refusal reason, or START_TIMEOUT. */
+function waitForVerdict(spec: LaunchSpec, deps: LauncherDeps): { promise: Promise<string>; cancel(): void } {
+  let off = (): void => {};
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<string>((resolve) => {
+    off = deps.link.onRouterEvent((event, payload) => {
+      if (payload['identifier'] !== spec.identifier || payload['version'] !== spec.version) return;
+      if (event.event === 'WORKER_REGISTERED') resolve('READY');
+      else if (event.event === 'WORKER_VERIFY_ERROR') resolve(String(payload['reason'] ?? 'BAD_TOKEN'));
+    });
+    timer = setTimeout(() => resolve(`START_TIMEOUT: no valid Hello within ${deps.startTimeoutMs} ms`), deps.startTimeoutMs);
+  });
+  return { promise, cancel: () => { off(); clearTimeout(timer); } };
+}

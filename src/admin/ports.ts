@@ -1,0 +1,59 @@
+// The narrow interfaces the admin drives: package cache, process spawning, clock. Real ones are wired in admin.ts.
+
+export interface ExitInfo { code: number | null; signal: string | null }
+
+/** A running worker process (its own process group). */
+export interface SpawnedWorker {
+  readonly pid: number;
+  readonly exited: Promise<ExitInfo>;
+}
+
+export interface SpawnRequest {
+  identifier: string;
+  version: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  /** The one JSON line written to stdin before EOF: token and config travel only here. */
+  stdinLine: string;
+  runAs: string | undefined;
+}
+
+/** Starts worker processes and stops their process groups. */
+export interface WorkerSpawner {
+  spawn(request: SpawnRequest): Promise<SpawnedWorker>;
+  /** SIGTERM to the group, SIGKILL after killTimeoutMs; resolves once the process exited. */
+  stop(worker: SpawnedWorker, killTimeoutMs: number): Promise<void>;
+}
+
+/** A package ready to run: where it is unpacked and which entry it has. */
+export interface ReadyPackage { dir: string; sha256: string; entry: 'worker' | 'worker.mjs' }
+
+/** Steps 2 of a start: download (or reuse), verify, unpack. */
+export interface PackageProvider {
+  ensure(request: { type: string; product: string; version: string; sha256?: string | undefined }): Promise<ReadyPackage>;
+}
+
+/** Time, injectable so tests drive backoff and schedules. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The real clock. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(signal?.reason as Error);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
