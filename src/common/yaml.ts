@@ -1,5 +1,5 @@
 // Safe YAML: size cap, alias count on the event stream before any object is built, errors naming file and line.
-import { constructFromEvents, parseEvents, YAMLException, EVENT_ID, type Event as YamlEvent } from 'js-yaml';
+import { constructFromEvents, parseEvents, YAMLException, EVENT_ID, SCALAR_STYLE, type Event as YamlEvent } from 'js-yaml';
 import { WorkerAdminError } from './errors.js';
 
 export interface YamlLimits {
@@ -20,7 +20,16 @@ export interface ParsedYaml {
   events: YamlEvent[];
   /** 1-based line of a character offset in the text. */
   lineAt(offset: number): number;
+  /** The document's nodes with their lines (null for an empty document), for shape errors naming a line. */
+  tree(): YamlNode | null;
 }
+
+/** A node of the document as written, with the 1-based line where it starts. */
+export type YamlNode =
+  | { kind: 'scalar'; line: number; plain: boolean }
+  | { kind: 'alias'; line: number }
+  | { kind: 'sequence'; line: number; items: YamlNode[] }
+  | { kind: 'mapping'; line: number; pairs: Array<[YamlNode, YamlNode]> };
 
 /** Parses one YAML document under the limits; throws YAML_INVALID / LIMIT_EXCEEDED naming the file (and line). */
 export function parseYamlDocument(text: string, limits: YamlLimits): ParsedYaml {
@@ -61,7 +70,39 @@ export function parseYamlDocument(text: string, limits: YamlLimits): ParsedYaml 
     }
     return lo + 1;
   };
-  return { value: docs[0] ?? null, events, lineAt };
+  let root: YamlNode | null | undefined;
+  const tree = (): YamlNode | null => (root ??= buildTree(events, lineAt));
+  return { value: docs[0] ?? null, events, lineAt, tree };
+}
+
+// Rebuilds the first document's node tree from the flat event stream (events are already validated).
+function buildTree(events: YamlEvent[], lineAt: (offset: number) => number): YamlNode | null {
+  const stack: Array<Extract<YamlNode, { kind: 'sequence' | 'mapping' }> & { pending?: YamlNode }> = [];
+  let root: YamlNode | null = null;
+  const attach = (node: YamlNode): void => {
+    const parent = stack[stack.length - 1];
+    if (!parent) root ??= node;
+    else if (parent.kind === 'sequence') parent.items.push(node);
+    else if (parent.pending === undefined) parent.pending = node;
+    else {
+      parent.pairs.push([parent.pending, node]);
+      delete parent.pending;
+    }
+  };
+  for (const event of events) {
+    if (event.type === EVENT_ID.SCALAR) attach({ kind: 'scalar', line: lineAt(event.valueStart), plain: event.style === SCALAR_STYLE.PLAIN && event.tagStart === -1 });
+    else if (event.type === EVENT_ID.ALIAS) attach({ kind: 'alias', line: lineAt(event.anchorStart) });
+    else if (event.type === EVENT_ID.SEQUENCE || event.type === EVENT_ID.MAPPING) {
+      const node = event.type === EVENT_ID.SEQUENCE
+        ? { kind: 'sequence' as const, line: lineAt(event.start), items: [] }
+        : { kind: 'mapping' as const, line: lineAt(event.start), pairs: [] };
+      attach(node);
+      stack.push(node);
+    } else if (event.type === EVENT_ID.POP) {
+      if (stack.pop() === undefined && root !== null) break; // end of the first document
+    }
+  }
+  return root;
 }
 
 /** Parses one YAML document under the limits and returns its value. */

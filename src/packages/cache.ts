@@ -1,0 +1,128 @@
+// The package cache (step 2): reuse a cached zip whose sha256 still matches, else download, verify and unpack.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WorkerAdminError } from '../common/errors.js';
+import { assertProduct, assertType, splitVersion } from '../common/names.js';
+import type { Progress } from '../repository/body.js';
+import type { RepositoryClient } from '../repository/client.js';
+import { sha256File } from './hash.js';
+import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './limits.js';
+import type { PackageEntry } from './unzip.js';
+import { checkSha, verifyAndUnpack } from './verify.js';
+
+/** One version's package on disk. */
+export interface CachedPackage {
+  /** `{stateDir}/workers/{type}/{product}/{major}.{minor}` */
+  dir: string;
+  sha256: string;
+  zipPath: string;
+  entry: PackageEntry;
+  /** How it was obtained: reused as is, unpacked again from the cached zip, or downloaded. */
+  source: 'cache' | 'unpacked' | 'downloaded';
+}
+
+export interface EnsureRequest {
+  type: string;
+  product: string;
+  version: string;
+  /** From versions.yaml: when given the zip must match it. */
+  sha256?: string | undefined;
+  onProgress?: Progress;
+  signal?: AbortSignal;
+}
+
+export interface PackageCache {
+  ensure(request: EnsureRequest): Promise<CachedPackage>;
+}
+
+/** Beside each unpacked folder: what it was unpacked from. */
+interface Marker {
+  sha256: string;
+  entry: PackageEntry;
+}
+
+/** A cache under `{stateDir}/workers` (folders) and `{stateDir}/packages` (zips). */
+export function createPackageCache(opts: { stateDir: string; repository: RepositoryClient; limits?: Partial<PackageLimits> }): PackageCache {
+  const limits = { ...DEFAULT_PACKAGE_LIMITS, ...opts.limits };
+  const inFlight = new Map<string, Promise<CachedPackage>>();
+
+  async function ensureOnce(req: EnsureRequest): Promise<CachedPackage> {
+    const type = assertType(req.type);
+    const product = assertProduct(req.product);
+    const { major, minor } = splitVersion(req.version);
+    const label = `${type}/${product}@${req.version}`;
+    const parent = join(opts.stateDir, 'workers', type, product);
+    const dir = join(parent, `${major}.${minor}`);
+    const markerPath = `${dir}.json`;
+    const zipDir = join(opts.stateDir, 'packages', type, product);
+    const zipPath = join(zipDir, `${major}_${minor}_worker.zip`);
+    await mkdir(parent, { recursive: true });
+    await mkdir(zipDir, { recursive: true });
+
+    const cachedSha = await sha256File(zipPath).catch(() => null);
+    if (cachedSha !== null && (req.sha256 === undefined || req.sha256.toLowerCase() === cachedSha)) {
+      const marker = await readMarker(markerPath);
+      if (marker?.sha256 === cachedSha && (await isFile(join(dir, marker.entry)))) {
+        return { dir, sha256: cachedSha, zipPath, entry: marker.entry, source: 'cache' };
+      }
+      const result = await unpackInto(zipPath, dir, markerPath, req.sha256, label);
+      return { dir, sha256: result.sha256, zipPath, entry: result.entry, source: 'unpacked' };
+    }
+
+    const part = `${zipPath}.part-${randomBytes(6).toString('hex')}`;
+    try {
+      const got = await opts.repository.downloadPackage({ type, product, version: req.version, dest: part, ...(req.onProgress ? { onProgress: req.onProgress } : {}), ...(req.signal ? { signal: req.signal } : {}) });
+      checkSha(label, req.sha256, got.sha256);
+      await rename(part, zipPath);
+    } catch (error) {
+      await rm(part, { force: true });
+      throw error;
+    }
+    const result = await unpackInto(zipPath, dir, markerPath, req.sha256, label);
+    return { dir, sha256: result.sha256, zipPath, entry: result.entry, source: 'downloaded' };
+  }
+
+  // Unpacks and writes the marker; a refused zip is deleted with everything unpacked from it.
+  async function unpackInto(zipPath: string, dir: string, markerPath: string, sha256: string | undefined, label: string): Promise<{ sha256: string; entry: PackageEntry }> {
+    await rm(markerPath, { force: true });
+    try {
+      const result = await verifyAndUnpack({ zipPath, dir, limits, sha256, label });
+      const marker: Marker = { sha256: result.sha256, entry: result.entry };
+      await writeFile(`${markerPath}.tmp`, JSON.stringify(marker));
+      await rename(`${markerPath}.tmp`, markerPath);
+      return marker;
+    } catch (error) {
+      await rm(zipPath, { force: true });
+      throw error;
+    }
+  }
+
+  return {
+    ensure(req) {
+      const key = `${req.type}/${req.product}@${req.version}`;
+      const running = inFlight.get(key);
+      if (running) return running;
+      const p = ensureOnce(req).finally(() => inFlight.delete(key));
+      inFlight.set(key, p);
+      return p;
+    },
+  };
+}
+
+async function readMarker(path: string): Promise<Marker | null> {
+  try {
+    const m = JSON.parse(await readFile(path, 'utf8')) as Partial<Marker>;
+    return typeof m.sha256 === 'string' && (m.entry === 'worker' || m.entry === 'worker.mjs') ? { sha256: m.sha256, entry: m.entry } : null;
+  } catch {
+    return null;
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isFile() ?? false;
+}
+
+/** Thrown when the cache is asked for something it cannot serve (kept for callers that branch on it). */
+export const isPackageRefusal = (error: unknown): boolean =>
+  error instanceof WorkerAdminError && (error.code === 'PACKAGE_REJECTED' || error.code === 'CHECKSUM_MISMATCH');

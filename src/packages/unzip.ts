@@ -1,0 +1,135 @@
+// Safe unpack of a package zip into an empty folder, with every limit of DESIGN §7 checked while streaming.
+import { createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
+import yauzl from 'yauzl';
+import { WorkerAdminError } from '../common/errors.js';
+import { checkEntry, entryLabel } from './entry-name.js';
+import type { PackageLimits } from './limits.js';
+
+/** How a package is run: an executable `worker` or `worker.mjs` at its root. */
+export type PackageEntry = 'worker' | 'worker.mjs';
+
+/** What an unpack wrote. */
+export interface UnpackResult {
+  entries: number;
+  bytes: number;
+  entry: PackageEntry;
+}
+
+// zlib.crc32 exists from Node 20.15; older versions skip the CRC check (sha256 still guards the whole zip).
+const crc32 = (zlib as { crc32?: (data: Buffer, value?: number) => number }).crc32;
+
+/** Unpacks `zipPath` into `dest` (created; must not exist); PACKAGE_REJECTED naming the entry and the rule. */
+export async function unpackZip(zipPath: string, dest: string, limits: PackageLimits, label = zipPath): Promise<UnpackResult> {
+  const refuse = (what: string, cause?: unknown): WorkerAdminError =>
+    new WorkerAdminError('PACKAGE_REJECTED', `package ${label}: ${what}`, cause === undefined ? {} : { cause });
+  const size = (await stat(zipPath)).size;
+  if (size > limits.zipBytes) throw refuse(`zip is ${size} bytes, over the zipBytes limit of ${limits.zipBytes}`);
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await yauzl.openPromise(zipPath, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: true, strictFileNames: true });
+  } catch (error) {
+    throw refuse(`not a valid zip archive (${(error as Error).message})`, error);
+  }
+  try {
+    if (zip.entryCount > limits.entries) throw refuse(`${zip.entryCount} entries, over the entries limit of ${limits.entries}`);
+    await mkdir(dest, { recursive: false });
+    const seen = new Set<string>();
+    let total = 0;
+    let count = 0;
+    let entryIterator: AsyncIterableIterator<yauzl.Entry>;
+    try {
+      entryIterator = zip.eachEntry();
+    } catch (error) {
+      throw refuse(`cannot read entries (${(error as Error).message})`, error);
+    }
+    const executables = new Set<string>();
+    for await (const entry of readEntries(entryIterator, refuse)) {
+      count += 1;
+      const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
+      const at = `entry ${entryLabel(name)}`;
+      const check = checkEntry(name, entry.externalFileAttributes, entry.versionMadeBy);
+      if (check.kind === 'refused') throw refuse(`${at}: ${check.rule}`);
+      const key = check.segments.join('/');
+      if (seen.has(key)) throw refuse(`${at}: listed twice`);
+      seen.add(key);
+      const target = join(dest, ...check.segments);
+      if (check.kind === 'directory') {
+        await mkdir(target, { recursive: true }).catch((error: unknown) => { throw refuse(`${at}: cannot create folder (${(error as Error).message})`, error); });
+        continue;
+      }
+      if (entry.isEncrypted()) throw refuse(`${at}: encrypted entries are not supported`);
+      if (!entry.canDecodeFileData()) throw refuse(`${at}: compression method ${entry.compressionMethod} is not supported`);
+      if (total + entry.uncompressedSize > limits.unpackedBytes) throw refuse(`${at}: declared size would take the package over the unpackedBytes limit of ${limits.unpackedBytes}`);
+      await mkdir(join(dest, ...check.segments.slice(0, -1)), { recursive: true }).catch((error: unknown) => { throw refuse(`${at}: cannot create its folder (${(error as Error).message})`, error); });
+      const written = await writeEntry(zip, entry, target, check.executable, {
+        at,
+        refuse,
+        maxBytes: limits.unpackedBytes - total,
+        maxRatio: limits.ratio,
+      });
+      total += written;
+      if (check.executable) executables.add(key);
+    }
+    if (count !== zip.entryCount) throw refuse(`central directory lists ${zip.entryCount} entries, ${count} were read`);
+    return { entries: count, bytes: total, entry: pickEntry(seen, executables, refuse) };
+  } finally {
+    zip.close();
+  }
+}
+
+// yauzl's iterator throws on a bad entry; such an error becomes a named refusal.
+async function* readEntries(it: AsyncIterableIterator<yauzl.Entry>, refuse: (what: string, cause?: unknown) => WorkerAdminError): AsyncGenerator<yauzl.Entry> {
+  for (;;) {
+    let next: IteratorResult<yauzl.Entry>;
+    try {
+      next = await it.next();
+    } catch (error) {
+      throw refuse(`bad entry after the ones read (${(error as Error).message})`, error);
+    }
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+// Streams one entry to `target`, counting the bytes actually produced for the size and ratio limits.
+async function writeEntry(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  target: string,
+  executable: boolean,
+  o: { at: string; refuse: (what: string, cause?: unknown) => WorkerAdminError; maxBytes: number; maxRatio: number },
+): Promise<number> {
+  let bytes = 0;
+  let crc = 0;
+  const compressed = Math.max(entry.compressedSize, 1);
+  const meter = new Transform({
+    transform(chunk: Buffer, _e, done) {
+      bytes += chunk.length;
+      if (bytes > o.maxBytes) return done(o.refuse(`${o.at}: unpacked bytes over the unpackedBytes limit`));
+      if (bytes / compressed > o.maxRatio) return done(o.refuse(`${o.at}: compression ratio over ${o.maxRatio}:1 (zip bomb)`));
+      if (crc32) crc = crc32(chunk, crc);
+      done(null, chunk);
+    },
+  });
+  try {
+    const stream = await zip.openReadStreamPromise(entry);
+    await pipeline(stream, meter, createWriteStream(target, { flags: 'wx', mode: executable ? 0o755 : 0o644 }));
+  } catch (error) {
+    if (error instanceof WorkerAdminError) throw error;
+    throw o.refuse(`${o.at}: cannot be unpacked (${(error as Error).message})`, error);
+  }
+  if (crc32 && crc >>> 0 !== entry.crc32 >>> 0) throw o.refuse(`${o.at}: CRC-32 mismatch (corrupt data)`);
+  return bytes;
+}
+
+function pickEntry(files: Set<string>, executables: Set<string>, refuse: (what: string) => WorkerAdminError): PackageEntry {
+  if (executables.has('worker')) return 'worker';
+  if (files.has('worker.mjs')) return 'worker.mjs';
+  if (files.has('worker')) throw refuse('`worker` at the root is not executable (and there is no worker.mjs)');
+  throw refuse('no executable `worker` or `worker.mjs` at the root');
+}
