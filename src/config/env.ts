@@ -1,0 +1,59 @@
+// `${VAR}` substitution in every string value of the admin config; an unset variable is an error, never a literal.
+
+/** Where a substitution failed: the field path and why. */
+export interface SubstitutionProblem {
+  field: string;
+  reason: string;
+}
+
+const REFERENCE_RE = /\$\$|\$\{([^}]*)\}|\$\{/g;
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Replaces `${VAR}` in one string; `$$` is a literal `$`. Returns the text or the problem. */
+export function substituteString(text: string, env: NodeJS.ProcessEnv): { value: string } | { reason: string } {
+  let problem: string | undefined;
+  const value = text.replace(REFERENCE_RE, (match: string, name: string | undefined) => {
+    if (match === '$$') return '$';
+    if (name === undefined) {
+      problem ??= 'has an unclosed "${": write ${VAR}, or $$ for a literal $';
+      return match;
+    }
+    if (!NAME_RE.test(name)) {
+      problem ??= `has an invalid variable reference ${JSON.stringify(match)}: names match [A-Za-z_][A-Za-z0-9_]*`;
+      return match;
+    }
+    const found = env[name];
+    if (found === undefined) {
+      problem ??= `environment variable ${name} is not set`;
+      return match;
+    }
+    return found;
+  });
+  return problem === undefined ? { value } : { reason: problem };
+}
+
+/** A copy of `value` with `${VAR}` replaced in every string (keys untouched); throws via `fail` naming the field. */
+export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, fail: (problem: SubstitutionProblem) => never, path = ''): unknown {
+  if (typeof value === 'string') {
+    const result = substituteString(value, env);
+    if ('reason' in result) fail({ field: path || '(root)', reason: result.reason });
+    return result.value;
+  }
+  if (Array.isArray(value)) {
+    return value.map((item, index) => substituteEnv(item, env, fail, `${path}[${index}]`));
+  }
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      // defineProperty: a `__proto__` key stays a plain key instead of replacing the prototype.
+      Object.defineProperty(out, key, { value: substituteEnv(item, env, fail, path ? `${path}.${key}` : key), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return value;
+}
+
+/** True when a string holds a `${…}` reference (the shipped config must hold none). */
+export function hasEnvReference(text: string): boolean {
+  return /(^|[^$])\$\{/.test(text);
+}
