@@ -1,0 +1,182 @@
+// The life of a command: checks, replay, dispatch or queue, deadline, exactly one Reply.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../common/log.js';
+import { COMMAND_RE, quoteName } from '../common/names.js';
+import type { Command, Reply } from '../proto/types.js';
+import type { WorkerConnection } from './connection.js';
+import { pickConnection } from './dispatch.js';
+import type { EventsHub } from './events-hub.js';
+import type { ExpectationRegistry } from './expectations.js';
+import type { RouterObserver } from './options.js';
+import { PendingCommand, routerReply } from './pending.js';
+import type { PivotIndex } from './pivots.js';
+import type { CommandQueue } from './queue.js';
+import type { ConnectionRegistry } from './registry.js';
+import { commandFingerprint, type UuidCache } from './uuid-cache.js';
+
+export const ADMIN_PREFIX = 'ADMIN_';
+
+export interface CommandRouterDeps {
+  registry: ConnectionRegistry;
+  queue: CommandQueue;
+  uuids: UuidCache;
+  expectations: ExpectationRegistry;
+  pivots: PivotIndex;
+  hub: EventsHub;
+  observer: RouterObserver;
+  logger: Logger;
+  commandMs: number;
+  adminCommandMs: number;
+  now?: () => number;
+}
+
+/** Routes commands; every path ends in `settle`, which gives the one Reply. */
+export class CommandRouter {
+  private readonly now: () => number;
+  private closing = false;
+
+  constructor(private readonly deps: CommandRouterDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Takes a command from a client (roles are checked by the caller) and resolves with its Reply. */
+  submit(input: Command): Promise<Reply> {
+    const uuid = input.uuid || randomUUID();
+    if (!COMMAND_RE.test(input.command)) {
+      return Promise.resolve(routerReply(uuid, 'INVALID', `command ${quoteName(input.command)} is invalid: it must match ${COMMAND_RE.source}`));
+    }
+    const payloadText = input.payload.trim() === '' ? '{}' : input.payload;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(payloadText);
+    } catch (error) {
+      return Promise.resolve(routerReply(uuid, 'INVALID', `payload of ${input.command} is not JSON: ${(error as Error).message}`));
+    }
+    const fingerprint = commandFingerprint(input.command, payloadText);
+    const seen = this.deps.uuids.lookup(uuid, fingerprint);
+    if (seen.kind === 'replay') return seen.reply;
+    if (seen.kind === 'conflict') {
+      return Promise.resolve(routerReply(uuid, 'INVALID', `UUID_CONFLICT: uuid ${uuid} was already used with another command or payload`));
+    }
+    const isAdmin = input.command.startsWith(ADMIN_PREFIX);
+    const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
+    const receivedAt = this.now();
+    const command: Command = { ...input, uuid, payload: payloadText, timeout_ms: timeoutMs, context: input.context ?? {} };
+    const pending = new PendingCommand(command, payload, receivedAt, receivedAt + timeoutMs);
+    this.deps.uuids.begin(uuid, fingerprint, pending.reply);
+    pending.timer = setTimeout(() => this.onDeadline(pending), timeoutMs);
+
+    if (this.closing) this.settle(pending, routerReply(uuid, 'FAIL', 'ROUTER_SHUTDOWN: the router is shutting down'));
+    else if (!this.isKnown(input.command)) this.settle(pending, routerReply(uuid, 'NO_WORKER', `no worker serves ${input.command}: none connected, expected or declared by a stored pivot`));
+    else this.route(pending);
+    return pending.reply;
+  }
+
+  /** A Reply from a connection, for a command it was given. */
+  complete(connection: WorkerConnection, reply: Partial<Reply>): void {
+    const uuid = reply.uuid ?? '';
+    const pending = connection.inFlight.get(uuid);
+    if (!pending) {
+      this.deps.logger.warn({ worker: connection.name, uuid }, 'reply for a command this connection was not given (or already answered): dropped');
+      return;
+    }
+    connection.served += 1;
+    const status = reply.status === 'SUCCESS' || reply.status === 'FAIL' ? reply.status : 'FAIL';
+    const error = status === reply.status ? (reply.error ?? '') : reply.error || `worker replied with status ${String(reply.status)}`;
+    this.settle(pending, { uuid, status, payload: reply.payload ?? '', error, worker: connection.name });
+  }
+
+  /** Every command in flight on a connection whose stream ended: FAIL WORKER_LOST, at once. */
+  connectionLost(connection: WorkerConnection, reason: string): void {
+    for (const pending of [...connection.inFlight.values()]) {
+      this.settle(pending, routerReply(pending.uuid, 'FAIL', `WORKER_LOST: ${connection.name} went away with the command in flight (${reason})`, connection.name));
+    }
+  }
+
+  /** Serves queued commands, oldest first, with whatever connections can take them now. */
+  pump(): void {
+    const { queue, registry } = this.deps;
+    if (queue.size === 0) return;
+    for (const pending of queue.snapshot()) {
+      const connection = pickConnection(registry.all(), pending.command);
+      if (!connection) continue;
+      queue.remove(pending);
+      this.dispatch(connection, pending);
+    }
+    this.deps.observer.queueSize?.(queue.size);
+  }
+
+  /** Shutdown, step 1: refuse new commands, answer queued ones FAIL ROUTER_SHUTDOWN. */
+  stopTaking(): void {
+    this.closing = true;
+    for (const pending of this.deps.queue.snapshot()) {
+      this.settle(pending, routerReply(pending.uuid, 'FAIL', 'ROUTER_SHUTDOWN: the router is shutting down'));
+    }
+  }
+
+  /** Shutdown, step 2: answer what is still in flight FAIL ROUTER_SHUTDOWN. */
+  failInFlight(): void {
+    for (const connection of this.deps.registry.all()) {
+      for (const pending of [...connection.inFlight.values()]) {
+        this.settle(pending, routerReply(pending.uuid, 'FAIL', 'ROUTER_SHUTDOWN: the router stopped before the worker replied', connection.name));
+      }
+    }
+  }
+
+  /** Known: a connection declares it, a live expectation lists it, or a stored pivot declares it. */
+  isKnown(command: string): boolean {
+    return this.deps.registry.declares(command) || this.deps.expectations.declares(command) || this.deps.pivots.declares(command);
+  }
+
+  private route(pending: PendingCommand): void {
+    const connection = pickConnection(this.deps.registry.all(), pending.command);
+    if (connection) {
+      this.dispatch(connection, pending);
+      return;
+    }
+    const { queue } = this.deps;
+    if (!queue.push(pending)) {
+      this.settle(pending, routerReply(pending.uuid, 'FAIL', `QUEUE_FULL: ${queue.size} commands already wait for a worker (limit ${queue.limit})`));
+      this.deps.hub.routerEvent('QUEUE_FULL', { command: pending.command.command, uuid: pending.uuid, queueSize: queue.size, limit: queue.limit });
+      return;
+    }
+    pending.state = 'QUEUED';
+    this.deps.observer.queueSize?.(queue.size);
+  }
+
+  private dispatch(connection: WorkerConnection, pending: PendingCommand): void {
+    const check = connection.identity.commandChecks.get(pending.command.command);
+    const problem = check?.(pending.payload);
+    if (problem !== undefined) {
+      this.settle(pending, routerReply(pending.uuid, 'INVALID', `payload of ${pending.command.command} does not match the schema of ${connection.name}: ${problem}`));
+      return;
+    }
+    pending.state = 'IN_FLIGHT';
+    pending.connectionId = connection.id;
+    pending.connectionName = connection.name;
+    connection.inFlight.set(pending.uuid, pending);
+    connection.dispatched += 1;
+    const remaining = Math.max(1, pending.deadlineAt - this.now());
+    connection.writer.send({ command: { ...pending.command, timeout_ms: remaining } });
+  }
+
+  private onDeadline(pending: PendingCommand): void {
+    pending.timer = undefined;
+    if (pending.state === 'IN_FLIGHT') {
+      this.settle(pending, routerReply(pending.uuid, 'TIMEOUT', `no reply from ${pending.connectionName} within ${pending.command.timeout_ms} ms`, pending.connectionName));
+    } else {
+      this.settle(pending, routerReply(pending.uuid, 'NO_WORKER', `no READY worker took ${pending.command.command} within ${pending.command.timeout_ms} ms`));
+    }
+  }
+
+  /** The one place a Reply is given: leaves queue or in-flight map, records the replay, tells the observer. */
+  private settle(pending: PendingCommand, reply: Reply): void {
+    const wasQueued = pending.state === 'QUEUED';
+    const connection = this.deps.registry.get(pending.connectionId);
+    if (!pending.settle(reply)) return;
+    if (wasQueued && this.deps.queue.remove(pending)) this.deps.observer.queueSize?.(this.deps.queue.size);
+    if (connection && connection.inFlight.get(pending.uuid) === pending) connection.inFlight.delete(pending.uuid);
+    this.deps.uuids.finish(pending.uuid, reply);
+    this.deps.observer.commandCompleted?.(pending.command.command, reply.status, this.now() - pending.receivedAt);
+  }
+}

@@ -1,0 +1,35 @@
+// Which connection takes a command: READY, serving it, matching target and major, fewest in flight.
+import type { WorkerConnection } from './connection.js';
+
+export interface DispatchKey {
+  command: string;
+  /** Pins an instance identifier ('' = any). */
+  target: string;
+  /** Pins a major version ('' = any). */
+  major: string;
+}
+
+/** True when `connection` may take `key` now. */
+export function eligible(connection: WorkerConnection, key: DispatchKey): boolean {
+  return (
+    connection.canTake(key.command) &&
+    (key.target === '' || connection.identity.identifier === key.target) &&
+    (key.major === '' || connection.major === key.major)
+  );
+}
+
+/** The eligible connection with the fewest commands in flight (ties: the one given fewer so far). */
+export function pickConnection(connections: Iterable<WorkerConnection>, key: DispatchKey): WorkerConnection | undefined {
+  let best: WorkerConnection | undefined;
+  for (const c of connections) {
+    if (!eligible(c, key)) continue;
+    if (
+      best === undefined ||
+      c.inFlight.size < best.inFlight.size ||
+      (c.inFlight.size === best.inFlight.size && c.dispatched < best.dispatched)
+    ) {
+      best = c;
+    }
+  }
+  return best;
+}

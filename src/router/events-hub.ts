@@ -1,0 +1,92 @@
+// Events by topic: to every WatchEvents whose filter matches and to every READY worker subscribed to the topic.
+import { randomUUID } from 'node:crypto';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import type { Logger } from '../common/log.js';
+import type { Event, EventFilter } from '../proto/types.js';
+import type { WorkerConnection } from './connection.js';
+import type { ConnectionRegistry } from './registry.js';
+import type { StreamWriter } from './writer.js';
+
+/** The router's own topic (WORKER_REGISTERED, WORKER_VERIFY_ERROR, WORKER_DISCONNECTED, QUEUE_FULL). */
+export const ROUTER_TOPIC = 'router';
+/** The admin's lifecycle topic. */
+export const ADMIN_TOPIC = 'admin';
+
+interface Watcher {
+  topics: ReadonlySet<string>;
+  events: ReadonlySet<string>;
+  writer: StreamWriter<Event>;
+}
+
+export class EventsHub {
+  private readonly watchers = new Set<Watcher>();
+  private droppedForWorkers = 0;
+
+  constructor(
+    private readonly registry: ConnectionRegistry,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Registers a watcher; returns the function that removes it. */
+  watch(filter: EventFilter, writer: StreamWriter<Event>): () => void {
+    const watcher: Watcher = { topics: new Set(filter.topics), events: new Set(filter.events), writer };
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  /** Stamps what is missing (uuid, timestamp) and delivers; `from` (the emitter) does not get its own event back. */
+  publish(input: Partial<Event> & { topic: string; event: string }, from?: WorkerConnection): Event {
+    const event: Event = {
+      uuid: input.uuid || randomUUID(),
+      topic: input.topic,
+      event: input.event,
+      payload: input.payload ?? '',
+      reference_uuid: input.reference_uuid ?? '',
+      timestamp_ms: input.timestamp_ms || this.now(),
+      source: input.source ?? '',
+    };
+    for (const watcher of this.watchers) {
+      if (watcher.topics.size > 0 && !watcher.topics.has(event.topic)) continue;
+      if (watcher.events.size > 0 && !watcher.events.has(event.event)) continue;
+      if (!watcher.writer.offer(event)) this.dropWatcher(watcher);
+    }
+    for (const connection of this.registry.all()) {
+      if (connection === from || connection.state !== 'READY' || !connection.topics.has(event.topic)) continue;
+      if (!connection.writer.offer({ event })) this.dropForWorker(connection, event);
+    }
+    return event;
+  }
+
+  /** An event of the router itself on topic `router`. */
+  routerEvent(name: string, payload: Record<string, unknown>): Event {
+    return this.publish({ topic: ROUTER_TOPIC, event: name, payload: JSON.stringify(payload), source: ROUTER_TOPIC });
+  }
+
+  /** Ends every watch stream with OK (router shutdown). */
+  endAll(): void {
+    for (const watcher of this.watchers) watcher.writer.end();
+    this.watchers.clear();
+  }
+
+  private dropWatcher(watcher: Watcher): void {
+    if (watcher.writer.closed) {
+      this.watchers.delete(watcher);
+      return;
+    }
+    this.logger.warn({ held: watcher.writer.buffered }, 'event watcher does not read fast enough: its stream is ended');
+    this.watchers.delete(watcher);
+    watcher.writer.abort({ code: grpcStatus.RESOURCE_EXHAUSTED, details: `events are not read fast enough (${watcher.writer.buffered} waiting): watch again` });
+  }
+
+  private dropForWorker(connection: WorkerConnection, event: Event): void {
+    this.droppedForWorkers += 1;
+    if (this.droppedForWorkers === 1 || this.droppedForWorkers % 1000 === 0) {
+      this.logger.warn({ worker: connection.name, topic: event.topic, event: event.event, dropped: this.droppedForWorkers }, 'worker does not read fast enough: event dropped');
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// Connect: the admin's stream (admin bearer) or a worker's (no bearer, one-time token in Hello).
+import { status, type handleBidiStreamingCall, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Hello, WorkerMessageIn } from '../../proto/types.js';
+import { WorkerConnection, type ConnectionIdentity, type RouterMessageOut } from '../connection.js';
+import type { ClosableSession, RouterContext } from '../context.js';
+import { checkAdminHello, checkWorkerHello } from '../hello.js';
+import { prepareWorkerEvent } from '../worker-events.js';
+import { StreamWriter } from '../writer.js';
+
+/** Commands held for a slow worker before dispatch looks elsewhere (or queues). */
+export const CONNECTION_BACKLOG = 1024;
+
+type Phase = 'HELLO_WAIT' | 'ACCEPTED' | 'ENDED';
+
+/** One Connect stream from its first byte to its end. */
+class ConnectSession implements ClosableSession {
+  private phase: Phase = 'HELLO_WAIT';
+  private connection: WorkerConnection | undefined;
+  private helloTimer: NodeJS.Timeout | undefined;
+  private readonly writer: StreamWriter<RouterMessageOut>;
+
+  constructor(
+    private readonly ctx: RouterContext,
+    private readonly call: ServerDuplexStream<WorkerMessageIn, RouterMessageOut>,
+    private readonly asAdmin: boolean,
+  ) {
+    this.writer = new StreamWriter<RouterMessageOut>(call, { congestedAt: CONNECTION_BACKLOG, onRelief: () => ctx.commands.pump() });
+  }
+
+  start(): void {
+    this.ctx.sessions.add(this);
+    this.helloTimer = setTimeout(() => this.refuse('NO_HELLO', status.UNAUTHENTICATED, `no Hello within ${this.ctx.options.helloMs} ms`), this.ctx.options.helloMs);
+    this.call.on('data', (message: WorkerMessageIn) => this.onMessage(message));
+    this.call.on('end', () => this.onHalfClose());
+    this.call.on('cancelled', () => this.close('cancelled by the peer'));
+    this.call.on('error', (error: Error) => this.close(`stream error: ${error.message}`));
+    this.call.on('close', () => this.close('stream closed'));
+  }
+
+  /** Router shutdown: end the stream UNAVAILABLE. */
+  shutdown(): void {
+    this.writer.fail({ code: status.UNAVAILABLE, details: 'ROUTER_SHUTDOWN: the router is shutting down' });
+    this.close('router shutdown');
+  }
+
+  private onMessage(message: WorkerMessageIn): void {
+    if (this.phase === 'HELLO_WAIT') {
+      if (message.kind === 'hello' && message.hello) this.onHello(message.hello);
+      else this.refuse('HELLO_EXPECTED', status.UNAUTHENTICATED, `first message was ${message.kind}, not hello`);
+      return;
+    }
+    const connection = this.connection;
+    if (this.phase !== 'ACCEPTED' || !connection) return;
+    if (message.kind === 'reply' && message.reply) this.ctx.commands.complete(connection, message.reply);
+    else if (message.kind === 'event' && message.event) this.onEvent(connection, message);
+    else if (message.kind === 'hello') this.ctx.logger.warn({ worker: connection.name }, 'second Hello on an accepted stream: ignored');
+  }
+
+  private onEvent(connection: WorkerConnection, message: WorkerMessageIn): void {
+    const prepared = prepareWorkerEvent(connection, message.event ?? {});
+    if (!prepared.ok) {
+      this.ctx.logger.warn({ worker: connection.name, event: message.event?.event, why: prepared.why }, 'event from worker dropped');
+      return;
+    }
+    this.ctx.hub.publish(prepared.event, connection);
+  }
+
+  private onHello(hello: Hello): void {
+    clearTimeout(this.helloTimer);
+    const outcome = this.asAdmin ? checkAdminHello(hello) : checkWorkerHello(hello, this.ctx.expectations);
+    if (!outcome.ok) {
+      this.refuse(outcome.reason, outcome.code, outcome.detail, hello);
+      return;
+    }
+    if (outcome.ignored.length > 0) this.ctx.logger.warn({ identifier: hello.identifier, ignored: outcome.ignored }, 'Hello lists commands this stream may not serve: ignored');
+    this.accept(outcome.identity);
+  }
+
+  private accept(identity: ConnectionIdentity): void {
+    const { ctx } = this;
+    const connection = new WorkerConnection(ctx.registry.allocateId(), identity, this.writer, ctx.now(), ctx.logger);
+    this.connection = connection;
+    this.phase = 'ACCEPTED';
+    ctx.registry.add(connection);
+    this.writer.send({ welcome: { valid: true, reason: '' } });
+    ctx.logger.info({ worker: connection.name, admin: identity.admin, commands: identity.commands }, 'worker registered');
+    ctx.hub.routerEvent('WORKER_REGISTERED', {
+      identifier: identity.identifier,
+      version: identity.version,
+      type: identity.type,
+      product: identity.product,
+      commands: identity.commands,
+    });
+    ctx.commands.pump();
+  }
+
+  private refuse(reason: string, code: status, detail: string, hello?: Hello): void {
+    if (this.phase !== 'HELLO_WAIT') return;
+    clearTimeout(this.helloTimer);
+    this.phase = 'ENDED';
+    this.ctx.sessions.delete(this);
+    this.writer.send({ welcome: { valid: false, reason } });
+    this.writer.fail({ code, details: reason });
+    this.ctx.logger.warn({ identifier: hello?.identifier, version: hello?.version, reason, detail }, 'worker refused');
+    this.ctx.hub.routerEvent('WORKER_VERIFY_ERROR', { identifier: hello?.identifier ?? '', version: hello?.version ?? '', reason });
+  }
+
+  /** The worker half-closed (after its drain): nothing more can be answered, so end the stream OK. */
+  private onHalfClose(): void {
+    this.close('half-closed by the worker');
+    this.writer.end();
+  }
+
+  /** The stream is over, whatever the cause: in-flight commands get WORKER_LOST, the router says so. */
+  private close(reason: string): void {
+    clearTimeout(this.helloTimer);
+    this.ctx.sessions.delete(this);
+    if (this.phase === 'HELLO_WAIT') {
+      this.phase = 'ENDED';
+      return;
+    }
+    const connection = this.connection;
+    if (this.phase === 'ENDED' || !connection) return;
+    this.phase = 'ENDED';
+    connection.transition('CLOSED', reason);
+    this.ctx.commands.connectionLost(connection, reason);
+    this.ctx.registry.remove(connection);
+    const { identifier, version } = connection.identity;
+    this.ctx.hub.routerEvent('WORKER_DISCONNECTED', { identifier, version, reason });
+  }
+}
+
+export function connectHandler(ctx: RouterContext): handleBidiStreamingCall<WorkerMessageIn, RouterMessageOut> {
+  return (call) => {
+    if (ctx.closing) {
+      call.emit('error', Object.assign(new Error('ROUTER_SHUTDOWN'), { code: status.UNAVAILABLE, details: 'ROUTER_SHUTDOWN: the router is shutting down' }));
+      return;
+    }
+    const caller = ctx.tokens.callerOf(call.metadata);
+    if (caller === 'client' || caller === 'invalid') {
+      const details = caller === 'client' ? 'Connect: the client token cannot open a worker or admin stream' : 'Connect: the bearer token is not valid';
+      call.emit('error', Object.assign(new Error(details), { code: status.UNAUTHENTICATED, details }));
+      ctx.hub.routerEvent('WORKER_VERIFY_ERROR', { identifier: '', version: '', reason: 'BAD_TOKEN' });
+      return;
+    }
+    new ConnectSession(ctx, call, caller === 'admin').start();
+  };
+}

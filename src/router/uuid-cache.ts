@@ -1,0 +1,81 @@
+// Replays: a uuid pending or answered in the last 10 minutes gets the same Reply, never a second run.
+import { createHash } from 'node:crypto';
+import type { Reply } from '../proto/types.js';
+
+export const REPLAY_WINDOW_MS = 10 * 60_000;
+
+export type UuidLookup = { kind: 'new' } | { kind: 'replay'; reply: Promise<Reply> } | { kind: 'conflict' };
+
+interface Answered {
+  fingerprint: string;
+  reply: Reply;
+  at: number;
+  bytes: number;
+}
+
+export interface UuidCacheLimits {
+  windowMs: number;
+  /** Most answered replies kept (oldest forgotten first, even inside the window). */
+  maxEntries: number;
+  /** Most reply bytes kept. */
+  maxBytes: number;
+}
+
+export const DEFAULT_UUID_CACHE_LIMITS: UuidCacheLimits = { windowMs: REPLAY_WINDOW_MS, maxEntries: 1_000_000, maxBytes: 256 * 1024 * 1024 };
+
+/** What makes two commands "the same": name and payload (digest, so big payloads are not kept). */
+export function commandFingerprint(command: string, payload: string): string {
+  return createHash('sha256').update(command).update('\0').update(payload).digest('base64');
+}
+
+export class UuidCache {
+  private readonly pending = new Map<string, { fingerprint: string; reply: Promise<Reply> }>();
+  /** Insertion order = answer order, so expiry is from the front. */
+  private readonly answered = new Map<string, Answered>();
+  private bytes = 0;
+
+  constructor(
+    private readonly limits: UuidCacheLimits = DEFAULT_UUID_CACHE_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** What to do with a command carrying `uuid`. */
+  lookup(uuid: string, fingerprint: string): UuidLookup {
+    const pending = this.pending.get(uuid);
+    if (pending) return pending.fingerprint === fingerprint ? { kind: 'replay', reply: pending.reply } : { kind: 'conflict' };
+    this.expire();
+    const answered = this.answered.get(uuid);
+    if (answered) return answered.fingerprint === fingerprint ? { kind: 'replay', reply: Promise.resolve(answered.reply) } : { kind: 'conflict' };
+    return { kind: 'new' };
+  }
+
+  /** Records a command now pending. */
+  begin(uuid: string, fingerprint: string, reply: Promise<Reply>): void {
+    this.pending.set(uuid, { fingerprint, reply });
+  }
+
+  /** Records its reply for the replay window. */
+  finish(uuid: string, reply: Reply): void {
+    const pending = this.pending.get(uuid);
+    if (!pending) return;
+    this.pending.delete(uuid);
+    const bytes = reply.payload.length + reply.error.length + 200;
+    this.answered.set(uuid, { fingerprint: pending.fingerprint, reply, at: this.now(), bytes });
+    this.bytes += bytes;
+    this.expire();
+  }
+
+  get size(): { pending: number; answered: number } {
+    return { pending: this.pending.size, answered: this.answered.size };
+  }
+
+  /** Forgets answers older than the window or beyond the limits. */
+  expire(): void {
+    const oldest = this.now() - this.limits.windowMs;
+    for (const [uuid, entry] of this.answered) {
+      if (entry.at > oldest && this.answered.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;
+      this.answered.delete(uuid);
+      this.bytes -= entry.bytes;
+    }
+  }
+}

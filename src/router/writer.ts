@@ -1,0 +1,123 @@
+// A writer for server streams that honours write() === false: holds messages itself until 'drain'.
+import type { Writable } from 'node:stream';
+
+export interface StreamWriterOptions {
+  /** Past this many held messages the stream counts as congested: `offer` drops, dispatch looks elsewhere. */
+  congestedAt: number;
+  /** Called once when it stops being congested (e.g. to serve queued commands). */
+  onRelief?: () => void;
+}
+
+export interface GrpcStatusLike {
+  code: number;
+  details: string;
+}
+
+/** Serialises writes to one stream; never writes past a `false` until the stream drains. */
+export class StreamWriter<T> {
+  private readonly held: T[] = [];
+  private blocked = false;
+  private ending: GrpcStatusLike | 'ok' | undefined;
+  private wasCongested = false;
+  private finished = false;
+
+  constructor(
+    private readonly stream: Writable,
+    private readonly options: StreamWriterOptions,
+  ) {
+    stream.on('drain', () => this.flush());
+    stream.on('close', () => {
+      this.finished = true;
+      this.held.length = 0;
+    });
+  }
+
+  /** Messages waiting in this writer (not yet handed to the stream). */
+  get buffered(): number {
+    return this.held.length;
+  }
+
+  /** True when the reader is slow enough that optional messages are dropped. */
+  get congested(): boolean {
+    return this.held.length >= this.options.congestedAt;
+  }
+
+  /** True once end/fail was called or the stream closed. */
+  get closed(): boolean {
+    return this.finished || this.ending !== undefined;
+  }
+
+  /** Writes a message that must not be lost (commands, welcome, drain). False when the stream is gone. */
+  send(message: T): boolean {
+    if (this.closed) return false;
+    if (this.blocked || this.held.length > 0) {
+      this.held.push(message);
+      if (this.congested) this.wasCongested = true;
+      return true;
+    }
+    this.writeNow(message);
+    return true;
+  }
+
+  /** Writes an optional message (events) unless the reader is congested. False when dropped. */
+  offer(message: T): boolean {
+    if (this.congested) return false;
+    return this.send(message);
+  }
+
+  /** Ends the stream with OK once held messages are written. */
+  end(): void {
+    if (this.closed) return;
+    this.ending = 'ok';
+    if (!this.blocked && this.held.length === 0) this.finish();
+  }
+
+  /** Ends the stream with an error status once held messages are written. */
+  fail(status: GrpcStatusLike): void {
+    if (this.closed) return;
+    this.ending = status;
+    if (!this.blocked && this.held.length === 0) this.finish();
+  }
+
+  /** Ends the stream with an error status at once, dropping held messages. */
+  abort(status: GrpcStatusLike): void {
+    if (this.finished) return;
+    this.held.length = 0;
+    this.ending = status;
+    this.finish();
+  }
+
+  private writeNow(message: T): void {
+    try {
+      if (!this.stream.write(message)) this.blocked = true;
+    } catch {
+      this.finished = true;
+    }
+  }
+
+  private flush(): void {
+    this.blocked = false;
+    while (this.held.length > 0 && !this.blocked && !this.finished) this.writeNow(this.held.shift() as T);
+    if (this.blocked) return;
+    if (this.ending !== undefined) {
+      this.finish();
+      return;
+    }
+    if (this.wasCongested && !this.congested) {
+      this.wasCongested = false;
+      this.options.onRelief?.();
+    }
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const ending = this.ending;
+    try {
+      if (ending === undefined || ending === 'ok') this.stream.end();
+      else this.stream.emit('error', Object.assign(new Error(ending.details), ending));
+    } catch {
+      // the stream is already gone: nothing left to tell its reader
+    }
+  }
+}
