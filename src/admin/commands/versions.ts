@@ -1,0 +1,23 @@
+// Turning a payload's `version`/`range` (or the connector's config) into one listed version.
+import type { ConnectorConfig, VersionSpec } from '../../config/types.js';
+import { resolveVersion } from '../../repository/versions.js';
+import type { ProductRef } from '../payloads.js';
+import { listVersions, type AdminContext } from './context.js';
+
+/** The range a version spec stands for. */
+export function specRange(spec: VersionSpec): string {
+  return spec.kind === 'exact' ? spec.version : spec.kind === 'range' ? spec.range : 'latest';
+}
+
+/** The connector's first `versions` entry as a range, or `latest`. */
+export function defaultRange(connector: ConnectorConfig | undefined): string {
+  const first = connector?.versions[0];
+  return first ? specRange(first) : 'latest';
+}
+
+/** An exact `major.minor`, or the highest listed version in a range (`latest` = highest). */
+export async function pickVersion(ctx: AdminContext, ref: ProductRef, wanted: string): Promise<{ version: string; sha256: string | undefined }> {
+  const versions = await listVersions(ctx, ref);
+  const entry = resolveVersion(versions, wanted, `${ref.type}/${ref.product}`);
+  return { version: entry.version, sha256: entry.sha256 };
+}
