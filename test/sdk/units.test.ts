@@ -1,0 +1,91 @@
+// Pure pieces of the SDK: one reply per command, backpressure-aware writes, the state table.
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { Command } from '../../src/proto/types.js';
+import { runCommand } from '../../src/sdk/command-runner.js';
+import { Lifecycle } from '../../src/sdk/lifecycle.js';
+import { toEventMessage, toJsonText } from '../../src/sdk/messages.js';
+import { commandDeadlineMs } from '../../src/sdk/rpc.js';
+import { createStreamWriter } from '../../src/sdk/stream-writer.js';
+
+const cmd = (over: Partial<Command> = {}): Command => ({ uuid: 'u1', command: 'ECHO', payload: '{"a":1}', timeout_ms: 0, target: '', major: '', context: {}, ...over });
+const never = new AbortController().signal;
+
+describe('runCommand', () => {
+  it('turns a return value into SUCCESS with JSON, undefined into null', async () => {
+    expect(await runCommand(cmd(), async (p) => p, never)).toEqual({ uuid: 'u1', status: 'SUCCESS', payload: '{"a":1}', error: '' });
+    expect((await runCommand(cmd(), () => undefined, never)).payload).toBe('null');
+  });
+
+  it('turns a throw, an unknown command and an unserialisable result into FAIL with a message', async () => {
+    expect(await runCommand(cmd(), () => { throw new Error('boom'); }, never)).toMatchObject({ status: 'FAIL', error: 'boom' });
+    expect(await runCommand(cmd(), undefined, never)).toMatchObject({ status: 'FAIL', error: expect.stringMatching(/UNKNOWN_COMMAND.*ECHO/) });
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    expect(await runCommand(cmd(), () => circular, never)).toMatchObject({ status: 'FAIL', error: expect.stringMatching(/circular/i) });
+    expect(await runCommand(cmd(), () => 1n, never)).toMatchObject({ status: 'FAIL' });
+  });
+
+  it("aborts the handler's signal at the command's timeout", async () => {
+    const reply = await runCommand(cmd({ timeout_ms: 20 }), (_p, ctx) => new Promise((_r, reject) => {
+      ctx.signal.addEventListener('abort', () => reject(new Error('aborted by timeout')));
+    }), never);
+    expect(reply).toMatchObject({ status: 'FAIL', error: 'aborted by timeout' });
+  });
+});
+
+describe('createStreamWriter', () => {
+  it('waits for drain when write() returns false and keeps the order', { timeout: 5000 }, async () => {
+    const seen: number[] = [];
+    let release: (() => void) | undefined;
+    const sink = new Writable({
+      objectMode: true, highWaterMark: 1,
+      write(chunk: number, _enc, done) {
+        seen.push(chunk);
+        if (chunk === 1) release = done; // hold the first write: the buffer fills up
+        else done();
+      },
+    });
+    const writer = createStreamWriter<number>(sink);
+    const first = writer.write(1);
+    const second = writer.write(2);
+    await new Promise((r) => setImmediate(r));
+    expect(writer.blocked).toBe(true);
+    expect(seen).toEqual([1]);
+    release!();
+    await first;
+    await second;
+    await writer.flushed();
+    expect(seen).toEqual([1, 2]);
+    expect(writer.blocked).toBe(false);
+  });
+
+  it('rejects writes once the stream ended', async () => {
+    const sink = new Writable({ objectMode: true, write: (_c, _e, done) => done() });
+    sink.end();
+    await expect(createStreamWriter(sink).write(1)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('Lifecycle and messages', () => {
+  it('logs legal transitions and refuses illegal ones by name', () => {
+    const lines: string[] = [];
+    const l = new Lifecycle((t) => lines.push(t));
+    l.to('READY', 'welcomed');
+    expect(() => l.to('CLOSED', 'skip the drain')).toThrow(/READY cannot become CLOSED/);
+    l.to('DRAINING', 'drain');
+    expect(lines).toEqual(['CONNECTING -> READY: welcomed', 'READY -> DRAINING: drain']);
+  });
+
+  it('parses event payloads, keeps the raw text, and caps payload size', () => {
+    expect(toEventMessage({ event: 'E', payload: '{"n":1}', timestamp_ms: 5 })).toMatchObject({ event: 'E', payload: { n: 1 }, rawPayload: '{"n":1}', timestampMs: 5 });
+    expect(toEventMessage({ payload: 'not json' }).payload).toBeNull();
+    expect(() => toJsonText('x'.repeat(5 * 1024 * 1024), 'the big one')).toThrow(/the big one is \d+ bytes/);
+  });
+
+  it('sets the gRPC deadline past the command timeout (longer default for ADMIN_*)', () => {
+    expect(commandDeadlineMs({ command: 'ECHO', timeout_ms: 1000 })).toBeGreaterThan(1000);
+    expect(commandDeadlineMs({ command: 'ECHO' })).toBeGreaterThan(30_000);
+    expect(commandDeadlineMs({ command: 'ADMIN_LIST_WORKERS' })).toBeGreaterThan(600_000);
+  });
+});
