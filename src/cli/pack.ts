@@ -1,7 +1,21 @@
-// `worker-admin pack`: not built yet (issue 3).
-import { WorkerAdminError } from '../common/errors.js';
+// `worker-admin pack SRC_DIR --out REPO_DIR`: builds a repository tree from a connectors/-style tree.
+import { resolve } from 'node:path';
+import { packRepository } from '../packages/pack/pack.js';
+import { parseCommandLine, UsageError } from './args.js';
 
-/** Placeholder until issue 3 lands: says so instead of pretending. */
-export async function run(_argv: string[]): Promise<number> {
-  throw new WorkerAdminError('INTERNAL', '`pack` is not available yet (tracked in issue 3)');
+const USAGE = 'pack SRC_DIR --out REPO_DIR';
+
+/** Runs `pack`; prints one line per packed version with its sha256. */
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(argv, { out: { type: 'string', short: 'o' } }, USAGE);
+  if (values['help']) {
+    process.stdout.write(`usage: worker-admin ${USAGE}\n`);
+    return 0;
+  }
+  const out = values['out'];
+  if (positionals.length !== 1 || typeof out !== 'string') throw new UsageError(`expected SRC_DIR and --out REPO_DIR\nusage: worker-admin ${USAGE}`);
+  const result = await packRepository({ src: resolve(positionals[0]!), out: resolve(out) });
+  for (const v of result.versions) process.stdout.write(`${v.type}/${v.product}@${v.version} ${v.sha256} ${v.zip}\n`);
+  process.stdout.write(`packed ${result.versions.length} version(s) and ${result.yamlFiles.length} yaml file(s) into ${resolve(out)}\n`);
+  return 0;
 }

@@ -1,0 +1,64 @@
+// Bundles a worker entry (worker.ts / worker.mjs) with everything it imports, the SDK included, into one ESM file.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { WorkerAdminError } from '../../common/errors.js';
+
+// grpc-js and friends call require('fs') etc.; an ESM bundle has no `require` unless the banner makes one.
+const BANNER = "import { createRequire as __waCreateRequire } from 'node:module';\nconst require = __waCreateRequire(import.meta.url);";
+
+/** This package's built SDK: dist/sdk/index.js next to the running code (or from the repo root when run from src/). */
+export function sdkEntryPath(): string {
+  const candidates = [new URL('../../sdk/index.js', import.meta.url), new URL('../../../dist/sdk/index.js', import.meta.url)];
+  for (const url of candidates) {
+    const path = fileURLToPath(url);
+    if (existsSync(path)) return path;
+  }
+  throw new WorkerAdminError('INTERNAL', `the worker SDK is not built (looked for ${candidates.map((u) => fileURLToPath(u)).join(', ')}): run npm run build`);
+}
+
+/** The entry file of a worker folder, if it is a JS/TS worker. */
+export function findEntry(workerDir: string): string | null {
+  for (const name of ['worker.ts', 'worker.mjs']) {
+    if (existsSync(join(workerDir, name))) return name;
+  }
+  return null;
+}
+
+/** One ESM file for node20: `worker-admin/sdk` resolved to this package's SDK, paths relative to `workerDir`. */
+export async function bundleWorker(workerDir: string, entry: string): Promise<Buffer> {
+  const sdkPlugin: esbuild.Plugin = {
+    name: 'worker-admin-sdk',
+    setup(build) {
+      build.onResolve({ filter: /^worker-admin\/sdk$/ }, () => ({ path: sdkEntryPath() }));
+    },
+  };
+  let result: esbuild.BuildResult<{ write: false }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [entry],
+      absWorkingDir: workerDir,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      write: false,
+      outfile: 'worker.mjs',
+      banner: { js: BANNER },
+      plugins: [sdkPlugin],
+      legalComments: 'none',
+      sourcemap: false,
+      logLevel: 'silent',
+      charset: 'utf8',
+    });
+  } catch (error) {
+    const errors = (error as { errors?: esbuild.Message[] }).errors ?? [];
+    const first = errors[0];
+    const where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
+    throw new WorkerAdminError('CONFIG_INVALID', `${join(workerDir, entry)}: bundle failed: ${where}${first?.text ?? (error as Error).message}`, { cause: error });
+  }
+  const out = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
+  if (!out) throw new WorkerAdminError('INTERNAL', `${join(workerDir, entry)}: esbuild produced no worker.mjs`);
+  return Buffer.from(out.contents);
+}
