@@ -5,7 +5,7 @@ import { parseDuration } from '../common/units.js';
 import type { Event, WorkerList } from '../proto/types.js';
 import { iterateEvents } from './event-stream.js';
 import { toEventMessage, toJsonText, toReplyResult } from './messages.js';
-import { createRouterRpc, type RouterRpc } from './rpc.js';
+import { createRouterRpc, routerCallError, type RouterRpc } from './rpc.js';
 import type { EventMessage, RouterConnection, SendOptions, TlsOptions, WatchOptions } from './types.js';
 
 /** Options of connectRouter. */
@@ -16,9 +16,16 @@ export interface ConnectOptions {
   tls?: TlsOptions;
 }
 
+/** An event watch the router confirmed: events published from now on reach it. */
+export interface EventWatch extends AsyncIterable<EventMessage> {
+  close(): void;
+}
+
 /** A RouterConnection that also exposes the low-level RouterRpc it uses. */
 export interface RouterClient extends RouterConnection {
   readonly rpc: RouterRpc;
+  /** Like events(), but resolves only once the router registered the watch (its response headers arrived). */
+  watch(topics?: string | string[], options?: WatchOptions): Promise<EventWatch>;
 }
 
 /** Opens a client connection (lazily: the channel connects on the first call). */
@@ -50,6 +57,15 @@ export function connectRouter(options: ConnectOptions): RouterClient {
       const list = typeof topics === 'string' ? [topics] : topics;
       // the call starts when iteration starts, so an unused iterable holds nothing open
       return { [Symbol.asyncIterator]: () => iterateEvents(watch(list, opts.events ?? []), rpc.address) };
+    },
+    async watch(topics: string | string[] = [], opts: WatchOptions = {}): Promise<EventWatch> {
+      const call = watch(typeof topics === 'string' ? [topics] : topics, opts.events ?? []);
+      await new Promise<void>((resolve, reject) => {
+        call.once('metadata', () => resolve());
+        call.once('error', (error: grpc.ServiceError) => reject(routerCallError('WatchEvents', rpc.address, error)));
+      });
+      const iterator = iterateEvents(call, rpc.address);
+      return { [Symbol.asyncIterator]: () => iterator, close: () => call.cancel() };
     },
     on(eventName, handler, opts = {}) {
       const call = watch(opts.topics ?? [], [eventName]);

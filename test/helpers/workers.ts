@@ -3,7 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RouterClient } from '../../src/sdk/client.js';
 import { createRouterRpc } from '../../src/sdk/rpc.js';
+import type { EventMessage } from '../../src/sdk/types.js';
 
 /** The repository root: fixtures import 'worker-admin/sdk', which resolves through the package's self-reference. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -119,4 +121,44 @@ export async function killAllFixtureWorkers(): Promise<void> {
   const entries = [...live];
   for (const { child } of entries) child.kill('SIGKILL');
   await Promise.all(entries.map((e) => e.exited));
+}
+
+/** Collects the events of a confirmed watch so a test can wait for the one it expects. */
+export interface EventCollector {
+  readonly events: EventMessage[];
+  waitFor(match: (e: EventMessage) => boolean, timeoutMs?: number): Promise<EventMessage>;
+  close(): void;
+}
+
+/** Opens a watch on `topics` through `client` and collects what arrives (resolves once the router registered it). */
+export async function collectEvents(client: RouterClient, topics: string[] = []): Promise<EventCollector> {
+  const watch = await client.watch(topics);
+  const events: EventMessage[] = [];
+  const waiters = new Set<() => void>();
+  void (async () => {
+    for await (const e of watch) {
+      events.push(e);
+      for (const w of [...waiters]) w();
+    }
+  })().catch(() => undefined);
+  return {
+    events,
+    close: () => watch.close(),
+    waitFor: (match, timeoutMs = 10_000) =>
+      new Promise<EventMessage>((resolveWait, reject) => {
+        const check = (): void => {
+          const found = events.find(match);
+          if (!found) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolveWait(found);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events.map((e) => `${e.topic}:${e.event}`))}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
+  };
 }
