@@ -1,0 +1,122 @@
+// connectRouter against a real router (TCP port 0), with an in-process startWorker (injected stdin and exit).
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isWorkerAdminError } from '../../src/common/errors.js';
+import { connectRouter, type RouterClient } from '../../src/sdk/client.js';
+import { startWorker } from '../../src/sdk/worker.js';
+import type { EventMessage, RunningWorker } from '../../src/sdk/types.js';
+import { startTestRouter, type TestRouter } from '../helpers/router.js';
+
+let router: TestRouter;
+let client: RouterClient;
+let worker: RunningWorker;
+const exits: number[] = [];
+let runs = 0;
+const holds: Array<() => void> = [];
+
+/** Announces and starts an in-process worker; its exit code lands in `exits`. */
+async function inProcessWorker(identifier: string, tokenOverride?: string): Promise<RunningWorker> {
+  const token = randomBytes(24).toString('hex');
+  const admin = connectRouter({ address: router.address, token: router.adminToken });
+  await admin.rpc.expectWorker({ identifier, version: '2.1', type: 'test', product: 'inproc', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['COUNT'] });
+  admin.close();
+  const line = { identifier, target: router.address, token: tokenOverride ?? token, type: 'test', product: 'inproc', version: '2.1', config: {} };
+  return startWorker({
+    commands: {
+      COUNT: () => ({ runs: ++runs }),
+      HOLD: () => new Promise((resolve) => holds.push(() => resolve({ held: true }))),
+      WAIT: (_p, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('aborted'))),
+    },
+    events: ['TICK'],
+    stdin: Readable.from([`${JSON.stringify(line)}\n`]),
+    exit: (code) => void exits.push(code),
+    stderr: { write: () => true },
+    signals: [],
+  });
+}
+
+beforeAll(async () => {
+  router = await startTestRouter({ transport: 'tcp' });
+  client = connectRouter({ address: router.address, token: router.clientToken });
+  worker = await inProcessWorker('inproc-1');
+});
+afterAll(async () => {
+  client?.close();
+  if (worker?.state === 'READY') await worker.drain('test over');
+  await router?.close();
+});
+
+describe('connectRouter', () => {
+  it('send: parsed payload, replay of a uuid executes once, major pinning', async () => {
+    const first = await client.send('COUNT', {}, { uuid: 'replay-me-1' });
+    const again = await client.send('COUNT', {}, { uuid: 'replay-me-1' });
+    expect(first).toMatchObject({ uuid: 'replay-me-1', status: 'SUCCESS', worker: 'inproc-1@2.1' });
+    expect(again.payload).toEqual(first.payload);
+    const wrongMajor = await client.send('COUNT', {}, { major: 3, timeout: '200ms' });
+    expect(wrongMajor.status).toBe('NO_WORKER');
+    expect((await client.send('COUNT', {}, { major: '2' })).status).toBe('SUCCESS');
+  });
+
+  it('send: TIMEOUT after dispatch aborts the handler signal; unknown commands are NO_WORKER at once', async () => {
+    const reply = await client.send('WAIT', {}, { timeout: 150 });
+    expect(reply.status).toBe('TIMEOUT');
+    expect((await client.send('NOBODY_SERVES_THIS', {})).status).toBe('NO_WORKER');
+  });
+
+  it('events(): an async iterable that ends cleanly on break; on() calls back per event name', async () => {
+    const got: EventMessage[] = [];
+    const off = client.on('TICK', (e) => got.push(e));
+    const watch = await client.watch('test/inproc');
+    await worker.emit('TICK', { n: 1 });
+    await worker.emit('TICK', { n: 2 }, { topic: 'test/inproc', referenceUuid: 'ref-1' });
+    const seen: EventMessage[] = [];
+    for await (const e of watch) {
+      seen.push(e);
+      if (seen.length === 2) break;
+    }
+    expect(seen.map((e) => e.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(seen[1]).toMatchObject({ topic: 'test/inproc', event: 'TICK', source: 'inproc-1@2.1', referenceUuid: 'ref-1' });
+    expect(seen[0]!.timestampMs).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    off();
+    expect(got.map((e) => e.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it('listWorkers shows the worker; a wrong token is AUTH_INVALID naming the call', async () => {
+    const list = await client.listWorkers();
+    expect(list.workers.find((w) => w.identifier === 'inproc-1')).toMatchObject({ version: '2.1', state: 'READY' });
+    const bad = connectRouter({ address: router.address, token: 'y'.repeat(40) });
+    try {
+      const error = await bad.send('COUNT', {}).catch((e: unknown) => e);
+      expect(isWorkerAdminError(error, 'AUTH_INVALID')).toBe(true);
+      expect((error as Error).message).toMatch(/SendCommand failed with UNAUTHENTICATED/);
+    } finally {
+      bad.close();
+    }
+  });
+});
+
+describe('startWorker with injected stdin and exit', () => {
+  it('refusal rejects with BAD_TOKEN after exit(2)', async () => {
+    const before = exits.length;
+    const error = await inProcessWorker('inproc-bad', 'z'.repeat(48)).catch((e: unknown) => e);
+    expect(isWorkerAdminError(error, 'BAD_TOKEN')).toBe(true);
+    expect(exits.slice(before)).toEqual([2]);
+  });
+
+  it('drain(): waits for the handler in flight, then exit(0)', async () => {
+    const w = await inProcessWorker('inproc-2');
+    const before = exits.length;
+    const pending = client.send('HOLD', {}, { target: 'inproc-2' });
+    for (let i = 0; i < 100 && holds.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const drained = w.drain('test');
+    expect(w.state).toBe('DRAINING');
+    holds.shift()!();
+    expect(await drained).toBe(0);
+    expect(await pending).toMatchObject({ status: 'SUCCESS', payload: { held: true }, worker: 'inproc-2@2.1' });
+    expect(w.state).toBe('CLOSED');
+    expect(exits.slice(before)).toEqual([0]);
+    await expect(w.emit('TICK', {})).rejects.toThrow(/CLOSED/);
+  });
+});
