@@ -1,0 +1,112 @@
+// Worker output: each line to the admin's pino log tagged {identifier, version, stream}, and to a per-run file.
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { WriteStream } from 'node:fs';
+import type { Logger } from '../common/log.js';
+import { assertIdentifier } from '../common/names.js';
+import type { AdminMode } from '../config/types.js';
+import type { OutputStream } from './spawn.js';
+
+export interface WorkerLogOptions {
+  /** When given, each line also goes to this pino logger, tagged {identifier, version, stream}. */
+  logger?: Logger;
+  stateDir: string;
+  identifier: string;
+  version: string;
+  /** development keeps the file after the run; production removes it. */
+  mode: AdminMode;
+}
+
+/** The folder of per-run worker log files. */
+export function logsDir(stateDir: string): string {
+  return join(stateDir, 'logs');
+}
+
+/** `{stateDir}/logs/{identifier}.{n}.log`. */
+export function logFilePath(stateDir: string, identifier: string, run: number): string {
+  return join(logsDir(stateDir), `${assertIdentifier(identifier)}.${run}.log`);
+}
+
+/** The config of a worker as the admin may log it: key names only, never values (some are secrets). */
+export function configForLog(config: Record<string, unknown>): { keys: string[] } {
+  return { keys: Object.keys(config).sort() };
+}
+
+type LogState = 'open' | 'closing' | 'closed';
+
+/** One run's log: lines go to pino and to the run's file; close() ends the file (and removes it in production). */
+export class WorkerLog {
+  private state: LogState = 'open';
+  private closing: Promise<void> | undefined;
+  private readonly logger: Logger | undefined;
+
+  private constructor(
+    private readonly options: WorkerLogOptions,
+    private readonly file: WriteStream,
+    readonly path: string,
+    readonly run: number,
+  ) {
+    this.logger = options.logger?.child({ identifier: options.identifier, version: options.version });
+    // A full disk must not take the admin down: the pino line still goes out.
+    file.on('error', (error) => this.logger?.warn({ err: error, path }, 'worker log file write failed'));
+  }
+
+  /** Opens the next run's file `{identifier}.{n}.log` (n = 1 + the highest present). Synchronous: cheap, and callable from a spawn hook. */
+  static openSync(options: WorkerLogOptions): WorkerLog {
+    const dir = logsDir(options.stateDir);
+    mkdirSync(dir, { recursive: true });
+    let run = highestRun(dir, assertIdentifier(options.identifier)) + 1;
+    for (;;) {
+      const path = logFilePath(options.stateDir, options.identifier, run);
+      try {
+        // 'wx': two runs of one identifier (rolling update) never share a file; 0600: output may be sensitive.
+        const fd = openSync(path, 'wx', 0o600);
+        return new WorkerLog(options, createWriteStream(path, { fd }), path, run);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        run += 1;
+      }
+    }
+  }
+
+  /** Same as openSync, as a promise. */
+  static async open(options: WorkerLogOptions): Promise<WorkerLog> {
+    return WorkerLog.openSync(options);
+  }
+
+  /** Records one line the worker printed. */
+  line(stream: OutputStream, text: string): void {
+    if (stream === 'stderr') this.logger?.warn({ stream }, text);
+    else this.logger?.info({ stream }, text);
+    if (this.state === 'open') this.file.write(`${new Date().toISOString()} ${stream} ${text}\n`);
+  }
+
+  /** Ends the run: flushes the file, then removes it in production mode. Idempotent. */
+  close(): Promise<void> {
+    return (this.closing ??= this.doClose());
+  }
+
+  private async doClose(): Promise<void> {
+    this.state = 'closing';
+    if (!this.file.closed) {
+      const closed = once(this.file, 'close').catch(() => undefined);
+      this.file.end();
+      await closed;
+    }
+    if (this.options.mode === 'production') await unlink(this.path).catch(() => undefined);
+    this.state = 'closed';
+  }
+}
+
+function highestRun(dir: string, identifier: string): number {
+  const prefix = `${identifier}.`;
+  let highest = 0;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix) || !name.endsWith('.log')) continue;
+    const run = Number(name.slice(prefix.length, -'.log'.length));
+    if (Number.isInteger(run) && run > highest) highest = run;
+  }
+  return highest;
+}
