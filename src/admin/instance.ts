@@ -68,6 +68,8 @@ export class Instance {
       this.adopt(await this.deps.launch(this.spec));
     } catch (error) {
       this.reason = error instanceof LaunchError ? error.reason : errorMessage(error);
+      if (error instanceof LaunchError && error.stage === 'config') this.publish('CONFIG_INVALID', { reason: this.reason });
+      if (error instanceof LaunchError && error.stage === 'package') this.publish('PACKAGE_REJECTED', { reason: this.reason });
       if (this.state === 'STARTING') this.moveTo('INVALID', { reason: this.reason });
       throw error;
     }

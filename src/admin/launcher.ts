@@ -44,10 +44,12 @@ export interface LaunchedWorker {
   sha256: string;
 }
 
+const LAUNCH_CODES = { config: 'CONFIG_INVALID', package: 'PACKAGE_REJECTED', spawn: 'SPAWN_FAILED', validation: 'START_TIMEOUT' } as const;
+
 /** A start that failed: `reason` is what the reply and the event say (START_TIMEOUT, COMMANDS_MISSING: X…). */
 export class LaunchError extends WorkerAdminError {
   constructor(readonly reason: string, readonly stage: 'config' | 'package' | 'spawn' | 'validation', cause?: unknown) {
-    super(stage === 'config' ? 'CONFIG_INVALID' : stage === 'package' ? 'PACKAGE_REJECTED' : 'START_TIMEOUT', reason, cause === undefined ? {} : { cause });
+    super(LAUNCH_CODES[stage], reason, cause === undefined ? {} : { cause });
   }
 }
 

@@ -1,6 +1,8 @@
 // The narrow interfaces the admin drives: package cache, process spawning, clock. Real ones are wired in admin.ts.
 
-export interface ExitInfo { code: number | null; signal: string | null }
+import type { ExitInfo } from '../process/spawn.js';
+
+export type { ExitInfo };
 
 /** A running worker process (its own process group). */
 export interface SpawnedWorker {

@@ -1,7 +1,29 @@
-// `worker-admin up`: not built yet (issue 4).
-import { WorkerAdminError } from '../common/errors.js';
+// `worker-admin up [--config config/admin.yaml]`: router + admin + local repository; SIGINT/SIGTERM drain then exit 0.
+import { loadAdminConfig } from '../config/admin-config.js';
+import { startStack } from '../up/stack.js';
+import { parseCommandLine } from './args.js';
+import { waitForSignal } from './signals.js';
 
-/** Placeholder until issue 4 lands: says so instead of pretending. */
-export async function run(_argv: string[]): Promise<number> {
-  throw new WorkerAdminError('INTERNAL', '`up` is not available yet (tracked in issue 4)');
+const USAGE = 'up [--config config/admin.yaml] [--connectors DIR]';
+
+/** Runs the whole stack until a signal. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandLine(argv, { config: { type: 'string' }, connectors: { type: 'string' } }, USAGE);
+  if (values['help']) {
+    process.stdout.write(`usage: worker-admin ${USAGE}\n`);
+    return 0;
+  }
+  const config = await loadAdminConfig(String(values['config'] ?? 'config/admin.yaml'));
+  const stack = await startStack({ config, ...(typeof values['connectors'] === 'string' ? { connectorsDir: values['connectors'] } : {}) });
+  const c = stack.credentials;
+  process.stdout.write(`worker-admin up\n  router      ${c.router}\n  repository  ${c.repository}\n  ops         ${c.ops}\n  credentials ${config.stateDir}/credentials.json\n`);
+  for (const w of stack.admin.registry.statuses()) {
+    process.stdout.write(`  worker      ${w.identifier} ${w.product}@${w.version} ${w.state}${w.pid ? ` pid ${w.pid}` : ''}${w.reason ? ` (${w.reason})` : ''}\n`);
+  }
+  process.stdout.write('ready: try  npx worker-admin send ECHO \'{"text":"hi"}\'\n');
+  const signal = await waitForSignal();
+  process.stdout.write(`${signal}: draining workers\n`);
+  await stack.close();
+  process.stdout.write('stopped\n');
+  return 0;
 }

@@ -1,0 +1,118 @@
+// The admin: a privileged worker on the router that owns every worker process (DESIGN §4, §6).
+import { mkdir } from 'node:fs/promises';
+import { errorMessage } from '../common/errors.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { VERSION } from '../common/version.js';
+import type { AdminConfig } from '../config/types.js';
+import { createPackageCache } from '../packages/cache.js';
+import { RestartPolicy, type BackoffOptions } from '../process/backoff.js';
+import { createRepositoryClient } from '../repository/client.js';
+import { handleAdminCommand, lifecycleHandlers } from './commands/index.js';
+import type { AdminContext, Handler } from './commands/context.js';
+import { pickVersion, specRange } from './commands/versions.js';
+import { InstanceRegistry } from './instances.js';
+import type { InstanceDeps } from './instance.js';
+import { launchWorker, type LauncherDeps } from './launcher.js';
+import { adminPivot } from './pivot.js';
+import { systemClock, type Clock, type SpawnedWorker, type WorkerSpawner } from './ports.js';
+import { RouterLink } from './router-link.js';
+import { createProcessSpawner } from './spawner.js';
+import { defaultIdentifier } from '../common/names.js';
+
+export interface AdminOptions {
+  config: AdminConfig;
+  adminToken: string;
+  /** Router target; default config.router.target. */
+  routerAddress?: string;
+  /** Repository URL; default config.repository.url (`up` passes its local one). */
+  repositoryUrl?: string;
+  logger?: Logger;
+  clock?: Clock;
+  backoff?: Partial<BackoffOptions>;
+  spawner?: WorkerSpawner;
+}
+
+export interface RunningAdmin {
+  readonly registry: InstanceRegistry;
+  readonly link: RouterLink;
+  readonly context: AdminContext;
+  /** Starts the connectors of the config; resolves when each is READY or has failed (failures are logged). */
+  startConfiguredConnectors(): Promise<void>;
+  /** Drains and stops every worker, then leaves the router. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Connects the admin to its router and makes it ready to take ADMIN_* commands. */
+export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger('admin');
+  const clock = options.clock ?? systemClock;
+  const routerTarget = options.routerAddress ?? config.router.target;
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+
+  const repository = createRepositoryClient({
+    url: options.repositoryUrl ?? config.repository.url, timeoutMs: config.repository.timeoutMs, retries: config.repository.retries,
+    limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases, zipBytes: config.limits.zipBytes },
+  });
+  const packages = createPackageCache({
+    stateDir: config.stateDir, repository,
+    limits: { zipBytes: config.limits.zipBytes, unpackedBytes: config.limits.unpackedBytes, entries: config.limits.entries, ratio: config.limits.ratio },
+  });
+  const spawner = options.spawner ?? createProcessSpawner({ logger });
+  const handlers: Record<string, Handler> = lifecycleHandlers();
+  let context!: AdminContext;
+  const link = new RouterLink({
+    address: routerTarget, adminToken: options.adminToken, logger,
+    identity: { identifier: 'admin', version: VERSION.split('.').slice(0, 2).join('.') },
+    commands: adminPivot().commands,
+    handle: (command) => handleAdminCommand(command, handlers, context),
+  });
+
+  const drainAndStop = async (worker: SpawnedWorker, ref: { identifier: string; version: string }): Promise<void> => {
+    await link.rpc.drainWorker(ref).catch((error: unknown) => logger.warn({ ...ref, err: errorMessage(error) }, 'drain request failed: stopping anyway'));
+    const drained = await Promise.race([worker.exited.then(() => true), clock.sleep(config.timeouts.drainMs).then(() => false)]);
+    if (!drained) logger.warn({ ...ref, drainMs: config.timeouts.drainMs }, 'drain timeout: terminating the worker');
+    await spawner.stop(worker, config.timeouts.killMs);
+  };
+  const launcherDeps: LauncherDeps = {
+    link, repository, packages, spawner, logger, routerTarget,
+    startTimeoutMs: config.timeouts.startMs, killTimeoutMs: config.timeouts.killMs,
+  };
+  const instanceDeps: InstanceDeps = {
+    launch: (spec) => launchWorker(spec, launcherDeps),
+    drainAndStop,
+    publish: (event, payload) => link.publish(event, payload),
+    clock, logger,
+    crashPolicy: () => new RestartPolicy('always', options.backoff ?? {}),
+    changed: () => {},
+  };
+  const registry = new InstanceRegistry(instanceDeps, config.limits.instances);
+  context = { config, registry, repository, packages, link, logger };
+  await link.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    registry, link, context,
+    async startConfiguredConnectors() {
+      const starts = config.connectors.flatMap((connector) => connector.versions.map(async (spec) => {
+        const ref = { type: connector.type, product: connector.product };
+        try {
+          const { version } = await pickVersion(context, ref, specRange(spec));
+          await registry.start({
+            identifier: defaultIdentifier(ref.type, ref.product, version), ...ref, version, params: {},
+            config: connector.config, runAs: connector.runAs, restart: connector.restart,
+          });
+        } catch (error) {
+          logger.error({ product: connector.ref, err: errorMessage(error) }, 'connector did not start');
+        }
+      }));
+      await Promise.all(starts);
+    },
+    close() {
+      return (closing ??= (async () => {
+        await registry.stop({}).catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping workers failed'));
+        await link.close();
+      })());
+    },
+  };
+}

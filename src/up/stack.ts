@@ -1,0 +1,92 @@
+// `up`: router + admin + a local repository built from ./connectors, in one process (the embedded default).
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { startAdmin, type RunningAdmin } from '../admin/admin.js';
+import { writeCredentials, type Credentials } from '../common/credentials.js';
+import { errorMessage } from '../common/errors.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { formatAddress } from '../common/address.js';
+import type { AdminConfig } from '../config/types.js';
+import { packRepository } from '../packages/pack/pack.js';
+import type { BackoffOptions } from '../process/backoff.js';
+import { startRepositoryServer, type RepositoryServer } from '../repository/server.js';
+import { startRouter, type RunningRouter } from '../router/server.js';
+
+export interface StackOptions {
+  config: AdminConfig;
+  /** The connectors source tree packed into {stateDir}/repository (default ./connectors). */
+  connectorsDir?: string;
+  /** Loopback address the repository listens on (default 127.0.0.1:0). */
+  repositoryListen?: string;
+  adminToken?: string;
+  clientToken?: string;
+  logger?: Logger;
+  backoff?: Partial<BackoffOptions>;
+  /** Start the connectors of the config (default true). */
+  startConnectors?: boolean;
+}
+
+export interface RunningStack {
+  router: RunningRouter;
+  admin: RunningAdmin;
+  repository: RepositoryServer;
+  credentials: Credentials;
+  /** Drain every worker, then stop admin, router and repository. Idempotent. */
+  close(): Promise<void>;
+}
+
+const newToken = (): string => randomBytes(32).toString('base64url');
+
+/** Packs, serves, routes and administers; writes {stateDir}/credentials.json (0600). */
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger('worker-admin');
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  const adminToken = options.adminToken ?? config.router.token ?? process.env['WORKER_ADMIN_TOKEN'] ?? newToken();
+  const clientToken = options.clientToken ?? process.env['WORKER_ADMIN_CLIENT_TOKEN'] ?? newToken();
+
+  const repoDir = join(config.stateDir, 'repository');
+  const packed = await packRepository({ src: resolve(options.connectorsDir ?? 'connectors'), out: repoDir });
+  logger.info({ versions: packed.versions.map((v) => `${v.type}/${v.product}@${v.version}`) }, 'connectors packed');
+  const repository = await startRepositoryServer({ dir: repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
+  const closers: Array<() => Promise<void>> = [() => repository.close()];
+  try {
+    const router = await startRouter({
+      listen: formatAddress(config.router.address), stateDir: config.stateDir, adminToken, clientToken,
+      limits: { queue: config.limits.queue, messageBytes: config.limits.messageBytes },
+      timeouts: { commandMs: config.timeouts.commandMs, adminCommandMs: config.timeouts.adminCommandMs },
+      logger: logger.child({ component: 'router' }),
+    });
+    closers.unshift(() => router.close());
+    const admin = await startAdmin({
+      config, adminToken, routerAddress: router.address, repositoryUrl: repository.url,
+      logger: logger.child({ component: 'admin' }), ...(options.backoff ? { backoff: options.backoff } : {}),
+    });
+    closers.unshift(() => admin.close());
+    const credentials: Credentials = {
+      router: router.address, ops: formatAddress(config.ops.listen), repository: repository.url, adminToken, clientToken,
+    };
+    await writeCredentials(config.stateDir, credentials);
+    if (options.startConnectors !== false) await admin.startConfiguredConnectors();
+    let closing: Promise<void> | undefined;
+    return {
+      router, admin, repository, credentials,
+      close: () => (closing ??= runAll(closers, logger)),
+    };
+  } catch (error) {
+    await runAll(closers, logger);
+    throw error;
+  }
+}
+
+// Shutdown steps run in order; each runs even when an earlier one failed.
+async function runAll(steps: Array<() => Promise<void>>, logger: Logger): Promise<void> {
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      logger.error({ err: errorMessage(error) }, 'shutdown step failed');
+    }
+  }
+}
