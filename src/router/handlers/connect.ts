@@ -107,8 +107,11 @@ class ConnectSession implements ClosableSession {
 
   /** The worker half-closed (after its drain): nothing more can be answered, so end the stream OK. */
   private onHalfClose(): void {
-    this.close('half-closed by the worker');
-    this.writer.end();
+    // A cancelled or broken stream also ends the readable side first: look one turn later to tell them apart.
+    setImmediate(() => {
+      this.close(this.call.cancelled ? 'cancelled by the peer' : 'half-closed by the worker');
+      this.writer.end();
+    });
   }
 
   /** The stream is over, whatever the cause: in-flight commands get WORKER_LOST, the router says so. */
