@@ -1,7 +1,55 @@
-// `worker-admin router`: not built yet (issue 2).
-import { WorkerAdminError } from '../common/errors.js';
+// `worker-admin router [--listen ADDR] [--state-dir DIR] [--token-file FILE] [--insecure]`: the router alone.
+import { once } from 'node:events';
+import { join, resolve } from 'node:path';
+import { DEFAULT_STATE_DIR } from '../common/credentials.js';
+import { loadRouterTokens } from '../router/auth.js';
+import { startRouter } from '../router/server.js';
+import { parseCommandLine } from './args.js';
 
-/** Placeholder until issue 2 lands: says so instead of pretending. */
-export async function run(_argv: string[]): Promise<number> {
-  throw new WorkerAdminError('INTERNAL', '`router` is not available yet (tracked in issue 2)');
+const USAGE = 'router [--listen ADDR] [--state-dir DIR] [--token-file FILE] [--insecure]';
+
+const HELP = `usage: worker-admin ${USAGE}
+
+  --listen ADDR      unix:PATH or HOST:PORT (port 0: any free port); default unix:{state-dir}/router.sock
+  --state-dir DIR    configuration store and default socket; default ${DEFAULT_STATE_DIR}
+  --token-file FILE  JSON {"adminToken","clientToken"}; tokens are read from WORKER_ADMIN_TOKEN /
+                     WORKER_ADMIN_CLIENT_TOKEN first, then this file, then {state-dir}/credentials.json
+  --insecure         allow a non-loopback TCP address without TLS
+
+Prints "router listening on ADDR" once bound; SIGINT/SIGTERM close it and exit 0.
+`;
+
+/** Resolves on the first SIGINT or SIGTERM; a second one while closing exits at once. */
+async function firstSignal(): Promise<NodeJS.Signals> {
+  const controller = new AbortController();
+  const signal = await Promise.race([
+    once(process, 'SIGINT', { signal: controller.signal }).then(() => 'SIGINT' as const),
+    once(process, 'SIGTERM', { signal: controller.signal }).then(() => 'SIGTERM' as const),
+  ]);
+  controller.abort();
+  const again = (): never => process.exit(130);
+  process.once('SIGINT', again).once('SIGTERM', again);
+  return signal;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandLine(argv, {
+    listen: { type: 'string' },
+    'state-dir': { type: 'string' },
+    'token-file': { type: 'string' },
+    insecure: { type: 'boolean' },
+  }, USAGE);
+  if (values['help'] === true) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const stateDir = resolve((values['state-dir'] as string | undefined) ?? DEFAULT_STATE_DIR);
+  const listen = (values['listen'] as string | undefined) ?? `unix:${join(stateDir, 'router.sock')}`;
+  const tokenFile = values['token-file'] as string | undefined;
+  const tokens = await loadRouterTokens({ env: process.env, stateDir, ...(tokenFile === undefined ? {} : { tokenFile }) });
+  const router = await startRouter({ listen, stateDir, ...tokens, insecure: values['insecure'] === true });
+  process.stdout.write(`router listening on ${router.address}\n`);
+  await firstSignal();
+  await router.close();
+  return 0;
 }
