@@ -17,6 +17,9 @@ import { adminPivot } from './pivot.js';
 import { systemClock, type Clock, type SpawnedWorker, type WorkerSpawner } from './ports.js';
 import { RouterLink } from './router-link.js';
 import { createProcessSpawner } from './spawner.js';
+import { AdminPersistence } from './persistence.js';
+import { WorkerLog } from '../process/logs.js';
+import type { DesiredInstance } from '../process/state-schema.js';
 import { defaultIdentifier } from '../common/names.js';
 
 export interface AdminOptions {
@@ -36,6 +39,7 @@ export interface RunningAdmin {
   readonly registry: InstanceRegistry;
   readonly link: RouterLink;
   readonly context: AdminContext;
+  readonly persistence: AdminPersistence;
   /** Starts the connectors of the config; resolves when each is READY or has failed (failures are logged). */
   startConfiguredConnectors(): Promise<void>;
   /** Drains and stops every worker, then leaves the router. Idempotent. */
@@ -58,7 +62,14 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     stateDir: config.stateDir, repository,
     limits: { zipBytes: config.limits.zipBytes, unpackedBytes: config.limits.unpackedBytes, entries: config.limits.entries, ratio: config.limits.ratio },
   });
-  const spawner = options.spawner ?? createProcessSpawner({ logger });
+  const { persistence, desired } = await AdminPersistence.open(config.stateDir, { logger, killTimeoutMs: config.timeouts.killMs });
+  const spawner = options.spawner ?? createProcessSpawner({
+    logger,
+    openSink: (request) => {
+      const log = WorkerLog.openSync({ logger, stateDir: config.stateDir, identifier: request.identifier, version: request.version, mode: config.mode });
+      return { line: (stream, text) => log.line(stream, text), closed: () => void log.close() };
+    },
+  });
   const handlers: Record<string, Handler> = lifecycleHandlers();
   let context!: AdminContext;
   const link = new RouterLink({
@@ -84,20 +95,35 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     publish: (event, payload) => link.publish(event, payload),
     clock, logger,
     crashPolicy: () => new RestartPolicy('always', options.backoff ?? {}),
-    changed: () => {},
+    changed: () => persistence.changed(),
   };
   const registry = new InstanceRegistry(instanceDeps, config.limits.instances);
+  persistence.attach(registry);
   context = { config, registry, repository, packages, link, logger };
   await link.start();
 
+  // Instances the previous run wanted: restored first, so a rollback or a pinned version survives a restart.
+  const restoreDesired = async (list: DesiredInstance[]): Promise<void> => {
+    await Promise.all(list.map(async (d) => {
+      const connector = config.connectors.find((c) => c.type === d.type && c.product === d.product);
+      try {
+        await registry.start({ ...d, config: connector?.config ?? {}, runAs: connector?.runAs, restart: connector?.restart ?? 'always' });
+      } catch (error) {
+        logger.error({ identifier: d.identifier, err: errorMessage(error) }, 'desired instance did not come back');
+      }
+    }));
+  };
+
   let closing: Promise<void> | undefined;
   return {
-    registry, link, context,
+    registry, link, context, persistence,
     async startConfiguredConnectors() {
+      await restoreDesired(desired);
       const starts = config.connectors.flatMap((connector) => connector.versions.map(async (spec) => {
         const ref = { type: connector.type, product: connector.product };
         try {
           const { version } = await pickVersion(context, ref, specRange(spec));
+          if (registry.get(defaultIdentifier(ref.type, ref.product, version))?.live) return;
           await registry.start({
             identifier: defaultIdentifier(ref.type, ref.product, version), ...ref, version, params: {},
             config: connector.config, runAs: connector.runAs, restart: connector.restart,
@@ -110,6 +136,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     },
     close() {
       return (closing ??= (async () => {
+        persistence.freezeDesired();
         await registry.stop({}).catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping workers failed'));
         await link.close();
       })());

@@ -37,8 +37,8 @@ export function createProcessSpawner(opts: SpawnerOptions): WorkerSpawner {
         command: request.command, args: request.args, cwd: request.cwd, stdinLine: request.stdinLine,
         ...(user ? { uid: user.uid, gid: user.gid } : {}),
         onLine: (stream, text) => {
-          log.info({ stream }, text);
-          sink?.line(stream, text);
+          if (sink) sink.line(stream, text);
+          else log.info({ stream }, text);
         },
       });
       void child.outputClosed.finally(() => sink?.closed());

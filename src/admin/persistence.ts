@@ -1,0 +1,69 @@
+// The admin's memory across runs: desired instances and worker pids in state.json; orphans of a previous run reaped.
+import { randomUUID } from 'node:crypto';
+import { errorMessage } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { reapOrphans } from '../process/orphans.js';
+import { processStartTime } from '../process/proc.js';
+import { StateStore } from '../process/state-file.js';
+import type { DesiredInstance, ProcessRecord, StateFile } from '../process/state-schema.js';
+import type { InstanceRegistry } from './instances.js';
+import type { ProcessWorker } from './spawner.js';
+
+/** Opens state.json, kills what a previous run left behind, and keeps the file in step with the registry. */
+export class AdminPersistence {
+  readonly runId = randomUUID();
+  private registry: InstanceRegistry | undefined;
+  private desiredFrozen = false;
+
+  private constructor(readonly store: StateStore, private readonly logger: Logger) {}
+
+  /** Loads the state (a corrupt file is set aside with a logged error) and reaps orphan process groups. */
+  static async open(stateDir: string, opts: { logger: Logger; killTimeoutMs: number }): Promise<{ persistence: AdminPersistence; desired: DesiredInstance[] }> {
+    const { store, load } = await StateStore.open(stateDir);
+    if (load.kind === 'corrupt') opts.logger.error({ err: load.error.message }, 'state file unusable');
+    if (load.kind === 'loaded' && load.warnings.length > 0) opts.logger.warn({ warnings: load.warnings }, 'state file entries dropped');
+    const reaped = await reapOrphans(load.state, { killTimeoutMs: opts.killTimeoutMs });
+    for (const k of reaped.killed) opts.logger.warn({ identifier: k.record.identifier, pid: k.record.pid, outcome: k.outcome }, 'stopped a worker left behind by a previous admin run');
+    const persistence = new AdminPersistence(store, opts.logger);
+    await store.update((s) => { s.processes = []; });
+    return { persistence, desired: load.state.instances };
+  }
+
+  /** Binds the registry whose instances are written on every change. */
+  attach(registry: InstanceRegistry): void {
+    this.registry = registry;
+  }
+
+  /** The current state (update modes, previous versions, policies live here too). */
+  snapshot(): StateFile {
+    return this.store.snapshot();
+  }
+
+  /** Applies a change to other parts of the state (update modes, policies…) and writes it. */
+  update(mutate: (draft: StateFile) => void): Promise<void> {
+    return this.store.update(mutate);
+  }
+
+  /** Shutdown of the admin: workers stop, but what was desired stays desired for the next run. */
+  freezeDesired(): void {
+    this.desiredFrozen = true;
+  }
+
+  /** Writes the registry's desired instances and live processes; errors are logged, never thrown. */
+  changed(): void {
+    const registry = this.registry;
+    if (!registry) return;
+    const processes: ProcessRecord[] = [];
+    for (const instance of registry.all()) {
+      const worker = instance.worker as ProcessWorker | undefined;
+      if (!instance.live || !worker) continue;
+      const startTime = processStartTime(worker.pid);
+      if (startTime === undefined) continue;
+      processes.push({ identifier: instance.identifier, version: instance.spec.version, pid: worker.pid, pgid: worker.pgid ?? worker.pid, startTime, runId: this.runId });
+    }
+    const instances = registry.desired();
+    const frozen = this.desiredFrozen;
+    this.store.update((s) => { if (!frozen) s.instances = instances; s.processes = processes; })
+      .catch((error: unknown) => this.logger.error({ err: errorMessage(error) }, 'cannot write the state file'));
+  }
+}
