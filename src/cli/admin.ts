@@ -1,7 +1,30 @@
-// `worker-admin admin`: not built yet (issue 4).
+// `worker-admin admin [--config FILE]`: the admin alone, connecting to router.address with the admin token.
+import { startAdmin } from '../admin/admin.js';
+import { loadAdminConfig } from '../config/admin-config.js';
 import { WorkerAdminError } from '../common/errors.js';
+import { readCredentials } from '../common/credentials.js';
+import { parseCommandLine } from './args.js';
+import { waitForSignal } from './signals.js';
 
-/** Placeholder until issue 4 lands: says so instead of pretending. */
-export async function run(_argv: string[]): Promise<number> {
-  throw new WorkerAdminError('INTERNAL', '`admin` is not available yet (tracked in issue 4)');
+const USAGE = 'admin [--config config/admin.yaml]';
+
+/** Runs the admin until a signal, then drains every worker and exits 0. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandLine(argv, { config: { type: 'string' } }, USAGE);
+  if (values['help']) {
+    process.stdout.write(`usage: worker-admin ${USAGE}\n`);
+    return 0;
+  }
+  const config = await loadAdminConfig(String(values['config'] ?? 'config/admin.yaml'));
+  const adminToken = config.router.token ?? process.env['WORKER_ADMIN_TOKEN'] ?? (await readCredentials(config.stateDir))?.adminToken;
+  if (!adminToken) {
+    throw new WorkerAdminError('CONFIG_INVALID', `${config.file}: router.token is required to run the admin alone (or set WORKER_ADMIN_TOKEN)`);
+  }
+  const admin = await startAdmin({ config, adminToken });
+  process.stdout.write(`admin connected to ${config.router.target}\n`);
+  await admin.startConfiguredConnectors();
+  const signal = await waitForSignal();
+  process.stdout.write(`${signal}: draining workers\n`);
+  await admin.close();
+  return 0;
 }
