@@ -21,18 +21,27 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof values['token'] === 'string') flags.token = values['token'];
   if (typeof values['state-dir'] === 'string') flags.stateDir = values['state-dir'];
   const target = await resolveClientTarget(flags, false);
+  const topics = (values['topic'] as string[] | undefined) ?? [];
 
   const connection = connectRouter({ address: target.router, token: target.token });
-  const stop = (): void => connection.close(); // cancels the watch: the loop below ends quietly
+  const session: { state: 'watching' | 'stopped' } = { state: 'watching' };
+  const stop = (): void => {
+    session.state = 'stopped';
+    connection.close(); // cancels the watch: the loop below ends quietly
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    const events = connection.events((values['topic'] as string[] | undefined) ?? [], { events: (values['event'] as string[] | undefined) ?? [] });
+    const events = await connection.watch(topics, { events: (values['event'] as string[] | undefined) ?? [] });
+    process.stderr.write(`worker-admin events: watching ${topics.length > 0 ? topics.join(', ') : 'every topic'} on ${connection.rpc.address} (Ctrl-C to stop)\n`);
     for await (const e of events) {
       const { rawPayload: _raw, ...line } = e;
       if (!process.stdout.write(`${JSON.stringify(line)}\n`)) await once(process.stdout, 'drain');
     }
     return 0;
+  } catch (error) {
+    if (session.state === 'stopped') return 0; // a signal during set-up is a normal stop, not a router error
+    throw error;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
