@@ -16,7 +16,7 @@ let runs = 0;
 const holds: Array<() => void> = [];
 
 /** Announces and starts an in-process worker; its exit code lands in `exits`. */
-async function inProcessWorker(identifier: string, tokenOverride?: string): Promise<RunningWorker> {
+async function inProcessWorker(identifier: string, tokenOverride?: string, heartbeatMs = 10_000): Promise<RunningWorker> {
   const token = randomBytes(24).toString('hex');
   const admin = connectRouter({ address: router.address, token: router.adminToken });
   await admin.rpc.expectWorker({ identifier, version: '2.1', type: 'test', product: 'inproc', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['COUNT'] });
@@ -33,6 +33,7 @@ async function inProcessWorker(identifier: string, tokenOverride?: string): Prom
     exit: (code) => void exits.push(code),
     stderr: { write: () => true },
     signals: [],
+    heartbeatMs,
   });
 }
 
@@ -103,6 +104,14 @@ describe('startWorker with injected stdin and exit', () => {
     const error = await inProcessWorker('inproc-bad', 'z'.repeat(48)).catch((e: unknown) => e);
     expect(isWorkerAdminError(error, 'BAD_TOKEN')).toBe(true);
     expect(exits.slice(before)).toEqual([2]);
+  });
+
+  it('heartbeats (every 15 ms here) are accepted by the router alongside replies', async () => {
+    const w = await inProcessWorker('inproc-beat', undefined, 15);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(w.state).toBe('READY');
+    expect((await client.send('COUNT', {}, { target: 'inproc-beat' })).status).toBe('SUCCESS');
+    expect(await w.drain('test')).toBe(0);
   });
 
   it('drain(): waits for the handler in flight, then exit(0)', async () => {

@@ -72,15 +72,17 @@ describe('startWorker in a real process', () => {
     }
   });
 
-  it('drain: the in-flight reply is delivered, nothing new is taken, exit 0', async () => {
+  it('drain: the 20 in-flight replies are delivered, nothing new is taken, exit 0', async () => {
     const identifier = id('drain');
     const w = await echo(identifier);
-    const slow = client.send('SLOW', { ms: 700 }, { target: identifier });
-    await waitInFlight(identifier);
+    const slow = Array.from({ length: 20 }, (_, i) => client.send('SLOW', { ms: 500 + i * 10 }, { target: identifier }));
+    await waitInFlight(identifier, 20);
     await admin.rpc.drainWorker({ identifier, version: '' });
     const late = await client.send('ECHO', {}, { target: identifier, timeout: 300 });
     expect(late.status).toBe('NO_WORKER');
-    expect(await slow).toMatchObject({ status: 'SUCCESS', payload: { slept: 700 }, worker: `${identifier}@1.0` });
+    const replies = await Promise.all(slow);
+    expect(replies.map((r) => r.status)).toEqual(Array(20).fill('SUCCESS'));
+    expect(replies[19]).toMatchObject({ payload: { slept: 690 }, worker: `${identifier}@1.0` });
     expect(await w.exited).toEqual({ code: 0, signal: null });
   });
 
@@ -131,11 +133,11 @@ describe('when the router goes away', () => {
 });
 
 /** Waits until the router counts a command in flight on `identifier` (so a drain really races a running handler). */
-async function waitInFlight(identifier: string): Promise<void> {
+async function waitInFlight(identifier: string, count = 1): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const list = await admin.listWorkers();
-    if (list.workers.some((w) => w.identifier === identifier && w.in_flight > 0)) return;
+    if (list.workers.some((w) => w.identifier === identifier && w.in_flight >= count)) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`no command in flight on ${identifier}`);
+  throw new Error(`not ${count} commands in flight on ${identifier}`);
 }
