@@ -1,0 +1,162 @@
+// Commands/s and p50/p99 through router → one SDK echo worker, next to a bare grpc-js unary echo, same run (goal ≥ 0.6×).
+// Run alone: `node bench/router.mjs [--quick]` (needs `npm run build`). Each side runs in its own process:
+// the load generator here, the router and the worker (or the bare echo server) as children, over TCP loopback.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const self = fileURLToPath(import.meta.url);
+const dist = (path) => import(pathToFileURL(join(root, 'dist', path)).href);
+
+const CONCURRENCY = [1, 16, 256];
+const GOAL = 0.6;
+const PAYLOAD = JSON.stringify({ text: 'hello', n: 42 });
+
+/** Child roles: `--role router|worker|echo-server`; each prints one JSON line when ready. */
+async function runRole(role) {
+  process.env.WORKER_ADMIN_LOG_LEVEL ??= 'silent';
+  const grpc = await import('@grpc/grpc-js');
+  if (role === 'router') {
+    const { startRouter } = await dist('router/server.js');
+    const [stateDir, adminToken] = [process.env.BENCH_STATE_DIR, process.env.BENCH_ADMIN_TOKEN];
+    const router = await startRouter({ listen: '127.0.0.1:0', stateDir, adminToken });
+    process.stdout.write(`${JSON.stringify({ address: router.address })}\n`);
+  } else if (role === 'worker') {
+    const { startWorker } = await dist('sdk/index.js');
+    await startWorker({ commands: { ECHO: async (payload) => payload } });
+    process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  } else if (role === 'echo-server') {
+    const { routerServiceDefinition } = await dist('proto/load.js');
+    const server = new grpc.Server();
+    // The same service and messages as the router: SendCommand answers at once with the payload.
+    server.addService(routerServiceDefinition(), {
+      SendCommand: (call, cb) => cb(null, { uuid: call.request.uuid, status: 'SUCCESS', payload: call.request.payload, error: '', worker: 'bare@1.0' }),
+    });
+    const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    process.stdout.write(`${JSON.stringify({ address: `127.0.0.1:${port}` })}\n`);
+  }
+}
+
+/** Spawns a child role; resolves with its first JSON line and a stop function. */
+function child(role, env = {}, stdinLine) {
+  const proc = spawn(process.execPath, [self, '--role', role], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  if (stdinLine) proc.stdin.end(`${stdinLine}\n`);
+  else proc.stdin.end();
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (c) => {
+      out += c;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)), stop: () => stopChild(proc) });
+    });
+    proc.on('exit', (code) => reject(new Error(`bench child ${role} exited ${code}`)));
+  });
+}
+
+function stopChild(proc) {
+  if (proc.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    proc.once('exit', resolve);
+    proc.kill('SIGKILL');
+  });
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
+}
+
+/** Keeps `concurrency` SendCommand calls in flight for `ms`; returns commands/s and latency percentiles (ms). */
+async function load(grpc, client, metadata, concurrency, ms) {
+  const latencies = [];
+  let failures = 0;
+  const until = performance.now() + ms;
+  const one = () =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const request = { uuid: '', command: 'ECHO', payload: PAYLOAD, timeout_ms: 0, target: '', major: '', context: {} };
+      client.SendCommand(request, metadata, { deadline: Date.now() + 30_000 }, (error, reply) => {
+        if (error || reply.status !== 'SUCCESS') failures += 1;
+        latencies.push(performance.now() - started);
+        resolve();
+      });
+    });
+  const loop = async () => {
+    while (performance.now() < until) await one();
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return { rate: latencies.length / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), count: latencies.length, failures };
+}
+
+async function measure(grpc, address, token, concurrency, ms) {
+  const { routerClientConstructor } = await dist('proto/load.js');
+  const Router = routerClientConstructor();
+  const client = new Router(address, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  if (token) metadata.set('authorization', `Bearer ${token}`);
+  try {
+    await load(grpc, client, metadata, concurrency, Math.min(500, ms / 3)); // warm-up: JIT, connections
+    return await load(grpc, client, metadata, concurrency, ms);
+  } finally {
+    client.close();
+  }
+}
+
+/** Rows {name, value, unit, baseline, ratio, goal, met}; throughput ratio = router / bare (higher is better). */
+export async function runRouterBench({ quick = false } = {}) {
+  const grpc = await import('@grpc/grpc-js');
+  const ms = quick ? 1000 : 3000;
+  const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-router-'));
+  const adminToken = randomBytes(32).toString('hex');
+  const stops = [];
+  try {
+    const router = await child('router', { BENCH_STATE_DIR: stateDir, BENCH_ADMIN_TOKEN: adminToken });
+    stops.push(router.stop);
+    const address = router.info.address;
+    // Announce the worker, then start it the way the admin does: one start line on stdin.
+    const { createRouterRpc } = await dist('sdk/rpc.js');
+    const token = randomBytes(24).toString('hex');
+    const rpc = createRouterRpc({ address, token: adminToken });
+    await rpc.expectWorker({ identifier: 'bench-echo', version: '1.0', type: 'bench', product: 'echo', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['ECHO'] });
+    rpc.close();
+    const line = JSON.stringify({ identifier: 'bench-echo', target: address, token, type: 'bench', product: 'echo', version: '1.0', config: {} });
+    const worker = await child('worker', {}, line);
+    stops.push(worker.stop);
+    const bare = await child('echo-server');
+    stops.push(bare.stop);
+
+    const rows = [];
+    for (const c of CONCURRENCY) {
+      const base = await measure(grpc, bare.info.address, undefined, c, ms);
+      const ours = await measure(grpc, address, adminToken, c, ms);
+      if (ours.failures > 0 || base.failures > 0) throw new Error(`bench: ${ours.failures} router / ${base.failures} bare calls failed at concurrency ${c}`);
+      const ratio = +(ours.rate / base.rate).toFixed(2);
+      rows.push(
+        { name: `router c=${c} throughput`, value: Math.round(ours.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio, goal: GOAL, met: ratio >= GOAL },
+        { name: `router c=${c} p50`, value: +ours.p50.toFixed(2), unit: 'ms', baseline: +base.p50.toFixed(2), ratio: +(base.p50 / ours.p50).toFixed(2), goal: null, met: null },
+        { name: `router c=${c} p99`, value: +ours.p99.toFixed(2), unit: 'ms', baseline: +base.p99.toFixed(2), ratio: +(base.p99 / ours.p99).toFixed(2), goal: null, met: null },
+      );
+    }
+    return rows;
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+const roleIndex = process.argv.indexOf('--role');
+if (roleIndex >= 0) {
+  await runRole(process.argv[roleIndex + 1]);
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const started = Date.now();
+  const rows = await runRouterBench({ quick: process.argv.includes('--quick') });
+  console.table(rows);
+  console.log(`router bench: ${((Date.now() - started) / 1000).toFixed(1)} s; ratio = router / bare grpc-js unary echo (latency rows: bare / router)`);
+}
+
