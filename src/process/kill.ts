@@ -56,7 +56,8 @@ export async function stopGroup(target: StopTarget, options: StopOptions): Promi
   const abort = new AbortController();
   const finish = async (outcome: StopOutcome): Promise<StopResult> => ({ reason: options.reason, outcome, exit: target.exited ? await target.exited : undefined });
   try {
-    if (signalGroup(target.pgid, 'SIGTERM') === 'gone' || members(target.pgid).length === 0) return await finish('already-gone');
+    // Checked before signalling: a process that dies on SIGTERM at once was still terminated by it.
+    if (members(target.pgid).length === 0 || signalGroup(target.pgid, 'SIGTERM') === 'gone') return await finish('already-gone');
     const deadline = sleep(options.killTimeoutMs, 'deadline' as const, { signal: abort.signal }).catch(() => 'aborted' as const);
     // The leader exiting is not enough: a grandchild that ignores SIGTERM still holds the group.
     const emptied = (async () => {

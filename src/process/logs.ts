@@ -29,9 +29,10 @@ export function logFilePath(stateDir: string, identifier: string, run: number): 
   return join(logsDir(stateDir), `${assertIdentifier(identifier)}.${run}.log`);
 }
 
-/** The config of a worker as the admin may log it: key names only, never values (some are secrets). */
-export function configForLog(config: Record<string, unknown>): { keys: string[] } {
-  return { keys: Object.keys(config).sort() };
+/** The config of a worker as the admin may log it: key names only, never values (some are secrets).
+ * Spread it into a log record (`{identifier, ...configForLog(config)}`); `config.*` itself is redacted by the logger. */
+export function configForLog(config: Record<string, unknown>): { configKeys: string[] } {
+  return { configKeys: Object.keys(config).sort() };
 }
 
 type LogState = 'open' | 'closing' | 'closed';

@@ -1,0 +1,98 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/common/log.js';
+import { WorkerLog, configForLog, logFilePath } from '../../src/process/logs.js';
+import { Janitor, runFixture } from './helpers.js';
+
+const janitor = new Janitor();
+const dirs: string[] = [];
+afterEach(() => {
+  janitor.cleanup();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const TOKEN = 'stdin-token-that-must-not-be-logged-0123456789';
+
+/** A pino logger writing JSON records into an array. */
+function memoryLogger() {
+  const records: Array<Record<string, unknown>> = [];
+  const logger = createLogger('admin', { level: 'info', destination: { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) } });
+  return { logger, records, text: () => records.map((r) => JSON.stringify(r)).join('\n') };
+}
+
+/** Runs stderr.mjs with a token on stdin, its output through a WorkerLog. */
+async function runLogged(stateDir: string, mode: 'development' | 'production', logger?: ReturnType<typeof memoryLogger>['logger']) {
+  const log = WorkerLog.openSync({ stateDir, identifier: 'utils-echo-1', version: '1.2', mode, ...(logger ? { logger } : {}) });
+  const run = await runFixture(janitor, 'stderr.mjs', { lines: 2, token: TOKEN }, { onLine: (stream, line) => log.line(stream, line) });
+  await run.child.exited;
+  await run.child.outputClosed;
+  return log;
+}
+
+describe('worker logs', () => {
+  it('sends each line to pino tagged {identifier, version, stream} and to {stateDir}/logs/{identifier}.{n}.log', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'wa-'));
+    dirs.push(stateDir);
+    const { logger, records } = memoryLogger();
+    const log = await runLogged(stateDir, 'development', logger);
+    expect(log.path).toBe(logFilePath(stateDir, 'utils-echo-1', 1));
+    expect(records.map((r) => [r['identifier'], r['version'], r['stream'], r['msg'], r['level']]).sort()).toEqual([
+      ['utils-echo-1', '1.2', 'stdout', 'out 1', 30],
+      ['utils-echo-1', '1.2', 'stderr', 'err 1', 40],
+      ['utils-echo-1', '1.2', 'stdout', 'out 2', 30],
+      ['utils-echo-1', '1.2', 'stderr', 'err 2', 40],
+      ['utils-echo-1', '1.2', 'stderr', 'no newline at the end', 40],
+    ].sort() as never);
+    await log.close();
+    const file = readFileSync(log.path, 'utf8');
+    expect(file.trim().split('\n').map((l) => l.replace(/^\S+ /, '')).sort()).toEqual(['stderr err 1', 'stderr err 2', 'stderr no newline at the end', 'stdout out 1', 'stdout out 2']);
+    expect(statSync(log.path).mode & 0o777).toBe(0o600);
+  });
+
+  it('development keeps each run\'s file and numbers runs; production removes the file after the run', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'wa-'));
+    dirs.push(stateDir);
+    const first = await runLogged(stateDir, 'development');
+    await first.close();
+    const second = await runLogged(stateDir, 'development');
+    await second.close();
+    expect([first.run, second.run]).toEqual([1, 2]);
+    expect(readdirSync(join(stateDir, 'logs')).sort()).toEqual(['utils-echo-1.1.log', 'utils-echo-1.2.log']);
+
+    const third = await runLogged(stateDir, 'production');
+    expect(third.run).toBe(3);
+    expect(readFileSync(third.path, 'utf8')).toContain('out 1'); // written while it runs
+    await third.close();
+    await third.close(); // idempotent
+    expect(existsSync(third.path)).toBe(false);
+  });
+
+  it('two runs of one identifier at once (rolling update) get separate files', () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'wa-'));
+    dirs.push(stateDir);
+    const a = WorkerLog.openSync({ stateDir, identifier: 'x', version: '1.0', mode: 'development' });
+    const b = WorkerLog.openSync({ stateDir, identifier: 'x', version: '1.1', mode: 'development' });
+    expect(a.path).not.toBe(b.path);
+    return Promise.all([a.close(), b.close()]);
+  });
+
+  it('no secret reaches the admin log: stdin is never logged, config is logged by key names', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'wa-'));
+    dirs.push(stateDir);
+    const { logger, text } = memoryLogger();
+    const log = await runLogged(stateDir, 'development', logger);
+    await log.close();
+    const config = { smtp_password: TOKEN, greeting: 'hello' };
+    logger.info({ identifier: 'utils-echo-1', ...configForLog(config) }, 'starting worker');
+    logger.info({ config }, 'a careless caller'); // the logger's redaction still hides values
+    expect(text()).not.toContain(TOKEN);
+    expect(readFileSync(log.path, 'utf8')).not.toContain(TOKEN);
+    expect(text()).toContain('"configKeys":["greeting","smtp_password"]');
+  });
+
+  it('refuses an identifier that could escape the logs folder', () => {
+    expect(() => WorkerLog.openSync({ stateDir: tmpdir(), identifier: '../etc', version: '1.0', mode: 'development' })).toThrowError(/identifier "..\/etc" is invalid/);
+  });
+});
