@@ -31,7 +31,7 @@ async function runWorker(dir: string, version: string, router: Awaited<ReturnTyp
   const probe = connectRouter({ address: router.address, token: router.clientToken });
   cleanup.add(() => probe.close());
   for (;;) {
-    const list = await probe.rpc.listWorkers({});
+    const list = await probe.rpc.listWorkers();
     if (list.workers.some((w) => w.identifier === identifier && w.state === 'READY')) return child;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`echo ${version} did not become READY: ${err}`);
     await new Promise((r) => setTimeout(r, 50));
