@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../common/log.js';
 import { COMMAND_RE, quoteName } from '../common/names.js';
-import type { Command, Reply } from '../proto/types.js';
+import type { Command, Reply, Status } from '../proto/types.js';
 import type { WorkerConnection } from './connection.js';
 import { pickConnection } from './dispatch.js';
 import type { EventsHub } from './events-hub.js';
@@ -81,7 +81,9 @@ export class CommandRouter {
       return;
     }
     connection.served += 1;
-    const status = reply.status === 'SUCCESS' || reply.status === 'FAIL' ? reply.status : 'FAIL';
+    // Workers answer SUCCESS or FAIL; the admin may also say INVALID (a payload outside its own pivot).
+    const given = reply.status;
+    const status: Status = given === 'SUCCESS' || given === 'FAIL' || (connection.identity.admin && given === 'INVALID') ? given : 'FAIL';
     const error = status === reply.status ? (reply.error ?? '') : reply.error || `worker replied with status ${String(reply.status)}`;
     this.settle(pending, { uuid, status, payload: reply.payload ?? '', error, worker: connection.name });
   }

@@ -15,7 +15,9 @@ export interface GrpcStatusLike {
 
 /** Serialises writes to one stream; never writes past a `false` until the stream drains. */
 export class StreamWriter<T> {
-  private readonly held: T[] = [];
+  private held: T[] = [];
+  /** Index of the next held message (shift() on a long array is O(n)). */
+  private head = 0;
   private blocked = false;
   private ending: GrpcStatusLike | 'ok' | undefined;
   private wasCongested = false;
@@ -28,18 +30,18 @@ export class StreamWriter<T> {
     stream.on('drain', () => this.flush());
     stream.on('close', () => {
       this.finished = true;
-      this.held.length = 0;
+      this.clearHeld();
     });
   }
 
   /** Messages waiting in this writer (not yet handed to the stream). */
   get buffered(): number {
-    return this.held.length;
+    return this.held.length - this.head;
   }
 
   /** True when the reader is slow enough that optional messages are dropped. */
   get congested(): boolean {
-    return this.held.length >= this.options.congestedAt;
+    return this.buffered >= this.options.congestedAt;
   }
 
   /** True once end/fail was called or the stream closed. */
@@ -50,7 +52,7 @@ export class StreamWriter<T> {
   /** Writes a message that must not be lost (commands, welcome, drain). False when the stream is gone. */
   send(message: T): boolean {
     if (this.closed) return false;
-    if (this.blocked || this.held.length > 0) {
+    if (this.blocked || this.buffered > 0) {
       this.held.push(message);
       if (this.congested) this.wasCongested = true;
       return true;
@@ -69,20 +71,20 @@ export class StreamWriter<T> {
   end(): void {
     if (this.closed) return;
     this.ending = 'ok';
-    if (!this.blocked && this.held.length === 0) this.finish();
+    if (!this.blocked && this.buffered === 0) this.finish();
   }
 
   /** Ends the stream with an error status once held messages are written. */
   fail(status: GrpcStatusLike): void {
     if (this.closed) return;
     this.ending = status;
-    if (!this.blocked && this.held.length === 0) this.finish();
+    if (!this.blocked && this.buffered === 0) this.finish();
   }
 
   /** Ends the stream with an error status at once, dropping held messages. */
   abort(status: GrpcStatusLike): void {
     if (this.finished) return;
-    this.held.length = 0;
+    this.clearHeld();
     this.ending = status;
     this.finish();
   }
@@ -97,7 +99,13 @@ export class StreamWriter<T> {
 
   private flush(): void {
     this.blocked = false;
-    while (this.held.length > 0 && !this.blocked && !this.finished) this.writeNow(this.held.shift() as T);
+    while (this.buffered > 0 && !this.blocked && !this.finished) {
+      const message = this.held[this.head] as T;
+      this.held[this.head] = undefined as T;
+      this.head += 1;
+      this.writeNow(message);
+    }
+    if (this.buffered === 0) this.clearHeld();
     if (this.blocked) return;
     if (this.ending !== undefined) {
       this.finish();
@@ -107,6 +115,11 @@ export class StreamWriter<T> {
       this.wasCongested = false;
       this.options.onRelief?.();
     }
+  }
+
+  private clearHeld(): void {
+    this.held = [];
+    this.head = 0;
   }
 
   private finish(): void {

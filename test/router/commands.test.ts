@@ -44,6 +44,17 @@ describe.each(['unix', 'tcp'] as const)('commands over %s', (transport) => {
     expect(reply).toMatchObject({ status: 'FAIL', error: 'it broke', worker: 'w@1.0' });
   });
 
+  it('a worker may answer SUCCESS or FAIL only (anything else is FAIL); the admin may also answer INVALID', async () => {
+    await connectWorker(client, r.adminToken, { identifier: 'w', commands: ['ODD'], handler: (c, w) => w.write({ reply: { uuid: c.uuid, status: 'INVALID', payload: '', error: '' } }) });
+    const odd = await sendCommand(client, { command: 'ODD' }, r.clientToken);
+    expect(odd).toMatchObject({ status: 'FAIL', error: 'worker replied with status INVALID' });
+    const admin = new RawWorker(client, (c, w) => w.write({ reply: { uuid: c.uuid, status: 'INVALID', payload: '', error: 'product is required' } }), r.adminToken);
+    admin.hello({ identifier: 'admin', version: '0.1', commands: ['ADMIN_START_WORKER'] });
+    await admin.welcome;
+    const refused = await sendCommand(client, { command: 'ADMIN_START_WORKER' }, r.adminToken);
+    expect(refused).toMatchObject({ status: 'INVALID', error: 'product is required', worker: 'admin@0.1' });
+  });
+
   it('TIMEOUT when the worker does not answer within timeout_ms after dispatch', async () => {
     const worker = await connectWorker(client, r.adminToken, { identifier: 'w', commands: ['SLOW'], handler: () => undefined });
     const started = Date.now();
