@@ -46,3 +46,10 @@ function skipReason(record: ProcessRecord, stat: ProcStat | undefined, ownGroup:
   if (stat.startTime !== record.startTime || stat.pgrp !== record.pgid) return 'recycled';
   return undefined;
 }
+
+/** The record of a just-spawned worker for state.json (start time read now); undefined when it is already gone. */
+export function recordProcess(child: { pid: number; pgid: number }, identity: { identifier: string; version: string; runId: string }): ProcessRecord | undefined {
+  const stat = readProcStat(child.pid);
+  if (!stat || stat.state === 'Z') return undefined;
+  return { identifier: identity.identifier, version: identity.version, pid: child.pid, pgid: child.pgid, startTime: stat.startTime, runId: identity.runId };
+}

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reapOrphans } from '../../src/process/orphans.js';
+import { reapOrphans, recordProcess } from '../../src/process/orphans.js';
 import { isAlive, processStartTime, readProcStat } from '../../src/process/proc.js';
 import { StateStore, loadStateFile } from '../../src/process/state-file.js';
 import type { ProcessRecord } from '../../src/process/state-schema.js';
@@ -78,5 +78,14 @@ describe('reapOrphans', () => {
     const result = await reapOrphans({ processes: [record] }, { killTimeoutMs: 100 });
     expect(result.skipped).toEqual([{ record, reason: 'recycled' }]);
     expect(isAlive(run.child.pid)).toBe(true);
+  });
+
+  it('recordProcess reads the start time of a just-spawned worker (and nothing for one already gone)', async () => {
+    const run = await runFixture(janitor, 'hang.mjs');
+    const record = recordProcess(run.child, { identifier: 'utils-echo-1', version: '1.0', runId: 'r1' });
+    expect(record).toEqual({ identifier: 'utils-echo-1', version: '1.0', pid: run.child.pid, pgid: run.child.pgid, startTime: processStartTime(run.child.pid), runId: 'r1' });
+    process.kill(run.child.pid, 'SIGKILL');
+    await run.child.exited;
+    expect(recordProcess(run.child, { identifier: 'utils-echo-1', version: '1.0', runId: 'r1' })).toBeUndefined();
   });
 });
