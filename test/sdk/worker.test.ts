@@ -117,6 +117,27 @@ describe('startWorker in a real process', () => {
   });
 });
 
+describe('fixtures other tests rely on', () => {
+  it('refuses-drain ignores Drain and keeps serving until a signal; never-hello never connects; exits-at-once exits 1', async () => {
+    const spawnIt = (fixture: string, identifier: string, config?: Record<string, unknown>) =>
+      spawnFixtureWorker({ address: router.address, adminToken: router.adminToken, fixture, identifier, ...(config ? { config } : {}) });
+    const [stubbornId, silentId] = [id('stubborn'), id('silent')];
+    const stubborn = await spawnIt('refuses-drain.mjs', stubbornId);
+    const silent = await spawnIt('never-hello.mjs', silentId);
+    const quitter = await spawnIt('exits-at-once.mjs', id('quitter'));
+    await stubborn.waitForOutput('welcome true');
+    await admin.rpc.drainWorker({ identifier: stubbornId, version: '' });
+    await stubborn.waitForOutput('drain received, ignoring it');
+    await silent.waitForOutput('read the start line');
+    expect((await quitter.exited).code).toBe(1);
+    const list = await admin.listWorkers();
+    expect(list.workers.find((w) => w.identifier === stubbornId)?.state).toBe('DRAINING');
+    expect(list.workers.some((w) => w.identifier === silentId)).toBe(false);
+    stubborn.kill('SIGTERM');
+    expect((await stubborn.exited).signal).toBe('SIGTERM');
+  });
+});
+
 describe('when the router goes away', () => {
   it('the worker says why and exits 1', async () => {
     const own = await startTestRouter();
