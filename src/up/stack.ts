@@ -15,8 +15,8 @@ import { startRouter, type RunningRouter } from '../router/server.js';
 
 export interface StackOptions {
   config: AdminConfig;
-  /** The connectors source tree packed into {stateDir}/repository (default ./connectors). */
-  connectorsDir?: string;
+  /** The connectors source tree(s) packed into {stateDir}/repository (default ./connectors). */
+  connectorsDir?: string | string[];
   /** Loopback address the repository listens on (default 127.0.0.1:0). */
   repositoryListen?: string;
   adminToken?: string;
@@ -47,8 +47,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const clientToken = options.clientToken ?? process.env['WORKER_ADMIN_CLIENT_TOKEN'] ?? newToken();
 
   const repoDir = join(config.stateDir, 'repository');
-  const packed = await packRepository({ src: resolve(options.connectorsDir ?? 'connectors'), out: repoDir });
-  logger.info({ versions: packed.versions.map((v) => `${v.type}/${v.product}@${v.version}`) }, 'connectors packed');
+  const sources = [options.connectorsDir ?? 'connectors'].flat();
+  for (const src of sources) {
+    const packed = await packRepository({ src: resolve(src), out: repoDir });
+    logger.info({ src, versions: packed.versions.map((v) => `${v.type}/${v.product}@${v.version}`) }, 'connectors packed');
+  }
   const repository = await startRepositoryServer({ dir: repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
   const closers: Array<() => Promise<void>> = [() => repository.close()];
   try {

@@ -1,0 +1,107 @@
+// An in-process `up` stack for admin tests: temp state dir, unix socket router, local repository, fast backoff.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseAdminConfigObject } from '../../src/config/admin-config.js';
+import { createLogger } from '../../src/common/log.js';
+import type { Event, Reply } from '../../src/proto/types.js';
+import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
+import { startStack, type RunningStack } from '../../src/up/stack.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const FIXTURE_CONNECTORS = join(ROOT, 'test/fixtures/connectors');
+
+export interface TestStack {
+  stack: RunningStack;
+  stateDir: string;
+  rpc: RouterRpc;
+  /** Sends a command with the admin token; payload given as an object. */
+  send(command: string, payload?: unknown, opts?: { timeoutMs?: number; target?: string }): Promise<Reply & { data: unknown }>;
+  /** Every event seen on topic `admin` since start. */
+  events: Event[];
+  /** Resolves with the first admin event matching, waiting up to `ms`. */
+  /** Resolves with the first admin event matching (from index `from` of `events`, default 0), waiting up to `ms`. */
+  waitForEvent(match: (e: Event, p: Record<string, unknown>) => boolean, ms?: number, from?: number): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** Starts router + repository (project connectors + test fixtures) + admin. */
+export async function startTestStack(opts: {
+  connectors?: unknown[];
+  timeouts?: Record<string, string>;
+  mode?: 'development' | 'production';
+  stateDir?: string;
+} = {}): Promise<TestStack> {
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'wa-st-'));
+  const config = parseAdminConfigObject({
+    stateDir, mode: opts.mode ?? 'development',
+    router: { address: `unix:${join(stateDir, 'router.sock')}` },
+    ops: { listen: '127.0.0.1:0' },
+    timeouts: { start: '10s', drain: '5s', kill: '2s', ...opts.timeouts },
+    connectors: opts.connectors ?? [],
+  }, { file: '<test>', env: {} });
+  const stack = await startStack({
+    config, connectorsDir: [join(ROOT, 'connectors'), FIXTURE_CONNECTORS],
+    logger: createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' }),
+    backoff: { initialDelayMs: 50, maxDelayMs: 200 },
+  });
+  const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
+  const events: Event[] = [];
+  const waiters = new Set<() => void>();
+  const watch = rpc.watchEvents({ topics: ['admin'] });
+  watch.on('data', (e: Event) => {
+    events.push(e);
+    for (const w of waiters) w();
+  });
+  watch.on('error', () => {});
+  const parse = (e: Event): Record<string, unknown> => JSON.parse(e.payload || '{}') as Record<string, unknown>;
+  return {
+    stack, stateDir, rpc, events,
+    async send(command, payload = {}, o = {}) {
+      const reply = await rpc.sendCommand({ command, payload: JSON.stringify(payload), timeout_ms: o.timeoutMs ?? 60_000, target: o.target ?? '' });
+      return { ...reply, data: reply.payload ? JSON.parse(reply.payload) : null };
+    },
+    waitForEvent(match, ms = 20_000, from = 0) {
+      return new Promise((resolveEvent, reject) => {
+        let seen = from;
+        const check = (): void => {
+          for (; seen < events.length; seen++) {
+            const e = events[seen]!;
+            const p = parse(e);
+            if (match(e, p)) {
+              cleanup();
+              resolveEvent(p);
+              return;
+            }
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no matching admin event within ${ms} ms; seen: ${events.map((e) => e.event).join(', ')}`));
+        }, ms);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async close() {
+      watch.cancel();
+      await stack.close();
+      rpc.close();
+      if (!opts.stateDir) rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** True while a process with that pid exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
