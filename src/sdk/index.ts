@@ -1,6 +1,7 @@
 // `worker-admin/sdk`: write a worker (startWorker) or talk to the router as a client (connectRouter).
 export { startWorker } from './worker.js';
 export { connectRouter } from './client.js';
+export type { ConnectOptions, RouterClient, EventWatch } from './client.js';
 export { readStartLine, parseStartLine } from './start-line.js';
 export type { StartLine } from './start-line.js';
 export type {
