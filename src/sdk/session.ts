@@ -154,7 +154,7 @@ export class WorkerSession {
 
   #onStatus(s: grpc.StatusObject): void {
     const name = grpc.status[s.code] ?? String(s.code);
-    const details = s.details ? `: ${s.details}` : '';
+    const details = s.details && s.details !== name ? `: ${s.details}` : '';
     switch (this.lifecycle.state) {
       case 'CONNECTING': {
         const refused = s.code === grpc.status.UNAUTHENTICATED || s.code === grpc.status.FAILED_PRECONDITION;

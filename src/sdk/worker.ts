@@ -43,10 +43,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   };
   for (const s of signals) process.on(s, onSignal);
 
-  const closed = session.ended.then(({ code, reason }) => {
+  const closed = session.ended.then(({ code }) => {
     for (const s of signals) process.off(s, onSignal);
     rpc.close();
-    log(`exiting with code ${code}: ${reason}`);
+    log(`exiting with code ${code}`); // the reason is on the FAILED/CLOSED transition line just above
     return code;
   });
   void closed.then(exit);
