@@ -4,17 +4,18 @@ import { startStack } from '../up/stack.js';
 import { parseCommandLine } from './args.js';
 import { waitForSignal } from './signals.js';
 
-const USAGE = 'up [--config config/admin.yaml] [--connectors DIR]';
+const USAGE = 'up [--config config/admin.yaml] [--connectors DIR]…';
 
 /** Runs the whole stack until a signal. */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCommandLine(argv, { config: { type: 'string' }, connectors: { type: 'string' } }, USAGE);
+  const { values } = parseCommandLine(argv, { config: { type: 'string' }, connectors: { type: 'string', multiple: true } }, USAGE);
   if (values['help']) {
     process.stdout.write(`usage: worker-admin ${USAGE}\n`);
     return 0;
   }
   const config = await loadAdminConfig(String(values['config'] ?? 'config/admin.yaml'));
-  const stack = await startStack({ config, ...(typeof values['connectors'] === 'string' ? { connectorsDir: values['connectors'] } : {}) });
+  const dirs = values['connectors'] as string[] | undefined;
+  const stack = await startStack({ config, ...(dirs && dirs.length > 0 ? { connectorsDir: dirs } : {}) });
   const c = stack.credentials;
   process.stdout.write(`worker-admin up\n  router      ${c.router}\n  repository  ${c.repository}\n  ops         ${c.ops}\n  credentials ${config.stateDir}/credentials.json\n`);
   for (const w of stack.admin.registry.statuses()) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { createLogger } from '../../src/common/log.js';
+import { readProcStat } from '../../src/process/proc.js';
 import type { Event, Reply } from '../../src/proto/types.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { startStack, type RunningStack } from '../../src/up/stack.js';
@@ -96,12 +97,8 @@ export async function startTestStack(opts: {
   };
 }
 
-/** True while a process with that pid exists. */
+/** True while a process with that pid runs (a zombie waiting for its reaper counts as gone). */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
 }
