@@ -71,6 +71,28 @@ describe('router lifecycle', () => {
     }
   });
 
+  it('the observer hears every completed command and the queue size', async () => {
+    const completed: Array<[string, string]> = [];
+    const sizes: number[] = [];
+    const r = await startTestRouter({ observer: { commandCompleted: (c, s, ms) => {
+      completed.push([c, s]);
+      expect(ms).toBeGreaterThanOrEqual(0);
+    }, queueSize: (n) => void sizes.push(n) } });
+    const client = routerClient(r.address);
+    try {
+      await connectWorker(client, r.adminToken, { identifier: 'w', commands: ['ECHO'] });
+      await expectWorker(client, r.adminToken, { identifier: 'x', version: '1.0', commands: ['LATER'] });
+      await sendCommand(client, { command: 'ECHO' }, r.clientToken);
+      await sendCommand(client, { command: 'NOPE' }, r.clientToken);
+      await sendCommand(client, { command: 'LATER', timeout_ms: 100 }, r.clientToken);
+      expect(completed).toEqual([['ECHO', 'SUCCESS'], ['NOPE', 'NO_WORKER'], ['LATER', 'NO_WORKER']]);
+      expect(sizes).toEqual([1, 0]);
+    } finally {
+      client.close();
+      await r.close();
+    }
+  });
+
   it('ListWorkers shows connections, the queue and expected workers', async () => {
     const r = await startTestRouter();
     const client = routerClient(r.address);
