@@ -19,6 +19,8 @@ const PAYLOAD = JSON.stringify({ text: 'hello', n: 42 });
 /** Child roles: `--role router|worker|echo-server`; each prints one JSON line when ready. */
 async function runRole(role) {
   process.env.WORKER_ADMIN_LOG_LEVEL ??= 'silent';
+  // CPU time on request: a contention-proof cost per command, next to the wall-clock rates.
+  process.on('message', () => process.send?.(process.cpuUsage()));
   const grpc = await import('@grpc/grpc-js');
   if (role === 'router') {
     const { startRouter } = await dist('router/server.js');
@@ -43,7 +45,8 @@ async function runRole(role) {
 
 /** Spawns a child role; resolves with its first JSON line and a stop function. */
 function child(role, env = {}, stdinLine) {
-  const proc = spawn(process.execPath, [self, '--role', role], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [self, '--role', role], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
+  proc.channel?.unref();
   if (stdinLine) proc.stdin.end(`${stdinLine}\n`);
   else proc.stdin.end();
   return new Promise((resolve, reject) => {
@@ -51,9 +54,17 @@ function child(role, env = {}, stdinLine) {
     proc.stdout.on('data', (c) => {
       out += c;
       const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)), stop: () => stopChild(proc) });
+      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)), stop: () => stopChild(proc), cpu: () => cpuOf(proc) });
     });
     proc.on('exit', (code) => reject(new Error(`bench child ${role} exited ${code}`)));
+  });
+}
+
+/** CPU microseconds (user + system) the child used so far. */
+function cpuOf(proc) {
+  return new Promise((resolve) => {
+    proc.once('message', (u) => resolve(u.user + u.system));
+    proc.send('cpu');
   });
 }
 
@@ -94,7 +105,7 @@ async function load(grpc, client, metadata, concurrency, ms) {
   return { rate: latencies.length / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), count: latencies.length, failures };
 }
 
-async function measure(grpc, address, token, concurrency, ms) {
+async function measure(grpc, address, token, concurrency, ms, server) {
   const { routerClientConstructor } = await dist('proto/load.js');
   const Router = routerClientConstructor();
   const client = new Router(address, grpc.credentials.createInsecure());
@@ -102,7 +113,10 @@ async function measure(grpc, address, token, concurrency, ms) {
   if (token) metadata.set('authorization', `Bearer ${token}`);
   try {
     await load(grpc, client, metadata, concurrency, Math.min(500, ms / 3)); // warm-up: JIT, connections
-    return await load(grpc, client, metadata, concurrency, ms);
+    const cpuBefore = await server.cpu();
+    const result = await load(grpc, client, metadata, concurrency, ms);
+    result.cpuPerCommand = (await server.cpu() - cpuBefore) / result.count;
+    return result;
   } finally {
     client.close();
   }
@@ -133,14 +147,16 @@ export async function runRouterBench({ quick = false } = {}) {
 
     const rows = [];
     for (const c of CONCURRENCY) {
-      const base = await measure(grpc, bare.info.address, undefined, c, ms);
-      const ours = await measure(grpc, address, adminToken, c, ms);
+      const base = await measure(grpc, bare.info.address, undefined, c, ms, bare);
+      const ours = await measure(grpc, address, adminToken, c, ms, router);
       if (ours.failures > 0 || base.failures > 0) throw new Error(`bench: ${ours.failures} router / ${base.failures} bare calls failed at concurrency ${c}`);
       const ratio = +(ours.rate / base.rate).toFixed(2);
       rows.push(
         { name: `router c=${c} throughput`, value: Math.round(ours.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio, goal: GOAL, met: ratio >= GOAL },
         { name: `router c=${c} p50`, value: +ours.p50.toFixed(2), unit: 'ms', baseline: +base.p50.toFixed(2), ratio: +(base.p50 / ours.p50).toFixed(2), goal: null, met: null },
         { name: `router c=${c} p99`, value: +ours.p99.toFixed(2), unit: 'ms', baseline: +base.p99.toFixed(2), ratio: +(base.p99 / ours.p99).toFixed(2), goal: null, met: null },
+        // The router does two gRPC legs per command (unary + stream both ways): about 2× the bare server's CPU is par.
+        { name: `router c=${c} server CPU/command`, value: Math.round(ours.cpuPerCommand), unit: 'µs', baseline: Math.round(base.cpuPerCommand), ratio: +(base.cpuPerCommand / ours.cpuPerCommand).toFixed(2), goal: null, met: null },
       );
     }
     return rows;
