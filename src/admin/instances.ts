@@ -3,14 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { WorkerAdminError } from '../common/errors.js';
 import { Instance, type InstanceDeps, type InstanceSpec, type WorkerStatus } from './instance.js';
 
-/** One desired instance, as persisted in state.json and restored at start. */
-export interface DesiredInstance {
-  identifier: string;
-  type: string;
-  product: string;
-  version: string;
-  params: Record<string, unknown>;
-}
+import type { DesiredInstance } from '../process/state-schema.js';
 
 export interface StartOutcome { instance: Instance; alreadyRunning: boolean }
 
