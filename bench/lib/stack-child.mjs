@@ -1,0 +1,34 @@
+// A whole `up` stack (router + admin + local repository) in its own process, so its RSS is theirs alone.
+// Config from BENCH_STACK (JSON: stateDir, connectorsDir[], timeouts, logLevel). Prints one JSON line when up;
+// EOF on stdin or SIGTERM drains every worker and exits (the parent dying closes our stdin too).
+import { join } from 'node:path';
+import { dist } from './paths.mjs';
+
+const opts = JSON.parse(process.env.BENCH_STACK ?? '{}');
+const { parseAdminConfigObject } = await dist('config/admin-config.js');
+const { createLogger } = await dist('common/log.js');
+const { startStack } = await dist('up/stack.js');
+
+const config = parseAdminConfigObject({
+  stateDir: opts.stateDir,
+  mode: 'production',
+  router: { address: `unix:${join(opts.stateDir, 'router.sock')}` },
+  ops: { listen: '127.0.0.1:0' },
+  timeouts: { start: '120s', drain: '10s', kill: '2s', ...opts.timeouts },
+  connectors: [],
+}, { file: '<bench>', env: {} });
+
+const stack = await startStack({
+  config,
+  connectorsDir: opts.connectorsDir,
+  logger: createLogger('bench', { level: opts.logLevel ?? 'error' }),
+});
+
+let closing;
+const close = () => (closing ??= stack.close().finally(() => process.exit(0)));
+process.stdin.on('end', close).resume();
+process.on('SIGTERM', close);
+process.on('SIGINT', close);
+
+const { router, credentials } = stack;
+process.stdout.write(`${JSON.stringify({ address: router.address, adminToken: credentials.adminToken, clientToken: credentials.clientToken, repository: credentials.repository, pid: process.pid })}\n`);

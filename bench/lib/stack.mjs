@@ -1,0 +1,85 @@
+// A stack child process (see stack-child.mjs) and the clients a bench uses to drive it; `stop` leaves nothing behind.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnReady, killGroup } from './children.mjs';
+import { ROOT, dist } from './paths.mjs';
+
+const CHILD = new URL('./stack-child.mjs', import.meta.url).pathname;
+
+/** Resident set size of a pid in bytes (VmRSS), or null once it is gone. */
+export function rssBytes(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts router + admin + repository in a child process on a temp state dir.
+ * Returns {stateDir, address, pid, admin, client, send, rss, stop}: `admin`/`client` are
+ * router RPC clients with the admin and the client token; `send(command, payload)` parses the reply.
+ */
+export async function startStackProcess({ connectorsDir = [join(ROOT, 'connectors')], timeouts = {}, logLevel } = {}) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-stack-'));
+  const { createRouterRpc } = await dist('sdk/rpc.js');
+  let child;
+  let admin;
+  let client;
+  const stop = async () => {
+    admin?.close();
+    client?.close();
+    // EOF drains every worker; KILL after the grace; then the workers state.json names, in case the admin could not
+    await child?.stop(60_000);
+    reapRecorded(stateDir);
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  try {
+    child = await spawnReady(process.execPath, [CHILD], {
+      env: { ...process.env, BENCH_STACK: JSON.stringify({ stateDir, connectorsDir, timeouts, logLevel }) },
+      stopSignal: 'stdin',
+      readyMs: 120_000,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const { address, adminToken, clientToken, pid } = child.info;
+  admin = createRouterRpc({ address, token: adminToken });
+  client = createRouterRpc({ address, token: clientToken });
+  return {
+    stateDir, address, pid, adminToken, admin, client,
+    /** Sends an admin command; resolves `{status, error, data}` with the payload parsed. */
+    async send(command, payload = {}, timeoutMs = 180_000) {
+      const reply = await admin.sendCommand({ command, payload: JSON.stringify(payload), timeout_ms: timeoutMs });
+      return { ...reply, data: reply.payload ? JSON.parse(reply.payload) : null };
+    },
+    rss: () => rssBytes(pid),
+    stop,
+  };
+}
+
+// Kills the worker process groups the admin recorded in state.json (only while the pid is still that process).
+function reapRecorded(stateDir) {
+  let state;
+  try {
+    state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8'));
+  } catch {
+    return;
+  }
+  for (const p of state.processes ?? []) {
+    const stat = procStartTime(p.pid);
+    if (stat !== null && stat === p.startTime) killGroup(p.pgid);
+  }
+}
+
+function procStartTime(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return null;
+  }
+}
