@@ -1,0 +1,57 @@
+// PM2 7 (dev dependency) for the baselines: a daemon in a temp PM2_HOME, always killed and removed by `close`.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { spawnReady } from './children.mjs';
+import { ROOT } from './paths.mjs';
+
+const PM2_BIN = join(ROOT, 'node_modules', '.bin', 'pm2');
+const CHILD = new URL('./pm2-child.mjs', import.meta.url).pathname;
+
+/** Starts a PM2 daemon in a temp home; returns {home, env, start(apps), pm2(args), close()}. */
+export async function startPm2() {
+  const home = mkdtempSync(join(tmpdir(), 'wa-bench-pm2-'));
+  const env = { ...process.env, PM2_HOME: home };
+  const pm2 = (args) => promisify(execFile)(PM2_BIN, args, { env, maxBuffer: 64 * 1024 * 1024 });
+  let child;
+  const close = async () => {
+    await child?.stop(15_000);
+    await pm2(['kill']).catch(() => {}); // in case the child could not: daemon and every app it runs
+    rmSync(home, { recursive: true, force: true });
+  };
+  try {
+    child = await spawnReady(process.execPath, [CHILD], { env, stopSignal: 'stdin', readyMs: 60_000 });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  const answers = [];
+  const waiting = [];
+  let buffered = '';
+  child.proc.stdout.on('data', (c) => {
+    buffered += c;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const answer = JSON.parse(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+      const w = waiting.shift();
+      if (w) w(answer);
+      else answers.push(answer);
+    }
+  });
+  return {
+    home, env, pm2, close,
+    /** Starts PM2 apps (ecosystem `apps` entries) through the connected daemon. */
+    async start(apps) {
+      child.proc.stdin.write(`${JSON.stringify(apps)}\n`);
+      const answer = answers.shift() ?? (await new Promise((resolve) => waiting.push(resolve)));
+      if (answer.error) throw new Error(`pm2 start: ${answer.error}`);
+    },
+    /** The apps PM2 runs: [{name, pid, status, memory}]. */
+    async list() {
+      const { stdout } = await pm2(['jlist']);
+      return JSON.parse(stdout).map((p) => ({ name: p.name, pid: p.pid, status: p.pm2_env?.status, memory: p.monit?.memory }));
+    },
+  };
+}
