@@ -8,6 +8,7 @@ import { createPackageCache } from '../packages/cache.js';
 import { RestartPolicy, type BackoffOptions } from '../process/backoff.js';
 import { createRepositoryClient } from '../repository/client.js';
 import { handleAdminCommand, lifecycleHandlers } from './commands/index.js';
+import { updateHandlers } from './commands/update.js';
 import type { AdminContext, Handler } from './commands/context.js';
 import { pickVersion, specRange } from './commands/versions.js';
 import { InstanceRegistry } from './instances.js';
@@ -21,6 +22,8 @@ import { AdminPersistence } from './persistence.js';
 import { WorkerLog } from '../process/logs.js';
 import type { DesiredInstance } from '../process/state-schema.js';
 import { defaultIdentifier } from '../common/names.js';
+import { nodeScheduler, type Scheduler } from './update/scheduler.js';
+import { UpdateService } from './update/service.js';
 
 export interface AdminOptions {
   config: AdminConfig;
@@ -33,6 +36,8 @@ export interface AdminOptions {
   clock?: Clock;
   backoff?: Partial<BackoffOptions>;
   spawner?: WorkerSpawner;
+  /** When auto and planned update checks run; default node-schedule. */
+  scheduler?: Scheduler;
 }
 
 export interface RunningAdmin {
@@ -40,6 +45,7 @@ export interface RunningAdmin {
   readonly link: RouterLink;
   readonly context: AdminContext;
   readonly persistence: AdminPersistence;
+  readonly updates: UpdateService;
   /** Starts the connectors of the config; resolves when each is READY or has failed (failures are logged). */
   startConfiguredConnectors(): Promise<void>;
   /** Drains and stops every worker, then leaves the router. Idempotent. */
@@ -81,7 +87,12 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
 
   const drainAndStop = async (worker: SpawnedWorker, ref: { identifier: string; version: string }): Promise<void> => {
     await link.rpc.drainWorker(ref).catch((error: unknown) => logger.warn({ ...ref, err: errorMessage(error) }, 'drain request failed: stopping anyway'));
-    const drained = await Promise.race([worker.exited.then(() => true), clock.sleep(config.timeouts.drainMs).then(() => false)]);
+    // One AbortController per wait: once the worker exits, the drain-timeout timer goes too (or it would hold the process open).
+    const abort = new AbortController();
+    const drained = await Promise.race([
+      worker.exited.then(() => true),
+      clock.sleep(config.timeouts.drainMs, abort.signal).then(() => false, () => true),
+    ]).finally(() => abort.abort());
     if (!drained) logger.warn({ ...ref, drainMs: config.timeouts.drainMs }, 'drain timeout: terminating the worker');
     await spawner.stop(worker, config.timeouts.killMs);
   };
@@ -100,7 +111,13 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
   const registry = new InstanceRegistry(instanceDeps, config.limits.instances);
   persistence.attach(registry);
   context = { config, registry, repository, packages, link, logger };
+  const updates = new UpdateService({
+    config, registry, repository, persistence, logger, launch: instanceDeps.launch, drainAndStop,
+    publish: instanceDeps.publish, scheduler: options.scheduler ?? nodeScheduler(),
+  });
+  Object.assign(handlers, updateHandlers(updates));
   await link.start();
+  updates.start();
 
   // Instances the previous run wanted: restored first, so a rollback or a pinned version survives a restart.
   const restoreDesired = async (list: DesiredInstance[]): Promise<void> => {
@@ -116,7 +133,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
 
   let closing: Promise<void> | undefined;
   return {
-    registry, link, context, persistence,
+    registry, link, context, persistence, updates,
     async startConfiguredConnectors() {
       await restoreDesired(desired);
       const starts = config.connectors.flatMap((connector) => connector.versions.map(async (spec) => {
@@ -136,6 +153,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     },
     close() {
       return (closing ??= (async () => {
+        await updates.close().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping updates failed'));
         persistence.freezeDesired();
         await registry.stop({}).catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping workers failed'));
         await link.close();
