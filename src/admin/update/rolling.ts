@@ -1,0 +1,41 @@
+// One instance moved to another version without a gap: the new process starts beside the old, and only once the
+// router has it READY is the old one put on stand-by (DrainWorker), left to finish its in-flight commands, and stopped.
+import { WorkerAdminError } from '../../common/errors.js';
+import type { Instance } from '../instance.js';
+import type { LaunchedWorker, LaunchSpec } from '../launcher.js';
+import type { SpawnedWorker } from '../ports.js';
+
+export interface RollingDeps {
+  /** Steps 1–4 of a start; throws LaunchError (its `reason` says why) when the new version does not become READY. */
+  launch(spec: LaunchSpec): Promise<LaunchedWorker>;
+  /** Router DrainWorker, wait for exit up to drainTimeout, then SIGTERM/SIGKILL the group. */
+  drainAndStop(worker: SpawnedWorker, ref: { identifier: string; version: string }): Promise<void>;
+  /** True once the admin is shutting down: a worker launched meanwhile is stopped, not swapped in. */
+  closing(): boolean;
+}
+
+/** What one replacement did. */
+export interface Replaced {
+  identifier: string;
+  from: string;
+  to: string;
+  pid: number;
+}
+
+/** Replaces the worker of a READY instance by one of version `to`; on failure the old worker was never touched. */
+export async function replaceInstance(instance: Instance, to: string, deps: RollingDeps): Promise<Replaced> {
+  const { identifier } = instance;
+  const from = instance.spec.version;
+  const launched = await deps.launch({ ...instance.spec, version: to });
+  // The launch took a while: the old worker may have crashed, or the instance been stopped, in the meantime.
+  const refusal = deps.closing() ? 'the admin is shutting down'
+    : instance.state !== 'READY' || instance.spec.version !== from ? `instance ${identifier} went ${instance.state} (version ${instance.spec.version}) during the update`
+      : undefined;
+  if (refusal !== undefined) {
+    await deps.drainAndStop(launched.worker, { identifier, version: to });
+    throw new WorkerAdminError('UPDATE_FAILED', `UPDATE_ABORTED: ${refusal}`);
+  }
+  const old = instance.swap(launched, to);
+  if (old.worker) await deps.drainAndStop(old.worker, { identifier, version: old.version });
+  return { identifier, from, to, pid: launched.worker.pid };
+}
