@@ -13,6 +13,20 @@ import type { PivotIndex } from './pivots.js';
 import type { CommandQueue } from './queue.js';
 import type { ConnectionRegistry } from './registry.js';
 import { commandFingerprint, type UuidCache } from './uuid-cache.js';
+import { depthProblem } from './json-depth.js';
+
+/** Why a worker's reply payload cannot go to a client (not JSON, too deep), or undefined. */
+function replyPayloadProblem(text: string, depthLimit: number): string | undefined {
+  if (text.trim() === '') return undefined;
+  const deep = depthProblem(text, depthLimit, 'reply payload');
+  if (deep) return deep;
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch (error) {
+    return `reply payload is not JSON: ${(error as Error).message}`;
+  }
+}
 
 export const ADMIN_PREFIX = 'ADMIN_';
 
@@ -27,8 +41,13 @@ export interface CommandRouterDeps {
   logger: Logger;
   commandMs: number;
   adminCommandMs: number;
+  /** limits.payloadDepth */
+  payloadDepth: number;
   now?: () => number;
 }
+
+/** What a worker's Reply was: answered, late (a command it had that the router already answered), foreign, or malformed. */
+export type ReplyVerdict = 'answered' | 'late' | 'foreign' | 'malformed';
 
 /** Routes commands; every path ends in `settle`, which gives the one Reply. */
 export class CommandRouter {
@@ -46,6 +65,8 @@ export class CommandRouter {
       return Promise.resolve(routerReply(uuid, 'INVALID', `command ${quoteName(input.command)} is invalid: it must match ${COMMAND_RE.source}`));
     }
     const payloadText = input.payload.trim() === '' ? '{}' : input.payload;
+    const tooDeep = depthProblem(payloadText, this.deps.payloadDepth, `payload of ${input.command}`);
+    if (tooDeep) return Promise.resolve(routerReply(uuid, 'INVALID', `LIMIT_EXCEEDED: ${tooDeep}`));
     let payload: unknown;
     try {
       payload = JSON.parse(payloadText);
@@ -72,20 +93,28 @@ export class CommandRouter {
     return pending.reply;
   }
 
-  /** A Reply from a connection, for a command it was given. */
-  complete(connection: WorkerConnection, reply: Partial<Reply>): void {
+  /** A Reply from a connection, for a command it was given; the verdict tells the stream whether it misbehaved. */
+  complete(connection: WorkerConnection, reply: Partial<Reply>): ReplyVerdict {
     const uuid = reply.uuid ?? '';
     const pending = connection.inFlight.get(uuid);
     if (!pending) {
-      this.deps.logger.warn({ worker: connection.name, uuid }, 'reply for a command this connection was not given (or already answered): dropped');
-      return;
+      const late = uuid !== '' && connection.wasGiven(uuid);
+      this.deps.logger.warn({ worker: connection.name, uuid }, late ? 'late reply for a command already answered: dropped' : 'reply for a uuid this connection was not given: dropped');
+      return late ? 'late' : 'foreign';
     }
     connection.served += 1;
     // Workers answer SUCCESS or FAIL; the admin may also say INVALID (a payload outside its own pivot).
     const given = reply.status;
-    const status: Status = given === 'SUCCESS' || given === 'FAIL' || (connection.identity.admin && given === 'INVALID') ? given : 'FAIL';
-    const error = status === reply.status ? (reply.error ?? '') : reply.error || `worker replied with status ${String(reply.status)}`;
-    this.settle(pending, { uuid, status, payload: reply.payload ?? '', error, worker: connection.name });
+    let status: Status = given === 'SUCCESS' || given === 'FAIL' || (connection.identity.admin && given === 'INVALID') ? given : 'FAIL';
+    let error = status === reply.status ? (reply.error ?? '') : reply.error || `worker replied with status ${String(reply.status)}`;
+    let payload = reply.payload ?? '';
+    const problem = replyPayloadProblem(payload, this.deps.payloadDepth);
+    if (problem) {
+      // A client must be able to parse what it gets: a bad payload becomes a FAIL naming the worker's fault.
+      [status, error, payload] = ['FAIL', `worker replied with a bad payload: ${problem}`, ''];
+    }
+    this.settle(pending, { uuid, status, payload, error, worker: connection.name });
+    return problem ? 'malformed' : 'answered';
   }
 
   /** Every command in flight on a connection whose stream ended: FAIL WORKER_LOST, at once. */
@@ -157,6 +186,7 @@ export class CommandRouter {
     pending.connectionId = connection.id;
     pending.connectionName = connection.name;
     connection.inFlight.set(pending.uuid, pending);
+    connection.remember(pending.uuid);
     connection.dispatched += 1;
     const remaining = Math.max(1, pending.deadlineAt - this.now());
     connection.writer.send({ command: { ...pending.command, timeout_ms: remaining } });
@@ -177,7 +207,12 @@ export class CommandRouter {
     const connection = this.deps.registry.get(pending.connectionId);
     if (!pending.settle(reply)) return;
     if (wasQueued && this.deps.queue.remove(pending)) this.deps.observer.queueSize?.(this.deps.queue.size);
-    if (connection && connection.inFlight.get(pending.uuid) === pending) connection.inFlight.delete(pending.uuid);
+    if (connection && connection.inFlight.get(pending.uuid) === pending) {
+      const wasFull = connection.inFlight.size >= connection.maxInFlight;
+      connection.inFlight.delete(pending.uuid);
+      // A connection back under its concurrency limit may serve what waits in the queue.
+      if (wasFull && this.deps.queue.size > 0) queueMicrotask(() => this.pump());
+    }
     this.deps.uuids.finish(pending.uuid, reply);
     this.deps.observer.commandCompleted?.(pending.command.command, reply.status, this.now() - pending.receivedAt);
   }

@@ -5,6 +5,9 @@ import type { PendingCommand } from './pending.js';
 import type { PayloadCheck } from './schemas.js';
 import type { StreamWriter } from './writer.js';
 
+/** How many uuids a connection remembers having been given. */
+const GIVEN_MEMORY = 4096;
+
 /** READY takes commands and events; DRAINING finishes what it has; CLOSED is gone. */
 export type ConnectionState = 'READY' | 'DRAINING' | 'CLOSED';
 
@@ -24,6 +27,8 @@ export interface ConnectionIdentity {
   product: string;
   admin: boolean;
   commands: string[];
+  /** The commands of its pivot (from the expectation): what it owns against other products. */
+  pivot?: string[];
   topics: string[];
   commandChecks: Map<string, PayloadCheck>;
   eventChecks: Map<string, PayloadCheck>;
@@ -41,6 +46,8 @@ export class WorkerConnection {
   served = 0;
   /** Commands handed to it (ties of least-in-flight go to the less used). */
   dispatched = 0;
+  /** Uuids recently given to it: a late reply to one of them is not misbehaviour. */
+  private readonly given = new Set<string>();
 
   constructor(
     readonly id: number,
@@ -48,6 +55,8 @@ export class WorkerConnection {
     readonly writer: StreamWriter<RouterMessageOut>,
     readonly connectedAt: number,
     private readonly logger: Logger,
+    /** Commands it may have in flight at once (limits.workerConcurrency). */
+    readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {
     this.name = `${identity.identifier}@${identity.version}`;
     this.major = identity.version.split('.')[0] ?? '';
@@ -67,9 +76,20 @@ export class WorkerConnection {
     return true;
   }
 
-  /** True when it can take a new command now: READY, serves it, and its reader keeps up. */
+  /** True when it can take a new command now: READY, serves it, below its concurrency limit, and its reader keeps up. */
   canTake(command: string): boolean {
-    return this.state === 'READY' && this.commands.has(command) && !this.writer.congested;
+    return this.state === 'READY' && this.commands.has(command) && this.inFlight.size < this.maxInFlight && !this.writer.congested;
+  }
+
+  /** Records a uuid handed to it (the last GIVEN_MEMORY are kept). */
+  remember(uuid: string): void {
+    this.given.add(uuid);
+    if (this.given.size > GIVEN_MEMORY) this.given.delete(this.given.values().next().value as string);
+  }
+
+  /** True when `uuid` was handed to it recently (its reply may come after a TIMEOUT). */
+  wasGiven(uuid: string): boolean {
+    return this.given.has(uuid);
   }
 
   /** True when it declares `command` (whatever its state): the command is known. */

@@ -78,6 +78,14 @@ export class ExpectationRegistry {
     return false;
   }
 
+  /** `type/product` of every live expectation listing `command`. */
+  productsDeclaring(command: string): Set<string> {
+    this.sweep();
+    const products = new Set<string>();
+    for (const e of this.live.values()) if (e.commands.includes(command)) products.add(`${e.type}/${e.product}`);
+    return products;
+  }
+
   /** IDENTIFIER@VERSION of every live expectation. */
   expected(): string[] {
     this.sweep();

@@ -37,8 +37,11 @@ export function checkAdminHello(hello: Hello): HelloOutcome {
   };
 }
 
+/** Which products (`type/product`) declare a command: live connections, expectations and stored pivots. */
+export type ProductsDeclaring = (command: string) => Set<string>;
+
 /** A worker's Hello: its token opens the expectation of its identifier and version, and it serves every pivot command. */
-export function checkWorkerHello(hello: Hello, expectations: ExpectationRegistry): HelloOutcome {
+export function checkWorkerHello(hello: Hello, expectations: ExpectationRegistry, productsDeclaring: ProductsDeclaring = () => new Set()): HelloOutcome {
   if (!IDENTIFIER_RE.test(hello.identifier) || !VERSION_RE.test(hello.version)) {
     return badToken(`Hello identifier ${JSON.stringify(hello.identifier)} / version ${JSON.stringify(hello.version)} are not valid names`);
   }
@@ -50,8 +53,12 @@ export function checkWorkerHello(hello: Hello, expectations: ExpectationRegistry
   if (missing.length > 0) {
     return { ok: false, reason: `COMMANDS_MISSING: ${missing.join(', ')}`, code: status.FAILED_PRECONDITION, detail: `Hello of ${hello.identifier}@${hello.version} lacks ${missing.join(', ')}` };
   }
-  // ADMIN_* commands are served by the admin's stream only: a worker cannot take them over.
-  const ignored = hello.commands.filter((c) => !COMMAND_RE.test(c) || c.startsWith(ADMIN_PREFIX));
+  // ADMIN_* commands are served by the admin's stream only, and a command of another product's pivot by that
+  // product only: extra commands are fine, taking over someone else's are not.
+  const own = `${expectation.type}/${expectation.product}`;
+  const pivot = new Set(expectation.commands);
+  const foreign = (c: string): boolean => !pivot.has(c) && [...productsDeclaring(c)].some((p) => p !== own);
+  const ignored = hello.commands.filter((c) => !COMMAND_RE.test(c) || c.startsWith(ADMIN_PREFIX) || foreign(c));
   return {
     ok: true,
     ignored,
@@ -61,7 +68,8 @@ export function checkWorkerHello(hello: Hello, expectations: ExpectationRegistry
       type: expectation.type || hello.type,
       product: expectation.product || hello.product,
       admin: false,
-      commands: validNames(hello.commands, COMMAND_RE).filter((c) => !c.startsWith(ADMIN_PREFIX)),
+      commands: validNames(hello.commands, COMMAND_RE).filter((c) => !ignored.includes(c)),
+      pivot: expectation.commands,
       topics: validNames(hello.topics, TOPIC_RE),
       commandChecks: expectation.commandChecks,
       eventChecks: expectation.eventChecks,

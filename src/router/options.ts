@@ -20,10 +20,14 @@ export interface RouterOptions {
   adminToken: string;
   /** 32+ characters; without it only the admin token works. */
   clientToken?: string;
-  /** Allow non-loopback TCP without TLS. */
+  /** Allow non-loopback TCP without TLS (logged as a warning). */
   insecure?: boolean;
-  /** Defaults: queue 10,000 commands, messages 4 MiB. */
-  limits?: { queue?: number; messageBytes?: number };
+  /** TLS for a TCP address (PEM text); with `ca`, clients, the admin and workers must present a certificate it signed. */
+  tls?: RouterTls;
+  /** With runAs workers: the socket is 0660 with this group instead of 0600. */
+  socketGroup?: number;
+  /** Defaults: see DEFAULT_LIMITS. */
+  limits?: Partial<RouterLimits>;
   /** Defaults: command 30 s, ADMIN_* command 10 min, Hello 10 s. */
   timeouts?: { commandMs?: number; adminCommandMs?: number; helloMs?: number };
   /** Default: a file store under stateDir. */
@@ -32,7 +36,38 @@ export interface RouterOptions {
   observer?: RouterObserver;
 }
 
-export const DEFAULT_LIMITS = { queue: 10_000, messageBytes: 4 * 1024 * 1024 } as const;
+/** TLS material of the router, as PEM text. */
+export interface RouterTls {
+  cert: string;
+  key: string;
+  /** CA of client certificates: mutual TLS when given. */
+  ca?: string;
+}
+
+/** What the router bounds, each breach refused with the limit's name and value. */
+export interface RouterLimits {
+  /** Commands waiting for a worker. */
+  queue: number;
+  /** gRPC message size, both ways. */
+  messageBytes: number;
+  /** Commands in flight on one connection; more wait in the queue. */
+  workerConcurrency: number;
+  /** Nesting depth of a JSON payload (commands, events, replies). */
+  payloadDepth: number;
+  /** Misbehaviours (foreign-uuid replies, malformed messages) before a worker is cut off. */
+  workerStrikes: number;
+  /** How long a worker may leave its stream unread with messages waiting before it is cut off. */
+  slowReaderMs: number;
+}
+
+export const DEFAULT_LIMITS: RouterLimits = {
+  queue: 10_000,
+  messageBytes: 4 * 1024 * 1024,
+  workerConcurrency: 1000,
+  payloadDepth: 64,
+  workerStrikes: 100,
+  slowReaderMs: 60_000,
+};
 export const DEFAULT_TIMEOUTS = { commandMs: 30_000, adminCommandMs: 600_000, helloMs: 10_000 } as const;
 
 /** Options after validation: every default applied, every duration in ms. */
@@ -43,6 +78,9 @@ export interface ResolvedRouterOptions {
   clientToken: string | undefined;
   queueLimit: number;
   messageBytes: number;
+  limits: RouterLimits;
+  tls: RouterTls | undefined;
+  socketGroup: number | undefined;
   commandMs: number;
   adminCommandMs: number;
   helloMs: number;
@@ -57,11 +95,28 @@ function positiveInteger(value: number | undefined, fallback: number, what: stri
   return value;
 }
 
-/** Validates options; refuses short tokens and non-loopback TCP without `insecure`. */
+function groupId(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 0) throw new WorkerAdminError('CONFIG_INVALID', `router socketGroup: ${String(value)} is not a group id`);
+  return value;
+}
+
+function checkTls(tls: RouterTls | undefined): RouterTls | undefined {
+  if (tls === undefined) return undefined;
+  for (const k of ['cert', 'key'] as const) {
+    if (typeof tls[k] !== 'string' || !tls[k].includes('-----BEGIN')) throw new WorkerAdminError('CONFIG_INVALID', `router tls.${k} is not PEM text`);
+  }
+  if (tls.ca !== undefined && !tls.ca.includes('-----BEGIN')) throw new WorkerAdminError('CONFIG_INVALID', 'router tls.ca is not PEM text');
+  return tls;
+}
+
+/** Validates options; refuses short tokens and non-loopback TCP without TLS or `insecure`. */
 export function resolveRouterOptions(options: RouterOptions): ResolvedRouterOptions {
   const address = parseAddress(options.listen);
-  if (!isLocalAddress(address) && options.insecure !== true) {
-    throw new WorkerAdminError('ADDRESS_INVALID', `router address ${options.listen} is not loopback: tokens would cross the network in clear text (TLS comes later); pass --insecure to allow it`);
+  const tls = checkTls(options.tls);
+  if (tls && address.kind === 'unix') throw new WorkerAdminError('CONFIG_INVALID', `router tls is for TCP addresses, not ${options.listen}`);
+  if (!isLocalAddress(address) && !tls && options.insecure !== true) {
+    throw new WorkerAdminError('ADDRESS_INVALID', `router address ${options.listen} is not loopback: tokens would cross the network in clear text; give router TLS (--tls-cert/--tls-key) or pass --insecure to allow it`);
   }
   if (typeof options.stateDir !== 'string' || options.stateDir.length === 0) {
     throw new WorkerAdminError('CONFIG_INVALID', 'router stateDir is empty');
@@ -71,13 +126,20 @@ export function resolveRouterOptions(options: RouterOptions): ResolvedRouterOpti
   if (clientToken !== undefined && clientToken === adminToken) {
     throw new WorkerAdminError('AUTH_INVALID', 'the client token must differ from the admin token');
   }
+  const given = options.limits ?? {};
+  const limits = Object.fromEntries(
+    (Object.keys(DEFAULT_LIMITS) as Array<keyof RouterLimits>).map((k) => [k, positiveInteger(given[k], DEFAULT_LIMITS[k], `limits.${k}`)]),
+  ) as unknown as RouterLimits;
   return {
     address,
     stateDir: options.stateDir,
     adminToken,
     clientToken,
-    queueLimit: positiveInteger(options.limits?.queue, DEFAULT_LIMITS.queue, 'limits.queue'),
-    messageBytes: positiveInteger(options.limits?.messageBytes, DEFAULT_LIMITS.messageBytes, 'limits.messageBytes'),
+    queueLimit: limits.queue,
+    messageBytes: limits.messageBytes,
+    limits,
+    tls,
+    socketGroup: groupId(options.socketGroup),
     commandMs: positiveInteger(options.timeouts?.commandMs, DEFAULT_TIMEOUTS.commandMs, 'timeouts.commandMs'),
     adminCommandMs: positiveInteger(options.timeouts?.adminCommandMs, DEFAULT_TIMEOUTS.adminCommandMs, 'timeouts.adminCommandMs'),
     helloMs: positiveInteger(options.timeouts?.helloMs, DEFAULT_TIMEOUTS.helloMs, 'timeouts.helloMs'),

@@ -43,6 +43,13 @@ export class PivotIndex {
     for (const name of names) this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
   }
 
+  /** `type/product` of every stored pivot declaring `command`. */
+  productsDeclaring(command: string): Set<string> {
+    const products = new Set<string>();
+    for (const [id, names] of this.byKey) if (names.includes(command)) products.add(id.split('/').slice(0, 2).join('/'));
+    return products;
+  }
+
   /** True when some stored pivot declares `command`. */
   declares(command: string): boolean {
     return (this.counts.get(command) ?? 0) > 0;

@@ -45,6 +45,7 @@ export async function createRouterCore(options: ResolvedRouterOptions, store: Co
     observer: options.observer,
     commandMs: options.commandMs,
     adminCommandMs: options.adminCommandMs,
+    payloadDepth: options.limits.payloadDepth,
   });
   const context: RouterContext = {
     options, registry, queue, expectations, pivots, hub, commands, store, logger, now,

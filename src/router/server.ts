@@ -2,16 +2,16 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import { formatAddress, type Address } from '../common/address.js';
+import { formatAddress, isLocalAddress, type Address } from '../common/address.js';
 import { WorkerAdminError } from '../common/errors.js';
 import { createLogger } from '../common/log.js';
 import { routerServiceDefinition } from '../proto/load.js';
 import { createFileConfigurationStore } from './config-store.js';
-import { resolveRouterOptions, type RouterOptions } from './options.js';
+import { resolveRouterOptions, type RouterOptions, type RouterTls } from './options.js';
 import { createRouterCore, type RouterCore } from './router-core.js';
 import { prepareSocketPath, removeSocket, restrictSocket } from './socket.js';
 
-export type { RouterObserver, RouterOptions } from './options.js';
+export type { RouterObserver, RouterOptions, RouterTls } from './options.js';
 export type { ConfigurationStore } from './config-store.js';
 
 export interface RunningRouter {
@@ -37,9 +37,16 @@ export function serverChannelOptions(messageBytes: number): ChannelOptions {
   };
 }
 
-function bind(server: Server, address: Address): Promise<number> {
+/** Server credentials: TLS when given (mutual when it has a CA: a client without a certificate signed by it is refused). */
+export function serverCredentials(tls: RouterTls | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  const ca = tls.ca === undefined ? null : Buffer.from(tls.ca);
+  return ServerCredentials.createSsl(ca, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], ca !== null);
+}
+
+function bind(server: Server, address: Address, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(formatAddress(address), ServerCredentials.createInsecure(), (error, port) => {
+    server.bindAsync(formatAddress(address), credentials, (error, port) => {
       if (error) reject(new WorkerAdminError('ADDRESS_INVALID', `router cannot listen on ${formatAddress(address)}: ${error.message}`, { cause: error }));
       else resolve(port);
     });
@@ -73,15 +80,18 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   let address: string;
   try {
     if (listen.kind === 'unix') await prepareSocketPath(listen.path);
-    const port = await bind(server, listen);
-    if (listen.kind === 'unix') await restrictSocket(listen.path);
+    const port = await bind(server, listen, serverCredentials(resolved.tls));
+    if (listen.kind === 'unix') await restrictSocket(listen.path, resolved.socketGroup);
     address = listen.kind === 'unix' ? `unix:${listen.path}` : `${listen.host}:${port}`;
   } catch (error) {
     await core.shutdown(0);
     server.forceShutdown();
     throw error;
   }
-  logger.info({ address }, 'router listening');
+  if (!isLocalAddress(listen) && !resolved.tls) {
+    logger.warn({ address }, 'router listens on a non-loopback address WITHOUT TLS (--insecure): tokens cross the network in clear text');
+  }
+  logger.info({ address, tls: resolved.tls ? (resolved.tls.ca ? 'mutual' : 'server') : 'off' }, 'router listening');
 
   let closing: Promise<void> | undefined;
   const doClose = async (): Promise<void> => {

@@ -1,5 +1,5 @@
-// Unix socket files: a stale one (nothing answers) is removed before bind; the bound one is made 0600.
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+// Unix socket files: a stale one (nothing answers) is removed before bind; the bound one is made 0600 (0660 with a group).
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { WorkerAdminError } from '../common/errors.js';
@@ -33,9 +33,14 @@ export async function prepareSocketPath(path: string): Promise<void> {
   await unlink(path);
 }
 
-/** Owner-only access to the bound socket (grpc-js has no option for the mode). */
-export async function restrictSocket(path: string): Promise<void> {
-  await chmod(path, 0o600);
+/** Owner-only access to the bound socket (grpc-js has no option for the mode); with a group (runAs workers) 0660 for it. */
+export async function restrictSocket(path: string, group?: number): Promise<void> {
+  if (group === undefined) {
+    await chmod(path, 0o600);
+    return;
+  }
+  await chown(path, -1, group);
+  await chmod(path, 0o660);
 }
 
 /** Removes the socket file at close; a missing file is fine. */

@@ -3,11 +3,13 @@ import { COMMAND_RE, TOPIC_RE } from '../common/names.js';
 import type { Event } from '../proto/types.js';
 import type { WorkerConnection } from './connection.js';
 import { ADMIN_TOPIC, ROUTER_TOPIC } from './events-hub.js';
+import { depthProblem } from './json-depth.js';
+import { DEFAULT_LIMITS } from './options.js';
 
 export type EventOutcome = { ok: true; event: Partial<Event> & { topic: string; event: string } } | { ok: false; why: string };
 
 /** The event to publish for what `connection` emitted, or why it is dropped. */
-export function prepareWorkerEvent(connection: WorkerConnection, input: Partial<Event>): EventOutcome {
+export function prepareWorkerEvent(connection: WorkerConnection, input: Partial<Event>, payloadDepth = DEFAULT_LIMITS.payloadDepth): EventOutcome {
   const { identity } = connection;
   const name = input.event ?? '';
   if (!COMMAND_RE.test(name)) return { ok: false, why: `event name ${JSON.stringify(name)} is invalid` };
@@ -15,6 +17,8 @@ export function prepareWorkerEvent(connection: WorkerConnection, input: Partial<
   if (!TOPIC_RE.test(topic)) return { ok: false, why: `topic ${JSON.stringify(topic)} is invalid` };
   if (topic === ROUTER_TOPIC) return { ok: false, why: 'topic router is reserved for the router' };
   const payloadText = (input.payload ?? '').trim() === '' ? '{}' : (input.payload as string);
+  const tooDeep = depthProblem(payloadText, payloadDepth, 'payload');
+  if (tooDeep) return { ok: false, why: tooDeep };
   let payload: unknown;
   try {
     payload = JSON.parse(payloadText);

@@ -6,6 +6,9 @@ export interface StreamWriterOptions {
   congestedAt: number;
   /** Called once when it stops being congested (e.g. to serve queued commands). */
   onRelief?: () => void;
+  /** Called when the stream stayed blocked (no 'drain') for `stallMs`: a reader that never reads. */
+  onStall?: () => void;
+  stallMs?: number;
 }
 
 export interface GrpcStatusLike {
@@ -22,6 +25,7 @@ export class StreamWriter<T> {
   private ending: GrpcStatusLike | 'ok' | undefined;
   private wasCongested = false;
   private finished = false;
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly stream: Writable,
@@ -31,6 +35,7 @@ export class StreamWriter<T> {
     stream.on('close', () => {
       this.finished = true;
       this.clearHeld();
+      this.clearStall();
     });
   }
 
@@ -91,13 +96,30 @@ export class StreamWriter<T> {
 
   private writeNow(message: T): void {
     try {
-      if (!this.stream.write(message)) this.blocked = true;
+      if (!this.stream.write(message)) this.block();
     } catch {
       this.finished = true;
     }
   }
 
+  private block(): void {
+    this.blocked = true;
+    const { onStall, stallMs } = this.options;
+    if (!onStall || stallMs === undefined || this.stallTimer) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.blocked && !this.finished) onStall();
+    }, stallMs);
+    this.stallTimer.unref();
+  }
+
+  private clearStall(): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
   private flush(): void {
+    this.clearStall();
     this.blocked = false;
     while (this.buffered > 0 && !this.blocked && !this.finished) {
       const message = this.held[this.head] as T;
@@ -125,6 +147,7 @@ export class StreamWriter<T> {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.clearStall();
     const ending = this.ending;
     try {
       if (ending === undefined || ending === 'ok') this.stream.end();

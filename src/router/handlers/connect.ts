@@ -18,13 +18,21 @@ class ConnectSession implements ClosableSession {
   private connection: WorkerConnection | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
   private readonly writer: StreamWriter<RouterMessageOut>;
+  /** Misbehaviours so far (foreign-uuid replies, malformed messages); at limits.workerStrikes the stream is cut off. */
+  private strikes = 0;
 
   constructor(
     private readonly ctx: RouterContext,
     private readonly call: ServerDuplexStream<WorkerMessageIn, RouterMessageOut>,
     private readonly asAdmin: boolean,
   ) {
-    this.writer = new StreamWriter<RouterMessageOut>(call, { congestedAt: CONNECTION_BACKLOG, onRelief: () => ctx.commands.pump() });
+    const { slowReaderMs } = ctx.options.limits;
+    this.writer = new StreamWriter<RouterMessageOut>(call, {
+      congestedAt: CONNECTION_BACKLOG,
+      onRelief: () => ctx.commands.pump(),
+      stallMs: slowReaderMs,
+      onStall: () => this.cutOff(`SLOW_READER: the stream was not read for ${slowReaderMs} ms (limit slowReaderMs = ${slowReaderMs})`),
+    });
   }
 
   start(): void {
@@ -51,23 +59,46 @@ class ConnectSession implements ClosableSession {
     }
     const connection = this.connection;
     if (this.phase !== 'ACCEPTED' || !connection) return;
-    if (message.kind === 'reply' && message.reply) this.ctx.commands.complete(connection, message.reply);
-    else if (message.kind === 'event' && message.event) this.onEvent(connection, message);
-    else if (message.kind === 'hello') this.ctx.logger.warn({ worker: connection.name }, 'second Hello on an accepted stream: ignored');
+    if (message.kind === 'reply' && message.reply) {
+      const verdict = this.ctx.commands.complete(connection, message.reply);
+      if (verdict === 'foreign') this.strike(`reply for uuid ${JSON.stringify(message.reply.uuid)} it was not given`);
+      else if (verdict === 'malformed') this.strike('reply payload that is not JSON (or too deep)');
+    } else if (message.kind === 'event' && message.event) this.onEvent(connection, message);
+    else if (message.kind === 'hello') this.strike('second Hello on an accepted stream');
+    else if (message.kind !== 'heartbeat') this.strike('message with no kind');
   }
 
   private onEvent(connection: WorkerConnection, message: WorkerMessageIn): void {
-    const prepared = prepareWorkerEvent(connection, message.event ?? {});
+    const prepared = prepareWorkerEvent(connection, message.event ?? {}, this.ctx.options.limits.payloadDepth);
     if (!prepared.ok) {
       this.ctx.logger.warn({ worker: connection.name, event: message.event?.event, why: prepared.why }, 'event from worker dropped');
+      this.strike(`event dropped: ${prepared.why}`);
       return;
     }
     this.ctx.hub.publish(prepared.event, connection);
   }
 
+  /** Counts one misbehaviour; at limits.workerStrikes the worker is cut off (the admin's stream never is). */
+  private strike(why: string): void {
+    const connection = this.connection;
+    if (!connection || connection.identity.admin) return;
+    this.strikes += 1;
+    const limit = this.ctx.options.limits.workerStrikes;
+    if (this.strikes === 1 || this.strikes % 10 === 0) this.ctx.logger.warn({ worker: connection.name, strikes: this.strikes, limit, why }, 'worker misbehaves');
+    if (this.strikes >= limit) this.cutOff(`MISBEHAVING: ${this.strikes} bad messages, the last: ${why} (limit workerStrikes = ${limit})`);
+  }
+
+  /** Ends a bad worker's stream at once: its commands in flight get WORKER_LOST, the router says why. */
+  private cutOff(reason: string): void {
+    if (this.phase === 'ENDED') return;
+    this.ctx.logger.error({ worker: this.connection?.name, reason }, 'worker cut off');
+    this.writer.abort({ code: status.RESOURCE_EXHAUSTED, details: `WORKER_CUT_OFF: ${reason}` });
+    this.close(`WORKER_CUT_OFF: ${reason}`);
+  }
+
   private onHello(hello: Hello): void {
     clearTimeout(this.helloTimer);
-    const outcome = this.asAdmin ? checkAdminHello(hello) : checkWorkerHello(hello, this.ctx.expectations);
+    const outcome = this.asAdmin ? checkAdminHello(hello) : checkWorkerHello(hello, this.ctx.expectations, (c) => this.productsDeclaring(c));
     if (!outcome.ok) {
       this.refuse(outcome.reason, outcome.code, outcome.detail, hello);
       return;
@@ -76,9 +107,19 @@ class ConnectSession implements ClosableSession {
     this.accept(outcome.identity);
   }
 
+  /** Products whose connections, expectations or stored pivots declare `command` (a worker may not take theirs over). */
+  private productsDeclaring(command: string): Set<string> {
+    const products = new Set([...this.ctx.expectations.productsDeclaring(command), ...this.ctx.pivots.productsDeclaring(command)]);
+    for (const c of this.ctx.registry.all()) {
+      if (c.state !== 'CLOSED' && c.identity.pivot?.includes(command)) products.add(`${c.identity.type}/${c.identity.product}`);
+    }
+    return products;
+  }
+
   private accept(identity: ConnectionIdentity): void {
     const { ctx } = this;
-    const connection = new WorkerConnection(ctx.registry.allocateId(), identity, this.writer, ctx.now(), ctx.logger);
+    const maxInFlight = identity.admin ? Number.POSITIVE_INFINITY : ctx.options.limits.workerConcurrency;
+    const connection = new WorkerConnection(ctx.registry.allocateId(), identity, this.writer, ctx.now(), ctx.logger, maxInFlight);
     this.connection = connection;
     this.phase = 'ACCEPTED';
     ctx.registry.add(connection);

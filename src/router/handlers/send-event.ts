@@ -4,6 +4,7 @@ import { COMMAND_RE, TOPIC_RE, quoteName } from '../../common/names.js';
 import type { Ack, Event } from '../../proto/types.js';
 import type { RouterContext } from '../context.js';
 import { ADMIN_TOPIC, ROUTER_TOPIC } from '../events-hub.js';
+import { depthProblem } from '../json-depth.js';
 import { grpcError, refusal } from './refusals.js';
 
 export function sendEventHandler(ctx: RouterContext): handleUnaryCall<Event, Ack> {
@@ -23,6 +24,8 @@ export function sendEventHandler(ctx: RouterContext): handleUnaryCall<Event, Ack
       return;
     }
     const payload = e.payload.trim() === '' ? '{}' : e.payload;
+    const tooDeep = depthProblem(payload, ctx.options.limits.payloadDepth, `payload of event ${e.event}`);
+    if (tooDeep) return invalid(`LIMIT_EXCEEDED: ${tooDeep}`);
     try {
       JSON.parse(payload);
     } catch (error) {
