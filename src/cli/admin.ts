@@ -1,5 +1,6 @@
 // `worker-admin admin [--config FILE]`: the admin alone, connecting to router.address with the admin token.
 import { startAdmin } from '../admin/admin.js';
+import { startOps } from '../ops/ops.js';
 import { loadAdminConfig } from '../config/admin-config.js';
 import { WorkerAdminError } from '../common/errors.js';
 import { readCredentials } from '../common/credentials.js';
@@ -21,10 +22,15 @@ export async function run(argv: string[]): Promise<number> {
     throw new WorkerAdminError('CONFIG_INVALID', `${config.file}: router.token is required to run the admin alone (or set WORKER_ADMIN_TOKEN)`);
   }
   const admin = await startAdmin({ config, adminToken });
-  process.stdout.write(`admin connected to ${config.router.target}\n`);
+  const ops = await startOps({ admin, config, adminToken }).catch(async (error: unknown) => {
+    await admin.close();
+    throw error;
+  });
+  process.stdout.write(`admin connected to ${config.router.target}\n  ops ${ops.address}\n`);
   await admin.startConfiguredConnectors();
   const signal = await waitForSignal();
   process.stdout.write(`${signal}: draining workers\n`);
+  await ops.close();
   await admin.close();
   return 0;
 }

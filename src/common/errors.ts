@@ -27,7 +27,11 @@ export type ErrorCode =
   | 'UPDATE_FAILED'
   | 'NOT_FOUND'
   | 'INTERNAL'
-  | 'ROUTER_ERROR';
+  | 'ROUTER_ERROR'
+  | 'POLICY_INVALID'
+  | 'POLICY_CONFIG_MISSING'
+  | 'POLICY_EXISTS'
+  | 'POLICY_NOT_FOUND';
 
 /** The one error class of the project: a stable code, a message naming what was wrong, a cause. */
 export class WorkerAdminError extends Error {

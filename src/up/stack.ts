@@ -12,6 +12,8 @@ import { packRepository } from '../packages/pack/pack.js';
 import type { BackoffOptions } from '../process/backoff.js';
 import { startRepositoryServer, type RepositoryServer } from '../repository/server.js';
 import { startRouter, type RunningRouter } from '../router/server.js';
+import { OpsMetrics } from '../ops/metrics/metrics.js';
+import { startOps, type OpsOptions, type RunningOps } from '../ops/ops.js';
 
 export interface StackOptions {
   config: AdminConfig;
@@ -25,12 +27,15 @@ export interface StackOptions {
   backoff?: Partial<BackoffOptions>;
   /** Start the connectors of the config (default true). */
   startConnectors?: boolean;
+  /** Tests drive policy schedules through these. */
+  ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;
 }
 
 export interface RunningStack {
   router: RunningRouter;
   admin: RunningAdmin;
   repository: RepositoryServer;
+  ops: RunningOps;
   credentials: Credentials;
   /** Drain every worker, then stop admin, router and repository. Idempotent. */
   close(): Promise<void>;
@@ -54,12 +59,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   }
   const repository = await startRepositoryServer({ dir: repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
   const closers: Array<() => Promise<void>> = [() => repository.close()];
+  const metrics = new OpsMetrics();
   try {
     const router = await startRouter({
       listen: formatAddress(config.router.address), stateDir: config.stateDir, adminToken, clientToken,
       limits: { queue: config.limits.queue, messageBytes: config.limits.messageBytes },
       timeouts: { commandMs: config.timeouts.commandMs, adminCommandMs: config.timeouts.adminCommandMs },
-      logger: logger.child({ component: 'router' }),
+      logger: logger.child({ component: 'router' }), observer: metrics.routerObserver,
     });
     closers.unshift(() => router.close());
     const admin = await startAdmin({
@@ -67,14 +73,16 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       logger: logger.child({ component: 'admin' }), ...(options.backoff ? { backoff: options.backoff } : {}),
     });
     closers.unshift(() => admin.close());
+    const ops = await startOps({ admin, config, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops });
+    closers.unshift(() => ops.close());
     const credentials: Credentials = {
-      router: router.address, ops: formatAddress(config.ops.listen), repository: repository.url, adminToken, clientToken,
+      router: router.address, ops: ops.address, repository: repository.url, adminToken, clientToken,
     };
     await writeCredentials(config.stateDir, credentials);
     if (options.startConnectors !== false) await admin.startConfiguredConnectors();
     let closing: Promise<void> | undefined;
     return {
-      router, admin, repository, credentials,
+      router, admin, repository, ops, credentials,
       close: () => (closing ??= runAll(closers, logger)),
     };
   } catch (error) {

@@ -1,0 +1,103 @@
+// The admin's ops surface (DESIGN §8): HTTP API, policies, metrics and status page, wired to a running admin.
+import type { Server } from 'node:http';
+import type { RunningAdmin } from '../admin/admin.js';
+import { systemClock, type Clock } from '../admin/ports.js';
+import type { Address } from '../common/address.js';
+import { errorMessage } from '../common/errors.js';
+import { createLogger, type Logger } from '../common/log.js';
+import { VERSION } from '../common/version.js';
+import type { AdminConfig } from '../config/types.js';
+import type { Capabilities, OpsContext } from './context.js';
+import { AdminEventFeed } from './events.js';
+import { createAdminAuth } from './http/auth.js';
+import { closeServer, listenOn } from './http/listen.js';
+import { OpsMetrics } from './metrics/metrics.js';
+import { adminPolicyInstances, adminPolicyStorage } from './policies/admin-ports.js';
+import { PolicyManager } from './policies/manager.js';
+import { createClockScheduler, type Scheduler } from './schedule/scheduler.js';
+import { createOpsServer } from './server.js';
+import { configuredUpdateModes, type UpdateModeSource } from './updates.js';
+
+export interface OpsOptions {
+  admin: RunningAdmin;
+  config: AdminConfig;
+  /** Mutating routes require it as a bearer token. */
+  adminToken: string;
+  /** Default config.ops.listen. */
+  listen?: Address;
+  /** Shared with the router's observer when both run in one process; default a new one. */
+  metrics?: OpsMetrics;
+  /** Time for uptime, run times and the default scheduler; default the system clock. */
+  clock?: Clock;
+  /** Runs policy schedules; default a cron scheduler on `clock`. */
+  scheduler?: Scheduler;
+  /** Update modes with their next check; default from the config and state.json. */
+  updates?: UpdateModeSource;
+  logger?: Logger;
+}
+
+export interface RunningOps {
+  /** The address actually bound: `127.0.0.1:PORT` or `unix:/path`. */
+  readonly address: string;
+  readonly metrics: OpsMetrics;
+  readonly policies: PolicyManager;
+  /** Resolves once the policies of the previous run were restored (or failed, logged). */
+  readonly restored: Promise<void>;
+  /** Stops serving, scheduling and watching; instances are left to the admin. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Starts the ops server, restores the stored policies (in the background) and serves until closed. */
+export async function startOps(options: OpsOptions): Promise<RunningOps> {
+  const { admin, config } = options;
+  const logger = options.logger ?? createLogger('ops');
+  const clock = options.clock ?? systemClock;
+  const metrics = options.metrics ?? new OpsMetrics();
+  metrics.watchInstances(() => admin.registry.statuses());
+  const feed = new AdminEventFeed(() => admin.link.rpc.watchEvents({ topics: ['admin'] }), {
+    logger, onEvent: (event) => metrics.adminEvent(event.event),
+  });
+  const scheduler = options.scheduler ?? createClockScheduler(clock, (error) => logger.error({ err: errorMessage(error) }, 'scheduled policy run failed'));
+  const policies = new PolicyManager({
+    instances: adminPolicyInstances(admin), storage: adminPolicyStorage(admin.persistence), scheduler, logger,
+    runner: {
+      send: (command) => admin.link.rpc.sendCommand(command), now: () => clock.now(),
+      commandTimeoutMs: config.timeouts.commandMs, dryRunDir: config.dryRunDir,
+    },
+    onRun: (spec, run) => metrics.policyRun(spec.name, run.status),
+  });
+  const ctx: OpsContext = {
+    version: VERSION, startedAt: clock.now(), now: () => clock.now(),
+    workers: () => admin.registry.statuses(), capabilities: () => capabilitiesOf(admin),
+    policies, events: () => feed.events(), metrics, auth: createAdminAuth(options.adminToken),
+    updates: options.updates ?? configuredUpdateModes(config, () => admin.persistence.snapshot(), () => clock.now()),
+    limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases },
+  };
+  const server: Server = createOpsServer(ctx, logger);
+  const address = await listenOn(server, options.listen ?? config.ops.listen);
+  logger.info({ ops: address }, 'ops API listening');
+  feed.start();
+  const restored = policies.restore().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'policies not restored'));
+  let closing: Promise<void> | undefined;
+  return {
+    address, metrics, policies, restored,
+    close: () => (closing ??= (async () => {
+      await restored;
+      feed.close();
+      await policies.close();
+      await closeServer(server);
+    })()),
+  };
+}
+
+/** `type/product@version` of each running instance, and the commands they serve (sorted, without duplicates). */
+function capabilitiesOf(admin: RunningAdmin): Capabilities {
+  const modules = new Set<string>();
+  const commands = new Set<string>();
+  for (const instance of admin.registry.all()) {
+    if (!instance.live || !instance.launched) continue;
+    modules.add(`${instance.productRef}@${instance.spec.version}`);
+    for (const command of instance.launched.pivot.commands) commands.add(command.name);
+  }
+  return { loaded_modules: [...modules].sort(), commands: [...commands].sort() };
+}
