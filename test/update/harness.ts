@@ -47,7 +47,7 @@ export async function startUpdateStack(opts: { connectors?: unknown[]; scheduler
   rmSync(src, { recursive: true, force: true });
 
   const config = parseAdminConfigObject({
-    stateDir, router: { address: `unix:${join(stateDir, 'router.sock')}` }, ops: { listen: '127.0.0.1:0' },
+    stateDir, router: { address: `unix:${join(stateDir, 'router.sock')}` }, ops: { listen: '127.0.0.1:0' }, repository: { retries: 1 },
     timeouts: { start: '10s', drain: '5s', kill: '2s', ...opts.timeouts }, connectors: opts.connectors ?? [],
   }, { file: '<test>', env: {} });
   const logger = createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' });

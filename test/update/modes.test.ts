@@ -1,0 +1,109 @@
+// Update modes with real workers: planned fires through the injected scheduler, manual never updates by itself,
+// failed versions are skipped until a newer one appears, ADMIN_SET_UPDATE_MODE refusals, modes kept in state.json.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualScheduler } from './manual-scheduler.js';
+import { startUpdateStack, type UpdateStack } from './harness.js';
+
+const ID = 'tests-rolling-1';
+const ROLLING = { type: 'tests', product: 'rolling', versions: ['1.0'], update: { mode: 'planned', at: '03:00' } };
+
+describe('update modes (scheduler driven by the test)', () => {
+  let t: UpdateStack;
+  let scheduler: ManualScheduler;
+  const stateDir = mkdtempSync(join(tmpdir(), 'wa-upd-modes-'));
+  const version = async (): Promise<{ version: string; pid: number; state: string }> => {
+    const list = (await t.send('ADMIN_LIST_WORKERS')).data as { workers: Array<{ identifier: string; version: string; pid: number; state: string }> };
+    return list.workers.find((w) => w.identifier === ID)!;
+  };
+  const updateEvents = (from: number) => t.events.slice(from).filter((e) => e.event.startsWith('UPDATE_'));
+
+  beforeAll(async () => {
+    scheduler = new ManualScheduler();
+    t = await startUpdateStack({ connectors: [ROLLING], scheduler, stateDir, timeouts: { start: '5s' } });
+    await t.admin.startConfiguredConnectors();
+  });
+  afterAll(async () => {
+    await t?.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('planned mode from the config: one cron job, and the update happens when it fires, not before', async () => {
+    expect(scheduler.active()).toEqual([{ kind: 'cron', expression: '0 3 * * *' }]);
+    await t.publish('1.1');
+    expect((await version()).version).toBe('1.0');
+    const from = t.events.length;
+    expect(scheduler.fire()).toBe(1);
+    const done = await t.waitForEvent((e) => e === 'UPDATE_SUCCEEDED', 15_000, from);
+    expect(done).toMatchObject({ identifier: ID, from: '1.0', to: '1.1', trigger: 'planned' });
+    expect(await version()).toMatchObject({ version: '1.1', state: 'READY' });
+  });
+
+  it('a failed version is skipped by later planned checks until a newer one appears', async () => {
+    const reply = await t.send('ADMIN_SET_UPDATE_MODE', { product: 'tests/rolling', mode: 'planned', at: '00:00' });
+    expect(reply).toMatchObject({ status: 'SUCCESS', data: { mode: 'planned', at: '00:00', interval: null, nextCheck: '2030-01-02T03:00:00.000Z' } });
+    expect(scheduler.active()).toEqual([{ kind: 'cron', expression: '0 0 * * *' }]);
+    await t.publish('1.2', { worker: 'bad' });
+    const pid = (await version()).pid;
+    let from = t.events.length;
+    scheduler.fire();
+    expect(await t.waitForEvent((e) => e === 'UPDATE_FAILED', 15_000, from)).toMatchObject({ from: '1.1', to: '1.2', rolledBack: true, reason: 'COMMANDS_MISSING: SLOW' });
+    from = t.events.length;
+    scheduler.fire();
+    const skipped = await t.waitForEvent((e) => e === 'UPDATE_SKIPPED', 15_000, from);
+    expect(skipped['reason']).toMatch(/skipping 1\.2: failed before/);
+    expect(updateEvents(from).map((e) => e.event)).toEqual(['UPDATE_SKIPPED']);
+    expect(await version()).toMatchObject({ version: '1.1', pid, state: 'READY' });
+    await t.publish('1.3');
+    from = t.events.length;
+    scheduler.fire();
+    expect(await t.waitForEvent((e) => e === 'UPDATE_SUCCEEDED', 15_000, from)).toMatchObject({ from: '1.1', to: '1.3' });
+  });
+
+  it('manual mode schedules nothing: a published version stays unused', async () => {
+    const reply = await t.send('ADMIN_SET_UPDATE_MODE', { product: 'tests/rolling', mode: 'manual' });
+    expect(reply.data).toEqual({ mode: 'manual', at: null, interval: null, nextCheck: null });
+    expect(scheduler.active()).toEqual([]);
+    await t.publish('1.4');
+    const from = t.events.length;
+    expect(scheduler.fire()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(updateEvents(from)).toEqual([]);
+    expect((await version()).version).toBe('1.3');
+  });
+
+  it('refuses bad modes with INVALID naming the field, and changes nothing', async () => {
+    const refusals: Array<[Record<string, unknown>, RegExp]> = [
+      [{ mode: 'planned', at: '0 0 3 * * *' }, /^ADMIN_SET_UPDATE_MODE: at: cron expression "0 0 3 \* \* \*" has 6 fields: seconds are not supported/],
+      [{ mode: 'planned', at: '0 3 L * *' }, /^ADMIN_SET_UPDATE_MODE: at: .*day of month field "L" uses "L" \(last day\), which is not supported/],
+      [{ mode: 'planned', at: '24:00' }, /^ADMIN_SET_UPDATE_MODE: at: time "24:00" is out of range/],
+      [{ mode: 'planned' }, /^ADMIN_SET_UPDATE_MODE: at: is required with mode planned/],
+      [{ mode: 'auto', at: '03:00' }, /^ADMIN_SET_UPDATE_MODE: at: is only used with mode planned/],
+      [{ mode: 'auto', interval: 'soon' }, /^ADMIN_SET_UPDATE_MODE: interval: "soon" is not a duration/],
+      [{ mode: 'auto', interval: '5' }, /^ADMIN_SET_UPDATE_MODE: interval: "5" has no unit/],
+      [{ mode: 'auto', interval: 10 }, /^ADMIN_SET_UPDATE_MODE: interval: 10ms is too short/],
+      [{ mode: 'auto', range: 'one' }, /^ADMIN_SET_UPDATE_MODE: range: "one" is not a semver range/],
+      [{ mode: 'sometimes' }, /mode/],
+    ];
+    for (const [payload, message] of refusals) {
+      const reply = await t.send('ADMIN_SET_UPDATE_MODE', { product: 'tests/rolling', ...payload });
+      expect(reply.status, JSON.stringify(payload)).toBe('INVALID');
+      expect(reply.error).toMatch(message);
+    }
+    expect(scheduler.active()).toEqual([]);
+  });
+
+  it('auto mode is kept in state.json and restored by the next admin run', async () => {
+    const reply = await t.send('ADMIN_SET_UPDATE_MODE', { product: 'tests/rolling', mode: 'auto', interval: '90s', range: '^1' });
+    expect(reply.data).toEqual({ mode: 'auto', at: null, interval: '1.5m', nextCheck: '2030-01-02T03:00:00.000Z' });
+    const state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as { updateModes: unknown };
+    expect(state.updateModes).toEqual({ 'tests/rolling': { mode: 'auto', intervalMs: 90_000, range: '^1' } });
+    await t.close();
+    scheduler = new ManualScheduler();
+    t = await startUpdateStack({ connectors: [ROLLING], scheduler, stateDir });
+    expect(scheduler.active()).toEqual([{ kind: 'every', ms: 90_000 }]);
+    expect(t.admin.updates.modes.policyOf({ type: 'tests', product: 'rolling' })).toMatchObject({ mode: 'auto', range: '^1' });
+  });
+});
