@@ -4,7 +4,7 @@ import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
 import type { AdminConfig } from '../config/types.js';
-import { createPackageCache } from '../packages/cache.js';
+import { createPackageCache, type CachedPackage, type PackageCache } from '../packages/cache.js';
 import { RestartPolicy, type BackoffOptions } from '../process/backoff.js';
 import { createRepositoryClient } from '../repository/client.js';
 import { handleAdminCommand, lifecycleHandlers } from './commands/index.js';
@@ -36,6 +36,8 @@ export interface AdminOptions {
   clock?: Clock;
   backoff?: Partial<BackoffOptions>;
   spawner?: WorkerSpawner;
+  /** Told about each package the cache provides (the ops metrics count downloads and bytes). */
+  onPackage?: (pkg: CachedPackage, request: { type: string; product: string; version: string }) => void;
   /** When auto and planned update checks run; default node-schedule. */
   scheduler?: Scheduler;
 }
@@ -64,10 +66,17 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     url: options.repositoryUrl ?? config.repository.url, timeoutMs: config.repository.timeoutMs, retries: config.repository.retries,
     limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases, zipBytes: config.limits.zipBytes },
   });
-  const packages = createPackageCache({
+  const cache = createPackageCache({
     stateDir: config.stateDir, repository,
     limits: { zipBytes: config.limits.zipBytes, unpackedBytes: config.limits.unpackedBytes, entries: config.limits.entries, ratio: config.limits.ratio },
   });
+  const packages: PackageCache = {
+    ensure: async (request) => {
+      const pkg = await cache.ensure(request);
+      options.onPackage?.(pkg, request);
+      return pkg;
+    },
+  };
   const { persistence, desired } = await AdminPersistence.open(config.stateDir, { logger, killTimeoutMs: config.timeouts.killMs });
   const spawner = options.spawner ?? createProcessSpawner({
     logger,

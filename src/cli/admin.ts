@@ -1,5 +1,6 @@
 // `worker-admin admin [--config FILE]`: the admin alone, connecting to router.address with the admin token.
 import { startAdmin } from '../admin/admin.js';
+import { OpsMetrics } from '../ops/metrics/metrics.js';
 import { startOps } from '../ops/ops.js';
 import { loadAdminConfig } from '../config/admin-config.js';
 import { WorkerAdminError } from '../common/errors.js';
@@ -21,8 +22,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!adminToken) {
     throw new WorkerAdminError('CONFIG_INVALID', `${config.file}: router.token is required to run the admin alone (or set WORKER_ADMIN_TOKEN)`);
   }
-  const admin = await startAdmin({ config, adminToken });
-  const ops = await startOps({ admin, config, adminToken }).catch(async (error: unknown) => {
+  const metrics = new OpsMetrics();
+  const admin = await startAdmin({ config, adminToken, onPackage: (pkg, request) => metrics.packageProvided(pkg, request) });
+  const ops = await startOps({ admin, config, adminToken, metrics }).catch(async (error: unknown) => {
     await admin.close();
     throw error;
   });

@@ -16,7 +16,7 @@ import { adminPolicyInstances, adminPolicyStorage } from './policies/admin-ports
 import { PolicyManager } from './policies/manager.js';
 import { createClockScheduler, type Scheduler } from './schedule/scheduler.js';
 import { createOpsServer } from './server.js';
-import { configuredUpdateModes, type UpdateModeSource } from './updates.js';
+import { describedUpdateModes, type UpdateModeSource } from './updates.js';
 
 export interface OpsOptions {
   admin: RunningAdmin;
@@ -31,7 +31,7 @@ export interface OpsOptions {
   clock?: Clock;
   /** Runs policy schedules; default a cron scheduler on `clock`. */
   scheduler?: Scheduler;
-  /** Update modes with their next check; default from the config and state.json. */
+  /** Update modes with their next check; default the admin's updater. */
   updates?: UpdateModeSource;
   logger?: Logger;
 }
@@ -70,7 +70,7 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
     version: VERSION, startedAt: clock.now(), now: () => clock.now(),
     workers: () => admin.registry.statuses(), capabilities: () => capabilitiesOf(admin),
     policies, events: () => feed.events(), metrics, auth: createAdminAuth(options.adminToken),
-    updates: options.updates ?? configuredUpdateModes(config, () => admin.persistence.snapshot(), () => clock.now()),
+    updates: options.updates ?? describedUpdateModes(config.connectors, (ref) => admin.updates.modes.describe(ref)),
     limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases },
   };
   const server: Server = createOpsServer(ctx, logger);

@@ -71,6 +71,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const admin = await startAdmin({
       config, adminToken, routerAddress: router.address, repositoryUrl: repository.url,
       logger: logger.child({ component: 'admin' }), ...(options.backoff ? { backoff: options.backoff } : {}),
+      onPackage: (pkg, request) => metrics.packageProvided(pkg, request),
     });
     closers.unshift(() => admin.close());
     const ops = await startOps({ admin, config, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops });

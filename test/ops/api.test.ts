@@ -228,6 +228,8 @@ describe('GET /metrics', () => {
     expect(after.samples.get('worker_admin_updates_total{outcome="succeeded"}')).toBe(0);
     expect(after.samples.get('worker_admin_policy_runs_total{policy="once",status="SUCCESS"}')).toBe(1);
     for (const name of ['worker_admin_package_downloads_total', 'worker_admin_package_download_bytes_total']) expect(after.types.get(name)).toBe('counter');
+    expect(after.samples.get('worker_admin_package_downloads_total{product="utils/echo"}')).toBeGreaterThanOrEqual(1);
+    expect(after.samples.get('worker_admin_package_download_bytes_total{product="utils/echo"}')).toBeGreaterThan(1000);
   });
 });
 

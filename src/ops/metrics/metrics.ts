@@ -1,4 +1,5 @@
 // Prometheus metrics of the stack on a dedicated prom-client Registry (never the global one: several stacks share a test process).
+import { stat } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { WorkerStatus } from '../../admin/instance.js';
 import type { InstanceState } from '../../admin/instance-state.js';
@@ -67,10 +68,12 @@ export class OpsMetrics {
     if (outcome) this.updates.inc({ outcome });
   }
 
-  /** Counts one package the cache had to download. */
-  packageDownloaded(product: string, bytes: number): void {
+  /** For the admin's `onPackage`: counts the packages the cache had to download, and their zip bytes. */
+  packageProvided(pkg: { source: string; zipPath: string }, request: { type: string; product: string }): void {
+    if (pkg.source !== 'downloaded') return;
+    const product = `${request.type}/${request.product}`;
     this.downloads.inc({ product });
-    this.downloadBytes.inc({ product }, bytes);
+    stat(pkg.zipPath).then((s) => this.downloadBytes.inc({ product }, s.size), () => undefined);
   }
 
   /** Counts one policy run. */
