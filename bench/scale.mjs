@@ -19,14 +19,19 @@ const CONFIG = { greeting: 'hello', api_key: 'not-a-real-key', log_level: 'warn'
 const DISPATCH_CONCURRENCY = 64;
 const MB = 1024 * 1024;
 
-/** Starts instances `ids` at once; resolves with the ms until every one replied SUCCESS (READY). */
+/** Starts instances `ids` at once; resolves with the ms until every one replied, and the replies that were not SUCCESS. */
 async function startMany(stack, ids) {
   const started = performance.now();
   const replies = await Promise.all(ids.map((identifier) =>
     stack.send('ADMIN_START_WORKER', { product: 'utils/echo', version: VERSION, identifier, params: { greeting: 'hello' } })));
-  const failed = replies.filter((r) => r.status !== 'SUCCESS');
-  if (failed.length > 0) throw new Error(`${failed.length} of ${ids.length} starts failed, first: ${failed[0].status} ${failed[0].error}`);
-  return performance.now() - started;
+  const failed = replies.filter((r) => r.status !== 'SUCCESS').map((r) => `${r.status} ${r.error}`);
+  return { ms: performance.now() - started, failed };
+}
+
+/** Like startMany, but any failure is an error (the set-up steps). */
+async function startAll(stack, ids) {
+  const { failed } = await startMany(stack, ids);
+  if (failed.length > 0) throw new Error(`${failed.length} of ${ids.length} starts failed, first: ${failed[0]}`);
 }
 
 async function stopAll(stack) {
@@ -102,22 +107,24 @@ export async function runScaleBench({ quick = false } = {}) {
   const stack = await startStackProcess();
   try {
     // Dispatch at 1 and at `middle` instances (the first start also fills the package and configuration caches).
-    await startMany(stack, ids(0, 1));
+    const idle = await stack.memory();
+    await startAll(stack, ids(0, 1));
     const at1 = await dispatch(stack, dispatchMs);
-    await startMany(stack, ids(1, middle));
+    await startAll(stack, ids(1, middle));
     const atMiddle = await dispatch(stack, dispatchMs);
     await stopAll(stack);
 
     // N at once, from none running; RSS sampled while they start and once all are READY.
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, stack.rss() ?? 0)), 100);
-    let startMs;
+    let start;
     try {
-      startMs = await startMany(stack, ids(0, n));
+      start = await startMany(stack, ids(0, n));
     } finally {
       clearInterval(sampler);
     }
-    const rss = stack.rss();
+    const mem = await stack.memory();
+    const rss = mem.rss;
     const atN = await dispatch(stack, dispatchMs);
     const rssAfterLoad = stack.rss();
     await stopAll(stack);
@@ -127,10 +134,15 @@ export async function runScaleBench({ quick = false } = {}) {
     const rate = (r) => Math.round(r.rate);
     const lat = (r) => `p50 ${round(r.p50, 1)} ms, p99 ${round(r.p99, 1)} ms`;
     return [
-      finishRow({ name: `scale: ${n} echo instances to READY vs PM2 starting ${n} copies`, value: Math.round(startMs), unit: 'ms', baseline: Math.round(pm2Ms), ratio: round(startMs / pm2Ms), goal: 'ratio <= 1' }),
       finishRow({
-        name: `scale: admin + router RSS with ${n} instances`, value: round(rss / MB, 1), unit: 'MB', baseline: null, ratio: null, goal: 'value <= 150',
-        note: `one process (router, admin and the local repository server, as \`up\` runs them); peak while starting ${round(peak / MB, 1)} MB, after the dispatch load ${round(rssAfterLoad / MB, 1)} MB`,
+        name: `scale: ${n} echo instances to READY vs PM2 starting ${n} copies`, value: Math.round(start.ms), unit: 'ms', baseline: Math.round(pm2Ms), ratio: round(start.ms / pm2Ms), goal: 'ratio <= 1',
+        ...(start.failed.length > 0 ? { error: true, note: `${start.failed.length} of ${n} starts failed, first: ${start.failed[0]}` } : {}),
+      }),
+      finishRow({
+        name: `scale: admin + router RSS with ${n} instances`, value: round(rss / MB, 1), unit: 'MB', baseline: round(idle.rss / MB, 1), ratio: null, goal: 'value <= 150',
+        note: `baseline: the same process with no instance. One process (router, admin and the local repository server, as \`up\` runs them); `
+          + `with ${n}: heap used ${round(mem.heapUsed / MB, 1)} MB (idle ${round(idle.heapUsed / MB, 1)}), external ${round(mem.external / MB, 1)} MB; `
+          + `peak while starting ${round(peak / MB, 1)} MB, after the dispatch load ${round(rssAfterLoad / MB, 1)} MB`,
       }),
       finishRow({ name: 'scale: dispatch throughput, 1 instance', value: rate(at1), unit: 'cmd/s', baseline: null, ratio: null, goal: null, note: `${DISPATCH_CONCURRENCY} in flight, ${lat(at1)}` }),
       finishRow({ name: `scale: dispatch throughput, ${middle} instances (baseline: 1 instance)`, value: rate(atMiddle), unit: 'cmd/s', baseline: rate(at1), ratio: round(atMiddle.rate / at1.rate), goal: 'ratio >= 0.9', note: lat(atMiddle) }),

@@ -5,9 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * Spawns `command args`; resolves once it printed its first JSON line on stdout, with
- * `{proc, info, stop}`. `stop(graceMs)` sends `signal` (or closes stdin when `signal` is
- * 'stdin'), waits up to graceMs, then SIGKILLs; idempotent. Rejects (after killing it) when
- * the child exits first or stays silent for `readyMs`.
+ * `{proc, info, next, stop}`: `next()` resolves with its next JSON line. `stop(graceMs)` sends
+ * `stopSignal` (or closes stdin when it is 'stdin'), waits up to graceMs, then SIGKILLs; idempotent.
+ * Rejects (after killing it) when the child exits first or stays silent for `readyMs`.
  */
 export async function spawnReady(command, args, { env = process.env, cwd, readyMs = 60_000, stdinText, stderr = 'inherit', stopSignal = 'SIGTERM' } = {}) {
   const proc = spawn(command, args, { env, cwd, stdio: ['pipe', 'pipe', stderr] });
@@ -15,38 +15,55 @@ export async function spawnReady(command, args, { env = process.env, cwd, readyM
   proc.stdin.on('error', () => {}); // a child that exits early closes its stdin under us
   let stopping;
   const stop = (graceMs = 10_000) => (stopping ??= stopProcess(proc, stopSignal, graceMs));
+  const lines = jsonLines(proc);
   try {
-    const info = await firstJsonLine(proc, readyMs);
-    return { proc, info, stop };
+    const info = await withTimeout(lines.next(), readyMs, `bench child pid ${proc.pid} printed nothing within ${readyMs} ms`);
+    return { proc, info, next: lines.next, stop };
   } catch (error) {
     await stop(1000);
     throw error;
   }
 }
 
-function firstJsonLine(proc, readyMs) {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`bench child pid ${proc.pid} printed nothing within ${readyMs} ms`)), readyMs);
-    const onData = (chunk) => {
-      out += chunk;
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      proc.stdout.off('data', onData);
-      proc.stdout.resume(); // keep draining whatever else it prints
+// The child's stdout as a queue of parsed JSON lines; `next()` rejects once the child exited with none left.
+function jsonLines(proc) {
+  const queue = [];
+  const waiting = [];
+  let buffered = '';
+  let ended = null;
+  proc.stdout.setEncoding('utf8');
+  proc.stdout.on('data', (chunk) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const text = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let value;
       try {
-        resolve(JSON.parse(out.slice(0, nl)));
-      } catch (error) {
-        reject(new Error(`bench child pid ${proc.pid}: first line is not JSON: ${out.slice(0, nl)}`, { cause: error }));
+        value = { ok: JSON.parse(text) };
+      } catch {
+        value = { error: new Error(`bench child pid ${proc.pid}: not a JSON line: ${text}`) };
       }
-    };
-    proc.stdout.on('data', onData);
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`bench child pid ${proc.pid} exited (${signal ?? code}) before it was ready`));
-    });
+      const w = waiting.shift();
+      if (w) w(value);
+      else queue.push(value);
+    }
   });
+  proc.once('exit', (code, signal) => {
+    ended = new Error(`bench child pid ${proc.pid} exited (${signal ?? code})`);
+    for (const w of waiting.splice(0)) w({ error: ended });
+  });
+  const next = async () => {
+    const item = queue.shift() ?? (ended ? { error: ended } : await new Promise((resolve) => waiting.push(resolve)));
+    if (item.error) throw item.error;
+    return item.ok;
+  };
+  return { next };
+}
+
+function withTimeout(promise, ms, message) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Asks a child to stop (signal, or EOF on its stdin), then SIGKILL after graceMs. */

@@ -1,6 +1,6 @@
 // PM2 7 (dev dependency) for the baselines: a daemon in a temp PM2_HOME, always killed and removed by `close`.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +18,11 @@ export async function startPm2() {
   let child;
   const close = async () => {
     await child?.stop(15_000);
-    await pm2(['kill']).catch(() => {}); // in case the child could not: daemon and every app it runs
+    if (alive(pidIn(join(home, 'pm2.pid')))) await pm2(['kill']).catch(() => {}); // the child could not: daemon and apps
+    for (const file of existsSync(join(home, 'pids')) ? readdirSync(join(home, 'pids')) : []) {
+      const pid = pidIn(join(home, 'pids', file));
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
     rmSync(home, { recursive: true, force: true });
   };
   try {
@@ -27,25 +31,12 @@ export async function startPm2() {
     await close();
     throw error;
   }
-  const answers = [];
-  const waiting = [];
-  let buffered = '';
-  child.proc.stdout.on('data', (c) => {
-    buffered += c;
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const answer = JSON.parse(buffered.slice(0, nl));
-      buffered = buffered.slice(nl + 1);
-      const w = waiting.shift();
-      if (w) w(answer);
-      else answers.push(answer);
-    }
-  });
   return {
     home, env, pm2, close,
     /** Starts PM2 apps (ecosystem `apps` entries) through the connected daemon. */
     async start(apps) {
       child.proc.stdin.write(`${JSON.stringify(apps)}\n`);
-      const answer = answers.shift() ?? (await new Promise((resolve) => waiting.push(resolve)));
+      const answer = await child.next();
       if (answer.error) throw new Error(`pm2 start: ${answer.error}`);
     },
     /** The apps PM2 runs: [{name, pid, status, memory}]. */
@@ -54,4 +45,22 @@ export async function startPm2() {
       return JSON.parse(stdout).map((p) => ({ name: p.name, pid: p.pid, status: p.pm2_env?.status, memory: p.monit?.memory }));
     },
   };
+}
+
+function pidIn(file) {
+  try {
+    return Number(readFileSync(file, 'utf8').trim()) || null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid) {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -28,7 +28,8 @@ export function goalMet(row) {
 export function finishRow(row) {
   const goal = normalizeGoal(row.goal);
   const done = { name: row.name, value: row.value ?? null, unit: row.unit ?? '', baseline: row.baseline ?? null, ratio: row.ratio ?? null, goal, met: null };
-  done.met = goalMet(done);
+  done.met = row.error ? false : goalMet(done); // `error`: the figure exists but some of its runs failed
+
   for (const [k, v] of Object.entries(row)) if (!(k in done)) done[k] = v;
   return done;
 }

@@ -1,7 +1,9 @@
 // A whole `up` stack (router + admin + local repository) in its own process, so its RSS is theirs alone.
 // Config from BENCH_STACK (JSON: stateDir, connectorsDir[], timeouts, logLevel). Prints one JSON line when up;
-// EOF on stdin or SIGTERM drains every worker and exits (the parent dying closes our stdin too).
+// A stdin line `mem` prints process.memoryUsage() as a JSON line; EOF on stdin or SIGTERM drains every worker and
+// exits (the parent dying closes our stdin too).
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { dist } from './paths.mjs';
 
 const opts = JSON.parse(process.env.BENCH_STACK ?? '{}');
@@ -26,7 +28,11 @@ const stack = await startStack({
 
 let closing;
 const close = () => (closing ??= stack.close().finally(() => process.exit(0)));
-process.stdin.on('end', close).resume();
+const input = createInterface({ input: process.stdin });
+input.on('line', (line) => {
+  if (line === 'mem') process.stdout.write(`${JSON.stringify({ mem: process.memoryUsage() })}\n`);
+});
+input.on('close', close);
 process.on('SIGTERM', close);
 process.on('SIGINT', close);
 

@@ -38,7 +38,7 @@ export async function startStackProcess({ connectorsDir = [join(ROOT, 'connector
   };
   try {
     child = await spawnReady(process.execPath, [CHILD], {
-      env: { ...process.env, BENCH_STACK: JSON.stringify({ stateDir, connectorsDir, timeouts, logLevel }) },
+      env: { ...process.env, BENCH_STACK: JSON.stringify({ stateDir, connectorsDir, timeouts, logLevel: logLevel ?? process.env.BENCH_LOG_LEVEL }) },
       stopSignal: 'stdin',
       readyMs: 120_000,
     });
@@ -57,6 +57,11 @@ export async function startStackProcess({ connectorsDir = [join(ROOT, 'connector
       return { ...reply, data: reply.payload ? JSON.parse(reply.payload) : null };
     },
     rss: () => rssBytes(pid),
+    /** process.memoryUsage() of the stack process (rss, heapTotal, heapUsed, external, arrayBuffers). */
+    async memory() {
+      child.proc.stdin.write('mem\n');
+      return (await child.next()).mem;
+    },
     stop,
   };
 }
