@@ -17,7 +17,12 @@ import { launchWorker, type LauncherDeps } from './launcher.js';
 import { adminPivot } from './pivot.js';
 import { systemClock, type Clock, type SpawnedWorker, type WorkerSpawner } from './ports.js';
 import { RouterLink } from './router-link.js';
-import { createProcessSpawner } from './spawner.js';
+import { createProcessSpawner, terminateWorker } from './spawner.js';
+import { loadTlsFiles } from '../sdk/tls-files.js';
+import { lookupUser } from '../process/user.js';
+import { prepareRunAs } from '../process/run-as.js';
+import { watchInstancesMemory } from '../process/memory-watch.js';
+import { parseAddress } from '../common/address.js';
 import { AdminPersistence } from './persistence.js';
 import { WorkerLog } from '../process/logs.js';
 import type { DesiredInstance } from '../process/state-schema.js';
@@ -40,6 +45,8 @@ export interface AdminOptions {
   onPackage?: (pkg: CachedPackage, request: { type: string; product: string; version: string }) => void;
   /** When auto and planned update checks run; default node-schedule. */
   scheduler?: Scheduler;
+  /** How often workers' RSS is checked against maxMemory (default 5 s). */
+  memorySampleMs?: number;
 }
 
 export interface RunningAdmin {
@@ -78,8 +85,9 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     },
   };
   const { persistence, desired } = await AdminPersistence.open(config.stateDir, { logger, killTimeoutMs: config.timeouts.killMs });
+  const tls = config.router.tls ? await loadTlsFiles(config.router.tls, `${config.file}: router.tls`) : undefined;
   const spawner = options.spawner ?? createProcessSpawner({
-    logger,
+    logger, resolveUser: lookupUser,
     openSink: (request) => {
       const log = WorkerLog.openSync({ logger, stateDir: config.stateDir, identifier: request.identifier, version: request.version, mode: config.mode });
       return { line: (stream, text) => log.line(stream, text), closed: () => void log.close() };
@@ -88,7 +96,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
   const handlers: Record<string, Handler> = lifecycleHandlers();
   let context!: AdminContext;
   const link = new RouterLink({
-    address: routerTarget, adminToken: options.adminToken, logger,
+    address: routerTarget, adminToken: options.adminToken, logger, ...(tls ? { tls } : {}),
     identity: { identifier: 'admin', version: VERSION.split('.').slice(0, 2).join('.') },
     commands: adminPivot().commands,
     handle: (command) => handleAdminCommand(command, handlers, context),
@@ -106,7 +114,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     await spawner.stop(worker, config.timeouts.killMs);
   };
   const launcherDeps: LauncherDeps = {
-    link, repository, packages, spawner, logger, routerTarget,
+    link, repository, packages, spawner, logger, routerTarget, tls,
     startTimeoutMs: config.timeouts.startMs, killTimeoutMs: config.timeouts.killMs,
   };
   const instanceDeps: InstanceDeps = {
@@ -126,6 +134,12 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
   });
   Object.assign(handlers, updateHandlers(updates));
   await link.start();
+  await prepareRunAs({ connectors: config.connectors, stateDir: config.stateDir, router: parseAddress(routerTarget), logger });
+  const memory = watchInstancesMemory({
+    instances: () => registry.all(), logger, ...(options.memorySampleMs ? { intervalMs: options.memorySampleMs } : {}),
+    limitOf: (type, product) => config.connectors.find((c) => c.type === type && c.product === product)?.maxMemoryBytes,
+    terminate: (i, reason) => (i.worker ? terminateWorker(spawner, i.worker as SpawnedWorker, reason, config.timeouts.killMs) : Promise.resolve()),
+  });
   updates.start();
 
   // Instances the previous run wanted: restored first, so a rollback or a pinned version survives a restart.
@@ -162,6 +176,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     },
     close() {
       return (closing ??= (async () => {
+        memory.stop();
         await updates.close().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping updates failed'));
         persistence.freezeDesired();
         await registry.stop({}).catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping workers failed'));

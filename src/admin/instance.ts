@@ -125,12 +125,14 @@ export class Instance {
     this.lastExit = { code: exit.code, signal: exit.signal, at: new Date(this.deps.clock.now()).toISOString() };
     if (this.stopping || this.state === 'DRAINING' || this.state === 'STOPPED') return;
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
-    this.publish('WORKER_EXITED', { reason: `exited with ${how}` });
+    // The admin's own reason for ending it (MEMORY_LIMIT: …) comes first: it says why, not how.
+    const why = exit.reason ?? `exited with ${how}`;
+    this.publish('WORKER_EXITED', { reason: why });
     if (this.spec.restart === 'never' || (this.spec.restart === 'on-failure' && exit.code === 0)) {
-      this.moveTo('STOPPED', { reason: `exited with ${how}` });
+      this.moveTo('STOPPED', { reason: why });
       return;
     }
-    void this.restartAfterCrash(uptimeMs, `exited with ${how}`);
+    void this.restartAfterCrash(uptimeMs, why);
   }
 
   private async restartAfterCrash(uptimeMs: number, why: string): Promise<void> {

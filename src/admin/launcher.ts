@@ -8,6 +8,7 @@ import { resolveConfig, type ResolvedConfig } from '../repository/config.js';
 import { mergeKeys } from '../repository/keys.js';
 import type { Pivot } from '../repository/pivot.js';
 import type { RouterLink } from './router-link.js';
+import type { TlsOptions } from '../sdk/types.js';
 import type { PackageProvider, SpawnedWorker, WorkerSpawner } from './ports.js';
 import { loadVersionConfiguration } from './version-configuration.js';
 
@@ -32,8 +33,11 @@ export interface LauncherDeps {
   routerTarget: string;
   startTimeoutMs: number;
   killTimeoutMs: number;
-  /** The router's CA (PEM) given to workers on stdin when TLS is on. */
-  tls?: { ca?: string } | undefined;
+  /**
+   * TLS to the router (PEM text), given to workers on stdin, never as a path: the CA, and with mutual TLS the admin's
+   * client certificate and key (TLS only opens the transport; a worker's identity is its one-time token).
+   */
+  tls?: TlsOptions | undefined;
 }
 
 /** A worker that the router validated: READY. */
@@ -71,7 +75,7 @@ export async function launchWorker(spec: LaunchSpec, deps: LauncherDeps): Promis
   const mjs = pkg.entry === 'worker.mjs';
   const line = {
     identifier: spec.identifier, target: deps.routerTarget, token, type: spec.type, product: spec.product,
-    version: spec.version, config, ...(deps.tls?.ca ? { tls: { ca: deps.tls.ca } } : {}),
+    version: spec.version, config, ...(deps.tls ? { tls: workerTls(deps.tls) } : {}),
   };
   let worker: SpawnedWorker;
   try {
@@ -93,6 +97,11 @@ export async function launchWorker(spec: LaunchSpec, deps: LauncherDeps): Promis
     throw new LaunchError(outcome, 'validation');
   }
   return { worker, pivot, config, sha256: pkg.sha256 };
+}
+
+/** What a worker gets of the admin's TLS: the CA; cert and key only as a pair (mutual TLS). */
+function workerTls(tls: TlsOptions): TlsOptions {
+  return { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}) };
 }
 
 async function configure(spec: LaunchSpec, deps: LauncherDeps): Promise<{ pivot: Pivot; config: ResolvedConfig }> {

@@ -1,4 +1,5 @@
 // The real WorkerSpawner: execa spawn in its own process group, output lines to the log, group stop.
+import { WorkerAdminError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { stopGroup } from '../process/kill.js';
 import { spawnWorker, type ChildHandle, type OutputStream } from '../process/spawn.js';
@@ -22,32 +23,57 @@ export interface SpawnerOptions {
   logger: Logger;
   /** A per-run output sink (log files); default: the admin log only. */
   openSink?: (request: SpawnRequest) => OutputSink;
-  /** uid/gid for `runAs` (issue 7); undefined: run as the admin's user. */
-  resolveUser?: (runAs: string) => { uid: number; gid: number };
+  /** uid/gid (and home, for HOME) for `runAs`; undefined: run as the admin's user. */
+  resolveUser?: (runAs: string) => { uid: number; gid: number; home?: string };
+}
+
+/** The process spawner, plus a stop that gives the exit a reason (the restart reason of a memory overage). */
+export interface ProcessSpawner extends WorkerSpawner {
+  /** Stops the worker's group; its `exited` then carries `reason` (e.g. `MEMORY_LIMIT: …`). */
+  terminate(worker: SpawnedWorker, reason: string, killTimeoutMs: number): Promise<void>;
 }
 
 /** Creates the spawner the admin uses for every worker process. */
-export function createProcessSpawner(opts: SpawnerOptions): WorkerSpawner {
+export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
+  const reasons = new WeakMap<SpawnedWorker, string>();
+  const stop = async (worker: SpawnedWorker, killTimeoutMs: number, reason = 'stop'): Promise<void> => {
+    const pgid = (worker as Partial<ProcessWorker>).pgid ?? worker.pid;
+    await stopGroup({ pgid, exited: worker.exited }, { killTimeoutMs, reason });
+  };
   return {
     async spawn(request) {
-      const sink = opts.openSink?.(request);
+      if (request.runAs && !opts.resolveUser) throw new WorkerAdminError('SPAWN_FAILED', `runAs ${JSON.stringify(request.runAs)}: this admin cannot switch users`);
       const user = request.runAs ? opts.resolveUser?.(request.runAs) : undefined;
+      const sink = opts.openSink?.(request);
       const log = opts.logger.child({ identifier: request.identifier, version: request.version });
       const child: ChildHandle = await spawnWorker({
         command: request.command, args: request.args, cwd: request.cwd, stdinLine: request.stdinLine,
-        ...(user ? { uid: user.uid, gid: user.gid } : {}),
+        ...(user ? { uid: user.uid, gid: user.gid, env: { ...process.env, HOME: user.home ?? '/' } } : {}),
         onLine: (stream, text) => {
           if (sink) sink.line(stream, text);
           else log.info({ stream }, text);
         },
       });
       void child.outputClosed.finally(() => sink?.closed());
-      const worker: ProcessWorker = { pid: child.pid, pgid: child.pgid, exited: child.exited, identifier: request.identifier, version: request.version };
+      const worker: ProcessWorker = {
+        pid: child.pid, pgid: child.pgid, identifier: request.identifier, version: request.version,
+        exited: child.exited.then((exit) => {
+          const reason = reasons.get(worker);
+          return reason === undefined ? exit : { ...exit, reason };
+        }),
+      };
       return worker;
     },
-    async stop(worker, killTimeoutMs) {
-      const pgid = (worker as Partial<ProcessWorker>).pgid ?? worker.pid;
-      await stopGroup({ pgid, exited: worker.exited }, { killTimeoutMs, reason: 'stop' });
+    stop: (worker, killTimeoutMs) => stop(worker, killTimeoutMs),
+    async terminate(worker, reason, killTimeoutMs) {
+      reasons.set(worker, reason);
+      await stop(worker, killTimeoutMs, reason);
     },
   };
+}
+
+/** Ends a worker with a reason when the spawner can carry one (the process spawner), else a plain stop. */
+export function terminateWorker(spawner: WorkerSpawner, worker: SpawnedWorker, reason: string, killTimeoutMs: number): Promise<void> {
+  const withReason = spawner as Partial<ProcessSpawner>;
+  return withReason.terminate ? withReason.terminate(worker, reason, killTimeoutMs) : spawner.stop(worker, killTimeoutMs);
 }

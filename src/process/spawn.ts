@@ -26,6 +26,8 @@ export interface ExitInfo {
   code: number | null;
   /** A signal name such as "SIGKILL" (typed as string to match the admin's ports). */
   signal: string | null;
+  /** Why the admin ended it, when it did so on its own (e.g. `MEMORY_LIMIT: …`): the restart reason. */
+  reason?: string;
 }
 
 export interface ChildHandle {

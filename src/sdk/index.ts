@@ -3,6 +3,8 @@ export { startWorker } from './worker.js';
 export { connectRouter } from './client.js';
 export type { ConnectOptions, RouterClient, EventWatch } from './client.js';
 export { readStartLine, parseStartLine } from './start-line.js';
+export { loadTlsFiles } from './tls-files.js';
+export type { TlsFilePaths } from './tls-files.js';
 export type { StartLine } from './start-line.js';
 export type {
   WorkerOptions, RunningWorker, CommandContext, CommandHandler, TopicHandler, WorkerState, EmitOptions,
