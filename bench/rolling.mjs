@@ -1,0 +1,189 @@
+// One rolling update under ~1,000 commands/s: commands failed or lost (goal 0) and the update's duration, next to
+// PM2's zero-downtime mode (cluster mode, `pm2 reload`) reloading a bare grpc-js echo server under the same load.
+// Run alone: `node bench/rolling.mjs [--quick]` (needs `npm run build`). The stack (router + admin + repository)
+// runs in a child process, the workers in theirs, PM2 in a temp PM2_HOME; the load generator is this process.
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { openLoop } from './lib/load.mjs';
+import { ROOT, dist, isMain } from './lib/paths.mjs';
+import { startPm2 } from './lib/pm2.mjs';
+import { startStackProcess } from './lib/stack.mjs';
+
+const SELF = fileURLToPath(import.meta.url);
+const RATE = 1000;
+const PAYLOAD = JSON.stringify({ text: 'hello', n: 42 });
+const PM2_APP = 'bench-rolling-echo';
+// Both sides get the same grace for in-flight work: the stack's drain timeout and PM2's kill_timeout.
+const GRACE_MS = 10_000;
+
+/** PM2's app (env BENCH_ROLE=pm2-echo): a bare grpc-js server answering SendCommand, closing gracefully on reload. */
+async function runPm2Echo() {
+  const grpc = await import('@grpc/grpc-js');
+  const { routerServiceDefinition } = await dist('proto/load.js');
+  const server = new grpc.Server();
+  server.addService(routerServiceDefinition(), {
+    SendCommand: (call, cb) => cb(null, { uuid: call.request.uuid, status: 'SUCCESS', payload: call.request.payload, error: '', worker: `pm2@${process.pid}` }),
+  });
+  await new Promise((resolve, reject) => server.bindAsync(`127.0.0.1:${process.env.BENCH_PORT}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  // PM2 asks a cluster worker to go with SIGINT (or a 'shutdown' message): finish the calls in flight, then exit.
+  let closing = false;
+  const shutdown = () => {
+    if (closing) return;
+    closing = true;
+    server.tryShutdown(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('message', (m) => m === 'shutdown' && shutdown());
+}
+
+/** Counts replies by outcome: SUCCESS, another status (failed), or no Reply at all (lost: a gRPC error). */
+function tally() {
+  const t = { sent: 0, success: 0, failed: 0, lost: 0, statuses: {}, workers: {} };
+  return {
+    t,
+    call(send) {
+      t.sent += 1;
+      return send().then((reply) => {
+        t.workers[reply.worker] = (t.workers[reply.worker] ?? 0) + 1;
+        if (reply.status === 'SUCCESS') t.success += 1;
+        else {
+          t.failed += 1;
+          t.statuses[reply.status] = (t.statuses[reply.status] ?? 0) + 1;
+        }
+        return reply.status === 'SUCCESS';
+      }, (error) => {
+        t.lost += 1;
+        t.statuses[`grpc ${error.code ?? error.message}`] = (t.statuses[`grpc ${error.code ?? error.message}`] ?? 0) + 1;
+        return false;
+      });
+    },
+  };
+}
+
+/** Runs the load at RATE for loadMs, fires `update()` after updateAtMs; returns the tally, the update's ms, the latencies. */
+async function underLoad(send, update, { loadMs, updateAtMs }) {
+  const counts = tally();
+  const load = openLoop({ call: () => counts.call(send), rate: RATE, durationMs: loadMs });
+  await sleep(updateAtMs);
+  const started = performance.now();
+  const outcome = await update();
+  const updateMs = performance.now() - started;
+  const result = await load;
+  return { ...counts.t, updateMs, outcome, p50: result.p50, p99: result.p99, lateMs: result.lateMs };
+}
+
+/** Our side: utils/echo 1.0 under load, ADMIN_UPDATE to 1.1. */
+async function measureOurs(opts) {
+  const stack = await startStackProcess({ connectorsDir: [join(ROOT, 'connectors')], timeouts: { drain: `${GRACE_MS}ms` } });
+  try {
+    const started = await stack.send('ADMIN_START_WORKER', { product: 'utils/echo', version: '1.0', params: { greeting: 'bench' } });
+    if (started.status !== 'SUCCESS') throw new Error(`bench rolling: start failed: ${started.error}`);
+    const send = () => stack.client.sendCommand({ command: 'ECHO', payload: PAYLOAD, timeout_ms: 10_000 });
+    await warmUp(send);
+    return await underLoad(send, async () => {
+      const reply = await stack.send('ADMIN_UPDATE', { product: 'utils/echo' });
+      if (reply.status !== 'SUCCESS' || reply.data.to !== '1.1') throw new Error(`bench rolling: ADMIN_UPDATE ${reply.status}: ${reply.error || JSON.stringify(reply.data)}`);
+      return reply.data;
+    }, opts);
+  } finally {
+    await stack.stop();
+  }
+}
+
+/** PM2's side: the bare echo in cluster mode (one instance), `pm2 reload` under the same load. */
+async function measurePm2(opts) {
+  const grpc = await import('@grpc/grpc-js');
+  const { routerClientConstructor } = await dist('proto/load.js');
+  const port = await freePort();
+  const pm2 = await startPm2();
+  const Router = routerClientConstructor();
+  const client = new Router(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  try {
+    await pm2.start([{
+      name: PM2_APP, script: SELF, cwd: ROOT, exec_mode: 'cluster', instances: 1, kill_timeout: GRACE_MS,
+      env: { BENCH_ROLE: 'pm2-echo', BENCH_PORT: String(port) },
+    }]);
+    const send = () => new Promise((resolve, reject) => {
+      client.SendCommand({ uuid: '', command: 'ECHO', payload: PAYLOAD, timeout_ms: 10_000, target: '', major: '', context: {} }, { deadline: Date.now() + 15_000 }, (e, r) => (e ? reject(e) : resolve(r)));
+    });
+    await waitUntil(() => send().then(() => true, () => false), 20_000, `PM2 echo on port ${port}`);
+    await warmUp(send);
+    const before = await pm2Pids(pm2);
+    const result = await underLoad(send, () => pm2.pm2(['reload', PM2_APP]), opts);
+    const after = await pm2Pids(pm2);
+    if (after.length === 0 || after.some((pid) => before.includes(pid))) throw new Error(`bench rolling: pm2 reload did not replace the process (${before} → ${after})`);
+    return result;
+  } finally {
+    client.close();
+    await pm2.close();
+  }
+}
+
+// The app's pids from `pm2 jlist`; the CLI's first run in a fresh PM2_HOME prints a banner before the JSON.
+async function pm2Pids(pm2) {
+  const { stdout } = await pm2.pm2(['jlist']);
+  const json = stdout.slice(stdout.search(/^\[/m));
+  return JSON.parse(json).filter((p) => p.name === PM2_APP).map((p) => p.pid);
+}
+
+async function warmUp(send) {
+  for (let i = 0; i < 200; i += 10) await Promise.all(Array.from({ length: 10 }, () => send().catch(() => undefined)));
+}
+
+async function waitUntil(check, ms, what) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`bench rolling: ${what} not ready within ${ms} ms`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const describeRun = (r) => `${r.sent} sent, ${r.success} SUCCESS, ${r.failed} failed, ${r.lost} lost${Object.keys(r.statuses).length ? ` (${JSON.stringify(r.statuses)})` : ''}; served by ${Object.entries(r.workers).map(([w, n]) => `${w} ×${n}`).join(', ')}`;
+
+/** Rows {name, value, unit, baseline, ratio, goal, met}: ours next to PM2's cluster-mode reload under the same load. */
+export async function runRollingBench({ quick = false } = {}) {
+  const opts = { loadMs: quick ? 5_000 : 10_000, updateAtMs: quick ? 1_000 : 2_000 };
+  const ours = await measureOurs(opts);
+  const pm2 = await measurePm2(opts);
+  const badOurs = ours.failed + ours.lost;
+  const badPm2 = pm2.failed + pm2.lost;
+  return [
+    {
+      name: `rolling update @${RATE}/s: commands failed or lost`, value: badOurs, unit: 'commands', baseline: badPm2, ratio: null,
+      goal: 'value == 0', met: badOurs === 0, note: `ours: ${describeRun(ours)} | pm2: ${describeRun(pm2)}`,
+    },
+    {
+      name: 'rolling update: duration (command → done)', value: +(ours.updateMs / 1000).toFixed(2), unit: 's', baseline: +(pm2.updateMs / 1000).toFixed(2),
+      ratio: +(pm2.updateMs / ours.updateMs).toFixed(2), goal: null, met: null,
+      note: 'ours: ADMIN_UPDATE 1.0 → 1.1 (new READY, old drained and stopped); pm2: the `pm2 reload` CLI call, its own start included',
+    },
+    {
+      name: 'rolling update: p99 latency across the update', value: +ours.p99.toFixed(2), unit: 'ms', baseline: +pm2.p99.toFixed(2),
+      ratio: +(pm2.p99 / ours.p99).toFixed(2), goal: null, met: null, note: `p50 ours ${ours.p50.toFixed(2)} ms, pm2 ${pm2.p50.toFixed(2)} ms`,
+    },
+  ];
+}
+
+if (process.env.BENCH_ROLE === 'pm2-echo') {
+  await runPm2Echo();
+} else if (isMain(import.meta.url)) {
+  const started = Date.now();
+  const rows = await runRollingBench({ quick: process.argv.includes('--quick') });
+  console.table(rows.map(({ note, ...row }) => row));
+  for (const row of rows) console.log(`${row.name}: ${row.note}`);
+  console.log(`rolling bench: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
