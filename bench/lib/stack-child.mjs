@@ -1,9 +1,13 @@
 // A whole `up` stack (router + admin + local repository) in its own process, so its RSS is theirs alone.
 // Config from BENCH_STACK (JSON: stateDir, connectorsDir[], timeouts, logLevel). Prints one JSON line when up;
-// A stdin line `mem` prints process.memoryUsage() as a JSON line; EOF on stdin or SIGTERM drains every worker and
-// exits (the parent dying closes our stdin too).
+// Lines on stdin: `mem` prints process.memoryUsage() as a JSON line, `heapsnapshot PATH` writes a V8 heap snapshot,
+// `cpuprofile start` / `cpuprofile stop PATH` record a CPU profile (what `node --cpu-prof` writes, for a window);
+// EOF on stdin or SIGTERM drains every worker and exits (the parent dying closes our stdin too).
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import { dist } from './paths.mjs';
 
 const opts = JSON.parse(process.env.BENCH_STACK ?? '{}');
@@ -29,8 +33,23 @@ const stack = await startStack({
 let closing;
 const close = () => (closing ??= stack.close().finally(() => process.exit(0)));
 const input = createInterface({ input: process.stdin });
-input.on('line', (line) => {
+let inspector;
+input.on('line', async (line) => {
+  if (line === 'cpuprofile start') {
+    inspector = new Session();
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+    process.stdout.write(`${JSON.stringify({ profiling: true })}\n`);
+  }
+  if (line.startsWith('cpuprofile stop ')) {
+    const { profile } = await inspector.post('Profiler.stop');
+    inspector.disconnect();
+    writeFileSync(line.slice(16), JSON.stringify(profile));
+    process.stdout.write(`${JSON.stringify({ cpuprofile: line.slice(16) })}\n`);
+  }
   if (line === 'mem') process.stdout.write(`${JSON.stringify({ mem: process.memoryUsage() })}\n`);
+  if (line.startsWith('heapsnapshot ')) process.stdout.write(`${JSON.stringify({ heapsnapshot: writeHeapSnapshot(line.slice(13)) })}\n`);
 });
 input.on('close', close);
 process.on('SIGTERM', close);

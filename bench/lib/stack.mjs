@@ -21,8 +21,9 @@ export function rssBytes(pid) {
  * Starts router + admin + repository in a child process on a temp state dir.
  * Returns {stateDir, address, pid, admin, client, send, rss, stop}: `admin`/`client` are
  * router RPC clients with the admin and the client token; `send(command, payload)` parses the reply.
+ * `nodeArgs` go to the stack's node (e.g. `--cpu-prof`, used by bench/lib/profile.mjs).
  */
-export async function startStackProcess({ connectorsDir = [join(ROOT, 'connectors')], timeouts = {}, logLevel } = {}) {
+export async function startStackProcess({ connectorsDir = [join(ROOT, 'connectors')], timeouts = {}, logLevel, nodeArgs = [] } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-stack-'));
   const { createRouterRpc } = await dist('sdk/rpc.js');
   let child;
@@ -37,7 +38,7 @@ export async function startStackProcess({ connectorsDir = [join(ROOT, 'connector
     rmSync(stateDir, { recursive: true, force: true });
   };
   try {
-    child = await spawnReady(process.execPath, [CHILD], {
+    child = await spawnReady(process.execPath, [...nodeArgs, CHILD], {
       env: { ...process.env, BENCH_STACK: JSON.stringify({ stateDir, connectorsDir, timeouts, logLevel: logLevel ?? process.env.BENCH_LOG_LEVEL }) },
       stopSignal: 'stdin',
       readyMs: 120_000,
@@ -61,6 +62,20 @@ export async function startStackProcess({ connectorsDir = [join(ROOT, 'connector
     async memory() {
       child.proc.stdin.write('mem\n');
       return (await child.next()).mem;
+    },
+    /** Starts the V8 CPU profiler in the stack process; the returned function stops it and writes `path`. */
+    async cpuProfile(path) {
+      child.proc.stdin.write('cpuprofile start\n');
+      await child.next();
+      return async () => {
+        child.proc.stdin.write(`cpuprofile stop ${path}\n`);
+        return (await child.next()).cpuprofile;
+      };
+    },
+    /** Writes a V8 heap snapshot of the stack process to `path`. */
+    async heapSnapshot(path) {
+      child.proc.stdin.write(`heapsnapshot ${path}\n`);
+      return (await child.next()).heapsnapshot;
     },
     stop,
   };
