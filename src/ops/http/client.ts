@@ -18,7 +18,7 @@ export function getOpsJson(address: string, path: string, opts: { token?: string
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         if ((res.statusCode ?? 0) >= 300) {
-          reject(new WorkerAdminError('NOT_FOUND', `ops API ${address}${path} answered ${res.statusCode}: ${text.slice(0, 200)}`));
+          reject(new WorkerAdminError(res.statusCode === 404 ? 'NOT_FOUND' : 'INTERNAL', `ops API ${address}${path} answered ${res.statusCode}: ${text.slice(0, 200)}`, { details: { httpStatus: res.statusCode } }));
           return;
         }
         try {
