@@ -19,6 +19,17 @@ const ROLLING = join(FIXTURE_CONNECTORS, 'tests/rolling');
 const GOOD_WORKER = readFileSync(join(ROLLING, '1/0/worker/worker.mjs'), 'utf8');
 // Serves ECHO only while the pivot of major 1 also requires SLOW: the router refuses it (COMMANDS_MISSING: SLOW).
 const BAD_WORKER = "import { startWorker } from 'worker-admin/sdk';\nawait startWorker({ commands: { ECHO: async (p) => p } });\n";
+// Good, except for an instance whose `label` is "picky": that one serves ECHO only, so it never becomes READY.
+const PICKY_WORKER = `import { Readable } from 'node:stream';
+import { startWorker } from 'worker-admin/sdk';
+let text = '';
+for await (const chunk of process.stdin) text += chunk;
+const picky = JSON.parse(text).config.label === 'picky';
+const commands = { ECHO: async (p) => p, ...(picky ? {} : { SLOW: async (p) => ({ slept: p.ms }) }) };
+await startWorker({ commands, stdin: Readable.from([text]) });
+`;
+const WORKERS = { good: GOOD_WORKER, bad: BAD_WORKER, picky: PICKY_WORKER };
+type WorkerKind = keyof typeof WORKERS;
 
 export interface UpdateStack {
   admin: RunningAdmin;
@@ -29,8 +40,8 @@ export interface UpdateStack {
   /** Every event on topic `admin`, parsed. */
   events: Array<{ event: string; payload: Record<string, unknown> }>;
   waitForEvent(match: (event: string, payload: Record<string, unknown>) => boolean, ms?: number, from?: number): Promise<Record<string, unknown>>;
-  /** Publishes `tests/{product}@{version}` to the running repository: the rolling echo, or one missing SLOW. */
-  publish(version: string, opts?: { product?: string; worker?: 'good' | 'bad' }): Promise<void>;
+  /** Publishes `tests/{product}@{version}` to the running repository: the rolling echo, one missing SLOW, or one missing it for label "picky". */
+  publish(version: string, opts?: { product?: string; worker?: WorkerKind }): Promise<void>;
   /** Stops the repository (an unreachable repository for auto checks). */
   repository: RepositoryServer;
   close(): Promise<void>;
@@ -119,14 +130,14 @@ export async function startUpdateStack(opts: { connectors?: unknown[]; scheduler
   }
 }
 
-async function publishVersion(repoDir: string, product: string, version: string, worker: 'good' | 'bad'): Promise<void> {
+async function publishVersion(repoDir: string, product: string, version: string, worker: WorkerKind): Promise<void> {
   const [major, minor] = version.split('.') as [string, string];
   const src = mkdtempSync(join(tmpdir(), 'wa-upd-pub-'));
   try {
     const dir = join(src, 'tests', product);
     mkdirSync(join(dir, major, minor, 'worker'), { recursive: true });
     cpSync(join(ROLLING, '1_configuration.yaml'), join(dir, `${major}_configuration.yaml`));
-    writeFileSync(join(dir, major, minor, 'worker', 'worker.mjs'), worker === 'good' ? GOOD_WORKER : BAD_WORKER);
+    writeFileSync(join(dir, major, minor, 'worker', 'worker.mjs'), WORKERS[worker]);
     await packRepository({ src, out: repoDir });
   } finally {
     rmSync(src, { recursive: true, force: true });
