@@ -43,7 +43,7 @@ async function stopAll(stack) {
 async function dispatch(stack, durationMs) {
   const payload = JSON.stringify({ text: 'hello', n: 42 });
   const call = async () => (await stack.client.sendCommand({ command: 'ECHO', payload, timeout_ms: 30_000 })).status === 'SUCCESS';
-  await closedLoop({ call, concurrency: DISPATCH_CONCURRENCY, durationMs: Math.min(500, durationMs / 3) });
+  await closedLoop({ call, concurrency: DISPATCH_CONCURRENCY, durationMs: Math.min(500, durationMs / 4) });
   const result = await closedLoop({ call, concurrency: DISPATCH_CONCURRENCY, durationMs });
   if (result.failures > 0) throw new Error(`dispatch: ${result.failures} of ${result.count} ECHO commands failed`);
   return result;
@@ -102,7 +102,7 @@ async function pm2Start(stack, n, dir) {
 export async function runScaleBench({ quick = false } = {}) {
   const n = quick ? 20 : 200;
   const middle = quick ? 5 : 20;
-  const dispatchMs = quick ? 1500 : 4000;
+  const dispatchMs = quick ? 1000 : 4000;
   const ids = (from, to) => Array.from({ length: to - from }, (_, i) => `scale-${from + i}`);
   const stack = await startStackProcess();
   try {
