@@ -59,4 +59,14 @@ describe('updates across products and instances', () => {
     ]);
     expect(t.events.slice(from).at(-1)!.payload['reason']).toBe('rolled back with the product: COMMANDS_MISSING: SLOW');
   });
+
+  it('an explicit version moves every instance not on it, even when the highest one already is', async () => {
+    await t.send('ADMIN_STOP_WORKER', { identifier: 'pick-b' });
+    expect((await t.send('ADMIN_START_WORKER', { product: 'tests/picky', version: '1.1', identifier: 'pick-c' })).status).toBe('SUCCESS');
+    const reply = await t.send('ADMIN_UPDATE', { product: 'tests/picky', version: '1.1' });
+    expect(reply).toMatchObject({ status: 'SUCCESS', data: { from: '1.1', to: '1.1', instances: ['pick-a'] } });
+    expect(await worker('pick-a')).toMatchObject({ version: '1.1', state: 'READY' });
+    const again = await t.send('ADMIN_UPDATE', { product: 'tests/picky', version: '1.1' });
+    expect(again.data).toEqual({ from: '1.1', to: '1.1', instances: [] });
+  });
 });

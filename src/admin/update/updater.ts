@@ -95,7 +95,8 @@ export class Updater {
     const to = target.kind === 'update' ? target.to : from;
     const moving = ready.filter((i) => i.spec.version !== to && (request.version !== undefined || olderThan(i.spec.version, to)));
     const base = { product, trigger: request.trigger };
-    if (target.kind === 'none' || moving.length === 0) {
+    // An explicit version moves every instance not on it, even when the highest one already is.
+    if ((target.kind === 'none' && request.version === undefined) || moving.length === 0) {
       const reason = target.kind === 'none' ? target.reason : `every READY instance of ${product} already runs ${to}`;
       if (request.trigger !== 'auto') this.deps.publish('UPDATE_SKIPPED', { ...base, version: from, from, to: from, reason });
       return { from, to: from, instances: [] };
@@ -116,7 +117,7 @@ export class Updater {
       }
       this.deps.publish('UPDATE_SUCCEEDED', { ...base, identifier: instance.identifier, version: to, from: was, to });
     }
-    await this.deps.persistence.update((s) => { s.previousVersions[product] = from; });
+    if (from !== to) await this.deps.persistence.update((s) => { s.previousVersions[product] = from; });
     this.deps.logger.info({ product, from, to, instances: done.map((d) => d.identifier), trigger: request.trigger }, 'rolling update done');
     return { from, to, instances: done.map((d) => d.identifier) };
   }
