@@ -1,6 +1,6 @@
 // The results table: plain text for the terminal, Markdown for BENCHMARKS.md.
 
-const fmt = (x) => (x === null || x === undefined ? '—' : typeof x === 'number' ? String(x) : String(x));
+const fmt = (x) => (x === null || x === undefined ? '—' : String(x));
 const metText = (met) => (met === null ? '—' : met ? 'yes' : 'NO');
 
 const COLUMNS = [
