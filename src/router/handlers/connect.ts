@@ -92,8 +92,9 @@ class ConnectSession implements ClosableSession {
   private cutOff(reason: string): void {
     if (this.phase === 'ENDED') return;
     this.ctx.logger.error({ worker: this.connection?.name, reason }, 'worker cut off');
-    this.writer.abort({ code: status.RESOURCE_EXHAUSTED, details: `WORKER_CUT_OFF: ${reason}` });
+    // close first: the abort below makes the stream emit 'error', whose reason must not replace this one
     this.close(`WORKER_CUT_OFF: ${reason}`);
+    this.writer.abort({ code: status.RESOURCE_EXHAUSTED, details: `WORKER_CUT_OFF: ${reason}` });
   }
 
   private onHello(hello: Hello): void {
