@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import type { RunningAdmin } from '../admin/admin.js';
 import { systemClock, type Clock } from '../admin/ports.js';
-import type { Address } from '../common/address.js';
+import { isLocalAddress, type Address } from '../common/address.js';
 import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
@@ -74,8 +74,12 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
     limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases },
   };
   const server: Server = createOpsServer(ctx, logger);
-  const address = await listenOn(server, options.listen ?? config.ops.listen);
+  const listen = options.listen ?? config.ops.listen;
+  const address = await listenOn(server, listen);
   logger.info({ ops: address }, 'ops API listening');
+  if (!isLocalAddress(listen)) logger.warn({ ops: address }, 'ops API on a non-loopback address without TLS: status is readable by anyone who reaches it, and the admin token of POST/DELETE crosses the network in clear text');
+  // Said at start rather than silently ignored: the OTel SDK is not a dependency of this build, prom-client is.
+  if (config.ops.otel.endpoint !== '') logger.warn({ endpoint: config.ops.otel.endpoint }, 'ops.otel.endpoint is set, but OTLP export is not built into this version: scrape GET /metrics instead');
   feed.start();
   const restored = policies.restore().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'policies not restored'));
   let closing: Promise<void> | undefined;
