@@ -19,6 +19,8 @@ export interface StackOptions {
   config: AdminConfig;
   /** The connectors source tree(s) packed into {stateDir}/repository (default ./connectors). */
   connectorsDir?: string | string[];
+  /** Pack nothing: serve this already packed repository tree as is (tests pack once and reuse it). */
+  repositoryDir?: string;
   /** Loopback address the repository listens on (default 127.0.0.1:0). */
   repositoryListen?: string;
   adminToken?: string;
@@ -52,12 +54,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const clientToken = options.clientToken ?? process.env['WORKER_ADMIN_CLIENT_TOKEN'] ?? newToken();
 
   const repoDir = join(config.stateDir, 'repository');
-  const sources = [options.connectorsDir ?? 'connectors'].flat();
+  const sources = options.repositoryDir ? [] : [options.connectorsDir ?? 'connectors'].flat();
   for (const src of sources) {
     const packed = await packRepository({ src: resolve(src), out: repoDir });
     logger.info({ src, versions: packed.versions.map((v) => `${v.type}/${v.product}@${v.version}`) }, 'connectors packed');
   }
-  const repository = await startRepositoryServer({ dir: repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
+  const repository = await startRepositoryServer({ dir: options.repositoryDir ?? repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
   const closers: Array<() => Promise<void>> = [() => repository.close()];
   const metrics = new OpsMetrics();
   try {

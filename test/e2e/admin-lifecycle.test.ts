@@ -9,7 +9,7 @@ const ECHO = { type: 'utils', product: 'echo', versions: ['^1'], config: { greet
 describe('admin lifecycle', () => {
   let t: TestStack;
   beforeAll(async () => {
-    t = await startTestStack({ connectors: [ECHO], timeouts: { start: '3s' } });
+    t = await startTestStack({ connectors: [ECHO], timeouts: { start: '20s' } });
     await t.stack.admin.startConfiguredConnectors();
   });
   afterAll(async () => {
@@ -76,17 +76,22 @@ describe('admin lifecycle', () => {
   });
 
   it('stops a worker that never says Hello at startTimeout (START_TIMEOUT) and leaves no process', async () => {
-    const reply = await t.send('ADMIN_START_WORKER', { product: 'tests/no-hello', identifier: 'silent' });
-    expect(reply.status).toBe('FAIL');
-    expect(reply.error).toMatch(/^START_TIMEOUT/);
-    const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
-      try {
-        return readFileSync(join('/proc', pid, 'cmdline'), 'utf8').includes('silent');
-      } catch {
-        return false;
-      }
-    });
-    expect(pids).toEqual([]);
+    const t2 = await startTestStack({ timeouts: { start: '2s' } });
+    try {
+      const reply = await t2.send('ADMIN_START_WORKER', { product: 'tests/no-hello', identifier: 'silent-one' });
+      expect(reply.status).toBe('FAIL');
+      expect(reply.error).toMatch(/^START_TIMEOUT/);
+      const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+        try {
+          return readFileSync(join('/proc', pid, 'cmdline'), 'utf8').includes('--identifier\0silent-one\0');
+        } catch {
+          return false;
+        }
+      });
+      expect(pids).toEqual([]);
+    } finally {
+      await t2.close();
+    }
   });
 
   it('restarts a worker killed with SIGKILL: WORKER_RESTARTING, then READY with restarts = 1', async () => {

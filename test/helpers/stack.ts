@@ -1,5 +1,5 @@
 // An in-process `up` stack for admin tests: temp state dir, unix socket router, local repository, fast backoff.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAdminConfigObject } from '../../src/config/admin-config.js';
@@ -8,6 +8,7 @@ import { readProcStat } from '../../src/process/proc.js';
 import type { Event, Reply } from '../../src/proto/types.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { startStack, type RunningStack } from '../../src/up/stack.js';
+import { packRepository } from '../../src/packages/pack/pack.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const FIXTURE_CONNECTORS = join(ROOT, 'test/fixtures/connectors');
@@ -26,6 +27,18 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
+let packed: Promise<string> | undefined;
+/** connectors/ and the test fixtures packed once per test process (bundling is the slow part of a stack start). */
+function packedRepository(): Promise<string> {
+  return (packed ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-repo-'));
+    await packRepository({ src: join(ROOT, 'connectors'), out: dir });
+    await packRepository({ src: FIXTURE_CONNECTORS, out: dir });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  })());
+}
+
 /** Starts router + repository (project connectors + test fixtures) + admin. */
 export async function startTestStack(opts: {
   connectors?: unknown[];
@@ -41,8 +54,11 @@ export async function startTestStack(opts: {
     timeouts: { start: '10s', drain: '5s', kill: '2s', ...opts.timeouts },
     connectors: opts.connectors ?? [],
   }, { file: '<test>', env: {} });
+  // Each stack serves its own copy: a test may publish versions into it.
+  const repositoryDir = join(stateDir, 'repository');
+  cpSync(await packedRepository(), repositoryDir, { recursive: true });
   const stack = await startStack({
-    config, connectorsDir: [join(ROOT, 'connectors'), FIXTURE_CONNECTORS],
+    config, repositoryDir,
     logger: createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' }),
     backoff: { initialDelayMs: 50, maxDelayMs: 200 },
   });
@@ -92,7 +108,8 @@ export async function startTestStack(opts: {
       watch.cancel();
       await stack.close();
       rpc.close();
-      if (!opts.stateDir) rmSync(stateDir, { recursive: true, force: true });
+      // a worker's last log lines may still be landing: retry instead of failing on ENOTEMPTY
+      if (!opts.stateDir) rmSync(stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 }
