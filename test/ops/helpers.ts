@@ -1,10 +1,11 @@
 // Ops tests: an in-process stack (router + repository + admin + ops) on temp dirs, a hand-driven clock, HTTP helpers.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../src/admin/ports.js';
 import { createLogger } from '../../src/common/log.js';
 import { parseAdminConfigObject } from '../../src/config/admin-config.js';
+import { packRepository } from '../../src/packages/pack/pack.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { startStack, type RunningStack } from '../../src/up/stack.js';
 import { FIXTURE_CONNECTORS, ROOT } from '../helpers/stack.js';
@@ -45,6 +46,18 @@ export class ManualClock implements Clock {
   }
 }
 
+let packed: Promise<string> | undefined;
+/** connectors/ and the test fixtures packed once per test process (bundling is the slow part of a stack start). */
+function packedRepository(): Promise<string> {
+  return (packed ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-ops-repo-'));
+    await packRepository({ src: join(ROOT, 'connectors'), out: dir });
+    await packRepository({ src: FIXTURE_CONNECTORS, out: dir });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  })());
+}
+
 export const ECHO_CONNECTOR = { type: 'utils', product: 'echo', versions: ['^1'], config: { greeting: 'hello' } };
 
 export interface OpsStack {
@@ -69,8 +82,10 @@ export async function startOpsStack(opts: { stateDir?: string; clock?: ManualClo
     timeouts: { start: '10s', drain: '5s', kill: '2s', command: '5s' },
     connectors: opts.connectors ?? [],
   }, { file: '<test>', env: {} });
+  const repositoryDir = join(stateDir, 'repository');
+  cpSync(await packedRepository(), repositoryDir, { recursive: true });
   const stack = await startStack({
-    config, connectorsDir: [join(ROOT, 'connectors'), FIXTURE_CONNECTORS],
+    config, repositoryDir,
     logger: createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' }),
     backoff: { initialDelayMs: 50, maxDelayMs: 200 }, ops: { clock },
   });
