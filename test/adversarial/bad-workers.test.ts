@@ -1,6 +1,7 @@
 // Workers that misbehave on their stream: cut off (or ignored) with a logged reason while a good worker keeps serving.
 import { status, type Client } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { WorkerMessage } from '../../src/proto/types.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
 import { killAllFixtureWorkers, spawnFixtureWorker } from '../helpers/workers.js';
 import { connectWorker, expectWorker, RawWorker, routerClient, sendCommand, unary, Watcher } from '../router/raw.js';
@@ -51,7 +52,7 @@ describe('adversarial: bad workers', () => {
   it('a worker sending malformed messages (no kind, bad event names, events that are not JSON) is cut off', async () => {
     const { router, client: c } = await setup();
     const bad = await connectWorker(c, router.adminToken, { identifier: 'garbler', commands: ['GARBLE'] });
-    bad.write({});
+    bad.write({} as WorkerMessage); // no kind at all
     bad.write({ event: { event: '../x', topic: '', payload: '{}' } });
     bad.write({ event: { event: 'OK_NAME', topic: '', payload: '{nope' } });
     bad.write({ event: { event: 'DEEP', topic: '', payload: '['.repeat(80) + ']'.repeat(80) } });
