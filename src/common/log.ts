@@ -8,6 +8,9 @@ export const REDACT_PATHS = [
   'token', '*.token', 'adminToken', 'clientToken', '*.adminToken', '*.clientToken',
   'authorization', '*.authorization', 'headers.authorization', 'secret', '*.secret', 'password', '*.password',
   'config.*', // worker config values may be secret: key names are logged, values are not
+  'params.*', '*.params.*', // instance params are config values too
+  'stdinLine', '*.stdinLine', // the start line carries the one-time token and the config
+  'tls.key', '*.tls.key', // a private key in PEM
 ];
 
 /** A logger named `name`; level from WORKER_ADMIN_LOG_LEVEL (default info; "silent" in tests). */
