@@ -8,7 +8,7 @@ export interface Subcommand {
 
 const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => Promise<Subcommand> }> = {
   up: { usage: 'up [--config config/admin.yaml]', summary: 'router + admin + local repository from ./connectors (the main job)', load: () => import('./up.js') },
-  router: { usage: 'router [--listen ADDR] [--state-dir DIR] [--token-file FILE] [--insecure]', summary: 'run the router alone', load: () => import('./router.js') },
+  router: { usage: 'router [--listen ADDR] [--state-dir DIR] [--token-file FILE] [--insecure] [--tls-cert PEM --tls-key PEM [--tls-ca PEM]]', summary: 'run the router alone', load: () => import('./router.js') },
   admin: { usage: 'admin [--config FILE]', summary: 'run the admin alone, connecting to router.address', load: () => import('./admin.js') },
   send: { usage: 'send COMMAND [JSON|@FILE|-] [--target ID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'send a command, print the Reply as JSON (exit 0 on SUCCESS)', load: () => import('./send.js') },
   events: { usage: 'events [--topic admin] [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'print events as JSON lines', load: () => import('./events.js') },
