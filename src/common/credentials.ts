@@ -1,4 +1,5 @@
 // {stateDir}/credentials.json: where `up` says everything listens, and the tokens (mode 0600).
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { WorkerAdminError } from './errors.js';
@@ -37,7 +38,7 @@ export async function readCredentials(stateDir: string): Promise<Partial<Credent
 /** Writes a file atomically: temp file in the same folder, fsync, rename. */
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const handle = await open(tmp, 'w', mode);
   try {
     await handle.writeFile(data);
