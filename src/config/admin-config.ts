@@ -122,10 +122,26 @@ function readRepository(reader: FieldReader, value: unknown): RepositorySettings
 
 function readOps(reader: FieldReader, value: unknown): OpsSettings {
   const raw = reader.section(value, 'ops', ['listen', 'otel']);
-  const otel = reader.section(raw['otel'], 'ops.otel', ['endpoint']);
-  const endpoint = reader.string(otel['endpoint'], 'ops.otel.endpoint', '');
-  if (endpoint !== '' && !/^https?:\/\/[^\s]+$/.test(endpoint)) reader.fail('ops.otel.endpoint', `${JSON.stringify(endpoint)} is not an http(s) URL`);
-  return { listen: reader.address(raw['listen'], 'ops.listen', '127.0.0.1:8071'), otel: { endpoint } };
+  return { listen: reader.address(raw['listen'], 'ops.listen', '127.0.0.1:8071'), otel: readOtel(reader, raw['otel']) };
+}
+
+function readOtel(reader: FieldReader, value: unknown): OpsSettings['otel'] {
+  const raw = reader.section(value, 'ops.otel', ['endpoint', 'interval']);
+  const endpoint = reader.string(raw['endpoint'], 'ops.otel.endpoint', '');
+  if (endpoint !== '') {
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      // refused below, with the field named
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash) {
+      reader.fail('ops.otel.endpoint', `${JSON.stringify(endpoint)} is not an http(s) URL of an OTLP collector (e.g. "http://127.0.0.1:4318")`);
+    }
+  }
+  const intervalMs = reader.duration(raw['interval'], 'ops.otel.interval', '60s');
+  if (intervalMs <= 0) reader.fail('ops.otel.interval', 'must be above 0');
+  return { endpoint, intervalMs };
 }
 
 function readTimeouts(reader: FieldReader, value: unknown): Timeouts {

@@ -69,7 +69,8 @@ export interface RepositorySettings {
 
 export interface OpsSettings {
   listen: Address;
-  otel: { endpoint: string };
+  /** OTLP/HTTP metrics export: collector base URL ('' = off) and the time between exports. */
+  otel: { endpoint: string; intervalMs: number };
 }
 
 export interface Timeouts {

@@ -12,6 +12,7 @@ import { AdminEventFeed } from './events.js';
 import { createAdminAuth } from './http/auth.js';
 import { closeServer, listenOn } from './http/listen.js';
 import { OpsMetrics } from './metrics/metrics.js';
+import type { OtelExport } from './metrics/otel-export.js';
 import { adminPolicyInstances, adminPolicyStorage } from './policies/admin-ports.js';
 import { PolicyManager } from './policies/manager.js';
 import { createClockScheduler, type Scheduler } from './schedule/scheduler.js';
@@ -73,13 +74,12 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
     updates: options.updates ?? describedUpdateModes(config.connectors, (ref) => admin.updates.modes.describe(ref)),
     limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases },
   };
+  const otel = await startOtel(config, metrics, logger);
   const server: Server = createOpsServer(ctx, logger);
   const listen = options.listen ?? config.ops.listen;
   const address = await listenOn(server, listen);
   logger.info({ ops: address }, 'ops API listening');
   if (!isLocalAddress(listen)) logger.warn({ ops: address }, 'ops API on a non-loopback address without TLS: status is readable by anyone who reaches it, and the admin token of POST/DELETE crosses the network in clear text');
-  // Said at start rather than silently ignored: the OTel SDK is not a dependency of this build, prom-client is.
-  if (config.ops.otel.endpoint !== '') logger.warn({ endpoint: config.ops.otel.endpoint }, 'ops.otel.endpoint is set, but OTLP export is not built into this version: scrape GET /metrics instead');
   feed.start();
   const restored = policies.restore().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'policies not restored'));
   let closing: Promise<void> | undefined;
@@ -89,9 +89,21 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
       await restored;
       feed.close();
       await policies.close();
-      await closeServer(server);
+      try {
+        await closeServer(server);
+      } finally {
+        await otel?.close(); // last: the flushed export carries the final counts
+      }
     })()),
   };
+}
+
+/** OTLP export when `ops.otel.endpoint` is set; the SDK is imported only then (it costs the admin memory otherwise). */
+async function startOtel(config: AdminConfig, metrics: OpsMetrics, logger: Logger): Promise<OtelExport | undefined> {
+  const { endpoint, intervalMs } = config.ops.otel;
+  if (endpoint === '') return undefined;
+  const { startOtelExport } = await import('./metrics/otel-export.js');
+  return startOtelExport({ registry: metrics.registry, endpoint, intervalMs, version: VERSION, logger });
 }
 
 /** `type/product@version` of each running instance, and the commands they serve (sorted, without duplicates). */

@@ -34,7 +34,7 @@ describe('admin config defaults', () => {
       tls: undefined,
     });
     expect(config.repository).toEqual({ url: 'http://127.0.0.1:8070/', timeoutMs: 10_000, retries: 3 });
-    expect(config.ops).toEqual({ listen: { kind: 'tcp', host: '127.0.0.1', port: 8071 }, otel: { endpoint: '' } });
+    expect(config.ops).toEqual({ listen: { kind: 'tcp', host: '127.0.0.1', port: 8071 }, otel: { endpoint: '', intervalMs: 60_000 } });
     expect(config.dryRunDir).toBe(join(dir, '.worker-admin', 'dry-run'));
     expect(config.timeouts).toEqual({ startMs: 30_000, drainMs: 30_000, killMs: 5_000, commandMs: 30_000, adminCommandMs: 600_000 });
     expect(config.limits).toEqual({
@@ -91,7 +91,7 @@ connectors:
       tls: { ca: join(dir, 'tls/ca.pem'), cert: '/abs/admin.pem', key: join(dir, 'tls/admin-key.pem') },
     });
     expect(config.repository).toEqual({ url: 'https://repo.example.org/base/', timeoutMs: 2000, retries: 0 });
-    expect(config.ops).toEqual({ listen: { kind: 'unix', path: join(dir, 'ops.sock') }, otel: { endpoint: 'http://collector:4318' } });
+    expect(config.ops).toEqual({ listen: { kind: 'unix', path: join(dir, 'ops.sock') }, otel: { endpoint: 'http://collector:4318', intervalMs: 60_000 } });
     expect(config.dryRunDir).toBe('/var/dry');
     expect(config.timeouts).toEqual({ startMs: 500, drainMs: 1000, killMs: 0, commandMs: 60_000, adminCommandMs: 3_600_000 });
     expect(config.limits).toMatchObject({ zipBytes: 1024, unpackedBytes: 2048, yamlBytes: 1_000_000, yamlAliases: 0, messageBytes: 1024 ** 2 });
