@@ -50,6 +50,9 @@ describe('rolling update', () => {
     const names = t.events.slice(from).map((e) => e.event).filter((e) => e.startsWith('UPDATE_'));
     expect(names).toEqual(['UPDATE_AVAILABLE', 'UPDATE_STARTED', 'UPDATE_SUCCEEDED']);
     expect(t.events.slice(from).find((e) => e.event === 'UPDATE_SUCCEEDED')!.payload).toMatchObject({ identifier: ID, product: 'tests/rolling', version: '1.1', from: '1.0', to: '1.1' });
+    // Each process's lifecycle, by version: the new one starts and is READY before the old one drains and stops.
+    const lifecycle = t.events.slice(from).filter((e) => e.event.startsWith('WORKER_')).map((e) => `${e.event}@${String(e.payload['version'])}`);
+    expect(lifecycle).toEqual(['WORKER_STARTING@1.1', 'WORKER_READY@1.1', 'WORKER_DRAINING@1.0', 'WORKER_STOPPED@1.0']);
     expect(versionOf(await t.send('ECHO', { n: 1 }))).toBe('1.1');
     expect(state()['previousVersions']).toEqual({ 'tests/rolling': '1.0' });
   });
@@ -82,6 +85,8 @@ describe('rolling update', () => {
     const failed = await t.waitForEvent((e) => e === 'UPDATE_FAILED', 5_000, from);
     expect(failed).toMatchObject({ identifier: ID, product: 'tests/rolling', version: '1.3', from: '1.3', to: '1.4', reason: 'COMMANDS_MISSING: SLOW', rolledBack: true });
     expect(t.events.slice(from).some((e) => e.event === 'UPDATE_SUCCEEDED')).toBe(false);
+    expect(t.events.slice(from).find((e) => e.event === 'WORKER_INVALID')?.payload).toMatchObject({ identifier: ID, version: '1.4', reason: 'COMMANDS_MISSING: SLOW' });
+    expect(t.events.slice(from).some((e) => e.event === 'WORKER_DRAINING')).toBe(false);
     expect(versionOf(await t.send('ECHO', {}))).toBe('1.3');
     const workers = await t.rpc.listWorkers();
     expect(workers.workers.filter((w) => w.identifier === ID).map((w) => w.version)).toEqual(['1.3']);

@@ -12,6 +12,8 @@ export interface RollingDeps {
   drainAndStop(worker: SpawnedWorker, ref: { identifier: string; version: string }): Promise<void>;
   /** True once the admin is shutting down: a worker launched meanwhile is stopped, not swapped in. */
   closing(): boolean;
+  /** Publishes an `admin` topic event (the processes' lifecycle during the update). */
+  publish(event: string, payload: Record<string, unknown>): void;
 }
 
 /** What one replacement did. */
@@ -26,16 +28,33 @@ export interface Replaced {
 export async function replaceInstance(instance: Instance, to: string, deps: RollingDeps): Promise<Replaced> {
   const { identifier } = instance;
   const from = instance.spec.version;
-  const launched = await deps.launch({ ...instance.spec, version: to });
+  // The instance stays READY on the old process throughout; these events follow each process by version.
+  const product = `${instance.spec.type}/${instance.spec.product}`;
+  const announce = (event: string, version: string, extra: Record<string, unknown> = {}): void =>
+    deps.publish(event, { identifier, product, version, from, to, ...extra });
+  announce('WORKER_STARTING', to);
+  let launched: LaunchedWorker;
+  try {
+    launched = await deps.launch({ ...instance.spec, version: to });
+  } catch (error) {
+    announce('WORKER_INVALID', to, { reason: (error as { reason?: string }).reason ?? (error as Error).message });
+    throw error;
+  }
   // The launch took a while: the old worker may have crashed, or the instance been stopped, in the meantime.
   const refusal = deps.closing() ? 'the admin is shutting down'
     : instance.state !== 'READY' || instance.spec.version !== from ? `instance ${identifier} went ${instance.state} (version ${instance.spec.version}) during the update`
       : undefined;
   if (refusal !== undefined) {
     await deps.drainAndStop(launched.worker, { identifier, version: to });
+    announce('WORKER_STOPPED', to, { reason: refusal });
     throw new WorkerAdminError('UPDATE_FAILED', `UPDATE_ABORTED: ${refusal}`);
   }
+  announce('WORKER_READY', to, { pid: launched.worker.pid });
   const old = instance.swap(launched, to);
-  if (old.worker) await deps.drainAndStop(old.worker, { identifier, version: old.version });
+  if (old.worker) {
+    announce('WORKER_DRAINING', old.version);
+    await deps.drainAndStop(old.worker, { identifier, version: old.version });
+    announce('WORKER_STOPPED', old.version);
+  }
   return { identifier, from, to, pid: launched.worker.pid };
 }

@@ -145,7 +145,7 @@ export class Updater {
   }
 
   private rolling(): RollingDeps {
-    return { launch: this.deps.launch, drainAndStop: this.deps.drainAndStop, closing: () => this.state !== 'RUNNING' };
+    return { launch: this.deps.launch, drainAndStop: this.deps.drainAndStop, closing: () => this.state !== 'RUNNING', publish: this.deps.publish };
   }
 }
 
