@@ -44,10 +44,14 @@ export class WorkerConnection {
   readonly inFlight = new Map<string, PendingCommand>();
   /** Commands answered by this connection (WorkerInfo.served). */
   served = 0;
-  /** Commands handed to it (ties of least-in-flight go to the less used). */
+  /** Commands handed to it (last tie-break of least-in-flight: the less used). */
   dispatched = 0;
+  /** When it last took a command or answered one, as a sequence number (ties of least-in-flight go to the most recent: a warm worker). */
+  usedAt = 0;
   /** Uuids recently given to it: a late reply to one of them is not misbehaviour. */
   private readonly given = new Set<string>();
+  /** Told of every accepted transition (the registry keeps its indexes of READY connections with it). */
+  private stateListener: ((connection: WorkerConnection, from: ConnectionState) => void) | undefined;
 
   constructor(
     readonly id: number,
@@ -72,8 +76,15 @@ export class WorkerConnection {
       return false;
     }
     this.logger.info({ worker: this.name, from: this.state, to: next, reason }, 'connection state');
+    const from = this.state;
     this.state = next;
+    this.stateListener?.(this, from);
     return true;
+  }
+
+  /** Sets the one listener told of its transitions (the registry that indexes it). */
+  onTransition(listener: ((connection: WorkerConnection, from: ConnectionState) => void) | undefined): void {
+    this.stateListener = listener;
   }
 
   /** True when it can take a new command now: READY, serves it, below its concurrency limit, and its reader keeps up. */

@@ -18,17 +18,19 @@ export function eligible(connection: WorkerConnection, key: DispatchKey): boolea
   );
 }
 
-/** The eligible connection with the fewest commands in flight (ties: the one given fewer so far). */
+/**
+ * The eligible connection with the fewest commands in flight. Ties go to the most recently used (its process is
+ * awake and its stream busy, so writes coalesce), then to the one given fewer so far.
+ */
 export function pickConnection(connections: Iterable<WorkerConnection>, key: DispatchKey): WorkerConnection | undefined {
   let best: WorkerConnection | undefined;
+  let bestLoad = 0;
   for (const c of connections) {
     if (!eligible(c, key)) continue;
-    if (
-      best === undefined ||
-      c.inFlight.size < best.inFlight.size ||
-      (c.inFlight.size === best.inFlight.size && c.dispatched < best.dispatched)
-    ) {
+    const load = c.inFlight.size;
+    if (best === undefined || load < bestLoad || (load === bestLoad && (c.usedAt > best.usedAt || (c.usedAt === best.usedAt && c.dispatched < best.dispatched)))) {
       best = c;
+      bestLoad = load;
     }
   }
   return best;

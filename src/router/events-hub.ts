@@ -55,8 +55,8 @@ export class EventsHub {
       if (watcher.events.size > 0 && !watcher.events.has(event.event)) continue;
       if (!watcher.writer.offer(event)) this.dropWatcher(watcher);
     }
-    for (const connection of this.registry.all()) {
-      if (connection === from || connection.state !== 'READY' || !connection.topics.has(event.topic)) continue;
+    for (const connection of this.registry.subscribers(event.topic)) {
+      if (connection === from || connection.state !== 'READY') continue;
       if (!connection.writer.offer({ event })) this.dropForWorker(connection, event);
     }
     return event;

@@ -1,9 +1,17 @@
-// The accepted connections, by id; lookups by identifier and version for drain and listing.
+// The accepted connections, by id; READY ones indexed by command and topic (dispatch and event delivery look only there).
 import type { WorkerInfo } from '../proto/types.js';
-import type { WorkerConnection } from './connection.js';
+import type { ConnectionState, WorkerConnection } from './connection.js';
+
+const NONE: ReadonlySet<WorkerConnection> = new Set();
 
 export class ConnectionRegistry {
   private readonly byId = new Map<number, WorkerConnection>();
+  /** READY connections by command they serve. */
+  private readonly readyByCommand = new Map<string, Set<WorkerConnection>>();
+  /** READY connections by topic of their Hello. */
+  private readonly readyByTopic = new Map<string, Set<WorkerConnection>>();
+  /** Connections not CLOSED (READY or DRAINING) by command they declare: the command is known. */
+  private readonly liveByCommand = new Map<string, Set<WorkerConnection>>();
   private nextId = 1;
 
   /** A fresh connection id. */
@@ -13,10 +21,26 @@ export class ConnectionRegistry {
 
   add(connection: WorkerConnection): void {
     this.byId.set(connection.id, connection);
+    connection.onTransition((c, from) => this.reindex(c, from));
+    if (connection.state !== 'CLOSED') index(this.liveByCommand, connection, connection.commands);
+    if (connection.state === 'READY') this.indexReady(connection);
   }
 
   remove(connection: WorkerConnection): void {
     this.byId.delete(connection.id);
+    connection.onTransition(undefined);
+    this.unindexReady(connection);
+    unindex(this.liveByCommand, connection, connection.commands);
+  }
+
+  /** READY connections serving `command` (live view: do not keep it). */
+  ready(command: string): ReadonlySet<WorkerConnection> {
+    return this.readyByCommand.get(command) ?? NONE;
+  }
+
+  /** READY connections whose Hello lists `topic` (live view: do not keep it). */
+  subscribers(topic: string): ReadonlySet<WorkerConnection> {
+    return this.readyByTopic.get(topic) ?? NONE;
   }
 
   get(id: number | undefined): WorkerConnection | undefined {
@@ -38,8 +62,7 @@ export class ConnectionRegistry {
 
   /** True when a live connection declares `command`. */
   declares(command: string): boolean {
-    for (const c of this.byId.values()) if (c.serves(command)) return true;
-    return false;
+    return (this.liveByCommand.get(command)?.size ?? 0) > 0;
   }
 
   /** Commands in flight over every connection. */
@@ -64,5 +87,36 @@ export class ConnectionRegistry {
       admin: c.identity.admin,
       served: c.served,
     }));
+  }
+
+  // Leaving READY takes it out of dispatch and event delivery; CLOSED also out of the known commands.
+  private reindex(connection: WorkerConnection, from: ConnectionState): void {
+    if (from === 'READY' && connection.state !== 'READY') this.unindexReady(connection);
+    if (connection.state === 'CLOSED') unindex(this.liveByCommand, connection, connection.commands);
+  }
+
+  private indexReady(connection: WorkerConnection): void {
+    index(this.readyByCommand, connection, connection.commands);
+    index(this.readyByTopic, connection, connection.topics);
+  }
+
+  private unindexReady(connection: WorkerConnection): void {
+    unindex(this.readyByCommand, connection, connection.commands);
+    unindex(this.readyByTopic, connection, connection.topics);
+  }
+}
+
+function index(map: Map<string, Set<WorkerConnection>>, connection: WorkerConnection, keys: Iterable<string>): void {
+  for (const key of keys) {
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
+    set.add(connection);
+  }
+}
+
+function unindex(map: Map<string, Set<WorkerConnection>>, connection: WorkerConnection, keys: Iterable<string>): void {
+  for (const key of keys) {
+    const set = map.get(key);
+    if (set?.delete(connection) && set.size === 0) map.delete(key);
   }
 }
