@@ -111,7 +111,7 @@ describe('worker-admin up', () => {
     expect(logs.length).toBeGreaterThan(0);
     expect(logs).not.toContain(SECRET);
     expect(logs).not.toContain(ADMIN_TOKEN);
-  });
+  }, 120_000);
 
   it('after kill -9 of the admin, a new up stops the old worker processes and brings the desired instances back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wa-up-'));
@@ -134,5 +134,5 @@ describe('worker-admin up', () => {
     const workers = listWorkers(stateDir);
     expect(workers.map((w) => [w['identifier'], w['state']]).sort()).toEqual([['extra', 'READY'], ['tests-stubborn-1', 'READY']]);
     expect(workers.map((w) => w['pid'])).not.toEqual(expect.arrayContaining(oldPids));
-  });
+  }, 150_000); // two `up` runs, each packing every connector: slow on a loaded 2-core machine
 });
