@@ -46,24 +46,36 @@ export class AdminPersistence {
 
   /** Shutdown of the admin: workers stop, but what was desired stays desired for the next run. */
   freezeDesired(): void {
+    this.store.settle(); // a change made before the freeze still carries its desired instances
     this.desiredFrozen = true;
   }
 
-  /** Writes the registry's desired instances and live processes; errors are logged, never thrown. */
+  /** Writes the registry's desired instances and live processes; errors are logged, never thrown.
+   * The registry is read when the state is next written or read, once for all the changes made meanwhile. */
   changed(): void {
+    if (!this.registry) return;
+    this.store.defer((s) => this.fill(s))
+      .catch((error: unknown) => this.logger.error({ err: errorMessage(error) }, 'cannot write the state file'));
+  }
+
+  private fill(state: StateFile): void {
     const registry = this.registry;
     if (!registry) return;
     const processes: ProcessRecord[] = [];
     for (const instance of registry.all()) {
       const worker = instance.worker as ProcessWorker | undefined;
       if (!instance.live || !worker) continue;
-      const startTime = processStartTime(worker.pid);
+      const startTime = this.startTimeOf(worker);
       if (startTime === undefined) continue;
       processes.push({ identifier: instance.identifier, version: instance.spec.version, pid: worker.pid, pgid: worker.pgid ?? worker.pid, startTime, runId: this.runId });
     }
-    const instances = registry.desired();
-    const frozen = this.desiredFrozen;
-    this.store.update((s) => { if (!frozen) s.instances = instances; s.processes = processes; })
-      .catch((error: unknown) => this.logger.error({ err: errorMessage(error) }, 'cannot write the state file'));
+    if (!this.desiredFrozen) state.instances = registry.desired();
+    state.processes = processes;
+  }
+
+  // The process spawner records it at spawn (re-reading /proc for every live worker on every change was O(n²) per
+  // burst); other spawners' workers are looked up now.
+  private startTimeOf(worker: { pid: number; startTime?: number | undefined }): number | undefined {
+    return 'startTime' in worker ? worker.startTime : processStartTime(worker.pid);
   }
 }

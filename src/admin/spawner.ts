@@ -2,6 +2,7 @@
 import { WorkerAdminError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { stopGroup } from '../process/kill.js';
+import { readProcStat } from '../process/proc.js';
 import { spawnWorker, type ChildHandle, type OutputStream } from '../process/spawn.js';
 import type { SpawnedWorker, SpawnRequest, WorkerSpawner } from './ports.js';
 
@@ -10,6 +11,8 @@ export interface ProcessWorker extends SpawnedWorker {
   readonly pgid: number;
   readonly identifier: string;
   readonly version: string;
+  /** /proc start time read once at spawn (state.json names the process by it); undefined once it exited. */
+  readonly startTime: number | undefined;
 }
 
 /** Output sinks for one run: the admin's log, tagged, and (optionally) a per-run log file. */
@@ -55,9 +58,12 @@ export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
         },
       });
       void child.outputClosed.finally(() => sink?.closed());
+      let startTime = readProcStat(child.pid)?.startTime;
       const worker: ProcessWorker = {
         pid: child.pid, pgid: child.pgid, identifier: request.identifier, version: request.version,
+        get startTime() { return startTime; },
         exited: child.exited.then((exit) => {
+          startTime = undefined; // before anyone awaiting `exited` runs: a dead worker is no longer recorded
           const reason = reasons.get(worker);
           return reason === undefined ? exit : { ...exit, reason };
         }),

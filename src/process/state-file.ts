@@ -45,6 +45,7 @@ export class StateStore {
   private state: StateFile;
   private writing: Promise<void> | undefined;
   private dirty = false;
+  private deferred: ((draft: StateFile) => void) | undefined;
 
   constructor(readonly stateDir: string, initial: StateFile = emptyState()) {
     this.state = structuredClone(initial);
@@ -62,15 +63,33 @@ export class StateStore {
 
   /** A copy of the current state. */
   snapshot(): StateFile {
+    this.settle();
     return structuredClone(this.state);
   }
 
-  /** Applies `mutate` to the state now, and resolves once a state including it is on disk. */
+  /** Applies `mutate` to the state now (in place: a clone per change made a burst of n changes O(n²)),
+   * and resolves once a state including it is on disk. */
   update(mutate: (draft: StateFile) => void): Promise<void> {
-    const draft = structuredClone(this.state);
-    mutate(draft);
-    this.state = draft;
+    this.settle();
+    mutate(this.state);
     return this.flush();
+  }
+
+  /**
+   * Like update, but `mutate` runs only when the state is next read or written; a later defer replaces it.
+   * For a change recomputed from live data (the admin's instances): a burst of changes costs one recompute per write.
+   */
+  defer(mutate: (draft: StateFile) => void): Promise<void> {
+    this.deferred = mutate;
+    return this.flush();
+  }
+
+  /** Applies the deferred change now, if there is one. */
+  settle(): void {
+    const mutate = this.deferred;
+    if (!mutate) return;
+    this.deferred = undefined;
+    mutate(this.state);
   }
 
   /** Writes the current state (again); resolves once it is on disk. */
@@ -84,6 +103,7 @@ export class StateStore {
       // Updates that arrive during a write are folded into one more write of the latest state.
       while (this.dirty) {
         this.dirty = false;
+        this.settle();
         await writeFileAtomic(this.path, `${JSON.stringify(this.state, null, 2)}\n`, 0o600);
       }
     } finally {
