@@ -5,6 +5,7 @@ import { splitVersion } from '../common/names.js';
 import { DEFAULT_YAML_ALIASES, DEFAULT_YAML_BYTES } from '../common/yaml.js';
 import { bodyToFile, readBody, type Progress } from './body.js';
 import { abortReason, createAxiosHttp, HttpNetworkError, type HttpGet, type HttpResponse } from './http.js';
+import { createInFlight } from './in-flight.js';
 import { LAYER_NAMES, parseKeysYaml, type KeysLayer } from './keys.js';
 import { keysPath, normalizeBaseUrl, pivotPath, versionsPath, zipPath } from './paths.js';
 import { parsePivotYaml, type Pivot } from './pivot.js';
@@ -74,6 +75,8 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
   const limits = { ...DEFAULT_REPOSITORY_LIMITS, ...opts.limits };
   const http = opts.http ?? createAxiosHttp();
   const urlOf = (path: string): string => new URL(path, base).href;
+  // Starts in a burst ask for the same versions.yaml, keys and pivot: one GET per file at a time, each caller parses.
+  const shared = createInFlight<string | null>();
 
   // One attempt's response: 200 or 404 returned, anything else thrown (and maybe retried).
   async function open(url: string, signal: AbortSignal): Promise<HttpResponse | null> {
@@ -90,8 +93,12 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
   }
 
   // A small file's text, or null on 404; errors say what was being fetched.
-  async function fetchText(path: string, what: string): Promise<string | null> {
+  function fetchText(path: string, what: string): Promise<string | null> {
     const url = urlOf(path);
+    return shared(url, () => fetchTextOnce(url, what));
+  }
+
+  async function fetchTextOnce(url: string, what: string): Promise<string | null> {
     try {
       return await withRetries(async () => {
         const signal = AbortSignal.timeout(timeoutMs);

@@ -1,6 +1,6 @@
 // The narrow HTTP interface the repository client needs, and its real implementation on axios.
 import type { Readable } from 'node:stream';
-import axios from 'axios';
+import type { AxiosInstance } from 'axios';
 
 /** A response whose body is still to be read (the caller reads or destroys it). */
 export interface HttpResponse {
@@ -25,11 +25,15 @@ export class HttpNetworkError extends Error {
 
 /** The real HttpGet: axios streaming, no redirects followed beyond 5, no status thrown. */
 export function createAxiosHttp(): HttpGet {
-  const instance = axios.create({ maxRedirects: 5, validateStatus: () => true, responseType: 'stream', decompress: true });
+  // axios is loaded with the first request: a process that never fetches (or not yet) does not carry its memory.
+  let instance: Promise<AxiosInstance> | undefined;
+  const client = (): Promise<AxiosInstance> => (instance ??= import('axios').then(({ default: axios }) =>
+    axios.create({ maxRedirects: 5, validateStatus: () => true, responseType: 'stream', decompress: true })));
   return {
     async get(url, { timeoutMs, signal }) {
+      const axios = await client();
       try {
-        const res = await instance.get<Readable>(url, { timeout: timeoutMs, signal });
+        const res = await axios.get<Readable>(url, { timeout: timeoutMs, signal });
         const header = res.headers['content-length'];
         const length = header === undefined || header === null ? undefined : Number(header);
         return { status: res.status, length: Number.isFinite(length) ? length : undefined, body: res.data };

@@ -8,7 +8,6 @@ import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { formatAddress } from '../common/address.js';
 import type { AdminConfig } from '../config/types.js';
-import { packRepository } from '../packages/pack/pack.js';
 import type { BackoffOptions } from '../process/backoff.js';
 import { startRepositoryServer, type RepositoryServer } from '../repository/server.js';
 import { startRouter, type RunningRouter } from '../router/server.js';
@@ -56,6 +55,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const repoDir = join(config.stateDir, 'repository');
   const sources = options.repositoryDir ? [] : [options.connectorsDir ?? 'connectors'].flat();
   for (const src of sources) {
+    const { packRepository } = await import('../packages/pack/pack.js'); // loaded only when there is something to pack
     const packed = await packRepository({ src: resolve(src), out: repoDir });
     logger.info({ src, versions: packed.versions.map((v) => `${v.type}/${v.product}@${v.version}`) }, 'connectors packed');
   }

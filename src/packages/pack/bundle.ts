@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
+import type { BuildResult, Message, Plugin } from 'esbuild';
 import { WorkerAdminError } from '../../common/errors.js';
 
 // grpc-js and friends call require('fs') etc.; an ESM bundle has no `require` unless the banner makes one.
@@ -28,13 +28,15 @@ export function findEntry(workerDir: string): string | null {
 
 /** One ESM file for node20: `worker-admin/sdk` resolved to this package's SDK, paths relative to `workerDir`. */
 export async function bundleWorker(workerDir: string, entry: string): Promise<Buffer> {
-  const sdkPlugin: esbuild.Plugin = {
+  // Loaded here, not at the top: a process that never packs (admin, router) does not carry esbuild's memory.
+  const esbuild = await import('esbuild');
+  const sdkPlugin: Plugin = {
     name: 'worker-admin-sdk',
     setup(build) {
       build.onResolve({ filter: /^worker-admin\/sdk$/ }, () => ({ path: sdkEntryPath() }));
     },
   };
-  let result: esbuild.BuildResult<{ write: false }>;
+  let result: BuildResult<{ write: false }>;
   try {
     result = await esbuild.build({
       entryPoints: [entry],
@@ -53,7 +55,7 @@ export async function bundleWorker(workerDir: string, entry: string): Promise<Bu
       charset: 'utf8',
     });
   } catch (error) {
-    const errors = (error as { errors?: esbuild.Message[] }).errors ?? [];
+    const errors = (error as { errors?: Message[] }).errors ?? [];
     const first = errors[0];
     const where = first?.location ? `${first.location.file}:${first.location.line}: ` : '';
     throw new WorkerAdminError('CONFIG_INVALID', `${join(workerDir, entry)}: bundle failed: ${where}${first?.text ?? (error as Error).message}`, { cause: error });
