@@ -53,7 +53,7 @@ export type ReplyVerdict = 'answered' | 'late' | 'foreign' | 'malformed';
 export class CommandRouter {
   private readonly now: () => number;
   private closing = false;
-  /** Sequence of dispatches and replies: a connection's `usedAt` (ties of least-in-flight go to the most recent). */
+  /** Sequence of replies: a connection's `usedAt` (ties of least-in-flight go to the one that answered last). */
   private uses = 0;
 
   constructor(private readonly deps: CommandRouterDeps) {
@@ -105,7 +105,7 @@ export class CommandRouter {
       return late ? 'late' : 'foreign';
     }
     connection.served += 1;
-    connection.usedAt = ++this.uses;
+    this.deps.registry.used(connection, ++this.uses);
     // Workers answer SUCCESS or FAIL; the admin may also say INVALID (a payload outside its own pivot).
     const given = reply.status;
     let status: Status = given === 'SUCCESS' || given === 'FAIL' || (connection.identity.admin && given === 'INVALID') ? given : 'FAIL';
@@ -132,7 +132,7 @@ export class CommandRouter {
     const { queue, registry } = this.deps;
     if (queue.size === 0) return;
     for (const pending of queue.snapshot()) {
-      const connection = pickConnection(registry.ready(pending.command.command), pending.command);
+      const connection = pickConnection(registry.ready(pending.command.command), pending.command, true);
       if (!connection) continue;
       queue.remove(pending);
       this.dispatch(connection, pending);
@@ -163,7 +163,7 @@ export class CommandRouter {
   }
 
   private route(pending: PendingCommand): void {
-    const connection = pickConnection(this.deps.registry.ready(pending.command.command), pending.command);
+    const connection = pickConnection(this.deps.registry.ready(pending.command.command), pending.command, true);
     if (connection) {
       this.dispatch(connection, pending);
       return;
@@ -191,7 +191,6 @@ export class CommandRouter {
     connection.inFlight.set(pending.uuid, pending);
     connection.remember(pending.uuid);
     connection.dispatched += 1;
-    connection.usedAt = ++this.uses;
     const remaining = Math.max(1, pending.deadlineAt - this.now());
     connection.writer.send({ command: { ...pending.command, timeout_ms: remaining } });
   }

@@ -46,7 +46,7 @@ export class WorkerConnection {
   served = 0;
   /** Commands handed to it (last tie-break of least-in-flight: the less used). */
   dispatched = 0;
-  /** When it last took a command or answered one, as a sequence number (ties of least-in-flight go to the most recent: a warm worker). */
+  /** When it last answered, as a sequence number (0: never; ties of least-in-flight go to the latest: a warm worker). */
   usedAt = 0;
   /** Uuids recently given to it: a late reply to one of them is not misbehaviour. */
   private readonly given = new Set<string>();

@@ -19,10 +19,12 @@ export function eligible(connection: WorkerConnection, key: DispatchKey): boolea
 }
 
 /**
- * The eligible connection with the fewest commands in flight. Ties go to the most recently used (its process is
- * awake and its stream busy, so writes coalesce), then to the one given fewer so far.
+ * The eligible connection with the fewest commands in flight. Ties go to the one that answered most recently (its
+ * process is awake, so fewer processes wake up), then to the one given fewer so far.
+ * `inUseOrder`: the connections come most recently used first (registry.ready), so the first idle one that has
+ * answered before is the answer and the scan stops there.
  */
-export function pickConnection(connections: Iterable<WorkerConnection>, key: DispatchKey): WorkerConnection | undefined {
+export function pickConnection(connections: Iterable<WorkerConnection>, key: DispatchKey, inUseOrder = false): WorkerConnection | undefined {
   let best: WorkerConnection | undefined;
   let bestLoad = 0;
   for (const c of connections) {
@@ -31,6 +33,7 @@ export function pickConnection(connections: Iterable<WorkerConnection>, key: Dis
     if (best === undefined || load < bestLoad || (load === bestLoad && (c.usedAt > best.usedAt || (c.usedAt === best.usedAt && c.dispatched < best.dispatched)))) {
       best = c;
       bestLoad = load;
+      if (inUseOrder && load === 0 && c.usedAt > 0) break;
     }
   }
   return best;

@@ -22,6 +22,8 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
 
 /** Why a JSON text is too deep for the `payloadDepth` limit, or undefined when it is not. */
 export function depthProblem(text: string, limit: number, what: string): string | undefined {
+  // Deeper than `limit` takes more than `limit` brackets: a text that short needs no scan.
+  if (text.length <= limit) return undefined;
   const depth = jsonDepth(text, limit);
   return depth > limit ? `${what} is nested more than ${limit} levels deep (limit payloadDepth = ${limit})` : undefined;
 }

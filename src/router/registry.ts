@@ -1,13 +1,16 @@
 // The accepted connections, by id; READY ones indexed by command and topic (dispatch and event delivery look only there).
 import type { WorkerInfo } from '../proto/types.js';
 import type { ConnectionState, WorkerConnection } from './connection.js';
+import { MruList } from './mru-list.js';
 
 const NONE: ReadonlySet<WorkerConnection> = new Set();
+const newSet = (): Set<WorkerConnection> => new Set();
+const newMruList = (): MruList<WorkerConnection> => new MruList();
 
 export class ConnectionRegistry {
   private readonly byId = new Map<number, WorkerConnection>();
-  /** READY connections by command they serve. */
-  private readonly readyByCommand = new Map<string, Set<WorkerConnection>>();
+  /** READY connections by command they serve, the one that answered last first. */
+  private readonly readyByCommand = new Map<string, MruList<WorkerConnection>>();
   /** READY connections by topic of their Hello. */
   private readonly readyByTopic = new Map<string, Set<WorkerConnection>>();
   /** Connections not CLOSED (READY or DRAINING) by command they declare: the command is known. */
@@ -22,7 +25,7 @@ export class ConnectionRegistry {
   add(connection: WorkerConnection): void {
     this.byId.set(connection.id, connection);
     connection.onTransition((c, from) => this.reindex(c, from));
-    if (connection.state !== 'CLOSED') index(this.liveByCommand, connection, connection.commands);
+    if (connection.state !== 'CLOSED') index(this.liveByCommand, connection, connection.commands, newSet);
     if (connection.state === 'READY') this.indexReady(connection);
   }
 
@@ -33,9 +36,16 @@ export class ConnectionRegistry {
     unindex(this.liveByCommand, connection, connection.commands);
   }
 
-  /** READY connections serving `command` (live view: do not keep it). */
-  ready(command: string): ReadonlySet<WorkerConnection> {
+  /** READY connections serving `command`, the one that answered last first (live view: do not keep it). */
+  ready(command: string): Iterable<WorkerConnection> {
     return this.readyByCommand.get(command) ?? NONE;
+  }
+
+  /** `connection` just answered: it moves to the front of its commands' lists (see `usedAt`). */
+  used(connection: WorkerConnection, usedAt: number): void {
+    connection.usedAt = usedAt;
+    if (connection.state !== 'READY') return;
+    for (const command of connection.commands) this.readyByCommand.get(command)?.touch(connection);
   }
 
   /** READY connections whose Hello lists `topic` (live view: do not keep it). */
@@ -96,8 +106,8 @@ export class ConnectionRegistry {
   }
 
   private indexReady(connection: WorkerConnection): void {
-    index(this.readyByCommand, connection, connection.commands);
-    index(this.readyByTopic, connection, connection.topics);
+    index(this.readyByCommand, connection, connection.commands, newMruList);
+    index(this.readyByTopic, connection, connection.topics, newSet);
   }
 
   private unindexReady(connection: WorkerConnection): void {
@@ -106,15 +116,21 @@ export class ConnectionRegistry {
   }
 }
 
-function index(map: Map<string, Set<WorkerConnection>>, connection: WorkerConnection, keys: Iterable<string>): void {
+interface IndexSet<T> {
+  readonly size: number;
+  add(item: T): void;
+  delete(item: T): boolean;
+}
+
+function index<S extends IndexSet<WorkerConnection>>(map: Map<string, S>, connection: WorkerConnection, keys: Iterable<string>, make: () => S): void {
   for (const key of keys) {
     let set = map.get(key);
-    if (!set) map.set(key, (set = new Set()));
+    if (!set) map.set(key, (set = make()));
     set.add(connection);
   }
 }
 
-function unindex(map: Map<string, Set<WorkerConnection>>, connection: WorkerConnection, keys: Iterable<string>): void {
+function unindex(map: Map<string, IndexSet<WorkerConnection>>, connection: WorkerConnection, keys: Iterable<string>): void {
   for (const key of keys) {
     const set = map.get(key);
     if (set?.delete(connection) && set.size === 0) map.delete(key);

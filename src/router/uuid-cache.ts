@@ -23,9 +23,14 @@ export interface UuidCacheLimits {
 
 export const DEFAULT_UUID_CACHE_LIMITS: UuidCacheLimits = { windowMs: REPLAY_WINDOW_MS, maxEntries: 1_000_000, maxBytes: 256 * 1024 * 1024 };
 
+/** Payloads up to this many characters are their own fingerprint (about a digest's size; no sha256 per command). */
+const INLINE_FINGERPRINT = 64;
+
 /** What makes two commands "the same": name and payload (digest, so big payloads are not kept). */
 export function commandFingerprint(command: string, payload: string): string {
-  return createHash('sha256').update(command).update('\0').update(payload).digest('base64');
+  // The prefixes keep the two forms apart: a short payload never equals a digest.
+  if (payload.length <= INLINE_FINGERPRINT) return `=${command}\0${payload}`;
+  return `#${createHash('sha256').update(command).update('\0').update(payload).digest('base64')}`;
 }
 
 export class UuidCache {

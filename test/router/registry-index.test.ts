@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { WorkerConnection, type RouterMessageOut } from '../../src/router/connection.js';
 import { pickConnection } from '../../src/router/dispatch.js';
 import type { PendingCommand } from '../../src/router/pending.js';
+import { depthProblem } from '../../src/router/json-depth.js';
+import { MruList } from '../../src/router/mru-list.js';
 import { ConnectionRegistry } from '../../src/router/registry.js';
+import { commandFingerprint } from '../../src/router/uuid-cache.js';
 import { StreamWriter } from '../../src/router/writer.js';
 
 const silent = pino({ level: 'silent' });
@@ -78,5 +81,77 @@ describe('pickConnection tie-break', () => {
     b.inFlight.clear();
     a.dispatched = 3;
     expect(pickConnection([a, b, c], key('X'))).toBe(b);
+  });
+});
+
+describe('MruList', () => {
+  it('keeps touched items first, latest at the front, and survives removal anywhere', () => {
+    const list = new MruList<string>();
+    for (const x of ['a', 'b', 'c', 'd']) list.add(x);
+    list.add('a');
+    expect([...list]).toEqual(['a', 'b', 'c', 'd']);
+    list.touch('c');
+    list.touch('d');
+    expect([...list]).toEqual(['d', 'c', 'a', 'b']);
+    expect(list.delete('c')).toBe(true);
+    expect(list.delete('c')).toBe(false);
+    list.touch('b');
+    expect([...list]).toEqual(['b', 'd', 'a']);
+    list.delete('b');
+    list.delete('a');
+    expect([...list]).toEqual(['d']);
+    list.delete('d');
+    expect([...list]).toEqual([]);
+    expect(list.size).toBe(0);
+    list.add('e');
+    list.touch('e');
+    expect([...list]).toEqual(['e']);
+  });
+});
+
+describe('registry dispatch order', () => {
+  it('the idle connection that answered last takes the next command; a busier one never does', () => {
+    const registry = new ConnectionRegistry();
+    const [a, b, c] = [connection(1, 'a', ['X']), connection(2, 'b', ['X']), connection(3, 'c', ['X'])];
+    for (const x of [a, b, c]) registry.add(x);
+    // Nobody answered yet: the first added (all equal).
+    expect(pickConnection(registry.ready('X'), key('X'), true)).toBe(a);
+    registry.used(b, 1);
+    registry.used(c, 2);
+    expect([...registry.ready('X')]).toEqual([c, b, a]);
+    expect(pickConnection(registry.ready('X'), key('X'), true)).toBe(c);
+    c.inFlight.set('busy', {} as PendingCommand);
+    expect(pickConnection(registry.ready('X'), key('X'), true)).toBe(b);
+    b.inFlight.set('busy', {} as PendingCommand);
+    expect(pickConnection(registry.ready('X'), key('X'), true)).toBe(a);
+    a.inFlight.set('busy', {} as PendingCommand);
+    a.inFlight.set('busy2', {} as PendingCommand);
+    // All busy: the fewest in flight wins, ties to the one that answered last.
+    expect(pickConnection(registry.ready('X'), key('X'), true)).toBe(c);
+    expect(pickConnection(registry.ready('X'), { command: 'X', target: 'a', major: '' }, true)).toBe(a);
+    // The same answer as a full scan in any order.
+    expect(pickConnection([a, b, c], key('X'))).toBe(c);
+  });
+});
+
+describe('commandFingerprint', () => {
+  it('tells commands and payloads apart, short or long, and never mixes the two forms', () => {
+    const long = JSON.stringify({ text: 'x'.repeat(100) });
+    expect(commandFingerprint('C', '{"a":1}')).toBe(commandFingerprint('C', '{"a":1}'));
+    expect(commandFingerprint('C', '{"a":1}')).not.toBe(commandFingerprint('D', '{"a":1}'));
+    expect(commandFingerprint('C', '{"a":1}')).not.toBe(commandFingerprint('C', '{"a":2}'));
+    expect(commandFingerprint('C', long)).toBe(commandFingerprint('C', long));
+    expect(commandFingerprint('C', long)).not.toBe(commandFingerprint('C', `${long} `));
+    expect(commandFingerprint('C', long).length).toBeLessThan(60);
+    expect(commandFingerprint('C', long)).not.toBe(commandFingerprint('C', commandFingerprint('C', long)));
+  });
+});
+
+describe('depthProblem', () => {
+  it('a text no longer than the limit cannot be too deep; one bracket more can', () => {
+    expect(depthProblem('['.repeat(4), 4, 'p')).toBeUndefined();
+    expect(depthProblem('['.repeat(5), 4, 'p')).toMatch(/nested more than 4 levels/);
+    expect(depthProblem(`${'['.repeat(5)}${']'.repeat(5)}`, 4, 'p')).toMatch(/nested more than 4 levels/);
+    expect(depthProblem('[[[[]]]]', 4, 'p')).toBeUndefined();
   });
 });
