@@ -181,6 +181,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
         persistence.freezeDesired();
         await registry.stop({}).catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping workers failed'));
         await link.close();
+        await persistence.close().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'last state write failed'));
       })());
     },
   };

@@ -14,6 +14,7 @@ export class AdminPersistence {
   readonly runId = randomUUID();
   private registry: InstanceRegistry | undefined;
   private desiredFrozen = false;
+  private closed = false;
 
   private constructor(readonly store: StateStore, private readonly logger: Logger) {}
 
@@ -44,6 +45,13 @@ export class AdminPersistence {
     return this.store.update(mutate);
   }
 
+  /** Last write of the admin's run; nothing is written after it resolves (its state dir may be removed then). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.store.flush();
+    this.closed = true;
+  }
+
   /** Shutdown of the admin: workers stop, but what was desired stays desired for the next run. */
   freezeDesired(): void {
     this.store.settle(); // a change made before the freeze still carries its desired instances
@@ -53,7 +61,7 @@ export class AdminPersistence {
   /** Writes the registry's desired instances and live processes; errors are logged, never thrown.
    * The registry is read when the state is next written or read, once for all the changes made meanwhile. */
   changed(): void {
-    if (!this.registry) return;
+    if (!this.registry || this.closed) return;
     this.store.defer((s) => this.fill(s))
       .catch((error: unknown) => this.logger.error({ err: errorMessage(error) }, 'cannot write the state file'));
   }
