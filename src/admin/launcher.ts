@@ -7,7 +7,7 @@ import type { RepositoryClient } from '../repository/client.js';
 import { resolveConfig, type ResolvedConfig } from '../repository/config.js';
 import { mergeKeys } from '../repository/keys.js';
 import type { Pivot } from '../repository/pivot.js';
-import type { RouterLink } from './router-link.js';
+import type { RouterEventListener, RouterLink } from './router-link.js';
 import type { TlsOptions } from '../sdk/types.js';
 import type { PackageProvider, SpawnedWorker, WorkerSpawner } from './ports.js';
 import { loadVersionConfiguration } from './version-configuration.js';
@@ -135,12 +135,41 @@ function waitForVerdict(spec: LaunchSpec, deps: LauncherDeps): { promise: Promis
   let off = (): void => {};
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<string>((resolve) => {
-    off = deps.link.onRouterEvent((event, payload) => {
-      if (payload['identifier'] !== spec.identifier || payload['version'] !== spec.version) return;
+    off = verdictListeners(deps.link).add(spec.identifier, (event, payload) => {
+      if (payload['version'] !== spec.version) return;
       if (event.event === 'WORKER_REGISTERED') resolve('READY');
       else if (event.event === 'WORKER_VERIFY_ERROR') resolve(String(payload['reason'] ?? 'BAD_TOKEN'));
     });
     timer = setTimeout(() => resolve(`START_TIMEOUT: no valid Hello within ${deps.startTimeoutMs} ms`), deps.startTimeoutMs);
   });
   return { promise, cancel: () => { off(); clearTimeout(timer); } };
+}
+
+/** Pending starts' listeners by identifier, behind one router-event listener per link. */
+interface VerdictListeners { add(identifier: string, listener: RouterEventListener): () => void }
+
+// One listener per start made each router event of a 200-start burst call 200 listeners: O(n²) per burst.
+const byLink = new WeakMap<RouterLink, VerdictListeners>();
+
+function verdictListeners(link: RouterLink): VerdictListeners {
+  let found = byLink.get(link);
+  if (found) return found;
+  const waiting = new Map<string, Set<RouterEventListener>>();
+  link.onRouterEvent((event, payload) => {
+    const identifier = payload['identifier'];
+    if (typeof identifier !== 'string') return;
+    for (const listener of waiting.get(identifier) ?? []) listener(event, payload);
+  });
+  found = {
+    add(identifier, listener) {
+      const set = waiting.get(identifier) ?? new Set<RouterEventListener>();
+      waiting.set(identifier, set.add(listener));
+      return () => {
+        set.delete(listener);
+        if (set.size === 0 && waiting.get(identifier) === set) waiting.delete(identifier);
+      };
+    },
+  };
+  byLink.set(link, found);
+  return found;
 }

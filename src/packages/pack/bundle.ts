@@ -26,10 +26,31 @@ export function findEntry(workerDir: string): string | null {
   return null;
 }
 
+let sessions = 0;
+
+/**
+ * Runs `fn` (which bundles workers), then stops esbuild's service once no other session is running: the service
+ * keeps a reply buffer twice the size of the largest bundle (about 8 MB for an SDK worker) for as long as it lives.
+ * A bundleWorker call outside any session must not overlap the end of one.
+ */
+export async function withBundler<T>(fn: () => Promise<T>): Promise<T> {
+  sessions += 1;
+  try {
+    return await fn();
+  } finally {
+    sessions -= 1;
+    const esbuild = await loaded?.catch(() => undefined);
+    if (sessions === 0) await esbuild?.stop(); // a later bundle starts a new service
+  }
+}
+
+// Set by the first bundle: a process that never bundles never loads esbuild.
+let loaded: Promise<typeof import('esbuild')> | undefined;
+
 /** One ESM file for node20: `worker-admin/sdk` resolved to this package's SDK, paths relative to `workerDir`. */
 export async function bundleWorker(workerDir: string, entry: string): Promise<Buffer> {
   // Loaded here, not at the top: a process that never packs (admin, router) does not carry esbuild's memory.
-  const esbuild = await import('esbuild');
+  const esbuild = await (loaded ??= import('esbuild'));
   const sdkPlugin: Plugin = {
     name: 'worker-admin-sdk',
     setup(build) {

@@ -7,7 +7,7 @@ import { WorkerAdminError } from '../../common/errors.js';
 import { parseKeysYaml, type LayerName } from '../../repository/keys.js';
 import { parsePivotYaml } from '../../repository/pivot.js';
 import { parseVersionsYaml, toSemver, type VersionEntry } from '../../repository/versions.js';
-import { bundleWorker, findEntry } from './bundle.js';
+import { bundleWorker, findEntry, withBundler } from './bundle.js';
 import { scanSource, type SourceVersion } from './source-tree.js';
 import { deterministicZip, type ZipInput } from './zip-writer.js';
 
@@ -18,7 +18,11 @@ export interface PackResult {
 }
 
 /** Packs `src` into `out` (created if needed); other versions already in `out` keep their entries and bytes. */
-export async function packRepository(opts: { src: string; out: string }): Promise<PackResult> {
+export function packRepository(opts: { src: string; out: string }): Promise<PackResult> {
+  return withBundler(() => packTree(opts));
+}
+
+async function packTree(opts: { src: string; out: string }): Promise<PackResult> {
   const tree = await scanSource(opts.src);
   for (const rel of tree.yamlFiles) {
     const text = await readFile(join(opts.src, rel), 'utf8');
