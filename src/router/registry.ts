@@ -16,6 +16,8 @@ export class ConnectionRegistry {
   /** Connections not CLOSED (READY or DRAINING) by command they declare: the command is known. */
   private readonly liveByCommand = new Map<string, Set<WorkerConnection>>();
   private nextId = 1;
+  /** The connection `used` moved to the front last. */
+  private lastUsed: WorkerConnection | undefined;
 
   /** A fresh connection id. */
   allocateId(): number {
@@ -44,7 +46,9 @@ export class ConnectionRegistry {
   /** `connection` just answered: it moves to the front of its commands' lists (see `usedAt`). */
   used(connection: WorkerConnection, usedAt: number): void {
     connection.usedAt = usedAt;
-    if (connection.state !== 'READY') return;
+    // The last one moved is still at the front of all its lists (adds go to the back): nothing to move.
+    if (connection.state !== 'READY' || this.lastUsed === connection) return;
+    this.lastUsed = connection;
     for (const command of connection.commands) this.readyByCommand.get(command)?.touch(connection);
   }
 
@@ -111,6 +115,7 @@ export class ConnectionRegistry {
   }
 
   private unindexReady(connection: WorkerConnection): void {
+    if (this.lastUsed === connection) this.lastUsed = undefined;
     unindex(this.readyByCommand, connection, connection.commands);
     unindex(this.readyByTopic, connection, connection.topics);
   }
