@@ -1,12 +1,13 @@
 // Safe unpack of a package zip into an empty folder, with every limit of DESIGN §7 checked while streaming.
 import { createWriteStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { WorkerAdminError } from '../common/errors.js';
+import { smallEntryBytes, SMALL_ENTRY_BYTES } from './entry-bytes.js';
 import { checkEntry, entryLabel } from './entry-name.js';
 import type { PackageLimits } from './limits.js';
 
@@ -24,15 +25,25 @@ export interface UnpackResult {
 const CHUNK = 256 * 1024;
 const crc32 = (zlib as { crc32?: (data: Buffer, value?: number) => number }).crc32;
 
+type Refuse = (what: string, cause?: unknown) => WorkerAdminError;
+
+const refuser = (label: string): Refuse => (what, cause) =>
+  new WorkerAdminError('PACKAGE_REJECTED', `package ${label}: ${what}`, cause === undefined ? {} : { cause });
+
 /** Unpacks `zipPath` into `dest` (created; must not exist); PACKAGE_REJECTED naming the entry and the rule. */
 export async function unpackZip(zipPath: string, dest: string, limits: PackageLimits, label = zipPath): Promise<UnpackResult> {
-  const refuse = (what: string, cause?: unknown): WorkerAdminError =>
-    new WorkerAdminError('PACKAGE_REJECTED', `package ${label}: ${what}`, cause === undefined ? {} : { cause });
   const size = (await stat(zipPath)).size;
-  if (size > limits.zipBytes) throw refuse(`zip is ${size} bytes, over the zipBytes limit of ${limits.zipBytes}`);
+  if (size > limits.zipBytes) throw refuser(label)(`zip is ${size} bytes, over the zipBytes limit of ${limits.zipBytes}`);
+  return unpackZipBuffer(await readFile(zipPath), dest, limits, label);
+}
+
+/** The same from the zip in memory (read once: hashed and unpacked without another read per entry). */
+export async function unpackZipBuffer(data: Buffer, dest: string, limits: PackageLimits, label: string): Promise<UnpackResult> {
+  const refuse = refuser(label);
+  if (data.length > limits.zipBytes) throw refuse(`zip is ${data.length} bytes, over the zipBytes limit of ${limits.zipBytes}`);
   let zip: yauzl.ZipFile;
   try {
-    zip = await yauzl.openPromise(zipPath, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: true, strictFileNames: true });
+    zip = await yauzl.fromBufferPromise(data, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: true, strictFileNames: true });
   } catch (error) {
     throw refuse(`not a valid zip archive (${(error as Error).message})`, error);
   }
@@ -49,6 +60,7 @@ export async function unpackZip(zipPath: string, dest: string, limits: PackageLi
       throw refuse(`cannot read entries (${(error as Error).message})`, error);
     }
     const executables = new Set<string>();
+    const folders = new Set<string>();
     for await (const entry of readEntries(entryIterator, refuse)) {
       count += 1;
       const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
@@ -66,13 +78,13 @@ export async function unpackZip(zipPath: string, dest: string, limits: PackageLi
       if (entry.isEncrypted()) throw refuse(`${at}: encrypted entries are not supported`);
       if (!entry.canDecodeFileData()) throw refuse(`${at}: compression method ${entry.compressionMethod} is not supported`);
       if (total + entry.uncompressedSize > limits.unpackedBytes) throw refuse(`${at}: declared size would take the package over the unpackedBytes limit of ${limits.unpackedBytes}`);
-      await mkdir(join(dest, ...check.segments.slice(0, -1)), { recursive: true }).catch((error: unknown) => { throw refuse(`${at}: cannot create its folder (${(error as Error).message})`, error); });
-      const written = await writeEntry(zip, entry, target, check.executable, {
-        at,
-        refuse,
-        maxBytes: limits.unpackedBytes - total,
-        maxRatio: limits.ratio,
-      });
+      const folder = join(dest, ...check.segments.slice(0, -1));
+      if (!folders.has(folder)) {
+        await mkdir(folder, { recursive: true }).catch((error: unknown) => { throw refuse(`${at}: cannot create its folder (${(error as Error).message})`, error); });
+        folders.add(folder);
+      }
+      const o = { at, refuse, maxBytes: limits.unpackedBytes - total, maxRatio: limits.ratio };
+      const written = (await writeSmallEntry(data, entry, target, check.executable, o)) ?? (await writeEntry(zip, entry, target, check.executable, o));
       total += written;
       if (check.executable) executables.add(key);
     }
@@ -84,7 +96,7 @@ export async function unpackZip(zipPath: string, dest: string, limits: PackageLi
 }
 
 // yauzl's iterator throws on a bad entry; such an error becomes a named refusal.
-async function* readEntries(it: AsyncIterableIterator<yauzl.Entry>, refuse: (what: string, cause?: unknown) => WorkerAdminError): AsyncGenerator<yauzl.Entry> {
+async function* readEntries(it: AsyncIterableIterator<yauzl.Entry>, refuse: Refuse): AsyncGenerator<yauzl.Entry> {
   for (;;) {
     let next: IteratorResult<yauzl.Entry>;
     try {
@@ -97,13 +109,41 @@ async function* readEntries(it: AsyncIterableIterator<yauzl.Entry>, refuse: (wha
   }
 }
 
+interface EntryRules {
+  at: string;
+  refuse: Refuse;
+  maxBytes: number;
+  maxRatio: number;
+}
+
+// A small entry in one piece: inflated at most to its limits, checked, written with one call; undefined: stream it.
+async function writeSmallEntry(zip: Buffer, entry: yauzl.Entry, target: string, executable: boolean, o: EntryRules): Promise<number | undefined> {
+  if (entry.uncompressedSize > SMALL_ENTRY_BYTES) return undefined;
+  const got = await smallEntryBytes(zip, entry, o.maxBytes, o.maxRatio);
+  if (!got.ok) {
+    if ('corrupt' in got) throw o.refuse(`${o.at}: cannot be unpacked (${got.corrupt})`);
+    if (got.limit === 'unpackedBytes') throw o.refuse(`${o.at}: unpacked bytes over the unpackedBytes limit`);
+    if (got.limit === 'ratio') throw o.refuse(`${o.at}: compression ratio over ${o.maxRatio}:1 (zip bomb)`);
+    return undefined;
+  }
+  const bytes = got.data.length;
+  if (bytes !== entry.uncompressedSize) throw o.refuse(`${o.at}: ${bytes} bytes unpacked, ${entry.uncompressedSize} declared (corrupt data)`);
+  if (crc32 && crc32(got.data) >>> 0 !== entry.crc32 >>> 0) throw o.refuse(`${o.at}: CRC-32 mismatch (corrupt data)`);
+  try {
+    await writeFile(target, got.data, { flag: 'wx', mode: executable ? 0o755 : 0o644 });
+  } catch (error) {
+    throw o.refuse(`${o.at}: cannot be unpacked (${(error as Error).message})`, error);
+  }
+  return bytes;
+}
+
 // Streams one entry to `target`, counting the bytes actually produced for the size and ratio limits.
 async function writeEntry(
   zip: yauzl.ZipFile,
   entry: yauzl.Entry,
   target: string,
   executable: boolean,
-  o: { at: string; refuse: (what: string, cause?: unknown) => WorkerAdminError; maxBytes: number; maxRatio: number },
+  o: EntryRules,
 ): Promise<number> {
   let bytes = 0;
   let crc = 0;

@@ -1,11 +1,11 @@
 // Verify + unpack of a downloaded or cached zip: checksum and safe unpack into a temp folder, then rename.
-import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WorkerAdminError } from '../common/errors.js';
 import { sha256File } from './hash.js';
 import type { PackageLimits } from './limits.js';
-import { unpackZip, type UnpackResult } from './unzip.js';
+import { unpackZip, unpackZipBuffer, type UnpackResult } from './unzip.js';
 
 /** Checks `sha256` (when given) and unpacks `zipPath` to `dir`, replacing it; on refusal nothing of it is left. */
 export async function verifyAndUnpack(opts: {
@@ -18,14 +18,13 @@ export async function verifyAndUnpack(opts: {
   const label = opts.label ?? opts.zipPath;
   const temp = join(dirname(opts.dir), `.unpack-${basename(opts.dir)}-${randomBytes(6).toString('hex')}`);
   try {
-    // Hash and unpack run together (both read the same cached pages); a mismatch throws the unpacked copy away.
-    // allSettled: the temp folder is removed only once the unpack has stopped writing into it.
-    const [hashed, unpacked] = await Promise.allSettled([sha256File(opts.zipPath), unpackZip(opts.zipPath, temp, opts.limits, label)]);
-    if (hashed.status === 'rejected') throw hashed.reason;
-    const actual = hashed.value;
+    // Read once: hashed in memory, then unpacked from the same buffer (no read per entry); a mismatch unpacks nothing.
+    // Over the zipBytes limit it is hashed streaming (a mismatch is still said first) and never held in memory.
+    const tooBig = (await stat(opts.zipPath)).size > opts.limits.zipBytes;
+    const zip = tooBig ? undefined : await readFile(opts.zipPath);
+    const actual = zip ? createHash('sha256').update(zip).digest('hex') : await sha256File(opts.zipPath);
     checkSha(label, opts.sha256, actual);
-    if (unpacked.status === 'rejected') throw unpacked.reason;
-    const result = unpacked.value;
+    const result = zip ? await unpackZipBuffer(zip, temp, opts.limits, label) : await unpackZip(opts.zipPath, temp, opts.limits, label);
     await replaceDir(temp, opts.dir);
     return { ...result, sha256: actual };
   } catch (error) {
