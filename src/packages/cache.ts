@@ -10,6 +10,7 @@ import { sha256File } from './hash.js';
 import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './limits.js';
 import type { PackageEntry } from './unzip.js';
 import { checkSha, verifyAndUnpack } from './verify.js';
+import { folderManifest, manifestDifference, type Manifest } from './manifest.js';
 
 /** One version's package on disk. */
 export interface CachedPackage {
@@ -36,10 +37,12 @@ export interface PackageCache {
   ensure(request: EnsureRequest): Promise<CachedPackage>;
 }
 
-/** Beside each unpacked folder: what it was unpacked from. */
+/** Beside each unpacked folder: what it was unpacked from, and what it held then. */
 interface Marker {
   sha256: string;
   entry: PackageEntry;
+  /** Every file of the folder with its sha256: a cache hit whose folder differs is unpacked again. */
+  files?: Manifest;
 }
 
 /** A cache under `{stateDir}/workers` (folders) and `{stateDir}/packages` (zips). */
@@ -63,8 +66,10 @@ export function createPackageCache(opts: { stateDir: string; repository: Reposit
     const cachedSha = await sha256File(zipPath).catch(() => null);
     if (cachedSha !== null && (req.sha256 === undefined || req.sha256.toLowerCase() === cachedSha)) {
       const marker = await readMarker(markerPath);
-      if (marker?.sha256 === cachedSha && (await isFile(join(dir, marker.entry)))) {
-        return { dir, sha256: cachedSha, zipPath, entry: marker.entry, source: 'cache' };
+      if (marker?.sha256 === cachedSha && marker.files && (await isFile(join(dir, marker.entry)))) {
+        // The zip matched; the folder must too: code edited on disk after unpacking never runs.
+        const changed = manifestDifference(marker.files, await folderManifest(dir).catch(() => ({})));
+        if (changed === undefined) return { dir, sha256: cachedSha, zipPath, entry: marker.entry, source: 'cache' };
       }
       const result = await unpackInto(zipPath, dir, markerPath, req.sha256, label);
       return { dir, sha256: result.sha256, zipPath, entry: result.entry, source: 'unpacked' };
@@ -88,10 +93,10 @@ export function createPackageCache(opts: { stateDir: string; repository: Reposit
     await rm(markerPath, { force: true });
     try {
       const result = await verifyAndUnpack({ zipPath, dir, limits, sha256, label });
-      const marker: Marker = { sha256: result.sha256, entry: result.entry };
+      const marker: Marker = { sha256: result.sha256, entry: result.entry, files: await folderManifest(dir) };
       await writeFile(`${markerPath}.tmp`, JSON.stringify(marker));
       await rename(`${markerPath}.tmp`, markerPath);
-      return marker;
+      return { sha256: marker.sha256, entry: marker.entry };
     } catch (error) {
       await rm(zipPath, { force: true });
       throw error;
@@ -113,7 +118,8 @@ export function createPackageCache(opts: { stateDir: string; repository: Reposit
 async function readMarker(path: string): Promise<Marker | null> {
   try {
     const m = JSON.parse(await readFile(path, 'utf8')) as Partial<Marker>;
-    return typeof m.sha256 === 'string' && (m.entry === 'worker' || m.entry === 'worker.mjs') ? { sha256: m.sha256, entry: m.entry } : null;
+    if (typeof m.sha256 !== 'string' || (m.entry !== 'worker' && m.entry !== 'worker.mjs')) return null;
+    return { sha256: m.sha256, entry: m.entry, ...(m.files && typeof m.files === 'object' ? { files: m.files } : {}) };
   } catch {
     return null;
   }
