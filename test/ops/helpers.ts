@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import type { Clock } from '../../src/admin/ports.js';
 import { createLogger } from '../../src/common/log.js';
 import { parseAdminConfigObject } from '../../src/config/admin-config.js';
-import { packRepository } from '../../src/packages/pack/pack.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { startStack, type RunningStack } from '../../src/up/stack.js';
-import { FIXTURE_CONNECTORS, ROOT } from '../helpers/stack.js';
+import { packedRepository } from '../helpers/stack.js';
 
 /** A clock that moves only when told: sleeps resolve when `advance` passes their time. */
 export class ManualClock implements Clock {
@@ -44,18 +43,6 @@ export class ManualClock implements Clock {
     this.sleepers = this.sleepers.filter((s) => s.at > this.time);
     for (const s of due) s.resolve();
   }
-}
-
-let packed: Promise<string> | undefined;
-/** connectors/ and the test fixtures packed once per test process (bundling is the slow part of a stack start). */
-function packedRepository(): Promise<string> {
-  return (packed ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wa-ops-repo-'));
-    await packRepository({ src: join(ROOT, 'connectors'), out: dir });
-    await packRepository({ src: FIXTURE_CONNECTORS, out: dir });
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    return dir;
-  })());
 }
 
 export const ECHO_CONNECTOR = { type: 'utils', product: 'echo', versions: ['^1'], config: { greeting: 'hello' } };
