@@ -7,7 +7,7 @@ import { createLogger } from '../../src/common/log.js';
 import { readProcStat } from '../../src/process/proc.js';
 import type { Event, Reply } from '../../src/proto/types.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
-import { startStack, type RunningStack } from '../../src/up/stack.js';
+import { startStack, type RunningStack, type StackOptions } from '../../src/up/stack.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -39,6 +39,31 @@ export function packedRepository(): Promise<string> {
   })());
 }
 
+/**
+ * The stack every test starts from: config on `stateDir` (router socket inside it, ops on port 0, short
+ * timeouts, fast backoff) with `overrides` merged in, serving its own copy of the packed repository
+ * (a test may publish versions into it).
+ */
+export async function startBareStack(
+  stateDir: string,
+  overrides: { timeouts?: Record<string, string>; [field: string]: unknown } = {},
+  options: Partial<StackOptions> = {},
+): Promise<RunningStack> {
+  const { timeouts, ...fields } = overrides;
+  const config = parseAdminConfigObject({
+    stateDir, router: { address: `unix:${join(stateDir, 'router.sock')}` }, ops: { listen: '127.0.0.1:0' }, connectors: [],
+    ...fields, timeouts: { start: '10s', drain: '5s', kill: '2s', ...timeouts },
+  }, { file: '<test>', env: {} });
+  const repositoryDir = join(stateDir, 'repository');
+  cpSync(await packedRepository(), repositoryDir, { recursive: true });
+  return startStack({
+    config, repositoryDir,
+    logger: createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' }),
+    backoff: { initialDelayMs: 50, maxDelayMs: 200 },
+    ...options,
+  });
+}
+
 /** Starts router + repository (project connectors + test fixtures) + admin. */
 export async function startTestStack(opts: {
   connectors?: unknown[];
@@ -47,20 +72,8 @@ export async function startTestStack(opts: {
   stateDir?: string;
 } = {}): Promise<TestStack> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'wa-st-'));
-  const config = parseAdminConfigObject({
-    stateDir, mode: opts.mode ?? 'development',
-    router: { address: `unix:${join(stateDir, 'router.sock')}` },
-    ops: { listen: '127.0.0.1:0' },
-    timeouts: { start: '10s', drain: '5s', kill: '2s', ...opts.timeouts },
-    connectors: opts.connectors ?? [],
-  }, { file: '<test>', env: {} });
-  // Each stack serves its own copy: a test may publish versions into it.
-  const repositoryDir = join(stateDir, 'repository');
-  cpSync(await packedRepository(), repositoryDir, { recursive: true });
-  const stack = await startStack({
-    config, repositoryDir,
-    logger: createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' }),
-    backoff: { initialDelayMs: 50, maxDelayMs: 200 },
+  const stack = await startBareStack(stateDir, {
+    mode: opts.mode ?? 'development', connectors: opts.connectors ?? [], timeouts: opts.timeouts ?? {},
   });
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
   const events: Event[] = [];

@@ -1,13 +1,11 @@
 // Ops tests: an in-process stack (router + repository + admin + ops) on temp dirs, a hand-driven clock, HTTP helpers.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../src/admin/ports.js';
-import { createLogger } from '../../src/common/log.js';
-import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
-import { startStack, type RunningStack } from '../../src/up/stack.js';
-import { packedRepository } from '../helpers/stack.js';
+import type { RunningStack } from '../../src/up/stack.js';
+import { startBareStack } from '../helpers/stack.js';
 
 /** A clock that moves only when told: sleeps resolve when `advance` passes their time. */
 export class ManualClock implements Clock {
@@ -62,20 +60,9 @@ export interface OpsStack {
 export async function startOpsStack(opts: { stateDir?: string; clock?: ManualClock; connectors?: unknown[] } = {}): Promise<OpsStack> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'wa-ops-'));
   const clock = opts.clock ?? new ManualClock(new Date(2030, 0, 1, 0, 0, 30).getTime());
-  const config = parseAdminConfigObject({
-    stateDir, mode: 'development',
-    router: { address: `unix:${join(stateDir, 'router.sock')}` },
-    ops: { listen: '127.0.0.1:0' },
-    timeouts: { start: '10s', drain: '5s', kill: '2s', command: '5s' },
-    connectors: opts.connectors ?? [],
-  }, { file: '<test>', env: {} });
-  const repositoryDir = join(stateDir, 'repository');
-  cpSync(await packedRepository(), repositoryDir, { recursive: true });
-  const stack = await startStack({
-    config, repositoryDir,
-    logger: createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' }),
-    backoff: { initialDelayMs: 50, maxDelayMs: 200 }, ops: { clock },
-  });
+  const stack = await startBareStack(stateDir, {
+    connectors: opts.connectors ?? [], timeouts: { command: '5s' },
+  }, { ops: { clock } });
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
   return {
     stack, stateDir, clock, base: `http://${stack.ops.address}`, token: stack.credentials.adminToken, rpc,

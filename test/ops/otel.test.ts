@@ -1,18 +1,15 @@
 // OTLP export of the ops metrics: a real local HTTP server stands in for the collector and parses what the admin POSTs.
 import { once } from 'node:events';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/common/log.js';
-import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { promToOtel, type PromMetricJson } from '../../src/ops/metrics/otel-producer.js';
-import { packRepository } from '../../src/packages/pack/pack.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
-import { startStack, type RunningStack } from '../../src/up/stack.js';
-import { ROOT } from '../helpers/stack.js';
+import type { RunningStack } from '../../src/up/stack.js';
+import { startBareStack } from '../helpers/stack.js';
 import { ECHO_CONNECTOR, eventually } from './helpers.js';
 
 /** One request the collector received: its path and its JSON body (OTLP/HTTP JSON, the exporter's protocol). */
@@ -53,36 +50,15 @@ function commandsSucceeded(body: OtlpBody, command: string): number {
   return point?.asDouble ?? 0;
 }
 
-let packed: Promise<string> | undefined;
-/** connectors/ packed once for both stacks (bundling is the slow part of a start). */
-function packedConnectors(): Promise<string> {
-  return (packed ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wa-otel-repo-'));
-    await packRepository({ src: join(ROOT, 'connectors'), out: dir });
-    return dir;
-  })());
-}
-afterAll(async () => {
-  if (packed) rmSync(await packed, { recursive: true, force: true });
-});
-
 interface OtelStack { stack: RunningStack; rpc: RouterRpc; collector: Awaited<ReturnType<typeof startCollector>>; stateDir: string }
 
 /** A stack running utils/echo whose ops metrics go to a fresh local collector every `interval`. */
 async function startOtelStack(interval: string): Promise<OtelStack> {
   const collector = await startCollector();
   const stateDir = mkdtempSync(join(tmpdir(), 'wa-otel-'));
-  const config = parseAdminConfigObject({
-    stateDir, router: { address: `unix:${join(stateDir, 'router.sock')}` },
+  const stack = await startBareStack(stateDir, {
     ops: { listen: '127.0.0.1:0', otel: { endpoint: collector.base, interval } },
-    timeouts: { start: '10s', drain: '5s', kill: '2s', command: '5s' },
-    connectors: [ECHO_CONNECTOR],
-  }, { file: '<test>', env: {} });
-  const repositoryDir = join(stateDir, 'repository');
-  cpSync(await packedConnectors(), repositoryDir, { recursive: true });
-  const stack = await startStack({
-    config, repositoryDir,
-    logger: createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' }),
+    timeouts: { command: '5s' }, connectors: [ECHO_CONNECTOR],
   });
   return { stack, rpc: createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken }), collector, stateDir };
 }
