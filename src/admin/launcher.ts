@@ -1,7 +1,7 @@
 // Steps 1–4 of DESIGN §4 for one process: configuration, package, spawn with the stdin line, validation by the router.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { WorkerAdminError, errorMessage } from '../common/errors.js';
+import { WorkerAdminError, errorMessage, isWorkerAdminError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { RepositoryClient } from '../repository/client.js';
 import { resolveConfig, type ResolvedConfig } from '../repository/config.js';
@@ -121,13 +121,29 @@ async function configure(spec: LaunchSpec, deps: LauncherDeps): Promise<{ pivot:
 
 async function preparePackage(spec: LaunchSpec, deps: LauncherDeps) {
   try {
-    const versions = await deps.repository.listVersions(spec.type, spec.product);
-    const entry = versions.find((v) => v.version === spec.version);
-    if (!entry) throw new WorkerAdminError('VERSION_NOT_FOUND', `${spec.type}/${spec.product}: version ${spec.version} is not in versions.yaml`);
-    return await deps.packages.ensure({ type: spec.type, product: spec.product, version: spec.version, sha256: entry.sha256 });
+    return await deps.packages.ensure({ type: spec.type, product: spec.product, version: spec.version, sha256: await listedSha256(spec, deps) });
   } catch (error) {
     throw new LaunchError(`PACKAGE_REJECTED: ${errorMessage(error)}`, 'package', error);
   }
+}
+
+/**
+ * The checksum versions.yaml lists for the version. A repository that cannot be reached gives none: the cache
+ * then serves only a package it already verified (zip against its marker, folder against its manifest), so a
+ * crashed worker restarts while the repository is down (a package not cached still needs the repository).
+ */
+async function listedSha256(spec: LaunchSpec, deps: LauncherDeps): Promise<string | undefined> {
+  let versions;
+  try {
+    versions = await deps.repository.listVersions(spec.type, spec.product);
+  } catch (error) {
+    if (!isWorkerAdminError(error, 'REPOSITORY_ERROR')) throw error;
+    deps.logger.warn({ identifier: spec.identifier, version: spec.version, err: errorMessage(error) }, 'repository unreachable: starting from the cached package');
+    return undefined;
+  }
+  const entry = versions.find((v) => v.version === spec.version);
+  if (!entry) throw new WorkerAdminError('VERSION_NOT_FOUND', `${spec.type}/${spec.product}: version ${spec.version} is not in versions.yaml`);
+  return entry.sha256;
 }
 
 /** Waits for the router's verdict on this identifier@version: READY, a refusal reason, or START_TIMEOUT. */

@@ -109,6 +109,27 @@ describe('admin lifecycle', () => {
     await t.send('ADMIN_STOP_WORKER', { identifier: 'victim' });
   });
 
+  it('restarts a crashed worker from its cached, verified package while the repository is down', async () => {
+    const t3 = await startTestStack({ connectors: [ECHO] });
+    try {
+      await t3.stack.admin.startConfiguredConnectors();
+      const pid = ((await t3.send('ADMIN_LIST_WORKERS')).data as { workers: Array<{ pid: number }> }).workers[0]!.pid;
+      await t3.stack.repository.close();
+      const before = t3.events.length;
+      process.kill(pid, 'SIGKILL');
+      await t3.waitForEvent((e, p) => e.event === 'WORKER_READY' && p['identifier'] === 'utils-echo-1', 20_000, before);
+      const row = ((await t3.send('ADMIN_LIST_WORKERS')).data as { workers: Array<Record<string, unknown>> }).workers[0];
+      expect(row).toMatchObject({ state: 'READY', restarts: 1, version: '1.1' });
+      expect((await t3.send('ECHO', { offline: true })).worker).toBe('utils-echo-1@1.1');
+      // A version never fetched cannot start without the repository: refused, named.
+      const fresh = await t3.send('ADMIN_START_WORKER', { product: 'utils/echo', version: '1.0', identifier: 'never-cached' });
+      expect(fresh.status).toBe('FAIL');
+      expect(fresh.error).toMatch(/REPOSITORY_ERROR|cannot fetch|ECONNREFUSED/);
+    } finally {
+      await t3.close();
+    }
+  });
+
   it('gives up on a worker that always crashes: FAILED after 5 quick crashes, WORKER_FAILED published', async () => {
     const started = await t.send('ADMIN_START_WORKER', { product: 'tests/crasher', identifier: 'crashy' });
     expect(started.status).toBe('SUCCESS');
