@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { WorkerAdminError } from '../common/errors.js';
 import { sha256File } from './hash.js';
 import type { PackageLimits } from './limits.js';
-import { unpackZip, unpackZipBuffer, type UnpackResult } from './unzip.js';
+import { unpackZip, unpackZipBuffer, type UnpackOptions, type UnpackResult } from './unzip.js';
 
 /** Checks `sha256` (when given) and unpacks `zipPath` to `dir`, replacing it; on refusal nothing of it is left. */
 export async function verifyAndUnpack(opts: {
@@ -14,6 +14,8 @@ export async function verifyAndUnpack(opts: {
   limits: PackageLimits;
   sha256?: string | undefined;
   label?: string;
+  /** Entries unpacked at once (default UNPACK_CONCURRENCY). */
+  concurrency?: UnpackOptions['concurrency'];
 }): Promise<UnpackResult & { sha256: string }> {
   const label = opts.label ?? opts.zipPath;
   const temp = join(dirname(opts.dir), `.unpack-${basename(opts.dir)}-${randomBytes(6).toString('hex')}`);
@@ -24,7 +26,7 @@ export async function verifyAndUnpack(opts: {
     const zip = tooBig ? undefined : await readFile(opts.zipPath);
     const actual = zip ? createHash('sha256').update(zip).digest('hex') : await sha256File(opts.zipPath);
     checkSha(label, opts.sha256, actual);
-    const result = zip ? await unpackZipBuffer(zip, temp, opts.limits, label) : await unpackZip(opts.zipPath, temp, opts.limits, label);
+    const result = zip ? await unpackZipBuffer(zip, temp, opts.limits, label, { concurrency: opts.concurrency }) : await unpackZip(opts.zipPath, temp, opts.limits, label, { concurrency: opts.concurrency });
     await replaceDir(temp, opts.dir);
     return { ...result, sha256: actual };
   } catch (error) {
