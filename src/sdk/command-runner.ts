@@ -1,6 +1,7 @@
 // Runs one command through its handler and turns the outcome into exactly one Reply.
 import { errorMessage } from '../common/errors.js';
 import type { Command, Reply } from '../proto/types.js';
+import { lazyCommandContext } from './command-signal.js';
 import { toJsonText } from './messages.js';
 import type { CommandHandler } from './types.js';
 
@@ -21,14 +22,14 @@ export async function runCommand(command: Command, handler: CommandHandler | und
   } catch (error) {
     return failReply(command.uuid, `payload of ${command.command} is not JSON: ${errorMessage(error)}`);
   }
-  // past timeout_ms the router already answered TIMEOUT: tell the handler to give up
-  const signals = [stop];
-  if (command.timeout_ms > 0) signals.push(AbortSignal.timeout(command.timeout_ms));
-  const signal = AbortSignal.any(signals);
+  // past timeout_ms the router already answered TIMEOUT: the handler's signal (made only if it asks) tells it to give up
+  const { ctx, dispose } = lazyCommandContext(command.uuid, command.command, stop, command.timeout_ms);
   try {
-    const value: unknown = await handler(payload, { uuid: command.uuid, command: command.command, signal });
+    const value: unknown = await handler(payload, ctx);
     return { uuid: command.uuid, status: 'SUCCESS', payload: toJsonText(value, `the result of ${command.command}`), error: '' };
   } catch (error) {
     return failReply(command.uuid, errorMessage(error) || `${command.command} failed`);
+  } finally {
+    dispose();
   }
 }

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../../src/proto/types.js';
 import { runCommand } from '../../src/sdk/command-runner.js';
+import { lazyCommandContext } from '../../src/sdk/command-signal.js';
 import { Lifecycle } from '../../src/sdk/lifecycle.js';
 import { toEventMessage, toJsonText } from '../../src/sdk/messages.js';
 import { commandDeadlineMs } from '../../src/sdk/rpc.js';
@@ -31,6 +32,52 @@ describe('runCommand', () => {
       ctx.signal.addEventListener('abort', () => reject(new Error('aborted by timeout')));
     }), never);
     expect(reply).toMatchObject({ status: 'FAIL', error: 'aborted by timeout' });
+  });
+});
+
+describe('lazyCommandContext', () => {
+  it('makes no signal, timer or stop listener unless the handler reads ctx.signal', async () => {
+    const stop = new AbortController();
+    let added = 0;
+    const original = stop.signal.addEventListener.bind(stop.signal);
+    stop.signal.addEventListener = ((...args: Parameters<AbortSignal['addEventListener']>) => {
+      added += 1;
+      return original(...args);
+    }) as AbortSignal['addEventListener'];
+    expect(await runCommand(cmd({ timeout_ms: 50 }), async (p) => p, stop.signal)).toMatchObject({ status: 'SUCCESS' });
+    expect(added).toBe(0);
+    let seen: AbortSignal | undefined;
+    await runCommand(cmd({ timeout_ms: 50 }), (_p, ctx) => { seen = ctx.signal; return 1; }, stop.signal);
+    expect(added).toBe(1);
+    // answered: the timeout no longer fires and stopping the worker no longer reaches the old command
+    stop.abort(new Error('stopped'));
+    await new Promise((r) => setTimeout(r, 80));
+    expect(seen?.aborted).toBe(false);
+  });
+
+  it('aborts on the worker stop with its reason, also when read through a spread or after the stop', async () => {
+    const stop = new AbortController();
+    const { ctx, dispose } = lazyCommandContext('u', 'ECHO', stop.signal, 0);
+    const copy = { ...ctx };
+    expect(copy.signal).toBe(ctx.signal);
+    const reason = new Error('worker stopping');
+    stop.abort(reason);
+    expect(ctx.signal.aborted).toBe(true);
+    expect(ctx.signal.reason).toBe(reason);
+    dispose();
+    const late = lazyCommandContext('u2', 'ECHO', stop.signal, 0);
+    expect(late.ctx.signal.aborted).toBe(true);
+    late.dispose();
+  });
+
+  it('times out from when the command arrived, with a TimeoutError like AbortSignal.timeout', async () => {
+    const { ctx, dispose } = lazyCommandContext('u', 'ECHO', never, 30);
+    await new Promise((r) => setTimeout(r, 40));
+    const signal = ctx.signal; // asked after the timeout passed: aborts on the next timer turn
+    await new Promise((r) => setTimeout(r, 5));
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as DOMException).name).toBe('TimeoutError');
+    dispose();
   });
 });
 
