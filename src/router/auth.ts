@@ -61,8 +61,10 @@ export class TokenChecker {
     const token = bearerOf(metadata);
     if (token === undefined) return 'none';
     if (token === '') return 'invalid';
-    const isAdmin = matchesDigest(token, this.admin);
-    const isClient = this.client !== undefined && matchesDigest(token, this.client);
+    // one digest of the presented token, compared with both (each comparison in constant time)
+    const candidate = sha256(token);
+    const isAdmin = timingSafeEqual(candidate, this.admin);
+    const isClient = this.client !== undefined && timingSafeEqual(candidate, this.client);
     if (isAdmin) return 'admin';
     return isClient ? 'client' : 'invalid';
   }
