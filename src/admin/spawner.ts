@@ -1,4 +1,4 @@
-// The real WorkerSpawner: execa spawn in its own process group, output lines to the log, group stop.
+// The real WorkerSpawner: spawn in its own process group, output lines to the log, group stop.
 import { WorkerAdminError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { stopGroup } from '../process/kill.js';
