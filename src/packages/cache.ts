@@ -6,11 +6,10 @@ import { WorkerAdminError } from '../common/errors.js';
 import { assertProduct, assertType, splitVersion } from '../common/names.js';
 import type { Progress } from '../repository/body.js';
 import type { RepositoryClient } from '../repository/client.js';
-import { sha256File } from './hash.js';
 import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './limits.js';
 import type { PackageEntry } from './unzip.js';
 import { checkSha, verifyAndUnpack } from './verify.js';
-import { folderManifest, manifestDifference, type Manifest } from './manifest.js';
+import { FileHasher, folderManifest, manifestDifference, type Manifest } from './manifest.js';
 
 /** One version's package on disk. */
 export interface CachedPackage {
@@ -46,9 +45,11 @@ interface Marker {
 }
 
 /** A cache under `{stateDir}/workers` (folders) and `{stateDir}/packages` (zips). */
-export function createPackageCache(opts: { stateDir: string; repository: RepositoryClient; limits?: Partial<PackageLimits> }): PackageCache {
+export function createPackageCache(opts: { stateDir: string; repository: RepositoryClient; limits?: Partial<PackageLimits>; hasher?: FileHasher }): PackageCache {
   const limits = { ...DEFAULT_PACKAGE_LIMITS, ...opts.limits };
   const inFlight = new Map<string, Promise<CachedPackage>>();
+  // A cache hit still proves the zip and every file of the folder, but reads only files whose stat changed since.
+  const hasher = opts.hasher ?? new FileHasher();
 
   async function ensureOnce(req: EnsureRequest): Promise<CachedPackage> {
     const type = assertType(req.type);
@@ -63,12 +64,12 @@ export function createPackageCache(opts: { stateDir: string; repository: Reposit
     await mkdir(parent, { recursive: true });
     await mkdir(zipDir, { recursive: true });
 
-    const cachedSha = await sha256File(zipPath).catch(() => null);
+    const cachedSha = await hasher.hash(zipPath).catch(() => null);
     if (cachedSha !== null && (req.sha256 === undefined || req.sha256.toLowerCase() === cachedSha)) {
       const marker = await readMarker(markerPath);
       if (marker?.sha256 === cachedSha && marker.files && (await isFile(join(dir, marker.entry)))) {
         // The zip matched; the folder must too: code edited on disk after unpacking never runs.
-        const changed = manifestDifference(marker.files, await folderManifest(dir).catch(() => ({})));
+        const changed = manifestDifference(marker.files, await folderManifest(dir, hasher.hash).catch(() => ({})));
         if (changed === undefined) return { dir, sha256: cachedSha, zipPath, entry: marker.entry, source: 'cache' };
       }
       const result = await unpackInto(zipPath, dir, markerPath, req.sha256, label);
@@ -80,6 +81,7 @@ export function createPackageCache(opts: { stateDir: string; repository: Reposit
       const got = await opts.repository.downloadPackage({ type, product, version: req.version, dest: part, ...(req.onProgress ? { onProgress: req.onProgress } : {}), ...(req.signal ? { signal: req.signal } : {}) });
       checkSha(label, req.sha256, got.sha256);
       await rename(part, zipPath);
+      hasher.forget(zipPath);
     } catch (error) {
       await rm(part, { force: true });
       throw error;
@@ -91,14 +93,16 @@ export function createPackageCache(opts: { stateDir: string; repository: Reposit
   // Unpacks and writes the marker; a refused zip is deleted with everything unpacked from it.
   async function unpackInto(zipPath: string, dir: string, markerPath: string, sha256: string | undefined, label: string): Promise<{ sha256: string; entry: PackageEntry }> {
     await rm(markerPath, { force: true });
+    hasher.forget(dir);
     try {
       const result = await verifyAndUnpack({ zipPath, dir, limits, sha256, label });
-      const marker: Marker = { sha256: result.sha256, entry: result.entry, files: await folderManifest(dir) };
+      const marker: Marker = { sha256: result.sha256, entry: result.entry, files: await folderManifest(dir, hasher.hash) };
       await writeFile(`${markerPath}.tmp`, JSON.stringify(marker));
       await rename(`${markerPath}.tmp`, markerPath);
       return { sha256: marker.sha256, entry: marker.entry };
     } catch (error) {
       await rm(zipPath, { force: true });
+      hasher.forget(zipPath);
       throw error;
     }
   }
