@@ -1,6 +1,8 @@
 // Commands/s and p50/p99 through router → one SDK echo worker, next to a bare grpc-js unary echo, same run (goal ≥ 0.6×).
 // Run alone: `node bench/router.mjs [--quick]` (needs `npm run build`). Each side runs in its own process:
 // the load generator here, the router and the worker (or the bare echo server) as children, over TCP loopback.
+// Also measured, as information: the floor of any two-leg design, a check-free grpc-js relay with a bare stream
+// worker. The three sides run in interleaved rounds so that a burst of other work falls on each about equally.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +32,45 @@ async function runRole(role) {
   } else if (role === 'worker') {
     const { startWorker } = await dist('sdk/index.js');
     await startWorker({ commands: { ECHO: async (payload) => payload } });
+    process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  } else if (role === 'relay') {
+    // The floor of any router in this design: a grpc-js relay with no checks at all (no auth, no uuid replay,
+    // no schema, no timeout, no queue) forwarding each SendCommand on one worker stream and the reply back.
+    const { routerServiceDefinition } = await dist('proto/load.js');
+    const server = new grpc.Server();
+    const waiting = new Map();
+    let worker;
+    let seq = 0;
+    server.addService(routerServiceDefinition(), {
+      SendCommand: (call, cb) => {
+        const uuid = String((seq += 1));
+        waiting.set(uuid, cb);
+        worker.write({ command: { uuid, command: call.request.command, payload: call.request.payload } });
+      },
+      Connect: (call) => {
+        worker = call;
+        call.on('data', (m) => {
+          if (!m.reply) return;
+          const cb = waiting.get(m.reply.uuid);
+          waiting.delete(m.reply.uuid);
+          cb?.(null, { uuid: m.reply.uuid, status: 'SUCCESS', payload: m.reply.payload, error: '', worker: 'relay-worker' });
+        });
+      },
+    });
+    const port = await new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    process.stdout.write(`${JSON.stringify({ address: `127.0.0.1:${port}` })}\n`);
+  } else if (role === 'relay-worker') {
+    // A bare grpc-js stream client answering each command with its payload (no SDK).
+    const { routerClientConstructor } = await dist('proto/load.js');
+    const Router = routerClientConstructor();
+    const client = new Router(process.env.BENCH_RELAY_ADDRESS, grpc.credentials.createInsecure());
+    const call = client.Connect();
+    call.on('data', (m) => {
+      if (m.command) call.write({ reply: { uuid: m.command.uuid, status: 'SUCCESS', payload: m.command.payload, error: '', worker: '' } });
+    });
+    call.on('error', () => process.exit(1));
+    call.write({ heartbeat: { timestamp_ms: Date.now() } }); // opens the stream: the relay knows its worker
+    await new Promise((r) => setTimeout(r, 200));
     process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   } else if (role === 'echo-server') {
     const { routerServiceDefinition } = await dist('proto/load.js');
@@ -100,26 +141,49 @@ async function load(grpc, client, metadata, concurrency, ms) {
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, loop));
-  const elapsed = performance.now() - started;
-  latencies.sort((a, b) => a - b);
-  return { rate: latencies.length / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), count: latencies.length, failures };
+  return { latencies, elapsed: performance.now() - started, failures };
 }
 
-async function measure(grpc, address, token, concurrency, ms, server) {
+/** One side of the comparison (bare, router, relay): a client kept open across rounds, warmed up once. */
+async function openSide(grpc, address, token, concurrency, ms, server) {
   const { routerClientConstructor } = await dist('proto/load.js');
   const Router = routerClientConstructor();
   const client = new Router(address, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   if (token) metadata.set('authorization', `Bearer ${token}`);
-  try {
-    await load(grpc, client, metadata, concurrency, Math.min(500, ms / 3)); // warm-up: JIT, connections
-    const cpuBefore = await server.cpu();
-    const result = await load(grpc, client, metadata, concurrency, ms);
-    result.cpuPerCommand = (await server.cpu() - cpuBefore) / result.count;
-    return result;
-  } finally {
-    client.close();
-  }
+  await load(grpc, client, metadata, concurrency, Math.min(500, ms / 3)); // warm-up: JIT, connections
+  const latencies = [];
+  let elapsed = 0;
+  let failures = 0;
+  let cpu = 0;
+  return {
+    /** Runs the load for `slice` ms and adds it to this side's totals. */
+    async round(slice) {
+      const cpuBefore = await server.cpu();
+      const r = await load(grpc, client, metadata, concurrency, slice);
+      cpu += (await server.cpu()) - cpuBefore;
+      for (const l of r.latencies) latencies.push(l);
+      elapsed += r.elapsed;
+      failures += r.failures;
+    },
+    result() {
+      client.close();
+      latencies.sort((a, b) => a - b);
+      const count = latencies.length;
+      return { rate: count / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), count, failures, cpuPerCommand: cpu / count };
+    },
+  };
+}
+
+/**
+ * Measures every side for `ms` in all, in interleaved rounds (bare, router, relay, bare, …): a burst of other work on
+ * this 2-core machine then hits each side about as much, instead of falling on whichever ran at that moment.
+ */
+async function measureInterleaved(grpc, sides, concurrency, ms, rounds) {
+  const open = [];
+  for (const s of sides) open.push(await openSide(grpc, s.address, s.token, concurrency, ms, s.server));
+  for (let r = 0; r < rounds; r += 1) for (const side of open) await side.round(ms / rounds);
+  return open.map((side) => side.result());
 }
 
 /** Rows {name, value, unit, baseline, ratio, goal, met}; throughput ratio = router / bare (higher is better). */
@@ -144,12 +208,19 @@ export async function runRouterBench({ quick = false } = {}) {
     stops.push(worker.stop);
     const bare = await child('echo-server');
     stops.push(bare.stop);
+    const relay = await child('relay');
+    stops.push(relay.stop);
+    const relayWorker = await child('relay-worker', { BENCH_RELAY_ADDRESS: relay.info.address });
+    stops.push(relayWorker.stop);
 
     const rows = [];
     for (const c of CONCURRENCY) {
-      const base = await measure(grpc, bare.info.address, undefined, c, ms, bare);
-      const ours = await measure(grpc, address, adminToken, c, ms, router);
-      if (ours.failures > 0 || base.failures > 0) throw new Error(`bench: ${ours.failures} router / ${base.failures} bare calls failed at concurrency ${c}`);
+      const [base, ours, floor] = await measureInterleaved(grpc, [
+        { address: bare.info.address, server: bare },
+        { address, token: adminToken, server: router },
+        { address: relay.info.address, server: relay },
+      ], c, ms, quick ? 2 : 6);
+      if (ours.failures > 0 || base.failures > 0 || floor.failures > 0) throw new Error(`bench: ${ours.failures} router / ${base.failures} bare / ${floor.failures} relay calls failed at concurrency ${c}`);
       const ratio = +(ours.rate / base.rate).toFixed(2);
       rows.push(
         { name: `router c=${c} throughput`, value: Math.round(ours.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio, goal: GOAL, met: ratio >= GOAL },
@@ -157,6 +228,9 @@ export async function runRouterBench({ quick = false } = {}) {
         { name: `router c=${c} p99`, value: +ours.p99.toFixed(2), unit: 'ms', baseline: +base.p99.toFixed(2), ratio: +(base.p99 / ours.p99).toFixed(2), goal: null, met: null },
         // The router does two gRPC legs per command (unary + stream both ways): about 2× the bare server's CPU is par.
         { name: `router c=${c} server CPU/command`, value: Math.round(ours.cpuPerCommand), unit: 'µs', baseline: Math.round(base.cpuPerCommand), ratio: +(base.cpuPerCommand / ours.cpuPerCommand).toFixed(2), goal: null, met: null },
+        // What two gRPC legs cost by themselves: a check-free grpc-js relay and a bare stream worker, same load.
+        { name: `relay floor c=${c} throughput (bare grpc-js relay, no checks)`, value: Math.round(floor.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio: +(floor.rate / base.rate).toFixed(2), goal: null, met: null,
+          note: `router / relay floor: ${(ours.rate / floor.rate).toFixed(2)}; relay p50 ${floor.p50.toFixed(2)} ms, p99 ${floor.p99.toFixed(2)} ms, relay CPU/command ${Math.round(floor.cpuPerCommand)} µs` },
       );
     }
     return rows;

@@ -44,8 +44,14 @@ async function dispatch(stack, durationMs) {
   const payload = JSON.stringify({ text: 'hello', n: 42 });
   const call = async () => (await stack.client.sendCommand({ command: 'ECHO', payload, timeout_ms: 30_000 })).status === 'SUCCESS';
   await closedLoop({ call, concurrency: DISPATCH_CONCURRENCY, durationMs: Math.min(500, durationMs / 4) });
+  const [before, ownBefore] = [stack.cpu(), process.cpuUsage()];
   const result = await closedLoop({ call, concurrency: DISPATCH_CONCURRENCY, durationMs });
+  const [after, own] = [stack.cpu(), process.cpuUsage(ownBefore)];
   if (result.failures > 0) throw new Error(`dispatch: ${result.failures} of ${result.count} ECHO commands failed`);
+  // Where the CPU of one command goes (µs): the router's share should not grow with instances; the workers' may
+  // (one wake-up per command once commands are spread over many processes, against a batch per wake-up with one).
+  const per = (us) => Math.round(us / result.count);
+  result.cpu = { stack: per(after.stack - before.stack), workers: per(after.workers - before.workers), load: per(own.user + own.system) };
   return result;
 }
 
@@ -132,7 +138,8 @@ export async function runScaleBench({ quick = false } = {}) {
     const pm2Ms = await pm2Start(stack, n, join(stack.stateDir, 'workers', 'utils', 'echo', VERSION));
 
     const rate = (r) => Math.round(r.rate);
-    const lat = (r) => `p50 ${round(r.p50, 1)} ms, p99 ${round(r.p99, 1)} ms`;
+    const lat = (r) => `p50 ${round(r.p50, 1)} ms, p99 ${round(r.p99, 1)} ms; CPU per command: stack (router + admin) ${r.cpu.stack} µs, `
+      + `workers ${r.cpu.workers} µs, load generator ${r.cpu.load} µs`;
     return [
       finishRow({
         name: `scale: ${n} echo instances to READY vs PM2 starting ${n} copies`, value: Math.round(start.ms), unit: 'ms', baseline: Math.round(pm2Ms), ratio: round(start.ms / pm2Ms), goal: 'ratio <= 1',

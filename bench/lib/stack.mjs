@@ -58,6 +58,8 @@ export async function startStackProcess({ connectorsDir = [join(ROOT, 'connector
       return { ...reply, data: reply.payload ? JSON.parse(reply.payload) : null };
     },
     rss: () => rssBytes(pid),
+    /** CPU µs (user + system) used so far by the stack process and by the worker processes state.json names. */
+    cpu: () => ({ stack: cpuMicros(pid), workers: recordedPids(stateDir).reduce((sum, p) => sum + (cpuMicros(p) ?? 0), 0) }),
     /** process.memoryUsage() of the stack process (rss, heapTotal, heapUsed, external, arrayBuffers). */
     async memory() {
       child.proc.stdin.write('mem\n');
@@ -92,6 +94,28 @@ function reapRecorded(stateDir) {
   for (const p of state.processes ?? []) {
     const stat = procStartTime(p.pid);
     if (stat !== null && stat === p.startTime) killGroup(p.pgid);
+  }
+}
+
+/** Pids of the worker processes the admin recorded in state.json. */
+function recordedPids(stateDir) {
+  try {
+    return (JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')).processes ?? []).map((p) => p.pid);
+  } catch {
+    return [];
+  }
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ: /proc/PID/stat counts CPU time in clock ticks of 10 ms
+
+/** CPU time (utime + stime) of a pid in µs, from /proc/PID/stat; null once it is gone. */
+export function cpuMicros(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
+  } catch {
+    return null;
   }
 }
 
