@@ -54,16 +54,22 @@ export class WorkerLog {
     file.on('error', (error) => this.logger?.warn({ err: error, path }, 'worker log file write failed'));
   }
 
-  /** Opens the next run's file `{identifier}.{n}.log` (n = 1 + the highest present). Synchronous: cheap, and callable from a spawn hook. */
+  /**
+   * Opens the next run's file `{identifier}.{n}.log` (n = 1 + the highest present when this process first opened a
+   * log in the folder, or opened since). Synchronous: cheap, and callable from a spawn hook.
+   */
   static openSync(options: WorkerLogOptions): WorkerLog {
     const dir = logsDir(options.stateDir);
     mkdirSync(dir, { recursive: true });
-    let run = highestRun(dir, assertIdentifier(options.identifier)) + 1;
+    const highest = highestRuns(dir);
+    const identifier = assertIdentifier(options.identifier);
+    let run = (highest.get(identifier) ?? 0) + 1;
     for (;;) {
       const path = logFilePath(options.stateDir, options.identifier, run);
       try {
         // 'wx': two runs of one identifier (rolling update) never share a file; 0600: output may be sensitive.
         const fd = openSync(path, 'wx', 0o600);
+        highest.set(identifier, run);
         return new WorkerLog(options, createWriteStream(path, { fd }), path, run);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -101,13 +107,24 @@ export class WorkerLog {
   }
 }
 
-function highestRun(dir: string, identifier: string): number {
-  const prefix = `${identifier}.`;
-  let highest = 0;
+// The highest run number by identifier, per logs folder: the folder is listed once per process, then kept up to date
+// by openSync ('wx' still refuses a number taken meanwhile). Listing it on every open cost O(files) per start:
+// a burst of 200 starts listed 200 × 200 names.
+const highestByDir = new Map<string, Map<string, number>>();
+
+function highestRuns(dir: string): Map<string, number> {
+  let highest = highestByDir.get(dir);
+  if (highest) return highest;
+  highest = new Map();
   for (const name of readdirSync(dir)) {
-    if (!name.startsWith(prefix) || !name.endsWith('.log')) continue;
-    const run = Number(name.slice(prefix.length, -'.log'.length));
-    if (Number.isInteger(run) && run > highest) highest = run;
+    if (!name.endsWith('.log')) continue;
+    const stem = name.slice(0, -'.log'.length);
+    const dot = stem.lastIndexOf('.');
+    const run = Number(stem.slice(dot + 1));
+    if (dot <= 0 || !Number.isInteger(run) || run <= 0) continue;
+    const identifier = stem.slice(0, dot);
+    if (run > (highest.get(identifier) ?? 0)) highest.set(identifier, run);
   }
+  highestByDir.set(dir, highest);
   return highest;
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,6 +76,28 @@ describe('worker logs', () => {
     const b = WorkerLog.openSync({ stateDir, identifier: 'x', version: '1.1', mode: 'development' });
     expect(a.path).not.toBe(b.path);
     return Promise.all([a.close(), b.close()]);
+  });
+
+  it('numbers on from the files present, never reuses a number in this process, and never takes a file made meanwhile', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'wa-'));
+    dirs.push(stateDir);
+    mkdirSync(join(stateDir, 'logs'));
+    writeFileSync(logFilePath(stateDir, 'x', 7), 'an earlier admin run\n');
+    writeFileSync(logFilePath(stateDir, 'x.y', 12), 'another identifier\n');
+    const open = (mode: 'development' | 'production') => WorkerLog.openSync({ stateDir, identifier: 'x', version: '1.0', mode });
+    const first = open('production');
+    expect(first.run).toBe(8);
+    await first.close(); // production: its file is gone, its number stays used
+    expect(existsSync(first.path)).toBe(false);
+    const second = open('development');
+    expect(second.run).toBe(9);
+    writeFileSync(logFilePath(stateDir, 'x', 10), 'made behind the admin\'s back\n');
+    const third = open('development');
+    expect(third.run).toBe(11);
+    expect(readFileSync(logFilePath(stateDir, 'x', 10), 'utf8')).toBe('made behind the admin\'s back\n');
+    const other = WorkerLog.openSync({ stateDir, identifier: 'x.y', version: '1.0', mode: 'development' });
+    expect(other.run).toBe(13);
+    await Promise.all([second.close(), third.close(), other.close()]);
   });
 
   it('no secret reaches the admin log: stdin is never logged, config is logged by key names', async () => {
