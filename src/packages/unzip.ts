@@ -234,11 +234,16 @@ async function writeEntry(
   const compressed = Math.max(entry.compressedSize, 1);
   const meter = new Transform({
     transform(chunk: Buffer, _e, done) {
+      const room = entry.uncompressedSize - bytes;
       bytes += chunk.length;
       if (bytes > o.maxBytes) return done(o.refuse(`${o.at}: unpacked bytes over the unpackedBytes limit`));
       if (bytes / compressed > o.maxRatio) return done(o.refuse(`${o.at}: compression ratio over ${o.maxRatio}:1 (zip bomb)`));
-      if (crc32) crc = crc32(chunk, crc);
-      done(null, chunk);
+      // Past its declared size the entry is refused at its end: the rest is counted (the message says how much) but
+      // not written, so entries in flight together never hold more on disk than the sizes they reserved.
+      const keep = room >= chunk.length ? chunk : chunk.subarray(0, Math.max(room, 0));
+      if (crc32) crc = crc32(keep, crc);
+      if (keep.length === 0) return done();
+      done(null, keep);
     },
   });
   try {
