@@ -48,14 +48,12 @@ export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
       if (request.runAs && !opts.resolveUser) throw new WorkerAdminError('SPAWN_FAILED', `runAs ${JSON.stringify(request.runAs)}: this admin cannot switch users`);
       const user = request.runAs ? opts.resolveUser?.(request.runAs) : undefined;
       const sink = opts.openSink?.(request);
-      const log = opts.logger.child({ identifier: request.identifier, version: request.version });
+      // Without a sink, lines go to a tagged child of the admin log (made only then: one per worker otherwise unused).
+      const log = sink ? undefined : opts.logger.child({ identifier: request.identifier, version: request.version });
       const child: ChildHandle = await spawnWorker({
         command: request.command, args: request.args, cwd: request.cwd, stdinLine: request.stdinLine,
         ...(user ? { uid: user.uid, gid: user.gid, env: { ...process.env, HOME: user.home ?? '/' } } : {}),
-        onLine: (stream, text) => {
-          if (sink) sink.line(stream, text);
-          else log.info({ stream }, text);
-        },
+        onLine: sink ? (stream, text) => sink.line(stream, text) : (stream, text) => log?.info({ stream }, text),
       });
       void child.outputClosed.finally(() => sink?.closed());
       let startTime = readProcStat(child.pid)?.startTime;
