@@ -50,6 +50,9 @@ export class WorkerConnection {
   usedAt = 0;
   /** Uuids recently given to it: a late reply to one of them is not misbehaviour. */
   private readonly given = new Set<string>();
+  /** The same uuids in the order given, a ring once full: the oldest is forgotten without an iterator per command. */
+  private readonly givenOrder: string[] = [];
+  private givenAt = 0;
   /** Told of every accepted transition (the registry keeps its indexes of READY connections with it). */
   private stateListener: ((connection: WorkerConnection, from: ConnectionState) => void) | undefined;
 
@@ -94,8 +97,15 @@ export class WorkerConnection {
 
   /** Records a uuid handed to it (the last GIVEN_MEMORY are kept). */
   remember(uuid: string): void {
+    if (this.given.has(uuid)) return;
     this.given.add(uuid);
-    if (this.given.size > GIVEN_MEMORY) this.given.delete(this.given.values().next().value as string);
+    if (this.givenOrder.length < GIVEN_MEMORY) {
+      this.givenOrder.push(uuid); // grows with use: an idle connection holds nothing
+      return;
+    }
+    this.given.delete(this.givenOrder[this.givenAt] as string);
+    this.givenOrder[this.givenAt] = uuid;
+    this.givenAt = (this.givenAt + 1) % GIVEN_MEMORY;
   }
 
   /** True when `uuid` was handed to it recently (its reply may come after a TIMEOUT). */

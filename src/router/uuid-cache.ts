@@ -23,6 +23,9 @@ export interface UuidCacheLimits {
 
 export const DEFAULT_UUID_CACHE_LIMITS: UuidCacheLimits = { windowMs: REPLAY_WINDOW_MS, maxEntries: 1_000_000, maxBytes: 256 * 1024 * 1024 };
 
+/** Sweeps for age alone run at most this often (ms). */
+const SWEEP_MS = 1000;
+
 /** Payloads up to this many characters are their own fingerprint (about a digest's size; no sha256 per command). */
 const INLINE_FINGERPRINT = 64;
 
@@ -38,6 +41,7 @@ export class UuidCache {
   /** Insertion order = answer order, so expiry is from the front. */
   private readonly answered = new Map<string, Answered>();
   private bytes = 0;
+  private sweptAt = -Infinity;
 
   constructor(
     private readonly limits: UuidCacheLimits = DEFAULT_UUID_CACHE_LIMITS,
@@ -48,10 +52,14 @@ export class UuidCache {
   lookup(uuid: string, fingerprint: string): UuidLookup {
     const pending = this.pending.get(uuid);
     if (pending) return pending.fingerprint === fingerprint ? { kind: 'replay', reply: pending.reply } : { kind: 'conflict' };
-    this.expire();
     const answered = this.answered.get(uuid);
-    if (answered) return answered.fingerprint === fingerprint ? { kind: 'replay', reply: Promise.resolve(answered.reply) } : { kind: 'conflict' };
-    return { kind: 'new' };
+    if (!answered) return { kind: 'new' };
+    if (answered.at <= this.now() - this.limits.windowMs) {
+      // past the window, whether or not a sweep ran since: forgotten (deleted now, so a new answer goes to the end)
+      this.forget(uuid, answered);
+      return { kind: 'new' };
+    }
+    return answered.fingerprint === fingerprint ? { kind: 'replay', reply: Promise.resolve(answered.reply) } : { kind: 'conflict' };
   }
 
   /** Records a command now pending. */
@@ -74,13 +82,24 @@ export class UuidCache {
     return { pending: this.pending.size, answered: this.answered.size };
   }
 
-  /** Forgets answers older than the window or beyond the limits. */
+  /**
+   * Forgets answers older than the window or beyond the limits. Over a limit it runs at once; for age alone at most
+   * once per SWEEP_MS (lookups check the age themselves), not on every command.
+   */
   expire(): void {
-    const oldest = this.now() - this.limits.windowMs;
+    const now = this.now();
+    const overLimits = this.answered.size > this.limits.maxEntries || this.bytes > this.limits.maxBytes;
+    if (!overLimits && now - this.sweptAt < SWEEP_MS) return;
+    this.sweptAt = now;
+    const oldest = now - this.limits.windowMs;
     for (const [uuid, entry] of this.answered) {
       if (entry.at > oldest && this.answered.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;
-      this.answered.delete(uuid);
-      this.bytes -= entry.bytes;
+      this.forget(uuid, entry);
     }
+  }
+
+  private forget(uuid: string, entry: Answered): void {
+    this.answered.delete(uuid);
+    this.bytes -= entry.bytes;
   }
 }

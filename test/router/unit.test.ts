@@ -1,8 +1,10 @@
 // Pure parts of the router: dispatch choice, replay cache, queue, backpressure writer, pivot index.
 import { PassThrough, Writable } from 'node:stream';
+import { Metadata } from '@grpc/grpc-js';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/proto/types.js';
+import { TokenChecker } from '../../src/router/auth.js';
 import { WorkerConnection, type RouterMessageOut } from '../../src/router/connection.js';
 import { pickConnection } from '../../src/router/dispatch.js';
 import { PendingCommand } from '../../src/router/pending.js';
@@ -81,6 +83,46 @@ describe('UuidCache', () => {
     expect(cache.lookup('a', 'fp')).toEqual({ kind: 'new' });
     expect(cache.lookup('c', 'fp').kind).toBe('replay');
     expect(cache.size.answered).toBe(2);
+  });
+});
+
+describe('UuidCache between sweeps', () => {
+  const reply = (uuid: string): Reply => ({ uuid, status: 'SUCCESS', payload: '1', error: '', worker: 'w@1.0' });
+
+  it('forgets an answer at the end of its window even when no sweep ran; a new answer of that uuid counts from then', () => {
+    let now = 0;
+    const cache = new UuidCache({ windowMs: 1000, maxEntries: 100, maxBytes: 1e6 }, () => now);
+    const answer = (u: string) => {
+      cache.begin(u, 'fp', Promise.resolve(reply(u)));
+      cache.finish(u, reply(u));
+    };
+    answer('u');
+    now = 400;
+    answer('v'); // finish sweeps at most once a second: none runs here
+    now = 1000;
+    expect(cache.lookup('u', 'fp')).toEqual({ kind: 'new' });
+    answer('u'); // answered again at 1000: now the newest entry
+    now = 1400;
+    expect(cache.lookup('v', 'fp')).toEqual({ kind: 'new' });
+    expect(cache.lookup('u', 'fp').kind).toBe('replay');
+    now = 1999;
+    cache.expire();
+    expect(cache.lookup('u', 'fp').kind).toBe('replay');
+    now = 2000;
+    expect(cache.lookup('u', 'fp')).toEqual({ kind: 'new' });
+  });
+});
+
+describe('WorkerConnection.remember', () => {
+  it('keeps the last 4096 uuids given, forgetting the oldest first', () => {
+    const c = connection(1, 'w', '1.0', ['C']);
+    for (let i = 0; i <= 4096; i += 1) c.remember(`u${i}`);
+    expect(c.wasGiven('u0')).toBe(false);
+    expect(c.wasGiven('u1')).toBe(true);
+    expect(c.wasGiven('u4096')).toBe(true);
+    c.remember('u4097');
+    expect(c.wasGiven('u1')).toBe(false);
+    expect(c.wasGiven('u2')).toBe(true);
   });
 });
 
@@ -166,5 +208,31 @@ describe('pivot index', () => {
     index.record({ key, found: true, layers_json: '', pivot_json: '{"commands":[{"name":"B"}]}', saved_at_ms: 0 });
     expect(index.declares('A')).toBe(false);
     expect(index.declares('B')).toBe(true);
+  });
+});
+
+describe('TokenChecker', () => {
+  const admin = 'a'.repeat(40);
+  const client = 'c'.repeat(40);
+  const md = (value?: string) => {
+    const m = new Metadata();
+    if (value !== undefined) m.set('authorization', value);
+    return m;
+  };
+
+  it('tells admin, client, invalid and none apart, before and after a token was proven', () => {
+    const tokens = new TokenChecker(admin, client);
+    for (let round = 0; round < 2; round += 1) {
+      expect(tokens.callerOf(md(`Bearer ${admin}`))).toBe('admin');
+      expect(tokens.callerOf(md(`Bearer ${client}`))).toBe('client');
+      // near misses of a proven token stay invalid: only exact proven texts are remembered
+      expect(tokens.callerOf(md(`Bearer ${admin}x`))).toBe('invalid');
+      expect(tokens.callerOf(md(`Bearer ${admin.slice(1)}`))).toBe('invalid');
+      expect(tokens.callerOf(md(`Bearer ${'b'.repeat(40)}`))).toBe('invalid');
+      expect(tokens.callerOf(md())).toBe('none');
+    }
+    const adminOnly = new TokenChecker(admin, undefined);
+    expect(adminOnly.callerOf(md(`Bearer ${client}`))).toBe('invalid');
+    expect(adminOnly.callerOf(md(`Bearer ${admin}`))).toBe('admin');
   });
 });
