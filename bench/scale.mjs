@@ -39,11 +39,22 @@ async function stopAll(stack) {
   if (reply.status !== 'SUCCESS') throw new Error(`ADMIN_STOP_ALL_WORKERS: ${reply.status} ${reply.error}`);
 }
 
-/** ECHO commands/s through the router with DISPATCH_CONCURRENCY in flight (after a short warm-up). */
-async function dispatch(stack, durationMs) {
+/** Commands each instance serves before the measured window: a fresh node process runs its first ones cold (not JIT-compiled). */
+const WARM_PER_INSTANCE = 50;
+const WARM_MAX_MS = 20_000;
+
+/**
+ * ECHO commands/s through the router with DISPATCH_CONCURRENCY in flight, in steady state: after a warm-up of at
+ * least 500 ms and WARM_PER_INSTANCE commands per instance (200 fresh workers otherwise spend the window warming up).
+ */
+async function dispatch(stack, durationMs, instances) {
   const payload = JSON.stringify({ text: 'hello', n: 42 });
   const call = async () => (await stack.client.sendCommand({ command: 'ECHO', payload, timeout_ms: 30_000 })).status === 'SUCCESS';
-  await closedLoop({ call, concurrency: DISPATCH_CONCURRENCY, durationMs: Math.min(500, durationMs / 4) });
+  const warmStarted = performance.now();
+  let warmed = 0;
+  do {
+    warmed += (await closedLoop({ call, concurrency: DISPATCH_CONCURRENCY, durationMs: Math.min(500, durationMs / 4) })).count;
+  } while (warmed < instances * WARM_PER_INSTANCE && performance.now() - warmStarted < WARM_MAX_MS);
   const [before, ownBefore] = [stack.cpu(), process.cpuUsage()];
   const result = await closedLoop({ call, concurrency: DISPATCH_CONCURRENCY, durationMs });
   const [after, own] = [stack.cpu(), process.cpuUsage(ownBefore)];
@@ -112,15 +123,14 @@ export async function runScaleBench({ quick = false } = {}) {
   const ids = (from, to) => Array.from({ length: to - from }, (_, i) => `scale-${from + i}`);
   const stack = await startStackProcess();
   try {
-    // Dispatch at 1 and at `middle` instances (the first start also fills the package and configuration caches).
+    // The caches (package, configuration) filled by one start, then none running: the burst below starts from there.
     const idle = await stack.memory();
     await startAll(stack, ids(0, 1));
-    const at1 = await dispatch(stack, dispatchMs);
-    await startAll(stack, ids(1, middle));
-    const atMiddle = await dispatch(stack, dispatchMs);
     await stopAll(stack);
 
-    // N at once, from none running; RSS sampled while they start and once all are READY.
+    // N at once, from none running; RSS sampled while they start and once all are READY. This comes before any
+    // dispatch load: under load the process's heap and malloc arenas grow to a high-water mark that stays (see
+    // the row after the dispatch loads), whatever the number of instances, and would hide what N instances cost.
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, stack.rss() ?? 0)), 100);
     let start;
@@ -131,9 +141,16 @@ export async function runScaleBench({ quick = false } = {}) {
     }
     const mem = await stack.memory();
     const rss = mem.rss;
-    const atN = await dispatch(stack, dispatchMs);
-    const rssAfterLoad = stack.rss();
+    const atN = await dispatch(stack, dispatchMs, n);
     await stopAll(stack);
+
+    // Dispatch at 1 and at `middle` instances, on the same (now warm) process.
+    await startAll(stack, ids(0, 1));
+    const at1 = await dispatch(stack, dispatchMs, 1);
+    await startAll(stack, ids(1, middle));
+    const atMiddle = await dispatch(stack, dispatchMs, middle);
+    await stopAll(stack);
+    const afterLoads = await stack.memory();
 
     const pm2Ms = await pm2Start(stack, n, join(stack.stateDir, 'workers', 'utils', 'echo', VERSION));
 
@@ -149,7 +166,12 @@ export async function runScaleBench({ quick = false } = {}) {
         name: `scale: admin + router RSS with ${n} instances`, value: round(rss / MB, 1), unit: 'MB', baseline: round(idle.rss / MB, 1), ratio: null, goal: 'value <= 150',
         note: `baseline: the same process with no instance. One process (router, admin and the local repository server, as \`up\` runs them); `
           + `with ${n}: heap used ${round(mem.heapUsed / MB, 1)} MB (idle ${round(idle.heapUsed / MB, 1)}), external ${round(mem.external / MB, 1)} MB; `
-          + `peak while starting ${round(peak / MB, 1)} MB, after the dispatch load ${round(rssAfterLoad / MB, 1)} MB`,
+          + `peak while starting ${round(peak / MB, 1)} MB`,
+      }),
+      finishRow({
+        name: 'scale: admin + router RSS after the dispatch loads (no instance left)', value: round(afterLoads.rss / MB, 1), unit: 'MB', baseline: round(idle.rss / MB, 1), ratio: null, goal: null,
+        note: `baseline: the same process before any instance; heap used ${round(afterLoads.heapUsed / MB, 1)} MB of ${round(afterLoads.heapTotal / MB, 1)} MB; `
+          + 'RSS keeps the high-water mark of the load (objects promoted under load, malloc arenas), not instances',
       }),
       finishRow({ name: 'scale: dispatch throughput, 1 instance', value: rate(at1), unit: 'cmd/s', baseline: null, ratio: null, goal: null, note: `${DISPATCH_CONCURRENCY} in flight, ${lat(at1)}` }),
       finishRow({ name: `scale: dispatch throughput, ${middle} instances (baseline: 1 instance)`, value: rate(atMiddle), unit: 'cmd/s', baseline: rate(at1), ratio: round(atMiddle.rate / at1.rate), goal: 'ratio >= 0.9', note: lat(atMiddle) }),
