@@ -120,11 +120,19 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
     }
   }
 
+  // The last versions.yaml parsed per product, by its text: every start fetches it (new versions must be seen at
+  // once), but a burst of 200 starts re-parsing the same text made ~9 MB of garbage. A failed parse is not kept.
+  const parsedVersions = new Map<string, { text: string; entries: readonly VersionEntry[] }>();
+
   async function listVersions(type: string, product: string): Promise<VersionEntry[]> {
     const path = versionsPath(type, product);
     const text = await fetchText(path, `versions of ${type}/${product}`);
     if (text === null) throw new WorkerAdminError('PRODUCT_UNKNOWN', `product ${type}/${product} is unknown to the repository ${base.href} (${path}: 404)`);
-    return parseVersionsYaml(text, { file: urlOf(path), maxBytes: limits.yamlBytes, maxAliases: limits.yamlAliases });
+    const known = parsedVersions.get(path);
+    if (known?.text === text) return [...known.entries]; // a new array each call: callers may sort it
+    const entries = parseVersionsYaml(text, { file: urlOf(path), maxBytes: limits.yamlBytes, maxAliases: limits.yamlAliases }).map((e) => Object.freeze(e));
+    parsedVersions.set(path, { text, entries });
+    return [...entries];
   }
 
   async function fetchKeysLayers(type: string, product: string, version: string): Promise<KeysLayer[]> {

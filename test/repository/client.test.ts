@@ -34,6 +34,21 @@ describe('repository client against repo serve', () => {
     expect(resolveVersion(listed, 'latest', 'utils/demo').version).toBe('2.0');
   });
 
+  it('sees a changed versions.yaml at once, returns a fresh list each call, and never keeps a text that failed', async () => {
+    const { url, out } = await servedDemo(['1.0']);
+    const file = join(out, 'utils/demo/versions.yaml');
+    await writeFile(file, '- "1.0"\n- "1.1"\n');
+    const client = createRepositoryClient({ url });
+    const first = await client.listVersions('utils', 'demo');
+    first.reverse(); // a caller sorting its list must not change what the next caller gets
+    expect(await client.listVersions('utils', 'demo')).toEqual([{ version: '1.0' }, { version: '1.1' }]);
+    await writeFile(file, '- "1.0"\n- "1.1"\n- "1.2"\n');
+    expect((await client.listVersions('utils', 'demo')).map((e) => e.version)).toEqual(['1.0', '1.1', '1.2']);
+    await writeFile(file, '- "1.0"\n- "1.0"\n');
+    await expect(client.listVersions('utils', 'demo')).rejects.toMatchObject({ code: 'VERSION_INVALID' });
+    await expect(client.listVersions('utils', 'demo')).rejects.toMatchObject({ code: 'VERSION_INVALID' });
+  });
+
   it('fetches four layers; layer 4 overrides layer 1; a missing layer is empty; the pivot compiles', async () => {
     const { url, out } = await servedDemo(['1.0']);
     await rm(join(out, 'utils/demo/1/keys.yaml'));
