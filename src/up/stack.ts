@@ -32,7 +32,15 @@ export interface StackOptions {
   ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;
 }
 
+/** What `up` did with each connector version of one source tree: packed now, or left as it was (same inputs). */
+export interface StackPack {
+  src: string;
+  versions: Array<{ id: string; sha256: string; result: 'packed' | 'unchanged' }>;
+}
+
 export interface RunningStack {
+  /** One entry per packed source tree (none with repositoryDir). */
+  packs: StackPack[];
   router: RunningRouter;
   admin: RunningAdmin;
   repository: RepositoryServer;
@@ -54,10 +62,15 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
 
   const repoDir = join(config.stateDir, 'repository');
   const sources = options.repositoryDir ? [] : [options.connectorsDir ?? 'connectors'].flat();
+  const packs: StackPack[] = [];
   for (const src of sources) {
     const { packRepository } = await import('../packages/pack/pack.js'); // loaded only when there is something to pack
-    const packed = await packRepository({ src: resolve(src), out: repoDir });
-    logger.info({ src, versions: packed.versions.map((v) => `${v.type}/${v.product}@${v.version}`) }, 'connectors packed');
+    // reuse: a version whose inputs (sources, the SDK, node_modules, the packer) did not change is not bundled again
+    const result = await packRepository({ src: resolve(src), out: repoDir, reuse: true });
+    const versions = result.versions.map((v) => ({ id: `${v.type}/${v.product}@${v.version}`, sha256: v.sha256, result: v.result }));
+    packs.push({ src, versions });
+    const ids = (which: string): string[] => versions.filter((v) => v.result === which).map((v) => v.id);
+    logger.info({ src, packed: ids('packed'), unchanged: ids('unchanged') }, 'connectors packed');
   }
   const repository = await startRepositoryServer({ dir: options.repositoryDir ?? repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
   const closers: Array<() => Promise<void>> = [() => repository.close()];
@@ -85,7 +98,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     if (options.startConnectors !== false) await admin.startConfiguredConnectors();
     let closing: Promise<void> | undefined;
     return {
-      router, admin, repository, ops, credentials,
+      packs, router, admin, repository, ops, credentials,
       close: () => (closing ??= runAll(closers, logger)),
     };
   } catch (error) {

@@ -1,6 +1,6 @@
 // Bundles a worker entry (worker.ts / worker.mjs) with everything it imports, the SDK included, into one ESM file.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildResult, Message, Plugin } from 'esbuild';
 import { WorkerAdminError } from '../../common/errors.js';
@@ -47,8 +47,18 @@ export async function withBundler<T>(fn: () => Promise<T>): Promise<T> {
 // Set by the first bundle: a process that never bundles never loads esbuild.
 let loaded: Promise<typeof import('esbuild')> | undefined;
 
+/** The version of the esbuild that bundles (loads its JS API, not its service). */
+export async function esbuildVersion(): Promise<string> {
+  return (await (loaded ??= import('esbuild'))).version;
+}
+
 /** One ESM file for node20: `worker-admin/sdk` resolved to this package's SDK, paths relative to `workerDir`. */
 export async function bundleWorker(workerDir: string, entry: string): Promise<Buffer> {
+  return (await bundleWorkerWithInputs(workerDir, entry)).code;
+}
+
+/** bundleWorker, plus the absolute path of every file esbuild read into the bundle (its metafile inputs), sorted. */
+export async function bundleWorkerWithInputs(workerDir: string, entry: string): Promise<{ code: Buffer; inputs: string[] }> {
   // Loaded here, not at the top: a process that never packs (admin, router) does not carry esbuild's memory.
   const esbuild = await (loaded ??= import('esbuild'));
   const sdkPlugin: Plugin = {
@@ -57,7 +67,7 @@ export async function bundleWorker(workerDir: string, entry: string): Promise<Bu
       build.onResolve({ filter: /^worker-admin\/sdk$/ }, () => ({ path: sdkEntryPath() }));
     },
   };
-  let result: BuildResult<{ write: false }>;
+  let result: BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
       entryPoints: [entry],
@@ -67,6 +77,7 @@ export async function bundleWorker(workerDir: string, entry: string): Promise<Bu
       target: 'node20',
       format: 'esm',
       write: false,
+      metafile: true, // the inputs only: the output bytes are the same with or without it
       outfile: 'worker.mjs',
       banner: { js: BANNER },
       plugins: [sdkPlugin],
@@ -83,5 +94,6 @@ export async function bundleWorker(workerDir: string, entry: string): Promise<Bu
   }
   const out = result.outputFiles.find((f) => f.path.endsWith('.mjs'));
   if (!out) throw new WorkerAdminError('INTERNAL', `${join(workerDir, entry)}: esbuild produced no worker.mjs`);
-  return Buffer.from(out.contents);
+  const inputs = Object.keys(result.metafile.inputs).map((path) => resolve(workerDir, path)).sort();
+  return { code: Buffer.from(out.contents), inputs };
 }

@@ -7,22 +7,37 @@ import { WorkerAdminError } from '../../common/errors.js';
 import { parseKeysYaml, type LayerName } from '../../repository/keys.js';
 import { parsePivotYaml } from '../../repository/pivot.js';
 import { parseVersionsYaml, toSemver, type VersionEntry } from '../../repository/versions.js';
-import { bundleWorker, findEntry, withBundler } from './bundle.js';
+import { bundleWorkerWithInputs, findEntry, withBundler } from './bundle.js';
+import {
+  bundleInputsUnchanged, hashInputs, packerId, RECORD_FORMAT, readRecord, recordPath, removeRecord, resolutionContext, sha256Hex, treeDigest,
+  writeRecord, type PackRecord,
+} from './pack-record.js';
 import { scanSource, type SourceVersion } from './source-tree.js';
 import { deterministicZip, type ZipInput } from './zip-writer.js';
 
 /** What one pack wrote. */
 export interface PackResult {
-  versions: Array<{ type: string; product: string; version: string; sha256: string; zip: string }>;
+  /** `result`: `packed` (bundled and zipped now), or `unchanged` (reuse: the zip in `out` was built from the same inputs). */
+  versions: Array<{ type: string; product: string; version: string; sha256: string; zip: string; result: 'packed' | 'unchanged' }>;
   yamlFiles: string[];
 }
 
+export interface PackOptions {
+  src: string;
+  out: string;
+  /**
+   * Skip a version whose inputs did not change since it was last packed into `out` with reuse (see pack-record.ts),
+   * and record the inputs of every version packed. Off by default: `worker-admin pack` always packs.
+   */
+  reuse?: boolean;
+}
+
 /** Packs `src` into `out` (created if needed); other versions already in `out` keep their entries and bytes. */
-export function packRepository(opts: { src: string; out: string }): Promise<PackResult> {
+export function packRepository(opts: PackOptions): Promise<PackResult> {
   return withBundler(() => packTree(opts));
 }
 
-async function packTree(opts: { src: string; out: string }): Promise<PackResult> {
+async function packTree(opts: PackOptions): Promise<PackResult> {
   const tree = await scanSource(opts.src);
   for (const rel of tree.yamlFiles) {
     const text = await readFile(join(opts.src, rel), 'utf8');
@@ -30,11 +45,32 @@ async function packTree(opts: { src: string; out: string }): Promise<PackResult>
     await writeAtomic(join(opts.out, rel), Buffer.from(text));
   }
   const packed: PackResult['versions'] = [];
+  const records: Array<{ path: string; record: PackRecord | null }> = [];
+  const listed = new Map<string, Promise<VersionEntry[]>>(); // versions.yaml as it was before this pack
+  const listedIn = (product: string): Promise<VersionEntry[]> => {
+    const file = join(opts.out, product, 'versions.yaml');
+    let entries = listed.get(product);
+    if (!entries) listed.set(product, (entries = readFile(file, 'utf8').then((t) => parseVersionsYaml(t, { file }), () => [])));
+    return entries;
+  };
   for (const v of tree.versions) {
-    const zip = await deterministicZip(await workerFiles(v));
     const rel = `${v.type}/${v.product}/${v.version.replace('.', '_')}_worker.zip`;
+    const base = { type: v.type, product: v.product, version: v.version, zip: rel };
+    const record = recordPath(opts.out, v.type, v.product, v.version);
+    if (opts.reuse) {
+      const kept = await unchangedSha256(v, join(opts.out, rel), record, await listedIn(`${v.type}/${v.product}`));
+      if (kept) {
+        packed.push({ ...base, sha256: kept, result: 'unchanged' });
+        continue;
+      }
+      await removeRecord(record); // written again only once the new zip is listed in versions.yaml
+    }
+    const built = await workerFiles(v);
+    const zip = await deterministicZip(built.files);
     await writeAtomic(join(opts.out, rel), zip);
-    packed.push({ type: v.type, product: v.product, version: v.version, sha256: createHash('sha256').update(zip).digest('hex'), zip: rel });
+    const sha256 = createHash('sha256').update(zip).digest('hex');
+    packed.push({ ...base, sha256, result: 'packed' });
+    if (opts.reuse) records.push({ path: record, record: await recordOf(v, built, sha256) });
   }
   const products = new Map<string, typeof packed>();
   for (const p of packed) products.set(`${p.type}/${p.product}`, [...(products.get(`${p.type}/${p.product}`) ?? []), p]);
@@ -45,6 +81,7 @@ async function packTree(opts: { src: string; out: string }): Promise<PackResult>
     for (const p of list) merged.set(p.version, { version: p.version, sha256: p.sha256 });
     await writeAtomic(file, Buffer.from(versionsYaml([...merged.values()])));
   }
+  for (const { path, record } of records) if (record) await writeRecord(path, record);
   return { versions: packed, yamlFiles: tree.yamlFiles };
 }
 
@@ -54,16 +91,50 @@ export function versionsYaml(entries: readonly VersionEntry[]): string {
   return sorted.map((e) => (e.sha256 ? `- version: "${e.version}"\n  sha256: ${e.sha256}\n` : `- "${e.version}"\n`)).join('');
 }
 
+interface WorkerFiles {
+  files: ZipInput[];
+  entry: string | null;
+  /** A bundle's inputs (absolute paths). */
+  inputs?: string[];
+}
+
 // The files of one version's zip: a bundled worker.mjs, or the folder as is around an executable `worker`.
-async function workerFiles(v: SourceVersion): Promise<ZipInput[]> {
+async function workerFiles(v: SourceVersion): Promise<WorkerFiles> {
   const entry = findEntry(v.workerDir);
-  if (entry) return [{ path: 'worker.mjs', data: await bundleWorker(v.workerDir, entry), executable: false }];
+  if (entry) {
+    const { code, inputs } = await bundleWorkerWithInputs(v.workerDir, entry);
+    return { files: [{ path: 'worker.mjs', data: code, executable: false }], entry, inputs };
+  }
   const files = await listFiles(v.workerDir);
   const worker = files.find((f) => f.path === 'worker');
   if (!worker?.executable) {
     throw new WorkerAdminError('CONFIG_INVALID', `${v.workerDir}: needs worker.ts, worker.mjs or an executable \`worker\``);
   }
-  return files;
+  return { files, entry: null };
+}
+
+// What a version was just packed from; null (no record, so packed again next time) when an input cannot be read.
+async function recordOf(v: SourceVersion, built: WorkerFiles, sha256: string): Promise<PackRecord | null> {
+  const base = { format: RECORD_FORMAT, packer: await packerId(), workerDir: v.workerDir, entry: built.entry, sha256 };
+  try {
+    return built.inputs
+      ? { ...base, inputs: await hashInputs(built.inputs), context: await resolutionContext(built.inputs) }
+      : { ...base, tree: treeDigest(built.files) };
+  } catch {
+    return null;
+  }
+}
+
+// The sha256 of the zip already in the repository when `v` would be packed from the same inputs into the same bytes.
+async function unchangedSha256(v: SourceVersion, zipFile: string, recordFile: string, listed: readonly VersionEntry[]): Promise<string | null> {
+  const record = await readRecord(recordFile);
+  if (!record || record.workerDir !== v.workerDir || record.entry !== findEntry(v.workerDir)) return null;
+  if (listed.find((e) => e.version === v.version)?.sha256 !== record.sha256) return null;
+  const zip = await readFile(zipFile).catch(() => null);
+  if (!zip || sha256Hex(zip) !== record.sha256) return null;
+  if (record.entry) return (await bundleInputsUnchanged(record)) ? record.sha256 : null;
+  const files = await listFiles(v.workerDir).catch(() => null);
+  return files && record.tree === treeDigest(files) ? record.sha256 : null;
 }
 
 async function listFiles(root: string, dir = root): Promise<ZipInput[]> {
