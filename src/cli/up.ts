@@ -1,4 +1,6 @@
 // `worker-admin up [--config config/admin.yaml]`: router + admin + local repository; SIGINT/SIGTERM drain then exit 0.
+import { createLogger } from '../common/log.js';
+import { logFormat } from '../common/log-pretty.js';
 import { loadAdminConfig } from '../config/admin-config.js';
 import { startStack } from '../up/stack.js';
 import { parseCommandLine } from './args.js';
@@ -13,16 +15,19 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(`usage: worker-admin ${USAGE}\n`);
     return 0;
   }
+  // JSON lines unless stderr is a terminal (or WORKER_ADMIN_LOG_FORMAT says otherwise)
+  const logger = createLogger('worker-admin', { format: logFormat(process.env, process.stderr.isTTY === true) });
   const config = await loadAdminConfig(String(values['config'] ?? 'config/admin.yaml'));
   const dirs = values['connectors'] as string[] | undefined;
-  const stack = await startStack({ config, ...(dirs && dirs.length > 0 ? { connectorsDir: dirs } : {}) });
+  const stack = await startStack({ config, logger, ...(dirs && dirs.length > 0 ? { connectorsDir: dirs } : {}) });
+  const signalled = waitForSignal(); // listening before "ready:" is printed: a SIGTERM right after it still drains
   const c = stack.credentials;
   process.stdout.write(`worker-admin up\n  router      ${c.router}\n  repository  ${c.repository}\n  ops         ${c.ops}\n  credentials ${config.stateDir}/credentials.json\n`);
   for (const w of stack.admin.registry.statuses()) {
     process.stdout.write(`  worker      ${w.identifier} ${w.product}@${w.version} ${w.state}${w.pid ? ` pid ${w.pid}` : ''}${w.reason ? ` (${w.reason})` : ''}\n`);
   }
   process.stdout.write('ready: try  npx worker-admin send ECHO \'{"text":"hi"}\'\n');
-  const signal = await waitForSignal();
+  const signal = await signalled;
   process.stdout.write(`${signal}: draining workers\n`);
   await stack.close();
   process.stdout.write('stopped\n');
