@@ -7,6 +7,7 @@ import { writeCredentials, type Credentials } from '../common/credentials.js';
 import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { formatAddress } from '../common/address.js';
+import type { Scheduler } from '../admin/update/scheduler.js';
 import type { AdminConfig } from '../config/types.js';
 import type { BackoffOptions } from '../process/backoff.js';
 import { startRepositoryServer, type RepositoryServer } from '../repository/server.js';
@@ -28,6 +29,8 @@ export interface StackOptions {
   backoff?: Partial<BackoffOptions>;
   /** Start the connectors of the config (default true). */
   startConnectors?: boolean;
+  /** When the admin's auto and planned update checks run (default node-schedule); tests drive it by hand. */
+  scheduler?: Scheduler;
   /** Tests drive policy schedules through these. */
   ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;
 }
@@ -86,6 +89,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const admin = await startAdmin({
       config, adminToken, routerAddress: router.address, repositoryUrl: repository.url,
       logger: logger.child({ component: 'admin' }), ...(options.backoff ? { backoff: options.backoff } : {}),
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       onPackage: (pkg, request) => metrics.packageProvided(pkg, request),
     });
     closers.unshift(() => admin.close());

@@ -42,7 +42,7 @@ export function packedRepository(): Promise<string> {
 /**
  * The stack every test starts from: config on `stateDir` (router socket inside it, ops on port 0, short
  * timeouts, fast backoff) with `overrides` merged in, serving its own copy of the packed repository
- * (a test may publish versions into it).
+ * (a test may publish versions into it), or `options.repositoryDir` as is when given.
  */
 export async function startBareStack(
   stateDir: string,
@@ -54,13 +54,17 @@ export async function startBareStack(
     stateDir, router: { address: `unix:${join(stateDir, 'router.sock')}` }, ops: { listen: '127.0.0.1:0' }, connectors: [],
     ...fields, timeouts: { start: '10s', drain: '5s', kill: '2s', ...timeouts },
   }, { file: '<test>', env: {} });
-  const repositoryDir = join(stateDir, 'repository');
-  cpSync(await packedRepository(), repositoryDir, { recursive: true });
+  let repositoryDir = options.repositoryDir;
+  if (repositoryDir === undefined) {
+    repositoryDir = join(stateDir, 'repository');
+    cpSync(await packedRepository(), repositoryDir, { recursive: true });
+  }
   return startStack({
-    config, repositoryDir,
+    config,
     logger: createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' }),
     backoff: { initialDelayMs: 50, maxDelayMs: 200 },
     ...options,
+    repositoryDir,
   });
 }
 

@@ -1,19 +1,18 @@
-// Router + local repository + admin in this process, with an injectable update scheduler, and a way to publish new
-// versions of a test product into the running repository (pack into {stateDir}/repository, other versions untouched).
-import { randomBytes } from 'node:crypto';
+// The in-process stack (startBareStack: router + local repository + admin + ops) serving a repository of tests/rolling
+// only, with an injectable update scheduler, the configured connectors not started (tests call
+// admin.startConfiguredConnectors), and a way to publish new versions of a test product into the running repository
+// (pack into {stateDir}/repository, other versions untouched).
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAdmin, type RunningAdmin } from '../../src/admin/admin.js';
+import type { RunningAdmin } from '../../src/admin/admin.js';
 import type { Scheduler } from '../../src/admin/update/scheduler.js';
-import { createLogger } from '../../src/common/log.js';
-import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
 import type { Event, Reply } from '../../src/proto/types.js';
-import { startRepositoryServer, type RepositoryServer } from '../../src/repository/server.js';
-import { startRouter, type RunningRouter } from '../../src/router/server.js';
+import type { RepositoryServer } from '../../src/repository/server.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
-import { FIXTURE_CONNECTORS } from '../helpers/stack.js';
+import type { RunningStack } from '../../src/up/stack.js';
+import { FIXTURE_CONNECTORS, startBareStack } from '../helpers/stack.js';
 
 const ROLLING = join(FIXTURE_CONNECTORS, 'tests/rolling');
 const GOOD_WORKER = readFileSync(join(ROLLING, '1/0/worker/worker.mjs'), 'utf8');
@@ -32,6 +31,7 @@ const WORKERS = { good: GOOD_WORKER, bad: BAD_WORKER, picky: PICKY_WORKER };
 type WorkerKind = keyof typeof WORKERS;
 
 export interface UpdateStack {
+  stack: RunningStack;
   admin: RunningAdmin;
   stateDir: string;
   rpc: RouterRpc;
@@ -57,27 +57,16 @@ export async function startUpdateStack(opts: { connectors?: unknown[]; scheduler
   await packRepository({ src, out: repoDir });
   rmSync(src, { recursive: true, force: true });
 
-  const config = parseAdminConfigObject({
-    stateDir, router: { address: `unix:${join(stateDir, 'router.sock')}` }, ops: { listen: '127.0.0.1:0' }, repository: { retries: 1 },
-    timeouts: { start: '10s', drain: '5s', kill: '2s', ...opts.timeouts }, connectors: opts.connectors ?? [],
-  }, { file: '<test>', env: {} });
-  const logger = createLogger('test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' });
-  const adminToken = randomBytes(32).toString('base64url');
-  const closers: Array<() => Promise<void>> = [];
+  const stack = await startBareStack(stateDir, {
+    repository: { retries: 1 }, timeouts: opts.timeouts ?? {}, connectors: opts.connectors ?? [],
+  }, { repositoryDir: repoDir, startConnectors: false, ...(opts.scheduler ? { scheduler: opts.scheduler } : {}) });
+  const closers: Array<() => Promise<void>> = [() => stack.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
-    const repository = await startRepositoryServer({ dir: repoDir, listen: '127.0.0.1:0' });
-    closers.push(() => repository.close());
-    const router: RunningRouter = await startRouter({ listen: `unix:${join(stateDir, 'router.sock')}`, stateDir, adminToken, logger });
-    closers.push(() => router.close());
-    const admin = await startAdmin({
-      config, adminToken, routerAddress: router.address, repositoryUrl: repository.url, logger,
-      backoff: { initialDelayMs: 50, maxDelayMs: 200 }, ...(opts.scheduler ? { scheduler: opts.scheduler } : {}),
-    });
-    closers.push(() => admin.close());
-    const rpc = createRouterRpc({ address: router.address, token: adminToken });
+    const { admin, repository } = stack;
+    const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
     closers.push(async () => rpc.close());
     const events: UpdateStack['events'] = [];
     const waiters = new Set<() => void>();
@@ -90,7 +79,7 @@ export async function startUpdateStack(opts: { connectors?: unknown[]; scheduler
     closers.push(async () => watch.cancel());
     await new Promise((resolve) => setTimeout(resolve, 50)); // the watch is registered before anything happens
     return {
-      admin, stateDir, rpc, events, repository,
+      stack, admin, stateDir, rpc, events, repository,
       async send(command, payload = {}, o = {}) {
         const reply = await rpc.sendCommand({ command, payload: JSON.stringify(payload), timeout_ms: o.timeoutMs ?? 60_000, target: o.target ?? '' });
         return { ...reply, data: reply.payload ? JSON.parse(reply.payload) : null };
