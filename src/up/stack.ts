@@ -69,7 +69,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   for (const src of sources) {
     const { packRepository } = await import('../packages/pack/pack.js'); // loaded only when there is something to pack
     // reuse: a version whose inputs (sources, the SDK, node_modules, the packer) did not change is not bundled again
-    const result = await packRepository({ src: resolve(src), out: repoDir, reuse: true });
+    const result = await packRepository({ src: resolve(src), out: repoDir, reuseRecords: join(config.stateDir, 'pack-records') });
     const versions = result.versions.map((v) => ({ id: `${v.type}/${v.product}@${v.version}`, sha256: v.sha256, result: v.result }));
     packs.push({ src, versions });
     const ids = (which: string): string[] => versions.filter((v) => v.result === which).map((v) => v.id);

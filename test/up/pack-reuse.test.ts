@@ -1,5 +1,6 @@
 // `up` packs a connector version again only when what it is built from changed: its source, a file its bundle pulls
 // in, its zip or versions.yaml entry in the repository; an unchanged tree is reported "unchanged", not re-bundled.
+import { readdirSync } from 'node:fs';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -57,6 +58,8 @@ describe('up: re-pack only what changed', () => {
     const first10 = await zip('1.0');
     expect(await up()).toEqual({ 'utils/demo@1.0': 'unchanged', 'utils/demo@1.1': 'unchanged', 'tools/sh@0.1': 'unchanged' });
     expect(await zip('1.0')).toEqual(first10);
+    expect(readdirSync(join(stateDir, 'pack-records'))).toEqual(['tools', 'utils']);
+    expect(readdirSync(join(stateDir, 'repository')).sort()).toEqual(['tools', 'utils']); // nothing but the packages is served
     const line = JSON.parse(logged.filter((l) => l.includes('connectors packed')).at(-1)!) as Record<string, unknown>;
     expect(line).toMatchObject({ src, packed: [], unchanged: ['tools/sh@0.1', 'utils/demo@1.0', 'utils/demo@1.1'] });
 
@@ -83,8 +86,9 @@ describe('up: re-pack only what changed', () => {
     const root = tempDir(cleanup);
     const src = await writeSource(root);
     const out = join(root, 'repo');
+    const records = join(root, 'records');
     const pack = async (): Promise<string | undefined> =>
-      (await packRepository({ src, out, reuse: true })).versions.find((v) => v.version === '1.0')?.result;
+      (await packRepository({ src, out, reuseRecords: records })).versions.find((v) => v.version === '1.0')?.result;
     const zip10 = join(out, 'utils/demo/1_0_worker.zip');
     expect(await pack()).toBe('packed');
     expect(await pack()).toBe('unchanged');
@@ -95,7 +99,7 @@ describe('up: re-pack only what changed', () => {
     expect(await pack()).toBe('packed');
     await writeFile(join(out, 'utils/demo/versions.yaml'), '- "1.0"\n- "1.1"\n');
     expect(await pack()).toBe('packed');
-    await writeFile(recordPath(out, 'utils', 'demo', '1.0'), '{not json');
+    await writeFile(recordPath(records, 'utils', 'demo', '1.0'), '{not json');
     expect(await pack()).toBe('packed');
     expect(await pack()).toBe('unchanged');
     // worker.ts next to worker.mjs is the entry from now on; a tsconfig.json may change how imports resolve
@@ -106,15 +110,17 @@ describe('up: re-pack only what changed', () => {
     expect(await pack()).toBe('unchanged');
   });
 
-  it('`pack` without reuse (the CLI) always packs and writes no record', async () => {
+  it('`pack` without reuseRecords (the CLI) always packs and writes no record', async () => {
     const root = tempDir(cleanup);
     const src = await writeSource(root);
     const out = join(root, 'repo');
+    const records = join(root, 'records');
     for (let i = 0; i < 2; i++) {
       const result = await packRepository({ src, out });
       expect(result.versions.map((v) => v.result)).toEqual(['packed', 'packed', 'packed']);
     }
-    expect(await readRecord(recordPath(out, 'utils', 'demo', '1.0'))).toBeNull();
+    expect(await readRecord(recordPath(records, 'utils', 'demo', '1.0'))).toBeNull();
+    expect(readdirSync(root).sort()).toEqual(['connectors', 'repo', 'shared']);
   });
 
   it('records the SDK files from dist/ among the inputs of a worker that imports worker-admin/sdk', async () => {
@@ -122,10 +128,11 @@ describe('up: re-pack only what changed', () => {
     const src = join(root, 'connectors');
     await writeTree(src, { 'utils/sdk/1/0/worker/worker.ts': "import { startWorker } from 'worker-admin/sdk';\nawait startWorker({ commands: {} });\n" });
     const out = join(root, 'repo');
-    await packRepository({ src, out, reuse: true });
-    const record = await readRecord(recordPath(out, 'utils', 'sdk', '1.0'));
+    const records = join(root, 'records');
+    await packRepository({ src, out, reuseRecords: records });
+    const record = await readRecord(recordPath(records, 'utils', 'sdk', '1.0'));
     expect(Object.keys(record?.inputs ?? {})).toContain(sdkEntryPath());
     expect(Object.keys(record?.inputs ?? {}).some((p) => p.includes('/node_modules/@grpc/grpc-js/'))).toBe(true);
-    expect((await packRepository({ src, out, reuse: true })).versions[0]?.result).toBe('unchanged');
+    expect((await packRepository({ src, out, reuseRecords: records })).versions[0]?.result).toBe('unchanged');
   });
 });

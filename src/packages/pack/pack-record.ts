@@ -1,5 +1,6 @@
-// What a packed version was built from, recorded next to the packed repository, so that `up` can skip re-packing a
-// version whose inputs did not change: {out}/.pack/{type}/{product}/{major}_{minor}.json.
+// What a packed version was built from, recorded so that `up` can skip re-packing a version whose inputs did not
+// change: {records}/{type}/{product}/{major}_{minor}.json, where {records} is outside the served repository tree
+// (`up`: {stateDir}/pack-records), so that build paths and hashes are never served with the packages.
 //
 // A version is reused only when ALL of these still hold; anything changed, missing or unreadable means pack again:
 // - the record was written by this packer (same record format, same packer code, same esbuild and yazl versions);
@@ -39,8 +40,8 @@ export interface PackRecord {
 
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
-export function recordPath(out: string, type: string, product: string, version: string): string {
-  return join(out, '.pack', type, product, `${version.replace('.', '_')}.json`);
+export function recordPath(records: string, type: string, product: string, version: string): string {
+  return join(records, type, product, `${version.replace('.', '_')}.json`);
 }
 
 let packerPromise: Promise<string> | undefined;

@@ -26,10 +26,11 @@ export interface PackOptions {
   src: string;
   out: string;
   /**
-   * Skip a version whose inputs did not change since it was last packed into `out` with reuse (see pack-record.ts),
-   * and record the inputs of every version packed. Off by default: `worker-admin pack` always packs.
+   * Records the inputs of every version packed in this folder (keep it outside `out`: it is not for serving), and
+   * skips a version whose inputs did not change since it was last packed into `out` with the same folder (see
+   * pack-record.ts). Unset by default: `worker-admin pack` always packs.
    */
-  reuse?: boolean;
+  reuseRecords?: string;
 }
 
 /** Packs `src` into `out` (created if needed); other versions already in `out` keep their entries and bytes. */
@@ -56,8 +57,8 @@ async function packTree(opts: PackOptions): Promise<PackResult> {
   for (const v of tree.versions) {
     const rel = `${v.type}/${v.product}/${v.version.replace('.', '_')}_worker.zip`;
     const base = { type: v.type, product: v.product, version: v.version, zip: rel };
-    const record = recordPath(opts.out, v.type, v.product, v.version);
-    if (opts.reuse) {
+    const record = opts.reuseRecords === undefined ? '' : recordPath(opts.reuseRecords, v.type, v.product, v.version);
+    if (record) {
       const kept = await unchangedSha256(v, join(opts.out, rel), record, await listedIn(`${v.type}/${v.product}`));
       if (kept) {
         packed.push({ ...base, sha256: kept, result: 'unchanged' });
@@ -70,7 +71,7 @@ async function packTree(opts: PackOptions): Promise<PackResult> {
     await writeAtomic(join(opts.out, rel), zip);
     const sha256 = createHash('sha256').update(zip).digest('hex');
     packed.push({ ...base, sha256, result: 'packed' });
-    if (opts.reuse) records.push({ path: record, record: await recordOf(v, built, sha256) });
+    if (record) records.push({ path: record, record: await recordOf(v, built, sha256) });
   }
   const products = new Map<string, typeof packed>();
   for (const p of packed) products.set(`${p.type}/${p.product}`, [...(products.get(`${p.type}/${p.product}`) ?? []), p]);
