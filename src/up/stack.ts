@@ -66,14 +66,18 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const repoDir = join(config.stateDir, 'repository');
   const sources = options.repositoryDir ? [] : [options.connectorsDir ?? 'connectors'].flat();
   const packs: StackPack[] = [];
-  for (const src of sources) {
-    const { packRepository } = await import('../packages/pack/pack.js'); // loaded only when there is something to pack
-    // reuse: a version whose inputs (sources, the SDK, node_modules, the packer) did not change is not bundled again
-    const result = await packRepository({ src: resolve(src), out: repoDir, reuseRecords: join(config.stateDir, 'pack-records') });
-    const versions = result.versions.map((v) => ({ id: `${v.type}/${v.product}@${v.version}`, sha256: v.sha256, result: v.result }));
-    packs.push({ src, versions });
-    const ids = (which: string): string[] => versions.filter((v) => v.result === which).map((v) => v.id);
-    logger.info({ src, packed: ids('packed'), unchanged: ids('unchanged') }, 'connectors packed');
+  if (sources.length > 0) {
+    const { packRepository, packSession } = await import('../packages/pack/pack.js'); // loaded only when there is something to pack
+    await packSession(async () => {
+      for (const src of sources) {
+        // a version whose inputs (its sources, the SDK, node_modules, the packer) did not change is not bundled again
+        const result = await packRepository({ src: resolve(src), out: repoDir, reuseRecords: join(config.stateDir, 'pack-records') });
+        const versions = result.versions.map((v) => ({ id: `${v.type}/${v.product}@${v.version}`, sha256: v.sha256, result: v.result }));
+        packs.push({ src, versions });
+        const ids = (which: string): string[] => versions.filter((v) => v.result === which).map((v) => v.id);
+        logger.info({ src, packed: ids('packed'), unchanged: ids('unchanged') }, 'connectors packed');
+      }
+    });
   }
   const repository = await startRepositoryServer({ dir: options.repositoryDir ?? repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
   const closers: Array<() => Promise<void>> = [() => repository.close()];

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { sdkEntryPath } from '../../src/packages/pack/bundle.js';
-import { packRepository } from '../../src/packages/pack/pack.js';
+import { packRepository, packSession } from '../../src/packages/pack/pack.js';
 import { readRecord, recordPath } from '../../src/packages/pack/pack-record.js';
 import { startStack, type RunningStack } from '../../src/up/stack.js';
 import { createCleanup, tempDir, writeTree } from '../helpers/repo.js';
@@ -108,6 +108,25 @@ describe('up: re-pack only what changed', () => {
     await writeFile(join(src, 'utils/demo/1/0/worker/worker.ts'), "console.log('ts entry');\n");
     expect(await pack()).toBe('packed');
     expect(await pack()).toBe('unchanged');
+  });
+
+  it('within one pack session (shared file hashes), a file edited between two packs is hashed again', async () => {
+    const root = tempDir(cleanup);
+    const src = await writeSource(root);
+    const out = join(root, 'repo');
+    const records = join(root, 'records');
+    const results = await packSession(async () => {
+      const seen: Array<string | undefined> = [];
+      const pack = async (): Promise<void> => {
+        seen.push((await packRepository({ src, out, reuseRecords: records })).versions.find((v) => v.version === '1.1')?.result);
+      };
+      await pack();
+      await pack();
+      await writeFile(join(root, 'shared/extra.mjs'), "export const extra = 'extra-2, longer';\n");
+      await pack();
+      return seen;
+    });
+    expect(results).toEqual(['packed', 'unchanged', 'packed']);
   });
 
   it('`pack` without reuseRecords (the CLI) always packs and writes no record', async () => {

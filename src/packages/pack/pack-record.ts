@@ -59,11 +59,38 @@ export function packerId(): Promise<string> {
   })());
 }
 
+// File hashes shared by the versions packed in one session (the SDK and node_modules are the inputs of most bundles):
+// kept while a withInputCache call runs, and only for a file whose size, inode, mtime and ctime are unchanged.
+let cacheUsers = 0;
+let fileHashes: Map<string, { stamp: string; sha256: string }> | undefined;
+
+/** Runs `fn` with file hashes shared across the records it reads and writes; forgotten once no session runs. */
+export async function withInputCache<T>(fn: () => Promise<T>): Promise<T> {
+  cacheUsers += 1;
+  fileHashes ??= new Map();
+  try {
+    return await fn();
+  } finally {
+    cacheUsers -= 1;
+    if (cacheUsers === 0) fileHashes = undefined;
+  }
+}
+
+async function fileSha256(path: string): Promise<string> {
+  if (!fileHashes) return sha256(await readFile(path));
+  const info = await stat(path, { bigint: true });
+  const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+  const known = fileHashes.get(path);
+  if (known?.stamp === stamp) return known.sha256;
+  const digest = sha256(await readFile(path));
+  fileHashes?.set(path, { stamp, sha256: digest });
+  return digest;
+}
+
 /** sha256 of every input file (throws when one cannot be read). */
 export async function hashInputs(inputs: readonly string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const path of inputs) out[path] = sha256(await readFile(path));
-  return out;
+  const hashes = await Promise.all(inputs.map((path) => fileSha256(path)));
+  return Object.fromEntries(inputs.map((path, i) => [path, hashes[i]!]));
 }
 
 const CONTEXT_NAMES = ['package.json', 'tsconfig.json', 'jsconfig.json', 'node_modules'];
@@ -78,17 +105,19 @@ export async function resolutionContext(inputs: readonly string[]): Promise<stri
       if (dirname(dir) === dir) break;
     }
   }
-  const hash = createHash('sha256');
-  for (const dir of [...dirs].sort()) {
-    for (const name of CONTEXT_NAMES) {
+  const describe = async (dir: string): Promise<string> => {
+    const lines = await Promise.all(CONTEXT_NAMES.map(async (name) => {
       const path = join(dir, name);
       const info = await stat(path).catch(() => null);
-      const state = info === null ? '-' : info.isDirectory() ? 'dir' : info.isFile() ? sha256(await readFile(path)) : 'other';
-      hash.update(`${path}\0${state}\n`);
-    }
-    if (inputDirs.has(dir)) hash.update(`${dir}\0[${(await readdir(dir)).sort().join('\0')}]\n`);
-  }
-  return hash.digest('hex');
+      const state = info === null ? '-' : info.isDirectory() ? 'dir' : info.isFile() ? await fileSha256(path) : 'other';
+      return `${path}\0${state}\n`;
+    }));
+    if (inputDirs.has(dir)) lines.push(`${dir}\0[${(await readdir(dir)).sort().join('\0')}]\n`);
+    return lines.join('');
+  };
+  const sorted = [...dirs].sort();
+  const described = await Promise.all(sorted.map(describe));
+  return createHash('sha256').update(described.join('')).digest('hex');
 }
 
 /** Digest of an executable worker folder's files. */

@@ -10,7 +10,7 @@ import { parseVersionsYaml, toSemver, type VersionEntry } from '../../repository
 import { bundleWorkerWithInputs, findEntry, withBundler } from './bundle.js';
 import {
   bundleInputsUnchanged, hashInputs, packerId, RECORD_FORMAT, readRecord, recordPath, removeRecord, resolutionContext, sha256Hex, treeDigest,
-  writeRecord, type PackRecord,
+  withInputCache, writeRecord, type PackRecord,
 } from './pack-record.js';
 import { scanSource, type SourceVersion } from './source-tree.js';
 import { deterministicZip, type ZipInput } from './zip-writer.js';
@@ -35,7 +35,15 @@ export interface PackOptions {
 
 /** Packs `src` into `out` (created if needed); other versions already in `out` keep their entries and bytes. */
 export function packRepository(opts: PackOptions): Promise<PackResult> {
-  return withBundler(() => packTree(opts));
+  return packSession(() => packTree(opts));
+}
+
+/**
+ * Runs `fn` (which packs) as one session: packRepository calls inside it share esbuild's service and the hashes of
+ * the files their bundles read (the SDK, node_modules), instead of starting and hashing again for each source tree.
+ */
+export function packSession<T>(fn: () => Promise<T>): Promise<T> {
+  return withBundler(() => withInputCache(fn));
 }
 
 async function packTree(opts: PackOptions): Promise<PackResult> {
