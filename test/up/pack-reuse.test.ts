@@ -129,6 +129,17 @@ describe('up: re-pack only what changed', () => {
     expect(results).toEqual(['packed', 'unchanged', 'packed']);
   });
 
+  it('packs as without records when the records folder cannot be written', async () => {
+    const root = tempDir(cleanup);
+    const src = await writeSource(root);
+    const records = join(root, 'a-file');
+    await writeFile(records, 'not a folder');
+    for (let i = 0; i < 2; i++) {
+      const result = await packRepository({ src, out: join(root, 'repo'), reuseRecords: records });
+      expect(result.versions.map((v) => v.result)).toEqual(['packed', 'packed', 'packed']);
+    }
+  });
+
   it('`pack` without reuseRecords (the CLI) always packs and writes no record', async () => {
     const root = tempDir(cleanup);
     const src = await writeSource(root);

@@ -67,12 +67,14 @@ async function packTree(opts: PackOptions): Promise<PackResult> {
     const base = { type: v.type, product: v.product, version: v.version, zip: rel };
     const record = opts.reuseRecords === undefined ? '' : recordPath(opts.reuseRecords, v.type, v.product, v.version);
     if (record) {
-      const kept = await unchangedSha256(v, join(opts.out, rel), record, await listedIn(`${v.type}/${v.product}`));
+      // the records only ever save work: any trouble with them means packing as without them
+      const kept = await unchangedSha256(v, join(opts.out, rel), record, await listedIn(`${v.type}/${v.product}`)).catch(() => null);
       if (kept) {
         packed.push({ ...base, sha256: kept, result: 'unchanged' });
         continue;
       }
-      await removeRecord(record); // written again only once the new zip is listed in versions.yaml
+      // written again only once the new zip is listed in versions.yaml (left behind, it names the old zip's sha256)
+      await removeRecord(record).catch(() => undefined);
     }
     const built = await workerFiles(v);
     const zip = await deterministicZip(built.files);
@@ -90,7 +92,7 @@ async function packTree(opts: PackOptions): Promise<PackResult> {
     for (const p of list) merged.set(p.version, { version: p.version, sha256: p.sha256 });
     await writeAtomic(file, Buffer.from(versionsYaml([...merged.values()])));
   }
-  for (const { path, record } of records) if (record) await writeRecord(path, record);
+  for (const { path, record } of records) if (record) await writeRecord(path, record).catch(() => undefined); // next time: packed
   return { versions: packed, yamlFiles: tree.yamlFiles };
 }
 
@@ -124,8 +126,8 @@ async function workerFiles(v: SourceVersion): Promise<WorkerFiles> {
 
 // What a version was just packed from; null (no record, so packed again next time) when an input cannot be read.
 async function recordOf(v: SourceVersion, built: WorkerFiles, sha256: string): Promise<PackRecord | null> {
-  const base = { format: RECORD_FORMAT, packer: await packerId(), workerDir: v.workerDir, entry: built.entry, sha256 };
   try {
+    const base = { format: RECORD_FORMAT, packer: await packerId(), workerDir: v.workerDir, entry: built.entry, sha256 };
     return built.inputs
       ? { ...base, inputs: await hashInputs(built.inputs), context: await resolutionContext(built.inputs) }
       : { ...base, tree: treeDigest(built.files) };
