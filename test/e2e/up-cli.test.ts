@@ -134,5 +134,5 @@ describe('worker-admin up', () => {
     const workers = listWorkers(stateDir);
     expect(workers.map((w) => [w['identifier'], w['state']]).sort()).toEqual([['extra', 'READY'], ['tests-stubborn-1', 'READY']]);
     expect(workers.map((w) => w['pid'])).not.toEqual(expect.arrayContaining(oldPids));
-  }, 150_000); // two `up` runs, each packing every connector: slow on a loaded 2-core machine
+  }, 150_000); // two `up` runs (the first packs every connector, the second reuses the unchanged packs): slow on a loaded 2-core machine
 });
