@@ -1,7 +1,10 @@
 // Public types of the worker SDK and router client (`worker-admin/sdk`, DESIGN §5).
 import type { Status } from '../proto/types.js';
 
-/** What a command handler gets besides the payload. `signal` aborts when the worker stops or the command's timeout passes. */
+/**
+ * What a command handler gets besides the payload. `signal` aborts when the worker stops or the command's timeout
+ * passes, while the command runs: once its reply is sent the command is over and the signal no longer changes.
+ */
 export interface CommandContext {
   uuid: string;
   command: string;
