@@ -6,6 +6,7 @@ import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { createLogger } from '../../src/common/log.js';
 import { readProcStat } from '../../src/process/proc.js';
 import type { Event, Reply } from '../../src/proto/types.js';
+import { payloadOf, sendAdmin, watchAdminEvents } from './admin-events.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { startStack, type RunningStack, type StackOptions } from '../../src/up/stack.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
@@ -80,49 +81,13 @@ export async function startTestStack(opts: {
     mode: opts.mode ?? 'development', connectors: opts.connectors ?? [], timeouts: opts.timeouts ?? {},
   });
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
-  const events: Event[] = [];
-  const waiters = new Set<() => void>();
-  const watch = rpc.watchEvents({ topics: ['admin'] });
-  watch.on('data', (e: Event) => {
-    events.push(e);
-    for (const w of waiters) w();
-  });
-  watch.on('error', () => {});
-  const parse = (e: Event): Record<string, unknown> => JSON.parse(e.payload || '{}') as Record<string, unknown>;
+  const log = watchAdminEvents(rpc, (e) => e);
   return {
-    stack, stateDir, rpc, events,
-    async send(command, payload = {}, o = {}) {
-      const reply = await rpc.sendCommand({ command, payload: JSON.stringify(payload), timeout_ms: o.timeoutMs ?? 60_000, target: o.target ?? '' });
-      return { ...reply, data: reply.payload ? JSON.parse(reply.payload) : null };
-    },
-    waitForEvent(match, ms = 20_000, from = 0) {
-      return new Promise((resolveEvent, reject) => {
-        let seen = from;
-        const check = (): void => {
-          for (; seen < events.length; seen++) {
-            const e = events[seen]!;
-            const p = parse(e);
-            if (match(e, p)) {
-              cleanup();
-              resolveEvent(p);
-              return;
-            }
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`no matching admin event within ${ms} ms; seen: ${events.map((e) => e.event).join(', ')}`));
-        }, ms);
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    stack, stateDir, rpc, events: log.events,
+    send: (command, payload, o) => sendAdmin(rpc, command, payload, o),
+    waitForEvent: async (match, ms = 20_000, from = 0) => payloadOf(await log.waitFor((e) => match(e, payloadOf(e)), ms, from)),
     async close() {
-      watch.cancel();
+      log.cancel();
       await stack.close();
       rpc.close();
       // a worker's last log lines may still be landing: retry instead of failing on ENOTEMPTY

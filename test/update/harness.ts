@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import type { RunningAdmin } from '../../src/admin/admin.js';
 import type { Scheduler } from '../../src/admin/update/scheduler.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
-import type { Event, Reply } from '../../src/proto/types.js';
+import type { Reply } from '../../src/proto/types.js';
 import type { RepositoryServer } from '../../src/repository/server.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import type { RunningStack } from '../../src/up/stack.js';
+import { payloadOf, sendAdmin, watchAdminEvents } from '../helpers/admin-events.js';
 import { FIXTURE_CONNECTORS, startBareStack } from '../helpers/stack.js';
 
 const ROLLING = join(FIXTURE_CONNECTORS, 'tests/rolling');
@@ -68,45 +69,13 @@ export async function startUpdateStack(opts: { connectors?: unknown[]; scheduler
     const { admin, repository } = stack;
     const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
     closers.push(async () => rpc.close());
-    const events: UpdateStack['events'] = [];
-    const waiters = new Set<() => void>();
-    const watch = rpc.watchEvents({ topics: ['admin'] });
-    watch.on('data', (e: Event) => {
-      events.push({ event: e.event, payload: JSON.parse(e.payload || '{}') as Record<string, unknown> });
-      for (const w of waiters) w();
-    });
-    watch.on('error', () => {});
-    closers.push(async () => watch.cancel());
+    const log = watchAdminEvents(rpc, (e) => ({ event: e.event, payload: payloadOf(e) }));
+    closers.push(async () => log.cancel());
     await new Promise((resolve) => setTimeout(resolve, 50)); // the watch is registered before anything happens
     return {
-      stack, admin, stateDir, rpc, events, repository,
-      async send(command, payload = {}, o = {}) {
-        const reply = await rpc.sendCommand({ command, payload: JSON.stringify(payload), timeout_ms: o.timeoutMs ?? 60_000, target: o.target ?? '' });
-        return { ...reply, data: reply.payload ? JSON.parse(reply.payload) : null };
-      },
-      waitForEvent: (match, ms = 20_000, from = 0) => new Promise((resolve, reject) => {
-        let seen = from;
-        const check = (): void => {
-          for (; seen < events.length; seen++) {
-            const e = events[seen]!;
-            if (match(e.event, e.payload)) {
-              done();
-              resolve(e.payload);
-              return;
-            }
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no matching admin event within ${ms} ms; seen: ${events.map((e) => e.event).join(', ')}`));
-        }, ms);
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      }),
+      stack, admin, stateDir, rpc, events: log.events, repository,
+      send: (command, payload, o) => sendAdmin(rpc, command, payload, o),
+      waitForEvent: async (match, ms = 20_000, from = 0) => (await log.waitFor((x) => match(x.event, x.payload), ms, from)).payload,
       publish: (version, o = {}) => publishVersion(repoDir, o.product ?? 'rolling', version, o.worker ?? 'good'),
       async close() {
         await closeAll();
