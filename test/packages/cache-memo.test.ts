@@ -1,21 +1,19 @@
 // The package cache remembers what it hashed by file stat: a hit reads nothing it already proved, and any edit,
 // removal or addition in the folder (or a changed zip) is still seen, so code changed on disk never runs.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPackageCache } from '../../src/packages/cache.js';
 import { sha256File } from '../../src/packages/hash.js';
 import { FileHasher, SETTLED_MS } from '../../src/packages/manifest.js';
-import { createRepositoryClient } from '../../src/repository/client.js';
-import { startRepositoryServer } from '../../src/repository/server.js';
+import { CACHED_WORKER, cachedPackage } from '../helpers/cached-package.js';
 import { createCleanup, makeZip, tempDir } from '../helpers/repo.js';
 
 const cleanup = createCleanup();
 afterEach(() => cleanup.run());
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-const ORIGINAL = 'export const answer = 42;\n';
+const ORIGINAL = CACHED_WORKER;
 const SAME_SIZE = 'export const answer = 66;\n';
 
 /** A hasher that counts its reads; `settled` makes every file look old enough to be remembered. */
@@ -45,20 +43,6 @@ async function editInPlaceKeepingMtime(path: string, text: string): Promise<void
     await sleep(5);
   }
   throw new Error('ctime never moved');
-}
-
-async function cachedPackage(hasher: FileHasher) {
-  const repo = tempDir(cleanup);
-  const stateDir = tempDir(cleanup);
-  const zip = await makeZip([{ name: 'worker.mjs', data: ORIGINAL }, { name: 'lib/data.txt', data: 'hello' }]);
-  await mkdir(join(repo, 'utils/demo'), { recursive: true });
-  await writeFile(join(repo, 'utils/demo/1_0_worker.zip'), zip);
-  const server = await startRepositoryServer({ dir: repo, listen: '127.0.0.1:0' });
-  cleanup.add(() => server.close());
-  const cache = createPackageCache({ stateDir, repository: createRepositoryClient({ url: server.url, retries: 0 }), hasher });
-  const request = { type: 'utils', product: 'demo', version: '1.0', sha256: sha(zip) };
-  const first = await cache.ensure(request);
-  return { cache, request, dir: first.dir, zipPath: first.zipPath };
 }
 
 describe('FileHasher', () => {
@@ -104,7 +88,7 @@ describe('FileHasher', () => {
 describe('package cache with remembered hashes', () => {
   it('a hit reads neither the zip nor the folder again', async () => {
     const { hasher, reads } = countingHasher(true);
-    const { cache, request } = await cachedPackage(hasher);
+    const { cache, request } = await cachedPackage(cleanup, hasher);
     expect((await cache.ensure(request)).source).toBe('cache'); // first hit: reads what unpacking had not proved settled
     reads.length = 0;
     expect((await cache.ensure(request)).source).toBe('cache');
@@ -120,7 +104,7 @@ describe('package cache with remembered hashes', () => {
     ['an added file', (dir: string) => writeFile(join(dir, 'lib/evil.mjs'), 'export {};\n')],
   ])('unpacks again from the verified zip after %s, though the hashes were remembered', async (_what, tamper) => {
     const { hasher } = countingHasher(true);
-    const { cache, request, dir } = await cachedPackage(hasher);
+    const { cache, request, dir } = await cachedPackage(cleanup, hasher);
     await pinMtime(join(dir, 'worker.mjs'));
     expect((await cache.ensure(request)).source).toBe('cache');
     expect(hasher.size).toBe(3); // the zip and both files
@@ -134,7 +118,7 @@ describe('package cache with remembered hashes', () => {
 
   it('sees a cached zip that changed after its hash was remembered', async () => {
     const { hasher } = countingHasher(true);
-    const { cache, request, zipPath } = await cachedPackage(hasher);
+    const { cache, request, zipPath } = await cachedPackage(cleanup, hasher);
     expect((await cache.ensure(request)).source).toBe('cache');
     await writeFile(zipPath, await makeZip([{ name: 'worker.mjs', data: 'process.exit(66);\n' }]));
     const again = await cache.ensure(request);

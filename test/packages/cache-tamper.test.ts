@@ -1,36 +1,18 @@
 // A cache hit proves the unpacked folder too: code edited, removed or added on disk after unpacking never runs.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPackageCache } from '../../src/packages/cache.js';
 import { folderManifest, manifestDifference } from '../../src/packages/manifest.js';
-import { createRepositoryClient } from '../../src/repository/client.js';
-import { startRepositoryServer } from '../../src/repository/server.js';
-import { createCleanup, makeZip, tempDir } from '../helpers/repo.js';
+import { CACHED_WORKER, cachedPackage } from '../helpers/cached-package.js';
+import { createCleanup } from '../helpers/repo.js';
 
 const cleanup = createCleanup();
 afterEach(() => cleanup.run());
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const ORIGINAL = 'export const answer = 42;\n';
-
-async function cachedPackage() {
-  const repo = tempDir(cleanup);
-  const stateDir = tempDir(cleanup);
-  const zip = await makeZip([{ name: 'worker.mjs', data: ORIGINAL }, { name: 'lib/data.txt', data: 'hello' }]);
-  await mkdir(join(repo, 'utils/demo'), { recursive: true });
-  await writeFile(join(repo, 'utils/demo/1_0_worker.zip'), zip);
-  const server = await startRepositoryServer({ dir: repo, listen: '127.0.0.1:0' });
-  cleanup.add(() => server.close());
-  const cache = createPackageCache({ stateDir, repository: createRepositoryClient({ url: server.url, retries: 0 }) });
-  const request = { type: 'utils', product: 'demo', version: '1.0', sha256: sha(zip) };
-  const first = await cache.ensure(request);
-  return { cache, request, dir: first.dir };
-}
+const ORIGINAL = CACHED_WORKER;
 
 describe('package cache and the unpacked folder', () => {
   it('reuses an untouched folder as is', async () => {
-    const { cache, request } = await cachedPackage();
+    const { cache, request } = await cachedPackage(cleanup);
     expect((await cache.ensure(request)).source).toBe('cache');
   });
 
@@ -39,7 +21,7 @@ describe('package cache and the unpacked folder', () => {
     ['a removed file', (dir: string) => rm(join(dir, 'lib/data.txt'))],
     ['an added file', (dir: string) => writeFile(join(dir, 'lib/evil.mjs'), 'export {};\n')],
   ])('unpacks again from the verified zip after %s', async (_what, tamper) => {
-    const { cache, request, dir } = await cachedPackage();
+    const { cache, request, dir } = await cachedPackage(cleanup);
     await tamper(dir);
     const again = await cache.ensure(request);
     expect(again.source).toBe('unpacked');
