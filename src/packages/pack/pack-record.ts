@@ -16,6 +16,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FileHasher } from '../manifest.js';
 import { esbuildVersion } from './bundle.js';
 import type { ZipInput } from './zip-writer.js';
 
@@ -60,14 +61,14 @@ export function packerId(): Promise<string> {
 }
 
 // File hashes shared by the versions packed in one session (the SDK and node_modules are the inputs of most bundles):
-// kept while a withInputCache call runs, and only for a file whose size, inode, mtime and ctime are unchanged.
+// a FileHasher (remembered by stat, never for a file changed in the last SETTLED_MS) while a withInputCache call runs.
 let cacheUsers = 0;
-let fileHashes: Map<string, { stamp: string; sha256: string }> | undefined;
+let fileHashes: FileHasher | undefined;
 
 /** Runs `fn` with file hashes shared across the records it reads and writes; forgotten once no session runs. */
 export async function withInputCache<T>(fn: () => Promise<T>): Promise<T> {
   cacheUsers += 1;
-  fileHashes ??= new Map();
+  fileHashes ??= new FileHasher();
   try {
     return await fn();
   } finally {
@@ -77,14 +78,7 @@ export async function withInputCache<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 async function fileSha256(path: string): Promise<string> {
-  if (!fileHashes) return sha256(await readFile(path));
-  const info = await stat(path, { bigint: true });
-  const stamp = `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
-  const known = fileHashes.get(path);
-  if (known?.stamp === stamp) return known.sha256;
-  const digest = sha256(await readFile(path));
-  fileHashes?.set(path, { stamp, sha256: digest });
-  return digest;
+  return fileHashes ? fileHashes.hash(path) : sha256(await readFile(path));
 }
 
 /** sha256 of every input file (throws when one cannot be read). */
