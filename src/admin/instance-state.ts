@@ -1,4 +1,4 @@
-// An instance's lifecycle (DESIGN §6): a string union whose transitions are guarded and logged.
+// An instance's lifecycle (docs/architecture.md): a string union whose transitions are guarded and logged.
 import { WorkerAdminError } from '../common/errors.js';
 
 export type InstanceState = 'STARTING' | 'READY' | 'DRAINING' | 'STOPPED' | 'RESTARTING' | 'FAILED' | 'INVALID';

@@ -6,7 +6,7 @@ import { assertTransition, LIVE_STATES, STATE_EVENTS, type InstanceState } from 
 import { LaunchError, type LaunchedWorker, type LaunchSpec } from './launcher.js';
 import type { Clock, ExitInfo, SpawnedWorker } from './ports.js';
 
-/** What ADMIN_LIST_WORKERS and /api/v1/status show of an instance (DESIGN §6). */
+/** What ADMIN_LIST_WORKERS and /api/v1/status show of an instance (docs/architecture.md). */
 export interface WorkerStatus {
   identifier: string;
   product: string;

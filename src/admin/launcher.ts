@@ -1,4 +1,4 @@
-// Steps 1–4 of DESIGN §4 for one process: configuration, package, spawn with the stdin line, validation by the router.
+// Steps 1–4 of docs/workers.md for one process: configuration, package, spawn with the stdin line, validation by the router.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { WorkerAdminError, errorMessage, isWorkerAdminError } from '../common/errors.js';

@@ -1,4 +1,4 @@
-// Step 1 of a worker start (DESIGN §4): the router's store first, else the repository, then saved to the store.
+// Step 1 of a worker start (docs/workers.md): the router's store first, else the repository, then saved to the store.
 import { splitVersion } from '../common/names.js';
 import type { Logger } from '../common/log.js';
 import type { RepositoryClient } from '../repository/client.js';

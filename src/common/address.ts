@@ -1,4 +1,4 @@
-// Router / ops / repository addresses: `unix:PATH` or `HOST:PORT` (DESIGN §8).
+// Router / ops / repository addresses: `unix:PATH` or `HOST:PORT` (docs/configuration.md).
 import { isAbsolute, resolve } from 'node:path';
 import { WorkerAdminError } from './errors.js';
 

@@ -1,4 +1,4 @@
-// Validation of every name that ends up in a URL, a path or a routing key (DESIGN §2).
+// Validation of every name that ends up in a URL, a path or a routing key (docs/repository.md).
 import { WorkerAdminError } from './errors.js';
 
 export const TYPE_PRODUCT_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;

@@ -1,4 +1,4 @@
-// Loads the admin configuration (DESIGN §8): YAML, `${VAR}` substitution, every field validated once with its default.
+// Loads the admin configuration (docs/configuration.md): YAML, `${VAR}` substitution, every field validated once with its default.
 import { readFile } from 'node:fs/promises';
 import { dirname, join as joinPath, resolve } from 'node:path';
 import { formatAddress } from '../common/address.js';

@@ -1,4 +1,4 @@
-// The admin configuration after validation (DESIGN §8): durations in ms, sizes in bytes, absolute paths.
+// The admin configuration after validation (docs/configuration.md): durations in ms, sizes in bytes, absolute paths.
 import type { Address } from '../common/address.js';
 
 /** `development` keeps exited workers' log files; `production` removes them. */

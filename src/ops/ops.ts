@@ -1,4 +1,4 @@
-// The admin's ops surface (DESIGN §8): HTTP API, policies, metrics and status page, wired to a running admin.
+// The admin's ops surface (docs/ops.md): HTTP API, policies, metrics and status page, wired to a running admin.
 import type { Server } from 'node:http';
 import type { RunningAdmin } from '../admin/admin.js';
 import { systemClock, type Clock } from '../admin/ports.js';

@@ -1,4 +1,4 @@
-// Package limits of DESIGN §7, with their defaults.
+// Package limits of docs/configuration.md, with their defaults.
 
 /** What a package may hold. */
 export interface PackageLimits {

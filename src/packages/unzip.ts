@@ -1,4 +1,4 @@
-// Safe unpack of a package zip into an empty folder, with every limit of DESIGN §7 checked while streaming.
+// Safe unpack of a package zip into an empty folder, with every limit of docs/configuration.md checked while streaming.
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Restart policy (DESIGN §6 Supervision): what follows a worker's exit, with exponential backoff and crash-loop detection.
+// Restart policy (docs/architecture.md): what follows a worker's exit, with exponential backoff and crash-loop detection.
 import type { RestartMode } from '../config/types.js';
 import type { ExitInfo } from './spawn.js';
 

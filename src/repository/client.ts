@@ -1,4 +1,4 @@
-// The repository client: fetches versions, keys layers, pivots and package zips over HTTP with DESIGN §3/§7 rules.
+// The repository client: fetches versions, keys layers, pivots and package zips over HTTP with docs/repository.md, docs/configuration.md rules.
 import { rm } from 'node:fs/promises';
 import { WorkerAdminError, isWorkerAdminError } from '../common/errors.js';
 import { splitVersion } from '../common/names.js';

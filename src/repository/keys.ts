@@ -1,4 +1,4 @@
-// Key definitions (DESIGN §3): one layer parsed and checked, four layers merged by name, the most specific winning.
+// Key definitions (docs/repository.md): one layer parsed and checked, four layers merged by name, the most specific winning.
 import { WorkerAdminError } from '../common/errors.js';
 import { quoteName } from '../common/names.js';
 import { parseYamlDocument, type YamlLimits, type YamlNode } from '../common/yaml.js';

@@ -1,4 +1,4 @@
-// Repository URLs of DESIGN §3, built only from validated names and joined as if the base ended with `/`.
+// Repository URLs of docs/repository.md, built only from validated names and joined as if the base ended with `/`.
 import { WorkerAdminError } from '../common/errors.js';
 import { assertProduct, assertType, splitVersion } from '../common/names.js';
 import type { LayerName } from './keys.js';

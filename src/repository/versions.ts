@@ -1,4 +1,4 @@
-// versions.yaml (both forms of DESIGN §3) parsed with lines, and semver resolution of major.minor versions.
+// versions.yaml (both forms of docs/repository.md) parsed with lines, and semver resolution of major.minor versions.
 import semver from 'semver';
 import { WorkerAdminError } from '../common/errors.js';
 import { VERSION_RE, quoteName } from '../common/names.js';

@@ -1,4 +1,4 @@
-// connectRouter (DESIGN §5): a client's send / events / on / listWorkers over one channel.
+// connectRouter (docs/protocol.md): a client's send / events / on / listWorkers over one channel.
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage } from '../common/errors.js';
 import { parseDuration } from '../common/units.js';

@@ -9,7 +9,7 @@ import type {
 } from '../proto/types.js';
 import type { TlsOptions } from './types.js';
 
-/** Default command timeouts of DESIGN §5 (the router applies the same when timeout_ms is 0). */
+/** Default command timeouts of docs/protocol.md (the router applies the same when timeout_ms is 0). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 export const DEFAULT_ADMIN_COMMAND_TIMEOUT_MS = 600_000;
 /** The gRPC deadline runs this much past timeout_ms so the Reply, not DEADLINE_EXCEEDED, tells the outcome. */

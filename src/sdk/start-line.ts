@@ -1,4 +1,4 @@
-// The one line of JSON the admin writes to a worker's stdin (DESIGN §4 step 3), read and checked.
+// The one line of JSON the admin writes to a worker's stdin (docs/workers.md step 3), read and checked.
 import { WorkerAdminError } from '../common/errors.js';
 import { IDENTIFIER_RE, TYPE_PRODUCT_RE, VERSION_RE } from '../common/names.js';
 import { formatAddress, parseAddress } from '../common/address.js';
@@ -13,7 +13,7 @@ export interface StartLine {
   product: string;
   version: string;
   config: Record<string, unknown>;
-  /** PEM text, issue 7. */
+  /** PEM text. */
   tls?: TlsOptions;
 }
 

@@ -1,4 +1,4 @@
-// Public types of the worker SDK and router client (`worker-admin/sdk`, DESIGN §5).
+// Public types of the worker SDK and router client (`worker-admin/sdk`, docs/protocol.md).
 import type { Status } from '../proto/types.js';
 
 /**
@@ -30,7 +30,7 @@ export interface EventMessage {
 /** A handler for events of a subscribed topic. */
 export type TopicHandler = (event: EventMessage) => void | Promise<void>;
 
-/** PEM text (not paths) for TLS to a TCP router (issue 7). */
+/** PEM text (not paths) for TLS to a TCP router. */
 export interface TlsOptions {
   ca?: string;
   cert?: string;

@@ -1,4 +1,4 @@
-// startWorker (DESIGN §5): stdin line → Hello → serve commands → drain or die, with the exit codes the admin reads.
+// startWorker (docs/protocol.md): stdin line → Hello → serve commands → drain or die, with the exit codes the admin reads.
 import { WorkerAdminError, errorMessage } from '../common/errors.js';
 import { createRouterRpc } from './rpc.js';
 import { WorkerSession } from './session.js';

@@ -23,7 +23,7 @@ function refusal(text: string, env: NodeJS.ProcessEnv = {}): string {
 const connector = (extra: string): string => `connectors:\n  - type: utils\n    product: echo\n${extra}`;
 
 describe('admin config defaults', () => {
-  it('gives every field of DESIGN §8 its default, compiled to ms and bytes', () => {
+  it('gives every field of docs/configuration.md its default, compiled to ms and bytes', () => {
     const config = parseAdminConfig('', { file: join(dir, 'admin.yaml'), env: {} });
     expect(config.stateDir).toBe(join(dir, '.worker-admin'));
     expect(config.mode).toBe('development');

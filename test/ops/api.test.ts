@@ -1,4 +1,4 @@
-// The ops HTTP API over real HTTP against a real stack: every route and status code of DESIGN §8, bodies word for word.
+// The ops HTTP API over real HTTP against a real stack: every route and status code of docs/ops.md, bodies word for word.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Unpack from the zip in memory: small entries in one piece and large ones streamed keep every check of DESIGN §7.
+// Unpack from the zip in memory: small entries in one piece and large ones streamed keep every check of docs/configuration.md.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// Package cache and safe unpack: every refusal of DESIGN §7 leaves nothing on disk and names the entry and the rule.
+// Package cache and safe unpack: every refusal of docs/configuration.md leaves nothing on disk and names the entry and the rule.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

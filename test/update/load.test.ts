@@ -1,4 +1,4 @@
-// The load test of issue 5: a client sends ECHO/SLOW continuously through the router while three rolling updates
+// The rolling-update load test: a client sends ECHO/SLOW continuously through the router while three rolling updates
 // and one failed update run in a row. Every command gets exactly one reply, every reply is SUCCESS, and Reply.worker
 // shows the old version before each update and the new one after it, with no gap (no NO_WORKER) in between.
 import { randomUUID } from 'node:crypto';

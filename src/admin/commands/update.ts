@@ -1,4 +1,4 @@
-// ADMIN_UPDATE, ADMIN_ROLLBACK, ADMIN_SET_UPDATE_MODE (DESIGN §6).
+// ADMIN_UPDATE, ADMIN_ROLLBACK, ADMIN_SET_UPDATE_MODE (docs/architecture.md).
 import { resolveProduct } from '../payloads.js';
 import { parseModePayload } from '../update/policy.js';
 import type { UpdateService } from '../update/service.js';

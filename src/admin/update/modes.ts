@@ -1,4 +1,4 @@
-// Update modes per product (DESIGN §6): manual (nothing scheduled), auto (a check every interval), planned (a check at
+// Update modes per product (docs/architecture.md): manual (nothing scheduled), auto (a check every interval), planned (a check at
 // each time of `at`). The config gives the start policy; ADMIN_SET_UPDATE_MODE / ADMIN_ROLLBACK override it in state.json.
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';

@@ -1,4 +1,4 @@
-// Which version a rolling update goes to (DESIGN §6): an explicit version (a downgrade is allowed), or the newest
+// Which version a rolling update goes to (docs/architecture.md): an explicit version (a downgrade is allowed), or the newest
 // listed version in range that is newer than the running one; versions that failed are skipped by automatic updates.
 import semver from 'semver';
 import { WorkerAdminError } from '../../common/errors.js';

@@ -1,4 +1,4 @@
-// Rolling update of one product (DESIGN §6): serialized per product, every instance replaced in turn, and on a
+// Rolling update of one product (docs/architecture.md): serialized per product, every instance replaced in turn, and on a
 // failure the failed version stopped, instances already moved in this run put back, and the version remembered.
 import { WorkerAdminError, errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorMessage, isWorkerAdminError, WorkerAdminError, type ErrorCode } from '../../common/errors.js';
 
-/** The HTTP status of each refusal code; any other refusal is a 400 (DESIGN §8). */
+/** The HTTP status of each refusal code; any other refusal is a 400 (docs/ops.md). */
 const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   AUTH_INVALID: 401,
   POLICY_CONFIG_MISSING: 403,

@@ -1,4 +1,4 @@
-// A POST /api/v1/policies body (YAML, DESIGN §8) into validated PolicySpecs; each refusal carries the exact detail text.
+// A POST /api/v1/policies body (YAML, docs/ops.md) into validated PolicySpecs; each refusal carries the exact detail text.
 import semver from 'semver';
 import { isWorkerAdminError, WorkerAdminError } from '../../common/errors.js';
 import { assertCommandName, assertIdentifier, parseProductRef, VERSION_RE } from '../../common/names.js';

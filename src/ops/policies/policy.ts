@@ -1,4 +1,4 @@
-// A policy of the ops API (DESIGN §8) as validated once, and as stored in state.json.
+// A policy of the ops API (docs/ops.md) as validated once, and as stored in state.json.
 import type { PolicyRecord } from '../../process/state-schema.js';
 
 /** The most recent runs kept per policy. */

@@ -1,4 +1,4 @@
-// POST /api/v1/policies and DELETE /api/v1/policies/{name}: admin token, then the orb worker's bodies and codes (DESIGN §8).
+// POST /api/v1/policies and DELETE /api/v1/policies/{name}: admin token, then the orb worker's bodies and codes (docs/ops.md).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpsContext } from '../context.js';
 import { readBody, sendDetail } from '../http/respond.js';

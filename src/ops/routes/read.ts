@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OpsContext } from '../context.js';
 import { sendJson, sendText } from '../http/respond.js';
 
-/** GET /api/v1/status → {version, up_time_seconds, workers, policies} (DESIGN §8). */
+/** GET /api/v1/status → {version, up_time_seconds, workers, policies} (docs/ops.md). */
 export function getStatus(_req: IncomingMessage, res: ServerResponse, ctx: OpsContext): void {
   sendJson(res, 200, {
     version: ctx.version,

@@ -1,4 +1,4 @@
-// Reads a connectors/-style source tree (DESIGN §3, source layout): its yaml files and its worker folders.
+// Reads a connectors/-style source tree (docs/repository.md, source layout): its yaml files and its worker folders.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkerAdminError } from '../../common/errors.js';
