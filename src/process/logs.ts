@@ -49,8 +49,8 @@ export class WorkerLog {
     readonly path: string,
     readonly run: number,
   ) {
-    // Tagged with the worker (`component` is what a human log line shows first); `warn` stays for the admin's own warnings.
-    this.logger = options.logger?.child({ component: `${options.identifier}@${options.version}`, identifier: options.identifier, version: options.version });
+    // Tagged with the worker as router lines name it (`worker=ID@VERSION`); `warn` stays for the admin's own warnings.
+    this.logger = options.logger?.child({ worker: `${options.identifier}@${options.version}`, identifier: options.identifier, version: options.version });
     // A full disk must not take the admin down: the pino line still goes out.
     file.on('error', (error) => options.logger?.warn({ identifier: options.identifier, version: options.version, err: error, path }, 'worker log file write failed'));
   }

@@ -39,7 +39,7 @@ describe('worker logs', () => {
     const log = await runLogged(stateDir, 'development', logger);
     expect(log.path).toBe(logFilePath(stateDir, 'utils-echo-1', 1));
     // INFO for both streams (WARN is for the admin's own warnings), tagged with the worker.
-    expect(records.map((r) => [r['component'], r['identifier'], r['version'], r['stream'], r['msg'], r['level']]).sort()).toEqual([
+    expect(records.map((r) => [r['worker'], r['identifier'], r['version'], r['stream'], r['msg'], r['level']]).sort()).toEqual([
       ['utils-echo-1@1.2', 'utils-echo-1', '1.2', 'stdout', 'out 1', 30],
       ['utils-echo-1@1.2', 'utils-echo-1', '1.2', 'stderr', 'err 1', 30],
       ['utils-echo-1@1.2', 'utils-echo-1', '1.2', 'stdout', 'out 2', 30],
