@@ -7,6 +7,8 @@ import type { AdminConfig } from '../config/types.js';
 import { createPackageCache, type CachedPackage, type PackageCache } from '../packages/cache.js';
 import { RestartPolicy, type BackoffOptions } from '../process/backoff.js';
 import { createRepositoryClient } from '../repository/client.js';
+import { loadTrustedKeys } from '../repository/signature.js';
+import { VersionCatalog } from './version-catalog.js';
 import { handleAdminCommand, lifecycleHandlers } from './commands/index.js';
 import { updateHandlers } from './commands/update.js';
 import type { AdminContext, Handler } from './commands/context.js';
@@ -77,6 +79,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     stateDir: config.stateDir, repository,
     limits: { zipBytes: config.limits.zipBytes, unpackedBytes: config.limits.unpackedBytes, entries: config.limits.entries, ratio: config.limits.ratio },
   });
+  const catalog = new VersionCatalog(repository, loadTrustedKeys(config.repository.trustedKeys), logger);
   const packages: PackageCache = {
     ensure: async (request) => {
       const pkg = await cache.ensure(request);
@@ -114,7 +117,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     await spawner.stop(worker, config.timeouts.killMs);
   };
   const launcherDeps: LauncherDeps = {
-    link, repository, packages, spawner, logger, routerTarget, tls,
+    link, repository, catalog, packages, spawner, logger, routerTarget, tls,
     startTimeoutMs: config.timeouts.startMs, killTimeoutMs: config.timeouts.killMs,
   };
   const instanceDeps: InstanceDeps = {
@@ -127,7 +130,8 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
   };
   const registry = new InstanceRegistry(instanceDeps, config.limits.instances);
   persistence.attach(registry);
-  context = { config, registry, repository, packages, link, logger };
+  registry.noticeOf = (spec) => catalog.note(spec.type, spec.product, spec.version);
+  context = { config, registry, repository, catalog, packages, link, logger };
   const updates = new UpdateService({
     config, registry, repository, persistence, logger, launch: instanceDeps.launch, drainAndStop,
     publish: instanceDeps.publish, scheduler: options.scheduler ?? nodeScheduler(),

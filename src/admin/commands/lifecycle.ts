@@ -64,7 +64,10 @@ export const stopWorker: Handler = async (payload, ctx) => {
 };
 
 /** ADMIN_LIST_WORKERS {} → {workers}. */
-export const listWorkers: Handler = async (_payload, ctx) => ({ workers: ctx.registry.statuses() });
+export const listWorkers: Handler = async (_payload, ctx) => {
+  await ctx.catalog.refresh(ctx.registry.all().filter((i) => i.live).map((i) => i.spec)); // yanked or removed versions say so
+  return { workers: ctx.registry.statuses() };
+};
 
 /** ADMIN_STOP_ALL_WORKERS {} → {stopped}: Area's KillAllJobs. */
 export const stopAllWorkers: Handler = async (_payload, ctx) => ({ stopped: await ctx.registry.stop({}) });
