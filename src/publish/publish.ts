@@ -119,15 +119,16 @@ async function publishPacked(opts: PublishOptions, dir: string): Promise<Publish
   for (const line of [...changedBytes, ...violations.map((v) => `${v.file}: ${v.rule}`)]) reporter.warn(`--force: replacing what is published: ${line}`);
 
   const products = [...new Set(versions.filter((v) => v.outcome !== 'published').map((v) => versionsPath(v.type, v.product)))];
-  const uploads = [...yamlUploads, ...zips, ...products];
+  const uploads = [...zips, ...yamlUploads, ...products];
   if (opts.dryRun) {
     for (const v of versions) reporter.line(`${id(v)} ${v.sha256} ${v.outcome === 'published' ? 'already published' : v.outcome === 'new' ? 'would publish' : 'would replace (--force)'}`);
     for (const path of uploads) reporter.line(`would PUT ${path}`);
     return { versions, uploads };
   }
 
-  // 3. files first, versions.yaml last: no admin ever sees a version whose files are not all there
-  for (const path of [...yamlUploads, ...zips]) await upload(remote, reporter, path, yaml.get(path) ?? (await readFile(join(dir, path))));
+  // 3. zips (the long uploads, so an interrupted publish most likely leaves nothing), yaml, versions.yaml last:
+  // no admin ever sees a version whose files are not all there
+  for (const path of [...zips, ...yamlUploads]) await upload(remote, reporter, path, yaml.get(path) ?? (await readFile(join(dir, path))));
   for (const path of products) {
     const mine = versions.filter((v) => v.outcome !== 'published' && versionsPath(v.type, v.product) === path);
     const entries = mine.map((v): VersionEntry => ({ version: v.version, sha256: v.sha256, ...(opts.signKey ? { signature: signSha256(v.sha256, opts.signKey) } : {}) }));
