@@ -145,6 +145,9 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     terminate: (i, reason) => (i.worker ? terminateWorker(spawner, i.worker as SpawnedWorker, reason, config.timeouts.killMs) : Promise.resolve()),
   });
   updates.start();
+  // status (ops API included) says which running versions the repository yanked or removed since they started
+  const notes = setInterval(() => void catalog.refresh(registry.all().filter((i) => i.live).map((i) => i.spec)), 30_000);
+  notes.unref();
 
   // Instances the previous run wanted: restored first, so a rollback or a pinned version survives a restart.
   const restoreDesired = async (list: DesiredInstance[]): Promise<void> => {
@@ -181,6 +184,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     close() {
       return (closing ??= (async () => {
         memory.stop();
+        clearInterval(notes);
         await updates.close().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping updates failed'));
         persistence.freezeDesired();
         await registry.stop({}).catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping workers failed'));
