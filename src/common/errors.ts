@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   // the router's replies to commands
   'UNKNOWN_COMMAND', 'AMBIGUOUS_COMMAND', 'UUID_CONFLICT', 'QUEUE_FULL', 'NO_WORKER', 'TIMEOUT', 'WORKER_LOST',
   'REPLY_INVALID', 'ROUTER_SHUTDOWN',
+  // the SDK's own FAIL replies, for a command that never reached a handler
+  'WORKER_DRAINING',
   // the router ending a worker's stream
   'WORKER_CUT_OFF', 'MISBEHAVING', 'SLOW_READER',
   // the ops API's update policies
