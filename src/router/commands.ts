@@ -89,6 +89,9 @@ export class CommandRouter {
     const seen = this.deps.uuids.lookup(uuid, fingerprint);
     if (seen.kind === 'replay') return seen.reply;
     if (seen.kind === 'conflict') return refuse(coded('UUID_CONFLICT', `uuid ${uuid} was already used with another command or payload`));
+    // Not recorded for replay, like the refusals above: the same uuid sent again with a pin must run.
+    const serving = product === '' && input.target === '' ? this.deps.products.ambiguity(input.command) : undefined;
+    if (serving) return refuse(coded('AMBIGUOUS_COMMAND', `${input.command} is served by ${serving.join(', ')}; pin a product`));
     const isAdmin = input.command.startsWith(ADMIN_PREFIX);
     const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
     const receivedAt = this.now();
@@ -103,18 +106,12 @@ export class CommandRouter {
     return pending.reply;
   }
 
-  /** Why a command cannot be routed at all (shutting down, unknown, ambiguous), or undefined. */
-  private refusal({ command, product, target }: Command): { status: Status; error: string } | undefined {
+  /** Why an accepted command cannot be routed at all (shutting down, unknown), or undefined. */
+  private refusal({ command, product }: Command): { status: Status; error: string } | undefined {
     if (this.closing) return { status: 'FAIL', error: coded('ROUTER_SHUTDOWN', 'the router is shutting down') };
-    const { products } = this.deps;
-    if (!products.knows(command, product)) {
-      const whose = product === '' ? '' : ` of ${product}`;
-      return { status: 'NO_WORKER', error: coded('UNKNOWN_COMMAND', `no worker${whose} serves ${command}: none connected, expected or declared by a stored pivot`) };
-    }
-    if (product !== '' || target !== '') return undefined;
-    const serving = products.ambiguity(command);
-    if (serving) return { status: 'INVALID', error: coded('AMBIGUOUS_COMMAND', `${command} is served by ${serving.join(', ')}; pin a product`) };
-    return undefined;
+    if (this.deps.products.knows(command, product)) return undefined;
+    const whose = product === '' ? '' : ` of ${product}`;
+    return { status: 'NO_WORKER', error: coded('UNKNOWN_COMMAND', `no worker${whose} serves ${command}: none connected, expected or declared by a stored pivot`) };
   }
 
   /** A Reply from a connection, for a command it was given; the verdict tells the stream whether it misbehaved. */

@@ -51,12 +51,13 @@ afterAll(async () => {
 
 describe('worker-admin send pins', () => {
   it('unpinned, a command two products serve is INVALID AMBIGUOUS_COMMAND (exit 1); --product picks one', async () => {
-    const unpinned = await send(['ECHO', '{"n":1}']);
+    const unpinned = await send(['ECHO', '{"n":1}', '--uuid', 'cli-ambiguous-uuid-1']);
     expect(unpinned.code).toBe(1);
     expect(replyOf(unpinned)).toMatchObject({ status: 'INVALID', payload: null, worker: '', error: 'AMBIGUOUS_COMMAND: ECHO is served by test/echo, test/twin; pin a product' });
-    const twin = await send(['ECHO', '{"n":2}', '--product', 'test/twin']);
+    // The refusal is not kept for replay: the same uuid, now pinned, runs.
+    const twin = await send(['ECHO', '{"n":1}', '--uuid', 'cli-ambiguous-uuid-1', '--product', 'test/twin']);
     expect(twin.code).toBe(0);
-    expect(replyOf(twin)).toMatchObject({ status: 'SUCCESS', payload: { n: 2 }, worker: 'twin-1@1.0' });
+    expect(replyOf(twin)).toMatchObject({ uuid: 'cli-ambiguous-uuid-1', status: 'SUCCESS', payload: { n: 1 }, worker: 'twin-1@1.0' });
   });
 
   it('--major pins the major version within the product', async () => {
