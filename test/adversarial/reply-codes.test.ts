@@ -1,12 +1,14 @@
 // Every refusal path of the router and of the admin, one row each: the Reply's status, and an error that starts with
 // `CODE: ` where CODE is the one expected and one of ERROR_CODES (docs/errors.md). Real router, real admin and workers.
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleAdminCommand } from '../../src/admin/commands/index.js';
 import { ERROR_CODES, type ErrorCode } from '../../src/common/errors.js';
+import { packRepository } from '../../src/packages/pack/pack.js';
 import type { Reply, Status } from '../../src/proto/types.js';
 import { makeZip } from '../helpers/repo.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
@@ -121,6 +123,27 @@ describe('admin refusals carry CODE: explanation', () => {
     }
   };
   const PIVOT = 'commands:\n  - { name: PING, schema: { type: object } }\n';
+  // Says Hello with a token that is not the one of its start line: the router refuses it (BAD_TOKEN).
+  const BAD_TOKEN_WORKER = `import { Readable } from 'node:stream';
+import { startWorker } from 'worker-admin/sdk';
+let text = '';
+for await (const chunk of process.stdin) text += chunk;
+const line = JSON.parse(text);
+line.token = 'not-' + line.token;
+await startWorker({ commands: { PING: async () => 'pong' }, stdin: Readable.from([JSON.stringify(line)]) });
+`;
+  /** Packs a worker source (one version 1.0 of bad/{product}) into the stack's repository, bundled like any connector. */
+  const pack = async (product: string, worker: string): Promise<void> => {
+    const src = await mkdtemp(join(tmpdir(), 'wa-codes-src-'));
+    try {
+      await mkdir(join(src, 'bad', product, '1', '0', 'worker'), { recursive: true });
+      await writeFile(join(src, 'bad', product, '1_configuration.yaml'), PIVOT);
+      await writeFile(join(src, 'bad', product, '1', '0', 'worker', 'worker.mjs'), worker);
+      await packRepository({ src, out: join(t.stateDir, 'repository') });
+    } finally {
+      await rm(src, { recursive: true, force: true });
+    }
+  };
 
   beforeAll(async () => {
     // No connector configured (product is required), a short start timeout, one instance at most.
@@ -130,6 +153,7 @@ describe('admin refusals carry CODE: explanation', () => {
     await publish('bad', 'sum', { 'versions.yaml': `- version: "1.0"\n  sha256: "${'0'.repeat(64)}"\n`, '1_configuration.yaml': PIVOT, '1_0_worker.zip': zip });
     await publish('bad', 'nozip', { 'versions.yaml': '- "1.0"\n', '1_configuration.yaml': PIVOT });
     await publish('bad', 'pivot', { 'versions.yaml': '- "1.0"\n', '1_configuration.yaml': 'commands: 3\n', '1_0_worker.zip': zip });
+    await pack('token', BAD_TOKEN_WORKER);
     await publish('bad', 'exits', { 'versions.yaml': `- version: "1.0"\n  sha256: ${createHash('sha256').update(zip).digest('hex')}\n`, '1_configuration.yaml': PIVOT, '1_0_worker.zip': zip });
   });
   afterAll(async () => {
@@ -150,7 +174,7 @@ describe('admin refusals carry CODE: explanation', () => {
     { path: 'ADMIN_GET_WORKER of a malformed pivot', status: 'FAIL', code: 'PIVOT_INVALID', run: get('bad/pivot') },
     { path: 'a start with a mandatory key missing', status: 'FAIL', code: 'CONFIG_INVALID', run: start({ product: 'tests/needs-key' }) },
     { path: 'a start whose worker lacks a pivot command', status: 'FAIL', code: 'COMMANDS_MISSING', run: start({ product: 'tests/missing-cmd' }) },
-    { path: 'a start whose worker says Hello with the wrong token', status: 'FAIL', code: 'BAD_TOKEN', run: start({ product: 'tests/bad-token' }) },
+    { path: 'a start whose worker says Hello with the wrong token', status: 'FAIL', code: 'BAD_TOKEN', run: start({ product: 'bad/token' }) },
     { path: 'a start whose worker never says Hello', status: 'FAIL', code: 'START_TIMEOUT', run: start({ product: 'tests/no-hello' }) },
     { path: 'a start whose worker exits before READY', status: 'FAIL', code: 'WORKER_EXITED', run: start({ product: 'bad/exits' }) },
     { path: 'an update with no READY instance', status: 'FAIL', code: 'NOT_FOUND', run: () => t.send('ADMIN_UPDATE', { product: 'tests/twin' }) },
