@@ -102,6 +102,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     address: routerTarget, adminToken: options.adminToken, logger, ...(tls ? { tls } : {}),
     identity: { identifier: 'admin', version: VERSION.split('.').slice(0, 2).join('.') },
     commands: adminPivot().commands,
+    products: config.connectors.map((c) => c.ref),
     handle: (command) => handleAdminCommand(command, handlers, context),
   });
 

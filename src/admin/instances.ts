@@ -22,11 +22,11 @@ export class InstanceRegistry {
       const same = existing.spec.type === spec.type && existing.spec.product === spec.product
         && existing.spec.version === spec.version && isDeepStrictEqual(existing.spec.params, spec.params);
       if (same) return { instance: existing, alreadyRunning: true };
-      throw new WorkerAdminError('IDENTIFIER_CONFLICT', `IDENTIFIER_CONFLICT: ${spec.identifier} already runs ${existing.productRef}@${existing.spec.version}${isDeepStrictEqual(existing.spec.params, spec.params) ? '' : ' with other params'}; use ADMIN_UPDATE to change its version`);
+      throw new WorkerAdminError('IDENTIFIER_CONFLICT', `${spec.identifier} already runs ${existing.productRef}@${existing.spec.version}${isDeepStrictEqual(existing.spec.params, spec.params) ? '' : ' with other params'}; use ADMIN_UPDATE to change its version`);
     }
     const live = [...this.byId.values()].filter((i) => i.live).length;
     if (live >= this.maxInstances) {
-      throw new WorkerAdminError('LIMIT_EXCEEDED', `LIMIT_EXCEEDED: ${live} instances are running, the instances limit is ${this.maxInstances}`);
+      throw new WorkerAdminError('LIMIT_EXCEEDED', `${live} instances are running, the instances limit is ${this.maxInstances}`);
     }
     const instance = new Instance(spec, this.deps);
     this.byId.set(spec.identifier, instance);

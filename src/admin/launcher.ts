@@ -1,7 +1,7 @@
 // Steps 1–4 of docs/workers.md for one process: configuration, package, spawn with the stdin line, validation by the router.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { WorkerAdminError, errorMessage, isWorkerAdminError } from '../common/errors.js';
+import { WorkerAdminError, coded, errorCodeOf, errorMessage, explanationOf, isWorkerAdminError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { RepositoryClient } from '../repository/client.js';
 import { resolveConfig, type ResolvedConfig } from '../repository/config.js';
@@ -50,12 +50,17 @@ export interface LaunchedWorker {
   sha256: string;
 }
 
-const LAUNCH_CODES = { config: 'CONFIG_INVALID', package: 'PACKAGE_REJECTED', spawn: 'SPAWN_FAILED', validation: 'START_TIMEOUT' } as const;
+/** Why a start failed, as a code and its explanation (START_TIMEOUT, COMMANDS_MISSING: X…). */
+interface Verdict { code: ErrorCode; explanation: string }
 
-/** A start that failed: `reason` is what the reply and the event say (START_TIMEOUT, COMMANDS_MISSING: X…). */
+/** A start that failed at one stage; `reason` (`CODE: explanation`) is what the reply and the events say. */
 export class LaunchError extends WorkerAdminError {
-  constructor(readonly reason: string, readonly stage: 'config' | 'package' | 'spawn' | 'validation', cause?: unknown) {
-    super(LAUNCH_CODES[stage], reason, cause === undefined ? {} : { cause });
+  constructor(code: ErrorCode, explanation: string, readonly stage: 'config' | 'package' | 'spawn' | 'validation', cause?: unknown) {
+    super(code, explanation, cause === undefined ? {} : { cause });
+  }
+
+  get reason(): string {
+    return coded(this.code, this.message);
   }
 }
 
@@ -89,14 +94,16 @@ export async function launchWorker(spec: LaunchSpec, deps: LauncherDeps): Promis
     });
   } catch (error) {
     verdict.cancel();
-    throw new LaunchError(`SPAWN_FAILED: ${errorMessage(error)}`, 'spawn', error);
+    throw new LaunchError('SPAWN_FAILED', errorMessage(error), 'spawn', error);
   }
-  const exited = worker.exited.then((exit) => `WORKER_EXITED: the worker exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} before it was READY`);
+  const exited = worker.exited.then((exit): Verdict => ({
+    code: 'WORKER_EXITED', explanation: `the worker exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} before it was READY`,
+  }));
   const outcome = await Promise.race([verdict.promise, exited]);
   verdict.cancel();
   if (outcome !== 'READY') {
     await deps.spawner.stop(worker, deps.killTimeoutMs);
-    throw new LaunchError(outcome, 'validation');
+    throw new LaunchError(outcome.code, outcome.explanation, 'validation');
   }
   return { worker, pivot, config, sha256: pkg.sha256 };
 }
@@ -112,12 +119,12 @@ async function configure(spec: LaunchSpec, deps: LauncherDeps): Promise<{ pivot:
   try {
     ({ layers, pivot } = await loadVersionConfiguration(spec, { rpc: deps.link.rpc, repository: deps.repository, logger: deps.logger }));
   } catch (error) {
-    throw new LaunchError(`CONFIG_INVALID: ${errorMessage(error)}`, 'config', error);
+    throw new LaunchError('CONFIG_INVALID', errorMessage(error), 'config', error);
   }
   try {
     return { pivot, config: resolveConfig(mergeKeys(layers), { params: spec.params, config: spec.config }) };
   } catch (error) {
-    throw new LaunchError(`CONFIG_INVALID: ${errorMessage(error)}`, 'config', error);
+    throw new LaunchError('CONFIG_INVALID', errorMessage(error), 'config', error);
   }
 }
 
@@ -125,7 +132,7 @@ async function preparePackage(spec: LaunchSpec, deps: LauncherDeps) {
   try {
     return await deps.packages.ensure({ type: spec.type, product: spec.product, version: spec.version, sha256: await listedSha256(spec, deps) });
   } catch (error) {
-    throw new LaunchError(`PACKAGE_REJECTED: ${errorMessage(error)}`, 'package', error);
+    throw new LaunchError('PACKAGE_REJECTED', errorMessage(error), 'package', error);
   }
 }
 
@@ -145,17 +152,27 @@ async function listedSha256(spec: LaunchSpec, deps: LauncherDeps): Promise<strin
   }
 }
 
-/** Waits for the router's verdict on this identifier@version: READY, a refusal reason, or START_TIMEOUT. */
-function waitForVerdict(spec: LaunchSpec, deps: LauncherDeps): { promise: Promise<string>; cancel(): void } {
+/** The router's refusal of a Hello (WORKER_VERIFY_ERROR `reason`, `detail`) as a code and an explanation. */
+function refusalVerdict(payload: Record<string, unknown>): Verdict {
+  const reason = typeof payload['reason'] === 'string' ? payload['reason'] : '';
+  const detail = typeof payload['detail'] === 'string' && payload['detail'] !== '' ? payload['detail'] : 'the router refused its Hello';
+  const code = errorCodeOf(reason);
+  if (code === undefined) return { code: 'ROUTER_ERROR', explanation: `the router refused its Hello: ${reason || detail}` };
+  // A bare code (BAD_TOKEN) gets the router's detail as its explanation; `COMMANDS_MISSING: X` keeps its own.
+  return { code, explanation: reason === code ? detail : explanationOf(reason) };
+}
+
+/** Waits for the router's verdict on this identifier@version: READY, a refusal, or START_TIMEOUT. */
+function waitForVerdict(spec: LaunchSpec, deps: LauncherDeps): { promise: Promise<'READY' | Verdict>; cancel(): void } {
   let off = (): void => {};
   let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<string>((resolve) => {
+  const promise = new Promise<'READY' | Verdict>((resolve) => {
     off = verdictListeners(deps.link).add(spec.identifier, (event, payload) => {
       if (payload['version'] !== spec.version) return;
       if (event.event === 'WORKER_REGISTERED') resolve('READY');
-      else if (event.event === 'WORKER_VERIFY_ERROR') resolve(String(payload['reason'] ?? 'BAD_TOKEN'));
+      else if (event.event === 'WORKER_VERIFY_ERROR') resolve(refusalVerdict(payload));
     });
-    timer = setTimeout(() => resolve(`START_TIMEOUT: no valid Hello within ${deps.startTimeoutMs} ms`), deps.startTimeoutMs);
+    timer = setTimeout(() => resolve({ code: 'START_TIMEOUT', explanation: `no valid Hello within ${deps.startTimeoutMs} ms` }), deps.startTimeoutMs);
   });
   return { promise, cancel: () => { off(); clearTimeout(timer); } };
 }

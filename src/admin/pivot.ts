@@ -32,7 +32,7 @@ export function adminPivot(): AdminPivot {
     schemas: Object.fromEntries(doc.commands.map((c) => [c.name, JSON.stringify(c.schema)])),
     validate(command, payload) {
       const validate = validators.get(command);
-      if (!validate) throw new WorkerAdminError('PAYLOAD_INVALID', `unknown admin command ${command}`);
+      if (!validate) throw new WorkerAdminError('UNKNOWN_COMMAND', `${command} is not an admin command`);
       if (!validate(payload)) {
         const detail = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params['additionalProperty'])})` : ''}`).join('; ');
         throw new WorkerAdminError('PAYLOAD_INVALID', `${command} payload is invalid: ${detail}`);

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/log.js';
-import { errorMessage } from '../common/errors.js';
+import { errorMessage, replyError } from '../common/errors.js';
 import { createRouterRpc, type RouterRpc } from '../sdk/rpc.js';
 import type { TlsOptions } from '../sdk/types.js';
 import type { Command, Event, RouterMessageIn, Status, WorkerMessage } from '../proto/types.js';
@@ -19,6 +19,8 @@ export interface RouterLinkOptions {
   tls?: TlsOptions;
   identity: { identifier: string; version: string };
   commands: string[];
+  /** The products (`type/product`) the admin's configuration lists: the router counts them when it judges a command ambiguous. */
+  products: string[];
   logger: Logger;
   /** Called for each command; never throws (errors become FAIL). */
   handle: AdminCommandHandler;
@@ -101,6 +103,7 @@ export class RouterLink {
         hello: {
           identifier: this.opts.identity.identifier, token: '', type: 'admin', product: 'admin',
           version: this.opts.identity.version, commands: this.opts.commands, events: [], topics: ['router'],
+          products: this.opts.products,
         },
       });
     });
@@ -137,7 +140,7 @@ export class RouterLink {
 
   private run(command: Command): void {
     const task = this.opts.handle(command)
-      .catch((error: unknown): AdminReply => ({ status: 'FAIL', error: errorMessage(error) }))
+      .catch((error: unknown): AdminReply => ({ status: 'FAIL', error: replyError(error) }))
       .then((reply) => {
         const stream = this.stream;
         if (!stream || this.state === 'CLOSED' && !stream.writable) return;

@@ -1,4 +1,5 @@
-// `worker-admin send COMMAND [JSON|@FILE|-]`: one command, its Reply printed as one JSON object; exit 0 only on SUCCESS.
+// `worker-admin send COMMAND [JSON|@FILE|-]`: one command (pinned by --product, --target, --major; replayed by --uuid),
+// its Reply printed as one JSON object; exit 0 only on SUCCESS.
 import { readFile } from 'node:fs/promises';
 import { WorkerAdminError } from '../common/errors.js';
 import { DEFAULT_STATE_DIR, credentialsPath, readCredentials } from '../common/credentials.js';
@@ -7,7 +8,7 @@ import { parseJsonOrNull } from '../sdk/messages.js';
 import { DEFAULT_ADMIN_COMMAND_TIMEOUT_MS, DEFAULT_COMMAND_TIMEOUT_MS, createRouterRpc } from '../sdk/rpc.js';
 import { parseCommandLine, UsageError } from './args.js';
 
-const USAGE = 'send COMMAND [JSON|@FILE|-] [--target ID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]';
+const USAGE = 'send COMMAND [JSON|@FILE|-] [--product TYPE/PRODUCT] [--target ID] [--major N] [--uuid UUID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]';
 
 /** Where a client command talks to and with which token, resolved once from flags, environment and credentials.json. */
 export interface ClientTarget {
@@ -52,7 +53,8 @@ async function payloadText(arg: string | undefined): Promise<string> {
 /** Runs `send`; the payload text goes to the router unparsed, so a bad JSON gets the router's INVALID reply. */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(argv, {
-    target: { type: 'string' }, timeout: { type: 'string' }, router: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' },
+    target: { type: 'string' }, product: { type: 'string' }, major: { type: 'string' }, uuid: { type: 'string' },
+    timeout: { type: 'string' }, router: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' },
   }, USAGE);
   if (values['help']) {
     process.stdout.write(`usage: worker-admin ${USAGE}\n`);
@@ -67,12 +69,17 @@ export async function run(argv: string[]): Promise<number> {
   if (str('router') !== undefined) flags.router = str('router');
   if (str('token') !== undefined) flags.token = str('token');
   if (str('state-dir') !== undefined) flags.stateDir = str('state-dir');
+  const major = str('major');
+  if (major !== undefined && !/^(0|[1-9]\d*)$/.test(major)) throw new UsageError(`--major ${JSON.stringify(major)} must be a major version number, e.g. 1\nusage: worker-admin ${USAGE}`);
   const target = await resolveClientTarget(flags, admin);
   const payload = await payloadText(payloadArg);
 
   const rpc = createRouterRpc({ address: target.router, token: target.token });
   try {
-    const reply = await rpc.sendCommand({ command, payload, timeout_ms: timeoutMs, target: str('target') ?? '' });
+    const reply = await rpc.sendCommand({
+      command, payload, timeout_ms: timeoutMs, uuid: str('uuid') ?? '',
+      target: str('target') ?? '', product: str('product') ?? '', major: major ?? '',
+    });
     const out = { uuid: reply.uuid, status: reply.status, payload: parseJsonOrNull(reply.payload), error: reply.error, worker: reply.worker };
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return reply.status === 'SUCCESS' ? 0 : 1;

@@ -1,38 +1,31 @@
-// Named errors with stable codes: callers branch on `code`, people read `message`.
+// Named errors with stable codes: callers branch on `code`, people read `message` (every code: docs/errors.md).
 
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'NAME_INVALID'
-  | 'ADDRESS_INVALID'
-  | 'DURATION_INVALID'
-  | 'SIZE_INVALID'
-  | 'AUTH_INVALID'
-  | 'VERSION_INVALID'
-  | 'VERSION_NOT_FOUND'
-  | 'PRODUCT_UNKNOWN'
-  | 'YAML_INVALID'
-  | 'KEYS_INVALID'
-  | 'PIVOT_INVALID'
-  | 'REPOSITORY_ERROR'
-  | 'PACKAGE_REJECTED'
-  | 'VERSION_IMMUTABLE'
-  | 'CHECKSUM_MISMATCH'
-  | 'COMMANDS_MISSING'
-  | 'BAD_TOKEN'
-  | 'START_TIMEOUT'
-  | 'IDENTIFIER_CONFLICT'
-  | 'PAYLOAD_INVALID'
-  | 'LIMIT_EXCEEDED'
-  | 'STATE_INVALID'
-  | 'SPAWN_FAILED'
-  | 'UPDATE_FAILED'
-  | 'NOT_FOUND'
-  | 'INTERNAL'
-  | 'ROUTER_ERROR'
-  | 'POLICY_INVALID'
-  | 'POLICY_CONFIG_MISSING'
-  | 'POLICY_EXISTS'
-  | 'POLICY_NOT_FOUND';
+/** Every code the project emits: in thrown errors, in Reply.error (`CODE: explanation`), in Welcome and event reasons. */
+export const ERROR_CODES = [
+  // bad input: configuration files, flags, names, payloads
+  'CONFIG_INVALID', 'NAME_INVALID', 'ADDRESS_INVALID', 'DURATION_INVALID', 'SIZE_INVALID', 'AUTH_INVALID',
+  'VERSION_INVALID', 'VERSION_NOT_FOUND', 'PRODUCT_UNKNOWN', 'YAML_INVALID', 'KEYS_INVALID', 'PIVOT_INVALID',
+  'PAYLOAD_INVALID', 'LIMIT_EXCEEDED', 'STATE_INVALID',
+  // the repository and its packages
+  'REPOSITORY_ERROR', 'PACKAGE_REJECTED', 'CHECKSUM_MISMATCH', 'VERSION_IMMUTABLE',
+  // a worker's start: its Hello refused, or it never became READY
+  'BAD_TOKEN', 'COMMANDS_MISSING', 'NO_HELLO', 'HELLO_EXPECTED', 'START_TIMEOUT', 'SPAWN_FAILED', 'WORKER_EXITED',
+  // the admin's commands and its supervision
+  'IDENTIFIER_CONFLICT', 'UPDATE_FAILED', 'UPDATE_ABORTED', 'MEMORY_LIMIT', 'NOT_FOUND', 'INTERNAL', 'ROUTER_ERROR',
+  // the router's replies to commands
+  'UNKNOWN_COMMAND', 'AMBIGUOUS_COMMAND', 'UUID_CONFLICT', 'QUEUE_FULL', 'NO_WORKER', 'TIMEOUT', 'WORKER_LOST',
+  'REPLY_INVALID', 'ROUTER_SHUTDOWN',
+  // the SDK's own FAIL replies, for a command that never reached a handler
+  'WORKER_DRAINING',
+  // the router ending a worker's stream
+  'WORKER_CUT_OFF', 'MISBEHAVING', 'SLOW_READER',
+  // the ops API's update policies
+  'POLICY_INVALID', 'POLICY_CONFIG_MISSING', 'POLICY_EXISTS', 'POLICY_NOT_FOUND',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const CODES: ReadonlySet<string> = new Set(ERROR_CODES);
 
 /** The one error class of the project: a stable code, a message naming what was wrong, a cause. */
 export class WorkerAdminError extends Error {
@@ -56,4 +49,32 @@ export function isWorkerAdminError(error: unknown, code?: ErrorCode): error is W
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** True when `text` is one of the project's codes. */
+export function isErrorCode(text: string): text is ErrorCode {
+  return CODES.has(text);
+}
+
+/** `CODE: explanation`, the shape of every error text the router and the admin put in a Reply. */
+export function coded(code: ErrorCode, explanation: string): string {
+  return `${code}: ${explanation}`;
+}
+
+/** The text a Reply carries for anything thrown: its code and message; INTERNAL for what is not a WorkerAdminError. */
+export function replyError(error: unknown): string {
+  return isWorkerAdminError(error) ? coded(error.code, error.message) : coded('INTERNAL', errorMessage(error));
+}
+
+/** The code an error text starts with (`CODE: …`, or a bare `CODE`), or undefined: what callers branch on. */
+export function errorCodeOf(text: string): ErrorCode | undefined {
+  const end = text.indexOf(': ');
+  const head = end === -1 ? text : text.slice(0, end);
+  return isErrorCode(head) ? head : undefined;
+}
+
+/** The explanation after the code of a `CODE: explanation` text (the whole text when it has no known code). */
+export function explanationOf(text: string): string {
+  const code = errorCodeOf(text);
+  return code === undefined ? text : text.slice(code.length + 2);
 }

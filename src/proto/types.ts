@@ -12,6 +12,8 @@ export interface Hello {
   commands: string[];
   events: string[];
   topics: string[];
+  /** The admin's Hello only: the products (`type/product`) its configuration lists. */
+  products: string[];
 }
 export interface Welcome { valid: boolean; reason: string }
 export interface Command {
@@ -22,6 +24,8 @@ export interface Command {
   target: string;
   major: string;
   context: Record<string, string>;
+  /** Pins a product, `type/product` ('' = any). */
+  product: string;
 }
 export interface Reply { uuid: string; status: Status; payload: string; error: string; worker: string }
 export interface Event {

@@ -1,15 +1,15 @@
 // The life of a command: checks, replay, dispatch or queue, deadline, exactly one Reply.
 import { randomUUID } from 'node:crypto';
+import { coded } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { COMMAND_RE, quoteName } from '../common/names.js';
+import { COMMAND_RE, quoteName, TYPE_PRODUCT_RE } from '../common/names.js';
 import type { Command, Reply, Status } from '../proto/types.js';
 import type { WorkerConnection } from './connection.js';
 import { pickConnection } from './dispatch.js';
 import type { EventsHub } from './events-hub.js';
-import type { ExpectationRegistry } from './expectations.js';
 import type { RouterObserver } from './options.js';
 import { PendingCommand, routerReply } from './pending.js';
-import type { PivotIndex } from './pivots.js';
+import type { ProductScope } from './products.js';
 import type { CommandQueue } from './queue.js';
 import type { ConnectionRegistry } from './registry.js';
 import { commandFingerprint, type UuidCache } from './uuid-cache.js';
@@ -28,14 +28,20 @@ function replyPayloadProblem(text: string, depthLimit: number): string | undefin
   }
 }
 
+/** Why a `product` pin is not `type/product`, or undefined. */
+function productPinProblem(product: string): string | undefined {
+  const parts = product.split('/');
+  if (parts.length === 2 && parts.every((p) => TYPE_PRODUCT_RE.test(p))) return undefined;
+  return `product ${quoteName(product)} is invalid: it must be "type/product", e.g. "utils/echo"`;
+}
+
 export const ADMIN_PREFIX = 'ADMIN_';
 
 export interface CommandRouterDeps {
   registry: ConnectionRegistry;
   queue: CommandQueue;
   uuids: UuidCache;
-  expectations: ExpectationRegistry;
-  pivots: PivotIndex;
+  products: ProductScope;
   hub: EventsHub;
   observer: RouterObserver;
   logger: Logger;
@@ -63,36 +69,49 @@ export class CommandRouter {
   /** Takes a command from a client (roles are checked by the caller) and resolves with its Reply. */
   submit(input: Command): Promise<Reply> {
     const uuid = input.uuid || randomUUID();
+    const refuse = (error: string): Promise<Reply> => Promise.resolve(routerReply(uuid, 'INVALID', error));
     if (!COMMAND_RE.test(input.command)) {
-      return Promise.resolve(routerReply(uuid, 'INVALID', `command ${quoteName(input.command)} is invalid: it must match ${COMMAND_RE.source}`));
+      return refuse(coded('NAME_INVALID', `command ${quoteName(input.command)} is invalid: it must match ${COMMAND_RE.source}`));
     }
+    const product = input.product ?? '';
+    const badPin = product === '' ? undefined : productPinProblem(product);
+    if (badPin) return refuse(coded('NAME_INVALID', badPin));
     const payloadText = input.payload.trim() === '' ? '{}' : input.payload;
     const tooDeep = depthProblem(payloadText, this.deps.payloadDepth, `payload of ${input.command}`);
-    if (tooDeep) return Promise.resolve(routerReply(uuid, 'INVALID', `LIMIT_EXCEEDED: ${tooDeep}`));
+    if (tooDeep) return refuse(coded('LIMIT_EXCEEDED', tooDeep));
     let payload: unknown;
     try {
       payload = JSON.parse(payloadText);
     } catch (error) {
-      return Promise.resolve(routerReply(uuid, 'INVALID', `payload of ${input.command} is not JSON: ${(error as Error).message}`));
+      return refuse(coded('PAYLOAD_INVALID', `payload of ${input.command} is not JSON: ${(error as Error).message}`));
     }
     const fingerprint = commandFingerprint(input.command, payloadText);
     const seen = this.deps.uuids.lookup(uuid, fingerprint);
     if (seen.kind === 'replay') return seen.reply;
-    if (seen.kind === 'conflict') {
-      return Promise.resolve(routerReply(uuid, 'INVALID', `UUID_CONFLICT: uuid ${uuid} was already used with another command or payload`));
-    }
+    if (seen.kind === 'conflict') return refuse(coded('UUID_CONFLICT', `uuid ${uuid} was already used with another command or payload`));
+    // Not recorded for replay, like the refusals above: the same uuid sent again with a pin must run.
+    const serving = product === '' && input.target === '' ? this.deps.products.ambiguity(input.command) : undefined;
+    if (serving) return refuse(coded('AMBIGUOUS_COMMAND', `${input.command} is served by ${serving.join(', ')}; pin a product`));
     const isAdmin = input.command.startsWith(ADMIN_PREFIX);
     const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
     const receivedAt = this.now();
-    const command: Command = { ...input, uuid, payload: payloadText, timeout_ms: timeoutMs, context: input.context ?? {} };
+    const command: Command = { ...input, uuid, product, payload: payloadText, timeout_ms: timeoutMs, context: input.context ?? {} };
     const pending = new PendingCommand(command, payload, receivedAt, receivedAt + timeoutMs);
     this.deps.uuids.begin(uuid, fingerprint, pending.reply);
     pending.timer = setTimeout(() => this.onDeadline(pending), timeoutMs);
 
-    if (this.closing) this.settle(pending, routerReply(uuid, 'FAIL', 'ROUTER_SHUTDOWN: the router is shutting down'));
-    else if (!this.isKnown(input.command)) this.settle(pending, routerReply(uuid, 'NO_WORKER', `no worker serves ${input.command}: none connected, expected or declared by a stored pivot`));
+    const refusal = this.refusal(command);
+    if (refusal) this.settle(pending, routerReply(uuid, refusal.status, refusal.error));
     else this.route(pending);
     return pending.reply;
+  }
+
+  /** Why an accepted command cannot be routed at all (shutting down, unknown), or undefined. */
+  private refusal({ command, product }: Command): { status: Status; error: string } | undefined {
+    if (this.closing) return { status: 'FAIL', error: coded('ROUTER_SHUTDOWN', 'the router is shutting down') };
+    if (this.deps.products.knows(command, product)) return undefined;
+    const whose = product === '' ? '' : ` of ${product}`;
+    return { status: 'NO_WORKER', error: coded('UNKNOWN_COMMAND', `no worker${whose} serves ${command}: none connected, expected or declared by a stored pivot`) };
   }
 
   /** A Reply from a connection, for a command it was given; the verdict tells the stream whether it misbehaved. */
@@ -109,12 +128,13 @@ export class CommandRouter {
     // Workers answer SUCCESS or FAIL; the admin may also say INVALID (a payload outside its own pivot).
     const given = reply.status;
     let status: Status = given === 'SUCCESS' || given === 'FAIL' || (connection.identity.admin && given === 'INVALID') ? given : 'FAIL';
-    let error = status === reply.status ? (reply.error ?? '') : reply.error || `worker replied with status ${String(reply.status)}`;
+    // A worker's own SUCCESS or FAIL keeps its error text as written; a status it may not give becomes the router's FAIL.
+    let error = status === reply.status ? (reply.error ?? '') : coded('REPLY_INVALID', `worker replied with status ${String(reply.status)}${reply.error ? `: ${reply.error}` : ''}`);
     let payload = reply.payload ?? '';
     const problem = replyPayloadProblem(payload, this.deps.payloadDepth);
     if (problem) {
       // A client must be able to parse what it gets: a bad payload becomes a FAIL naming the worker's fault.
-      [status, error, payload] = ['FAIL', `worker replied with a bad payload: ${problem}`, ''];
+      [status, error, payload] = ['FAIL', coded('REPLY_INVALID', `worker replied with a bad payload: ${problem}`), ''];
     }
     this.settle(pending, { uuid, status, payload, error, worker: connection.name });
     return problem ? 'malformed' : 'answered';
@@ -123,7 +143,7 @@ export class CommandRouter {
   /** Every command in flight on a connection whose stream ended: FAIL WORKER_LOST, at once. */
   connectionLost(connection: WorkerConnection, reason: string): void {
     for (const pending of [...connection.inFlight.values()]) {
-      this.settle(pending, routerReply(pending.uuid, 'FAIL', `WORKER_LOST: ${connection.name} went away with the command in flight (${reason})`, connection.name));
+      this.settle(pending, routerReply(pending.uuid, 'FAIL', coded('WORKER_LOST', `${connection.name} went away with the command in flight (${reason})`), connection.name));
     }
   }
 
@@ -144,7 +164,7 @@ export class CommandRouter {
   stopTaking(): void {
     this.closing = true;
     for (const pending of this.deps.queue.snapshot()) {
-      this.settle(pending, routerReply(pending.uuid, 'FAIL', 'ROUTER_SHUTDOWN: the router is shutting down'));
+      this.settle(pending, routerReply(pending.uuid, 'FAIL', coded('ROUTER_SHUTDOWN', 'the router is shutting down')));
     }
   }
 
@@ -152,14 +172,9 @@ export class CommandRouter {
   failInFlight(): void {
     for (const connection of this.deps.registry.all()) {
       for (const pending of [...connection.inFlight.values()]) {
-        this.settle(pending, routerReply(pending.uuid, 'FAIL', 'ROUTER_SHUTDOWN: the router stopped before the worker replied', connection.name));
+        this.settle(pending, routerReply(pending.uuid, 'FAIL', coded('ROUTER_SHUTDOWN', 'the router stopped before the worker replied'), connection.name));
       }
     }
-  }
-
-  /** Known: a connection declares it, a live expectation lists it, or a stored pivot declares it. */
-  isKnown(command: string): boolean {
-    return this.deps.registry.declares(command) || this.deps.expectations.declares(command) || this.deps.pivots.declares(command);
   }
 
   private route(pending: PendingCommand): void {
@@ -170,7 +185,7 @@ export class CommandRouter {
     }
     const { queue } = this.deps;
     if (!queue.push(pending)) {
-      this.settle(pending, routerReply(pending.uuid, 'FAIL', `QUEUE_FULL: ${queue.size} commands already wait for a worker (limit ${queue.limit})`));
+      this.settle(pending, routerReply(pending.uuid, 'FAIL', coded('QUEUE_FULL', `${queue.size} commands already wait for a worker (limit ${queue.limit})`)));
       this.deps.hub.routerEvent('QUEUE_FULL', { command: pending.command.command, uuid: pending.uuid, queueSize: queue.size, limit: queue.limit });
       return;
     }
@@ -182,7 +197,7 @@ export class CommandRouter {
     const check = connection.identity.commandChecks.get(pending.command.command);
     const problem = check?.(pending.payload);
     if (problem !== undefined) {
-      this.settle(pending, routerReply(pending.uuid, 'INVALID', `payload of ${pending.command.command} does not match the schema of ${connection.name}: ${problem}`));
+      this.settle(pending, routerReply(pending.uuid, 'INVALID', coded('PAYLOAD_INVALID', `payload of ${pending.command.command} does not match the schema of ${connection.name}: ${problem}`)));
       return;
     }
     pending.state = 'IN_FLIGHT';
@@ -198,9 +213,9 @@ export class CommandRouter {
   private onDeadline(pending: PendingCommand): void {
     pending.timer = undefined;
     if (pending.state === 'IN_FLIGHT') {
-      this.settle(pending, routerReply(pending.uuid, 'TIMEOUT', `no reply from ${pending.connectionName} within ${pending.command.timeout_ms} ms`, pending.connectionName));
+      this.settle(pending, routerReply(pending.uuid, 'TIMEOUT', coded('TIMEOUT', `no reply from ${pending.connectionName} within ${pending.command.timeout_ms} ms`), pending.connectionName));
     } else {
-      this.settle(pending, routerReply(pending.uuid, 'NO_WORKER', `no READY worker took ${pending.command.command} within ${pending.command.timeout_ms} ms`));
+      this.settle(pending, routerReply(pending.uuid, 'NO_WORKER', coded('NO_WORKER', `no READY worker took ${pending.command.command} within ${pending.command.timeout_ms} ms`)));
     }
   }
 

@@ -27,8 +27,6 @@ export interface ConnectionIdentity {
   product: string;
   admin: boolean;
   commands: string[];
-  /** The commands of its pivot (from the expectation): what it owns against other products. */
-  pivot?: string[];
   topics: string[];
   commandChecks: Map<string, PayloadCheck>;
   eventChecks: Map<string, PayloadCheck>;
@@ -38,6 +36,8 @@ export interface ConnectionIdentity {
 export class WorkerConnection {
   state: ConnectionState = 'READY';
   readonly name: string;
+  /** `type/product`: what a command's `product` pin matches. */
+  readonly product: string;
   readonly major: string;
   readonly commands: ReadonlySet<string>;
   readonly topics: ReadonlySet<string>;
@@ -66,6 +66,7 @@ export class WorkerConnection {
     readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {
     this.name = `${identity.identifier}@${identity.version}`;
+    this.product = `${identity.type}/${identity.product}`;
     this.major = identity.version.split('.')[0] ?? '';
     this.commands = new Set(identity.commands);
     this.topics = new Set(identity.topics);

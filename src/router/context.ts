@@ -7,6 +7,7 @@ import type { EventsHub } from './events-hub.js';
 import type { ExpectationRegistry } from './expectations.js';
 import type { ResolvedRouterOptions } from './options.js';
 import type { PivotIndex } from './pivots.js';
+import type { ProductScope } from './products.js';
 import type { CommandQueue } from './queue.js';
 import type { ConnectionRegistry } from './registry.js';
 
@@ -22,6 +23,7 @@ export interface RouterContext {
   queue: CommandQueue;
   expectations: ExpectationRegistry;
   pivots: PivotIndex;
+  products: ProductScope;
   hub: EventsHub;
   commands: CommandRouter;
   store: ConfigurationStore;

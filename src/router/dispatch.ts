@@ -1,4 +1,4 @@
-// Which connection takes a command: READY, serving it, matching target and major, fewest in flight.
+// Which connection takes a command: READY, serving it, matching target, major and product, fewest in flight.
 import type { WorkerConnection } from './connection.js';
 
 export interface DispatchKey {
@@ -7,6 +7,8 @@ export interface DispatchKey {
   target: string;
   /** Pins a major version ('' = any). */
   major: string;
+  /** Pins a product, `type/product` ('' or absent = any). */
+  product?: string;
 }
 
 /** True when `connection` may take `key` now. */
@@ -14,7 +16,8 @@ export function eligible(connection: WorkerConnection, key: DispatchKey): boolea
   return (
     connection.canTake(key.command) &&
     (key.target === '' || connection.identity.identifier === key.target) &&
-    (key.major === '' || connection.major === key.major)
+    (key.major === '' || connection.major === key.major) &&
+    (!key.product || connection.product === key.product)
   );
 }
 

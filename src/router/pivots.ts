@@ -18,10 +18,12 @@ export function pivotCommands(pivotJson: string): string[] {
     .filter((name): name is string => typeof name === 'string' && name.length > 0);
 }
 
-/** Which commands the stored pivots declare, kept current as configurations are saved. */
+/** Which commands the stored pivots declare, and of which products, kept current as configurations are saved. */
 export class PivotIndex {
-  private readonly byKey = new Map<string, string[]>();
-  private readonly counts = new Map<string, number>();
+  /** `type/product/major.minor` → its product and command names. */
+  private readonly byKey = new Map<string, { product: string; names: string[] }>();
+  /** command → how many stored pivots of each product (`type/product`) declare it. */
+  private readonly byCommand = new Map<string, Map<string, number>>();
 
   /** Indexes everything a store lists (stores without `list` contribute only what is saved later). */
   async load(store: ConfigurationStore, logger: Logger): Promise<void> {
@@ -36,22 +38,31 @@ export class PivotIndex {
   /** Records (or replaces) the pivot of one stored configuration. */
   record(stored: StoredConfiguration): void {
     if (!stored.key) return;
-    const id = `${stored.key.type}/${stored.key.product}/${stored.key.major}.${stored.key.minor}`;
-    for (const name of this.byKey.get(id) ?? []) this.counts.set(name, (this.counts.get(name) ?? 1) - 1);
+    const product = `${stored.key.type}/${stored.key.product}`;
+    const id = `${product}/${stored.key.major}.${stored.key.minor}`;
+    const old = this.byKey.get(id);
+    for (const name of old?.names ?? []) this.count(name, old!.product, -1);
     const names = [...new Set(pivotCommands(stored.pivot_json))];
-    this.byKey.set(id, names);
-    for (const name of names) this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    this.byKey.set(id, { product, names });
+    for (const name of names) this.count(name, product, 1);
   }
 
   /** `type/product` of every stored pivot declaring `command`. */
-  productsDeclaring(command: string): Set<string> {
-    const products = new Set<string>();
-    for (const [id, names] of this.byKey) if (names.includes(command)) products.add(id.split('/').slice(0, 2).join('/'));
-    return products;
+  productsDeclaring(command: string): Iterable<string> {
+    return this.byCommand.get(command)?.keys() ?? [];
   }
 
   /** True when some stored pivot declares `command`. */
   declares(command: string): boolean {
-    return (this.counts.get(command) ?? 0) > 0;
+    return this.byCommand.has(command);
+  }
+
+  private count(command: string, product: string, delta: 1 | -1): void {
+    let products = this.byCommand.get(command);
+    if (!products) this.byCommand.set(command, (products = new Map()));
+    const n = (products.get(product) ?? 0) + delta;
+    if (n > 0) products.set(product, n);
+    else products.delete(product);
+    if (products.size === 0) this.byCommand.delete(command);
   }
 }

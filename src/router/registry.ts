@@ -13,8 +13,10 @@ export class ConnectionRegistry {
   private readonly readyByCommand = new Map<string, MruList<WorkerConnection>>();
   /** READY connections by topic of their Hello. */
   private readonly readyByTopic = new Map<string, Set<WorkerConnection>>();
-  /** Connections not CLOSED (READY or DRAINING) by command they declare: the command is known. */
-  private readonly liveByCommand = new Map<string, Set<WorkerConnection>>();
+  /** Connections not CLOSED (READY or DRAINING): their commands are known. */
+  private readonly live = new Set<WorkerConnection>();
+  /** By command: how many live connections of each product (`type/product`) declare it. */
+  private readonly liveProducts = new Map<string, Map<string, number>>();
   private nextId = 1;
   /** The connection `used` moved to the front last. */
   private lastUsed: WorkerConnection | undefined;
@@ -27,7 +29,7 @@ export class ConnectionRegistry {
   add(connection: WorkerConnection): void {
     this.byId.set(connection.id, connection);
     connection.onTransition((c, from) => this.reindex(c, from));
-    if (connection.state !== 'CLOSED') index(this.liveByCommand, connection, connection.commands, newSet);
+    if (connection.state !== 'CLOSED') this.indexLive(connection);
     if (connection.state === 'READY') this.indexReady(connection);
   }
 
@@ -35,7 +37,7 @@ export class ConnectionRegistry {
     this.byId.delete(connection.id);
     connection.onTransition(undefined);
     this.unindexReady(connection);
-    unindex(this.liveByCommand, connection, connection.commands);
+    this.unindexLive(connection);
   }
 
   /** READY connections serving `command`, the one that answered last first (live view: do not keep it). */
@@ -76,7 +78,12 @@ export class ConnectionRegistry {
 
   /** True when a live connection declares `command`. */
   declares(command: string): boolean {
-    return (this.liveByCommand.get(command)?.size ?? 0) > 0;
+    return this.liveProducts.has(command);
+  }
+
+  /** The products (`type/product`) of the live connections that declare `command`. */
+  productsServing(command: string): Iterable<string> {
+    return this.liveProducts.get(command)?.keys() ?? [];
   }
 
   /** Commands in flight over every connection. */
@@ -106,7 +113,29 @@ export class ConnectionRegistry {
   // Leaving READY takes it out of dispatch and event delivery; CLOSED also out of the known commands.
   private reindex(connection: WorkerConnection, from: ConnectionState): void {
     if (from === 'READY' && connection.state !== 'READY') this.unindexReady(connection);
-    if (connection.state === 'CLOSED') unindex(this.liveByCommand, connection, connection.commands);
+    if (connection.state === 'CLOSED') this.unindexLive(connection);
+  }
+
+  private indexLive(connection: WorkerConnection): void {
+    if (this.live.has(connection)) return;
+    this.live.add(connection);
+    for (const command of connection.commands) {
+      let products = this.liveProducts.get(command);
+      if (!products) this.liveProducts.set(command, (products = new Map()));
+      products.set(connection.product, (products.get(connection.product) ?? 0) + 1);
+    }
+  }
+
+  // Idempotent (CLOSED, then removed): a connection is counted off only when it was still indexed.
+  private unindexLive(connection: WorkerConnection): void {
+    if (!this.live.delete(connection)) return;
+    for (const command of connection.commands) {
+      const products = this.liveProducts.get(command);
+      const left = (products?.get(connection.product) ?? 1) - 1;
+      if (left > 0) products?.set(connection.product, left);
+      else products?.delete(connection.product);
+      if (products?.size === 0) this.liveProducts.delete(command);
+    }
   }
 
   private indexReady(connection: WorkerConnection): void {

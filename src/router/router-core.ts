@@ -19,6 +19,7 @@ import { sendEventHandler } from './handlers/send-event.js';
 import { watchEventsHandler } from './handlers/watch-events.js';
 import type { ResolvedRouterOptions } from './options.js';
 import { PivotIndex } from './pivots.js';
+import { ProductScope } from './products.js';
 import { CommandQueue } from './queue.js';
 import { ConnectionRegistry } from './registry.js';
 import { SchemaCompiler } from './schemas.js';
@@ -38,17 +39,18 @@ export async function createRouterCore(options: ResolvedRouterOptions, store: Co
   const expectations = new ExpectationRegistry(new SchemaCompiler(), now);
   const pivots = new PivotIndex();
   await pivots.load(store, logger);
+  const products = new ProductScope(registry, expectations, pivots);
   const hub = new EventsHub(registry, logger, now);
   const uuids = new UuidCache(undefined, now);
   const commands = new CommandRouter({
-    registry, queue, uuids, expectations, pivots, hub, logger, now,
+    registry, queue, uuids, products, hub, logger, now,
     observer: options.observer,
     commandMs: options.commandMs,
     adminCommandMs: options.adminCommandMs,
     payloadDepth: options.limits.payloadDepth,
   });
   const context: RouterContext = {
-    options, registry, queue, expectations, pivots, hub, commands, store, logger, now,
+    options, registry, queue, expectations, pivots, products, hub, commands, store, logger, now,
     tokens: new TokenChecker(options.adminToken, options.clientToken),
     sessions: new Set(),
     closing: false,

@@ -49,6 +49,7 @@ export function connectRouter(options: ConnectOptions): RouterClient {
         uuid: opts.uuid ?? '',
         target: opts.target ?? '',
         major: opts.major === undefined ? '' : String(opts.major),
+        product: opts.product ?? '',
         context: opts.context ?? {},
       });
       return toReplyResult(reply);

@@ -1,6 +1,6 @@
 // One worker's stream to the router: Hello/Welcome, commands, topic events, heartbeats, drain, end.
 import * as grpc from '@grpc/grpc-js';
-import { WorkerAdminError, errorMessage } from '../common/errors.js';
+import { WorkerAdminError, coded, errorCodeOf, errorMessage, type ErrorCode } from '../common/errors.js';
 import type { Command, Event, RouterMessageIn, WorkerMessage } from '../proto/types.js';
 import { failReply, runCommand } from './command-runner.js';
 import { Lifecycle } from './lifecycle.js';
@@ -54,7 +54,7 @@ export class WorkerSession {
     return this.lifecycle.state;
   }
 
-  /** Sends Hello and resolves on Welcome.valid; rejects (BAD_TOKEN, COMMANDS_MISSING, ROUTER_ERROR) otherwise. */
+  /** Sends Hello and resolves on Welcome.valid; rejects with the router's code (BAD_TOKEN, COMMANDS_MISSING…) or ROUTER_ERROR otherwise. */
   start(): Promise<void> {
     const { call, line } = this.#d;
     const welcomed = new Promise<void>((resolve, reject) => (this.#welcomed = { resolve, reject }));
@@ -120,8 +120,7 @@ export class WorkerSession {
   #onWelcome(valid: boolean, reason: string): void {
     if (this.lifecycle.state !== 'CONNECTING') return;
     if (!valid) {
-      const code = reason.startsWith('COMMANDS_MISSING') ? 'COMMANDS_MISSING' : 'BAD_TOKEN';
-      return this.#refuse(2, code, `refused by router ${this.#d.line.target}: ${reason || 'no reason given'}`);
+      return this.#refuse(2, errorCodeOf(reason) ?? 'BAD_TOKEN', `refused by router ${this.#d.line.target}: ${reason || 'no reason given'}`);
     }
     clearTimeout(this.#timer);
     this.lifecycle.to('READY', `welcomed by router ${this.#d.line.target}`);
@@ -134,7 +133,7 @@ export class WorkerSession {
     if (state === 'CLOSING' || this.lifecycle.ended) return; // we half-closed: the router answers WORKER_LOST
     if (state !== 'READY') {
       // dispatched before the router saw our drain: answer at once rather than leave it hanging
-      void this.#writer.write({ reply: failReply(command.uuid, `WORKER_DRAINING: ${this.#d.line.identifier}@${this.#d.line.version} takes no new commands`) }).catch(() => undefined);
+      void this.#writer.write({ reply: failReply(command.uuid, coded('WORKER_DRAINING', `${this.#d.line.identifier}@${this.#d.line.version} takes no new commands`)) }).catch(() => undefined);
       return;
     }
     const job = runCommand(command, this.#d.commands[command.command], this.#stop.signal)
@@ -168,7 +167,7 @@ export class WorkerSession {
     }
   }
 
-  #refuse(exitCode: number, code: 'BAD_TOKEN' | 'COMMANDS_MISSING' | 'ROUTER_ERROR', message: string): void {
+  #refuse(exitCode: number, code: ErrorCode, message: string): void {
     if (this.lifecycle.state !== 'CONNECTING') return;
     this.#d.call.cancel();
     this.#finish(exitCode, message);

@@ -96,6 +96,8 @@ export interface SendOptions {
   target?: string;
   /** Pins a major version. */
   major?: string | number;
+  /** Pins a product, "type/product": needed when several products serve the command (AMBIGUOUS_COMMAND). */
+  product?: string;
   /** Reuse a uuid to replay a command (same reply, one execution). */
   uuid?: string;
   context?: Record<string, string>;

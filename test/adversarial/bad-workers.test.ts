@@ -1,4 +1,4 @@
-// Workers that misbehave on their stream: cut off (or ignored) with a logged reason while a good worker keeps serving.
+// Workers that misbehave on their stream: cut off with a logged reason while a good worker keeps serving.
 import { status, type Client } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WorkerMessage } from '../../src/proto/types.js';
@@ -67,7 +67,7 @@ describe('adversarial: bad workers', () => {
       identifier: 'liar', commands: ['LIE'], handler: (command, w) => w.write({ reply: { uuid: command.uuid, status: 'SUCCESS', payload: '{broken', error: '' } }),
     });
     const reply = await sendCommand(c, { command: 'LIE', timeout_ms: 5_000 }, router.clientToken);
-    expect(reply).toMatchObject({ status: 'FAIL', payload: '', worker: 'liar@1.0', error: expect.stringMatching(/^worker replied with a bad payload: reply payload is not JSON/) });
+    expect(reply).toMatchObject({ status: 'FAIL', payload: '', worker: 'liar@1.0', error: expect.stringMatching(/^REPLY_INVALID: worker replied with a bad payload: reply payload is not JSON/) });
     await expectGoodServes(c, router.clientToken);
   });
 
@@ -89,7 +89,7 @@ describe('adversarial: bad workers', () => {
     await expectGoodServes(c, router.clientToken);
   });
 
-  it("a worker registering another product's command does not get it", async () => {
+  it("a worker listing another product's command keeps it as its own, but takes none of that product's traffic", async () => {
     const { router, client: c } = await setup();
     // 'good' is utils/echo whose pivot is ECHO; 'hijacker' is evil/x and lists ECHO as an extra command.
     const token = await expectWorker(c, router.adminToken, { identifier: 'hijacker', version: '1.0', type: 'evil', product: 'x', commands: ['STEAL'] });
@@ -98,8 +98,14 @@ describe('adversarial: bad workers', () => {
     hijacker.hello({ identifier: 'hijacker', version: '1.0', token, type: 'evil', product: 'x', commands: ['STEAL', 'ECHO'] });
     expect(await hijacker.welcome).toEqual({ valid: true, reason: '' });
     const list = await unary<{ workers: Array<{ identifier: string; commands: string[] }> }>(c, 'ListWorkers', {}, router.clientToken);
-    expect(list.workers.find((w) => w.identifier === 'hijacker')?.commands).toEqual(['STEAL']);
-    for (let i = 0; i < 4; i++) await expectGoodServes(c, router.clientToken);
+    expect(list.workers.find((w) => w.identifier === 'hijacker')?.commands).toEqual(['STEAL', 'ECHO']);
+    for (let i = 0; i < 4; i++) {
+      // Two products serve ECHO now: unpinned, it goes to neither; pinned, to the product named.
+      const unpinned = await sendCommand(c, { command: 'ECHO', payload: '{}', timeout_ms: 5_000 }, router.clientToken);
+      expect(unpinned).toMatchObject({ status: 'INVALID', worker: '', error: 'AMBIGUOUS_COMMAND: ECHO is served by evil/x, utils/echo; pin a product' });
+      const pinned = await sendCommand(c, { command: 'ECHO', payload: '{"still":"served"}', product: 'utils/echo', timeout_ms: 5_000 }, router.clientToken);
+      expect(pinned).toMatchObject({ status: 'SUCCESS', worker: 'good@1.0', payload: '{"still":"served"}' });
+    }
     expect(hijacker.commands).toEqual([]);
   });
 

@@ -50,7 +50,7 @@ async function refusedHello(hello: Parameters<RawWorker['hello']>[0]): Promise<v
 
 describe('adversarial: payloads', () => {
   it('a payload that is not JSON', async () => {
-    await refusedCommand('ECHO', '{"text": ', { status: 'INVALID', error: /^payload of ECHO is not JSON: / });
+    await refusedCommand('ECHO', '{"text": ', { status: 'INVALID', error: /^PAYLOAD_INVALID: payload of ECHO is not JSON: / });
   });
 
   it('a payload that fails the pivot schema', async () => {

@@ -3,9 +3,14 @@
 import type { Event, Reply } from '../../src/proto/types.js';
 import type { RouterRpc } from '../../src/sdk/rpc.js';
 
+/** A command's timeout and pins (instance, product `type/product`, major). */
+export interface SendPins { timeoutMs?: number; target?: string; product?: string; major?: string }
+
 /** Sends `command` with the rpc's token; the payload given as an object, the reply's parsed as `data`. */
-export async function sendAdmin(rpc: RouterRpc, command: string, payload: unknown = {}, o: { timeoutMs?: number; target?: string } = {}): Promise<Reply & { data: unknown }> {
-  const reply = await rpc.sendCommand({ command, payload: JSON.stringify(payload), timeout_ms: o.timeoutMs ?? 60_000, target: o.target ?? '' });
+export async function sendAdmin(rpc: RouterRpc, command: string, payload: unknown = {}, o: SendPins = {}): Promise<Reply & { data: unknown }> {
+  const reply = await rpc.sendCommand({
+    command, payload: JSON.stringify(payload), timeout_ms: o.timeoutMs ?? 60_000, target: o.target ?? '', product: o.product ?? '', major: o.major ?? '',
+  });
   return { ...reply, data: reply.payload ? JSON.parse(reply.payload) : null };
 }
 

@@ -6,7 +6,7 @@ import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { createLogger } from '../../src/common/log.js';
 import { readProcStat } from '../../src/process/proc.js';
 import type { Event, Reply } from '../../src/proto/types.js';
-import { payloadOf, sendAdmin, watchAdminEvents } from './admin-events.js';
+import { payloadOf, sendAdmin, watchAdminEvents, type SendPins } from './admin-events.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { startStack, type RunningStack, type StackOptions } from '../../src/up/stack.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
@@ -19,7 +19,7 @@ export interface TestStack {
   stateDir: string;
   rpc: RouterRpc;
   /** Sends a command with the admin token; payload given as an object. */
-  send(command: string, payload?: unknown, opts?: { timeoutMs?: number; target?: string }): Promise<Reply & { data: unknown }>;
+  send(command: string, payload?: unknown, opts?: SendPins): Promise<Reply & { data: unknown }>;
   /** Every event seen on topic `admin` since start. */
   events: Event[];
   /** Resolves with the first admin event matching, waiting up to `ms`. */
@@ -75,11 +75,16 @@ export async function startTestStack(opts: {
   timeouts?: Record<string, string>;
   mode?: 'development' | 'production';
   stateDir?: string;
+  /** Admin config `limits` (sizes as strings, as in admin.yaml). */
+  limits?: Record<string, unknown>;
+  /** false: the configured connectors are not started (the test starts what it wants, in its order). */
+  startConnectors?: boolean;
 } = {}): Promise<TestStack> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'wa-st-'));
   const stack = await startBareStack(stateDir, {
     mode: opts.mode ?? 'development', connectors: opts.connectors ?? [], timeouts: opts.timeouts ?? {},
-  });
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  }, opts.startConnectors === false ? { startConnectors: false } : {});
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
   const log = watchAdminEvents(rpc, (e) => e);
   return {

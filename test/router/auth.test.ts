@@ -33,7 +33,7 @@ describe('router auth', () => {
     const worker = new RawWorker(client, undefined).hello({ identifier: 'w', version: '1.0', token: 'not-the-token', commands: ['ECHO'] });
     expect(await worker.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN' });
     expect((await worker.status).code).toBe(status.UNAUTHENTICATED);
-    expect(await verifyError('BAD_TOKEN')).toEqual({ identifier: 'w', version: '1.0', reason: 'BAD_TOKEN' });
+    expect(await verifyError('BAD_TOKEN')).toEqual({ identifier: 'w', version: '1.0', reason: 'BAD_TOKEN', detail: 'token does not match the expectation of w@1.0' });
     const reply = await sendCommand(client, { command: 'ECHO', timeout_ms: 200 }, r.clientToken);
     expect(reply.status).toBe('NO_WORKER');
     expect(worker.commands).toHaveLength(0);

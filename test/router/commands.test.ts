@@ -47,7 +47,7 @@ describe.each(['unix', 'tcp'] as const)('commands over %s', (transport) => {
   it('a worker may answer SUCCESS or FAIL only (anything else is FAIL); the admin may also answer INVALID', async () => {
     await connectWorker(client, r.adminToken, { identifier: 'w', commands: ['ODD'], handler: (c, w) => w.write({ reply: { uuid: c.uuid, status: 'INVALID', payload: '', error: '' } }) });
     const odd = await sendCommand(client, { command: 'ODD' }, r.clientToken);
-    expect(odd).toMatchObject({ status: 'FAIL', error: 'worker replied with status INVALID' });
+    expect(odd).toMatchObject({ status: 'FAIL', error: 'REPLY_INVALID: worker replied with status INVALID' });
     const admin = new RawWorker(client, (c, w) => w.write({ reply: { uuid: c.uuid, status: 'INVALID', payload: '', error: 'product is required' } }), r.adminToken);
     admin.hello({ identifier: 'admin', version: '0.1', commands: ['ADMIN_START_WORKER'] });
     await admin.welcome;

@@ -32,7 +32,7 @@ export function unary<Res>(client: Client, method: string, request: unknown, tok
 
 /** SendCommand with defaults for the fields not given. */
 export function sendCommand(client: Client, command: Partial<Command> & { command: string }, token: string | undefined): Promise<Reply> {
-  const request: Command = { uuid: '', payload: '{}', timeout_ms: 0, target: '', major: '', context: {}, ...command };
+  const request: Command = { uuid: '', payload: '{}', timeout_ms: 0, target: '', major: '', context: {}, product: '', ...command };
   const deadline = (request.timeout_ms || 30_000) + 5_000;
   return unary<Reply>(client, 'SendCommand', request, token, deadline);
 }

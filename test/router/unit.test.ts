@@ -129,7 +129,7 @@ describe('WorkerConnection.remember', () => {
 describe('CommandQueue', () => {
   it('is bounded, ordered and removable from the middle', () => {
     const q = new CommandQueue(2);
-    const p = (uuid: string) => new PendingCommand({ uuid, command: 'C', payload: '{}', timeout_ms: 1, target: '', major: '', context: {} }, {}, 0, 1);
+    const p = (uuid: string) => new PendingCommand({ uuid, command: 'C', payload: '{}', timeout_ms: 1, target: '', major: '', context: {}, product: '' }, {}, 0, 1);
     const [a, b, c] = [p('a'), p('b'), p('c')];
     expect(q.push(a)).toBe(true);
     expect(q.push(b)).toBe(true);

@@ -9,7 +9,7 @@ import { toEventMessage, toJsonText } from '../../src/sdk/messages.js';
 import { commandDeadlineMs } from '../../src/sdk/rpc.js';
 import { createStreamWriter } from '../../src/sdk/stream-writer.js';
 
-const cmd = (over: Partial<Command> = {}): Command => ({ uuid: 'u1', command: 'ECHO', payload: '{"a":1}', timeout_ms: 0, target: '', major: '', context: {}, ...over });
+const cmd = (over: Partial<Command> = {}): Command => ({ uuid: 'u1', command: 'ECHO', payload: '{"a":1}', timeout_ms: 0, target: '', major: '', context: {}, product: '', ...over });
 const never = new AbortController().signal;
 
 describe('runCommand', () => {

@@ -109,9 +109,9 @@ describe('rolling update', () => {
     expect(await t.send('ADMIN_UPDATE', { product: 'tests/rolling', version: '1.0' })).toMatchObject({ status: 'SUCCESS', data: { from: '1.2', to: '1.0' } });
     const missing = await t.send('ADMIN_UPDATE', { product: 'tests/rolling', version: '1.9' });
     expect(missing.status).toBe('FAIL');
-    expect(missing.error).toMatch(/tests\/rolling: no version matches "1\.9"/);
+    expect(missing.error).toMatch(/^VERSION_NOT_FOUND: tests\/rolling: no version matches "1\.9"/);
     expect((await t.send('ADMIN_UPDATE', { product: 'tests/rolling', version: 'one' })).status).toBe('INVALID');
     const none = await t.send('ADMIN_UPDATE', { product: 'tests/nothing' });
-    expect(none).toMatchObject({ status: 'FAIL', error: 'tests/nothing: no READY instance to update (start one with ADMIN_START_WORKER)' });
+    expect(none).toMatchObject({ status: 'FAIL', error: 'NOT_FOUND: tests/nothing: no READY instance to update (start one with ADMIN_START_WORKER)' });
   });
 });

@@ -1,5 +1,5 @@
 // ADMIN_* command dispatch: payload parsed and checked against the admin pivot, then the handler; errors become replies.
-import { errorMessage, isWorkerAdminError } from '../../common/errors.js';
+import { coded, errorMessage, isWorkerAdminError, replyError } from '../../common/errors.js';
 import type { Command } from '../../proto/types.js';
 import { adminPivot } from '../pivot.js';
 import type { AdminReply } from '../router-link.js';
@@ -18,22 +18,26 @@ export function lifecycleHandlers(): Record<string, Handler> {
   };
 }
 
-/** Answers one ADMIN_* command: INVALID for a bad payload, FAIL with the reason for a refusal, else SUCCESS. */
+/** Answers one ADMIN_* command: INVALID for a bad payload, FAIL `CODE: reason` for a refusal, else SUCCESS. */
 export async function handleAdminCommand(command: Command, handlers: Record<string, Handler>, ctx: AdminContext): Promise<AdminReply> {
   let payload: unknown;
   try {
     payload = command.payload.trim() === '' ? {} : JSON.parse(command.payload);
+  } catch (error) {
+    return { status: 'INVALID', error: coded('PAYLOAD_INVALID', `payload of ${command.command} is not JSON: ${errorMessage(error)}`) };
+  }
+  try {
     adminPivot().validate(command.command, payload);
   } catch (error) {
-    return { status: 'INVALID', error: errorMessage(error) };
+    return { status: 'INVALID', error: replyError(error) };
   }
   const handler = handlers[command.command];
-  if (!handler) return { status: 'FAIL', error: `${command.command} is not available in this admin` };
+  if (!handler) return { status: 'FAIL', error: coded('UNKNOWN_COMMAND', `${command.command} is not available in this admin`) };
   try {
     return { status: 'SUCCESS', payload: await handler(payload as Record<string, unknown>, ctx) };
   } catch (error) {
-    if (isWorkerAdminError(error, 'PAYLOAD_INVALID')) return { status: 'INVALID', error: error.message };
+    if (isWorkerAdminError(error, 'PAYLOAD_INVALID')) return { status: 'INVALID', error: replyError(error) };
     ctx.logger.warn({ command: command.command, uuid: command.uuid, err: errorMessage(error) }, 'admin command failed');
-    return { status: 'FAIL', error: errorMessage(error) };
+    return { status: 'FAIL', error: replyError(error) };
   }
 }

@@ -47,7 +47,7 @@ export async function replaceInstance(instance: Instance, to: string, deps: Roll
   if (refusal !== undefined) {
     await deps.drainAndStop(launched.worker, { identifier, version: to });
     announce('WORKER_STOPPED', to, { reason: refusal });
-    throw new WorkerAdminError('UPDATE_FAILED', `UPDATE_ABORTED: ${refusal}`);
+    throw new WorkerAdminError('UPDATE_ABORTED', refusal);
   }
   announce('WORKER_READY', to, { pid: launched.worker.pid });
   const old = instance.swap(launched, to);

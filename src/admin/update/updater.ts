@@ -1,11 +1,10 @@
 // Rolling update of one product (docs/architecture.md): serialized per product, every instance replaced in turn, and on a
 // failure the failed version stopped, instances already moved in this run put back, and the version remembered.
-import { WorkerAdminError, errorMessage } from '../../common/errors.js';
+import { WorkerAdminError, errorMessage, isWorkerAdminError, replyError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { VersionEntry } from '../../repository/versions.js';
 import type { Instance } from '../instance.js';
 import type { InstanceRegistry } from '../instances.js';
-import { LaunchError } from '../launcher.js';
 import type { AdminPersistence } from '../persistence.js';
 import type { ProductRef } from '../payloads.js';
 import { KeyedLock } from './lock.js';
@@ -110,11 +109,13 @@ export class Updater {
       try {
         done.push(await replaceInstance(instance, to, this.rolling()));
       } catch (error) {
-        const reason = error instanceof LaunchError ? error.reason : errorMessage(error);
+        const reason = replyError(error);
         this.deps.publish('UPDATE_FAILED', { ...base, identifier: instance.identifier, version: to, from: was, to, reason, rolledBack: true });
         await this.putBack(done, reason, base);
         this.remember(product, to);
-        throw new WorkerAdminError('UPDATE_FAILED', `${reason} (update of ${product} ${was} → ${to} on ${instance.identifier} rolled back: ${was} keeps serving)`, { cause: error });
+        // The reply carries the failure's own code (COMMANDS_MISSING, START_TIMEOUT…), not a generic one.
+        const [code, why] = isWorkerAdminError(error) ? [error.code, error.message] : ['UPDATE_FAILED' as const, errorMessage(error)];
+        throw new WorkerAdminError(code, `${why} (update of ${product} ${was} → ${to} on ${instance.identifier} rolled back: ${was} keeps serving)`, { cause: error });
       }
       this.deps.publish('UPDATE_SUCCEEDED', { ...base, identifier: instance.identifier, version: to, from: was, to });
     }

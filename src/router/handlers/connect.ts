@@ -99,22 +99,14 @@ class ConnectSession implements ClosableSession {
 
   private onHello(hello: Hello): void {
     clearTimeout(this.helloTimer);
-    const outcome = this.asAdmin ? checkAdminHello(hello) : checkWorkerHello(hello, this.ctx.expectations, (c) => this.productsDeclaring(c));
+    const outcome = this.asAdmin ? checkAdminHello(hello) : checkWorkerHello(hello, this.ctx.expectations);
     if (!outcome.ok) {
       this.refuse(outcome.reason, outcome.code, outcome.detail, hello);
       return;
     }
     if (outcome.ignored.length > 0) this.ctx.logger.warn({ identifier: hello.identifier, ignored: outcome.ignored }, 'Hello lists commands this stream may not serve: ignored');
+    if (outcome.configured) this.ctx.products.setConfigured(outcome.configured);
     this.accept(outcome.identity);
-  }
-
-  /** Products whose connections, expectations or stored pivots declare `command` (a worker may not take theirs over). */
-  private productsDeclaring(command: string): Set<string> {
-    const products = new Set([...this.ctx.expectations.productsDeclaring(command), ...this.ctx.pivots.productsDeclaring(command)]);
-    for (const c of this.ctx.registry.all()) {
-      if (c.state !== 'CLOSED' && c.identity.pivot?.includes(command)) products.add(`${c.identity.type}/${c.identity.product}`);
-    }
-    return products;
   }
 
   private accept(identity: ConnectionIdentity): void {
@@ -144,7 +136,7 @@ class ConnectSession implements ClosableSession {
     this.writer.send({ welcome: { valid: false, reason } });
     this.writer.fail({ code, details: reason });
     this.ctx.logger.warn({ identifier: hello?.identifier, version: hello?.version, reason, detail }, 'worker refused');
-    this.ctx.hub.routerEvent('WORKER_VERIFY_ERROR', { identifier: hello?.identifier ?? '', version: hello?.version ?? '', reason });
+    this.ctx.hub.routerEvent('WORKER_VERIFY_ERROR', { identifier: hello?.identifier ?? '', version: hello?.version ?? '', reason, detail });
   }
 
   /** The worker half-closed (after its drain): nothing more can be answered, so end the stream OK. */
