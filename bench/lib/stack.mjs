@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnReady, killGroup } from './children.mjs';
-import { ROOT, dist } from './paths.mjs';
+import { ROOT } from './paths.mjs';
 
 const CHILD = new URL('./stack-child.mjs', import.meta.url).pathname;
 
@@ -25,7 +25,7 @@ export function rssBytes(pid) {
  */
 export async function startStackProcess({ connectorsDir = [join(ROOT, 'connectors')], timeouts = {}, logLevel, nodeArgs = [] } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-stack-'));
-  const { createRouterRpc } = await dist('sdk/rpc.js');
+  const { createRouterRpc } = await import('../../dist/sdk/rpc.js');
   let child;
   let admin;
   let client;

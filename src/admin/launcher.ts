@@ -154,7 +154,7 @@ function waitForVerdict(spec: LaunchSpec, deps: LauncherDeps): { promise: Promis
     off = verdictListeners(deps.link).add(spec.identifier, (event, payload) => {
       if (payload['version'] !== spec.version) return;
       if (event.event === 'WORKER_REGISTERED') resolve('READY');
-      else if (event.event === 'WORKER_VERIFY_ERROR') resolve(String(payload['reason'] ?? 'BAD_TOKEN'));
+      else if (event.event === 'WORKER_VERIFY_ERROR') resolve(typeof payload['reason'] === 'string' ? payload['reason'] : 'BAD_TOKEN');
     });
     timer = setTimeout(() => resolve(`START_TIMEOUT: no valid Hello within ${deps.startTimeoutMs} ms`), deps.startTimeoutMs);
   });

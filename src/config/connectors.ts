@@ -116,5 +116,5 @@ export function readUpdatePolicy(reader: FieldReader, value: unknown, field: str
     if (problem) reader.fail(`${field}.at`, problem);
     cron = parseUpdateAt(at, `${field}.at`);
   }
-  return { mode, intervalMs, range: rangeText, at: at === undefined ? undefined : String(at).trim(), cron };
+  return { mode, intervalMs, range: rangeText, at: typeof at === 'string' ? at.trim() : undefined, cron }; // any other type failed just above
 }
