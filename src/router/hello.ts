@@ -6,7 +6,7 @@ import { ADMIN_PREFIX } from './commands.js';
 import type { ConnectionIdentity } from './connection.js';
 import type { ExpectationRegistry } from './expectations.js';
 
-export type HelloOutcome =
+type HelloOutcome =
   | { ok: true; identity: ConnectionIdentity; ignored: string[] }
   | { ok: false; reason: string; code: status; detail: string };
 
@@ -38,7 +38,7 @@ export function checkAdminHello(hello: Hello): HelloOutcome {
 }
 
 /** Which products (`type/product`) declare a command: live connections, expectations and stored pivots. */
-export type ProductsDeclaring = (command: string) => Set<string>;
+type ProductsDeclaring = (command: string) => Set<string>;
 
 /** A worker's Hello: its token opens the expectation of its identifier and version, and it serves every pivot command. */
 export function checkWorkerHello(hello: Hello, expectations: ExpectationRegistry, productsDeclaring: ProductsDeclaring = () => new Set()): HelloOutcome {
