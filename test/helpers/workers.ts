@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { RouterClient } from '../../src/sdk/client.js';
 import { createRouterRpc } from '../../src/sdk/rpc.js';
 import type { EventMessage } from '../../src/sdk/types.js';
+import { testEnv } from './env.js';
 
 /** The repository root: fixtures import 'worker-admin/sdk', which resolves through the package's self-reference. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -61,7 +62,7 @@ export async function spawnFixtureWorker(opts: FixtureWorkerOptions): Promise<Fi
     }
   }
   const child = spawn(process.execPath, [join(FIXTURES_DIR, opts.fixture), '--identifier', opts.identifier, '--target', opts.address], {
-    cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env },
+    cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: testEnv(),
   });
   let out = '';
   const listeners = new Set<() => void>();

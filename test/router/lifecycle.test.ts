@@ -7,6 +7,7 @@ import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkerList } from '../../src/proto/types.js';
 import { startRouter } from '../../src/router/server.js';
+import { testEnv } from '../helpers/env.js';
 import { makeToken, startTestRouter } from '../helpers/router.js';
 import { connectWorker, expectWorker, grpcErrorOf, routerClient, sendCommand, unary, Watcher } from './raw.js';
 
@@ -38,7 +39,7 @@ describe('router lifecycle', () => {
     // Closing a net server removes its socket; recreate a dead one by hand: bind, then leave the file behind.
     squatter.close();
     const { spawnSync } = await import('node:child_process');
-    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`], { env: testEnv() });
     expect((await stat(path)).isSocket()).toBe(true);
     const router = await startRouter({ ...base(), listen: `unix:${path}` });
     await router.close();
