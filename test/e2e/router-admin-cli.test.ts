@@ -22,7 +22,7 @@ function daemon(args: string[], ready: RegExp, procs: ChildProcess[]): Promise<{
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} not ready:\n${out}\n${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} not ready:\n${out}\n${err}`)), 90_000); // a loaded 2-core machine
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const match = out.match(ready);
@@ -58,7 +58,7 @@ describe('router, admin and repository as separate processes', () => {
       '',
     ].join('\n'));
     admin = (await daemon(['admin', '--config', join(dir, 'admin.yaml')], /admin connected to/, procs)).child;
-  });
+  }, 180_000); // pack, then three processes started one after the other on a loaded machine
 
   afterAll(async () => {
     await Promise.all(procs.map(async (p) => {

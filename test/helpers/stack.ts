@@ -82,6 +82,7 @@ export async function startTestStack(opts: {
   });
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
   const log = watchAdminEvents(rpc, (e) => e);
+  await log.ready; // a test's first command comes after the watch is registered: none of its events is missed
   return {
     stack, stateDir, rpc, events: log.events,
     send: (command, payload, o) => sendAdmin(rpc, command, payload, o),
