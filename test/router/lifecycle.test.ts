@@ -5,11 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WorkerList } from '../../src/proto/types.js';
 import { startRouter } from '../../src/router/server.js';
 import { testEnv } from '../helpers/env.js';
 import { makeToken, startTestRouter } from '../helpers/router.js';
-import { connectWorker, expectWorker, grpcErrorOf, routerClient, sendCommand, unary, untilListed, Watcher } from './raw.js';
+import { connectWorker, expectWorker, grpcErrorOf, routerClient, sendCommand, untilListed, Watcher } from './raw.js';
 
 describe('router lifecycle', () => {
   let dir: string;
