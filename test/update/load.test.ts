@@ -101,5 +101,5 @@ describe('rolling updates under load', () => {
     expect(sent.filter((s) => versionOf(s) === '1.4')).toEqual([]);
     const seconds = (sent.at(-1)!.receivedAt - sent[0]!.sentAt) / 1000;
     process.stderr.write(`load test: ${sent.length} commands in ${seconds.toFixed(1)} s (${Math.round(sent.length / seconds)}/s), versions served: ${[...new Set(sent.map(versionOf))].join(', ')}\n`);
-  }, 60_000);
+  }, 240_000); // four updates under load; on a 2-core machine busy with other work (load 25 seen) a minute is not enough
 });
