@@ -9,6 +9,7 @@ export default defineConfig({
     // 2-core machines: real processes and sockets in every integration test.
     maxWorkers: 2,
     minWorkers: 1,
-    env: { WORKER_ADMIN_LOG_LEVEL: 'silent' },
+    // No WORKER_ADMIN_* of the caller reaches the code under test (spawned processes get test/helpers/env.ts testEnv()).
+    setupFiles: ['test/helpers/hermetic.ts'],
   },
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { openLoop } from './lib/load.mjs';
-import { ROOT, dist, isMain } from './lib/paths.mjs';
+import { ROOT, isMain } from './lib/paths.mjs';
 import { startPm2 } from './lib/pm2.mjs';
 import { startStackProcess } from './lib/stack.mjs';
 
@@ -21,7 +21,7 @@ const GRACE_MS = 10_000;
 /** PM2's app (env BENCH_ROLE=pm2-echo): a bare grpc-js server answering SendCommand, closing gracefully on reload. */
 async function runPm2Echo() {
   const grpc = await import('@grpc/grpc-js');
-  const { routerServiceDefinition } = await dist('proto/load.js');
+  const { routerServiceDefinition } = await import('../dist/proto/load.js');
   const server = new grpc.Server();
   server.addService(routerServiceDefinition(), {
     SendCommand: (call, cb) => cb(null, { uuid: call.request.uuid, status: 'SUCCESS', payload: call.request.payload, error: '', worker: `pm2@${process.pid}` }),
@@ -95,7 +95,7 @@ async function measureOurs(opts) {
 /** PM2's side: the bare echo in cluster mode (one instance), `pm2 reload` under the same load. */
 async function measurePm2(opts) {
   const grpc = await import('@grpc/grpc-js');
-  const { routerClientConstructor } = await dist('proto/load.js');
+  const { routerClientConstructor } = await import('../dist/proto/load.js');
   const port = await freePort();
   const pm2 = await startPm2();
   const Router = routerClientConstructor();

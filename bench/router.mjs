@@ -10,9 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const self = fileURLToPath(import.meta.url);
-const dist = (path) => import(pathToFileURL(join(root, 'dist', path)).href);
 
 const CONCURRENCY = [1, 16, 256];
 const GOAL = 0.6;
@@ -25,18 +23,18 @@ async function runRole(role) {
   process.on('message', () => process.send?.(process.cpuUsage()));
   const grpc = await import('@grpc/grpc-js');
   if (role === 'router') {
-    const { startRouter } = await dist('router/server.js');
+    const { startRouter } = await import('../dist/router/server.js');
     const [stateDir, adminToken] = [process.env.BENCH_STATE_DIR, process.env.BENCH_ADMIN_TOKEN];
     const router = await startRouter({ listen: '127.0.0.1:0', stateDir, adminToken });
     process.stdout.write(`${JSON.stringify({ address: router.address })}\n`);
   } else if (role === 'worker') {
-    const { startWorker } = await dist('sdk/index.js');
+    const { startWorker } = await import('../dist/sdk/index.js');
     await startWorker({ commands: { ECHO: async (payload) => payload } });
     process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   } else if (role === 'relay') {
     // The floor of any router in this design: a grpc-js relay with no checks at all (no auth, no uuid replay,
     // no schema, no timeout, no queue) forwarding each SendCommand on one worker stream and the reply back.
-    const { routerServiceDefinition } = await dist('proto/load.js');
+    const { routerServiceDefinition } = await import('../dist/proto/load.js');
     const server = new grpc.Server();
     const waiting = new Map();
     let worker;
@@ -61,7 +59,7 @@ async function runRole(role) {
     process.stdout.write(`${JSON.stringify({ address: `127.0.0.1:${port}` })}\n`);
   } else if (role === 'relay-worker') {
     // A bare grpc-js stream client answering each command with its payload (no SDK).
-    const { routerClientConstructor } = await dist('proto/load.js');
+    const { routerClientConstructor } = await import('../dist/proto/load.js');
     const Router = routerClientConstructor();
     const client = new Router(process.env.BENCH_RELAY_ADDRESS, grpc.credentials.createInsecure());
     const call = client.Connect();
@@ -73,7 +71,7 @@ async function runRole(role) {
     await new Promise((r) => setTimeout(r, 200));
     process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   } else if (role === 'echo-server') {
-    const { routerServiceDefinition } = await dist('proto/load.js');
+    const { routerServiceDefinition } = await import('../dist/proto/load.js');
     const server = new grpc.Server();
     // The same service and messages as the router: SendCommand answers at once with the payload.
     server.addService(routerServiceDefinition(), {
@@ -146,7 +144,7 @@ async function load(grpc, client, metadata, concurrency, ms) {
 
 /** One side of the comparison (bare, router, relay): a client kept open across rounds, warmed up once. */
 async function openSide(grpc, address, token, concurrency, ms, server) {
-  const { routerClientConstructor } = await dist('proto/load.js');
+  const { routerClientConstructor } = await import('../dist/proto/load.js');
   const Router = routerClientConstructor();
   const client = new Router(address, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
@@ -198,7 +196,7 @@ export async function runRouterBench({ quick = false } = {}) {
     stops.push(router.stop);
     const address = router.info.address;
     // Announce the worker, then start it the way the admin does: one start line on stdin.
-    const { createRouterRpc } = await dist('sdk/rpc.js');
+    const { createRouterRpc } = await import('../dist/sdk/rpc.js');
     const token = randomBytes(24).toString('hex');
     const rpc = createRouterRpc({ address, token: adminToken });
     await rpc.expectWorker({ identifier: 'bench-echo', version: '1.0', type: 'bench', product: 'echo', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['ECHO'] });

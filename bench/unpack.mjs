@@ -5,10 +5,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import yazl from 'yazl';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 // A package like a real one: many text files and incompressible assets, about `zipBytes` once zipped.
 async function buildPackage(zipBytes) {
@@ -49,8 +48,8 @@ function hasTool(name) {
 
 /** Rows {name, value, unit, baseline, ratio, goal, met}: ratio = baseline time / our time (higher is better). */
 export async function runUnpackBench({ quick = false } = {}) {
-  const { verifyAndUnpack } = await import(pathToFileURL(join(root, 'dist/packages/verify.js')).href);
-  const { DEFAULT_PACKAGE_LIMITS } = await import(pathToFileURL(join(root, 'dist/packages/limits.js')).href);
+  const { verifyAndUnpack } = await import('../dist/packages/verify.js');
+  const { DEFAULT_PACKAGE_LIMITS } = await import('../dist/packages/limits.js');
   const dir = mkdtempSync(join(tmpdir(), 'wa-bench-'));
   try {
     const mb = quick ? 10 : 50;

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, dist } from './paths.mjs';
+import { ROOT } from './paths.mjs';
 
 const PIVOT = `commands:
   - name: ECHO
@@ -19,7 +19,7 @@ events:
  * with every file beside it) that execs node on the bundled utils/echo 1.0 worker.
  */
 export async function writeBigSource(srcDir, bytes = 5 * 1024 * 1024) {
-  const { bundleWorker } = await dist('packages/pack/bundle.js');
+  const { bundleWorker } = await import('../../dist/packages/pack/bundle.js');
   const bundle = await bundleWorker(join(ROOT, 'connectors/utils/echo/1/0/worker'), 'worker.ts');
   const product = join(srcDir, 'bench', 'big');
   const workerDir = join(product, '1', '0', 'worker');

@@ -1,7 +1,6 @@
 // A worker started "by hand", the baseline of the cold start: ExpectWorker, then `node worker.mjs` with its stdin line.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { stopProcess } from './children.mjs';
 
 const WELCOMED = /CONNECTING -> READY/;
@@ -45,6 +44,3 @@ export async function startByHand({ dir, entry = 'worker.mjs', identifier, targe
     throw error;
   }
 }
-
-/** Waits for a child to exit (used after a drain). */
-export const exited = (proc) => (proc.exitCode !== null ? Promise.resolve() : once(proc, 'exit'));

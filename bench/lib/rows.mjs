@@ -6,7 +6,7 @@ const GOAL_RE = /^(value|ratio) (>=|<=|==) (-?\d+(?:\.\d+)?)$/;
  * Normalizes a goal: a string `value|ratio >=|<=|== N`, or a bare number meaning `ratio >= N`
  * (the convention of bench/router.mjs and bench/unpack.mjs), or null for a figure with no goal.
  */
-export function normalizeGoal(goal) {
+function normalizeGoal(goal) {
   if (goal === null || goal === undefined) return null;
   if (typeof goal === 'number') return `ratio >= ${goal}`;
   if (typeof goal === 'string' && GOAL_RE.test(goal)) return goal;
@@ -14,7 +14,7 @@ export function normalizeGoal(goal) {
 }
 
 /** True/false from the goal; null when there is no goal; false when the figure it needs is missing. */
-export function goalMet(row) {
+function goalMet(row) {
   const goal = normalizeGoal(row.goal);
   if (goal === null) return null;
   const [, field, op, n] = GOAL_RE.exec(goal);

@@ -8,12 +8,11 @@ import { createInterface } from 'node:readline';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
-import { dist } from './paths.mjs';
 
 const opts = JSON.parse(process.env.BENCH_STACK ?? '{}');
-const { parseAdminConfigObject } = await dist('config/admin-config.js');
-const { createLogger } = await dist('common/log.js');
-const { startStack } = await dist('up/stack.js');
+const { parseAdminConfigObject } = await import('../../dist/config/admin-config.js');
+const { createLogger } = await import('../../dist/common/log.js');
+const { startStack } = await import('../../dist/up/stack.js');
 
 const config = parseAdminConfigObject({
   stateDir: opts.stateDir,

@@ -3,12 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnReady, killGroup } from './children.mjs';
-import { ROOT, dist } from './paths.mjs';
+import { ROOT } from './paths.mjs';
 
 const CHILD = new URL('./stack-child.mjs', import.meta.url).pathname;
 
 /** Resident set size of a pid in bytes (VmRSS), or null once it is gone. */
-export function rssBytes(pid) {
+function rssBytes(pid) {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : null;
@@ -25,7 +25,7 @@ export function rssBytes(pid) {
  */
 export async function startStackProcess({ connectorsDir = [join(ROOT, 'connectors')], timeouts = {}, logLevel, nodeArgs = [] } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-stack-'));
-  const { createRouterRpc } = await dist('sdk/rpc.js');
+  const { createRouterRpc } = await import('../../dist/sdk/rpc.js');
   let child;
   let admin;
   let client;
@@ -109,7 +109,7 @@ function recordedPids(stateDir) {
 const TICKS_PER_SECOND = 100; // USER_HZ: /proc/PID/stat counts CPU time in clock ticks of 10 ms
 
 /** CPU time (utime + stime) of a pid in µs, from /proc/PID/stat; null once it is gone. */
-export function cpuMicros(pid) {
+function cpuMicros(pid) {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');

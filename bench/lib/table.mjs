@@ -21,11 +21,3 @@ export function textTable(rows) {
   const notes = rows.filter((r) => r.note).map((r) => `  * ${r.name}: ${r.note}`);
   return [...out, ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
 }
-
-/** Markdown table of rows. */
-export function markdownTable(rows) {
-  const head = `| ${COLUMNS.map(([t]) => t).join(' | ')} |`;
-  const sep = `|${COLUMNS.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
-  const body = rows.map((r) => `| ${COLUMNS.map(([, get]) => get(r).replaceAll('|', '\\|')).join(' | ')} |`);
-  return [head, sep, ...body].join('\n');
-}

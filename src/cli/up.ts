@@ -19,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger('worker-admin', { format: logFormat(process.env, process.stderr.isTTY === true) });
   const config = await loadAdminConfig(String(values['config'] ?? 'config/admin.yaml'));
   const dirs = values['connectors'] as string[] | undefined;
-  const stack = await startStack({ config, logger, ...(dirs && dirs.length > 0 ? { connectorsDir: dirs } : {}) });
+  const stack = await startStack({ config, logger, env: process.env, ...(dirs && dirs.length > 0 ? { connectorsDir: dirs } : {}) });
   const signalled = waitForSignal(); // listening before "ready:" is printed: a SIGTERM right after it still drains
   const c = stack.credentials;
   process.stdout.write(`worker-admin up\n  router      ${c.router}\n  repository  ${c.repository}\n  ops         ${c.ops}\n  credentials ${config.stateDir}/credentials.json\n`);

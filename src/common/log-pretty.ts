@@ -28,7 +28,6 @@ const LEVELS: Record<number, { name: string; color: string }> = {
 const OMITTED = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'component']);
 
 // C0/C1 controls (a worker's output could carry terminal escapes), line and paragraph separators, bidi overrides.
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
@@ -44,7 +43,7 @@ function formatValue(value: unknown): string {
     return BARE.test(value) ? escapeControls(value) : `"${escapeControls(value.replace(/\\/g, '\\\\').replace(/"/g, '\\"'))}"`;
   }
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  return escapeControls(JSON.stringify(value) ?? String(value));
+  return escapeControls(JSON.stringify(value));
 }
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
@@ -69,10 +68,11 @@ export function formatLogLine(line: string, options: { color?: boolean } = {}): 
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return line.endsWith('\n') ? line : `${line}\n`;
   const r = record as Record<string, unknown>;
   const level = typeof r['level'] === 'number' ? LEVELS[r['level']] : undefined;
-  const levelName = (level?.name ?? String(r['level'] ?? '?')).padEnd(5);
+  const raw = r['level'];
+  const levelName = (level?.name ?? (typeof raw === 'string' || typeof raw === 'number' ? escapeControls(String(raw)) : '?')).padEnd(5);
   const parts = [formatTime(r['time']), options.color && level ? `\u001b[${level.color}m${levelName}\u001b[39m` : levelName];
   const component = r['component'] ?? r['name'];
-  if (component !== undefined) parts.push(escapeControls(String(component)));
+  if (component !== undefined) parts.push(typeof component === 'string' ? escapeControls(component) : formatValue(component));
   if (typeof r['msg'] === 'string' && r['msg'] !== '') parts.push(escapeControls(r['msg']));
   for (const [key, value] of Object.entries(r)) {
     if (!OMITTED.has(key) && value !== undefined) parts.push(`${escapeControls(key)}=${formatValue(value)}`);

@@ -113,7 +113,7 @@ export class FieldReader {
 }
 
 /** `a.b` + `c` → `a.b.c`. */
-export function join(path: string, key: string): string {
+function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 

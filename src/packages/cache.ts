@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WorkerAdminError } from '../common/errors.js';
 import { assertProduct, assertType, splitVersion } from '../common/names.js';
 import type { Progress } from '../repository/body.js';
 import type { RepositoryClient } from '../repository/client.js';
@@ -132,7 +131,3 @@ async function readMarker(path: string): Promise<Marker | null> {
 async function isFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => null))?.isFile() ?? false;
 }
-
-/** Thrown when the cache is asked for something it cannot serve (kept for callers that branch on it). */
-export const isPackageRefusal = (error: unknown): boolean =>
-  error instanceof WorkerAdminError && (error.code === 'PACKAGE_REJECTED' || error.code === 'CHECKSUM_MISMATCH');

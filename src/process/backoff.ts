@@ -8,7 +8,7 @@ export interface Clock {
 }
 
 /** The real clock. */
-export const systemClock: Clock = { now: () => Date.now() };
+const systemClock: Clock = { now: () => Date.now() };
 
 export interface BackoffOptions {
   /** First restart delay (1 s), doubled on each consecutive restart. */
@@ -23,7 +23,7 @@ export interface BackoffOptions {
   maxQuickCrashes: number;
 }
 
-export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = {
+const DEFAULT_BACKOFF: Readonly<BackoffOptions> = {
   initialDelayMs: 1000,
   maxDelayMs: 60_000,
   resetAfterMs: 30_000,
@@ -32,9 +32,9 @@ export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = {
 };
 
 /** What the supervisor was doing when the process exited: exits while draining or stopping are never crashes. */
-export type ExitContext = 'running' | 'draining' | 'stopping';
+type ExitContext = 'running' | 'draining' | 'stopping';
 
-export type RestartDecision =
+type RestartDecision =
   | { action: 'restart'; delayMs: number; attempt: number; uptimeMs: number }
   /** STOPPED: a requested stop, an exit 0 under on-failure, or any exit under never (the code stays in lastExit). */
   | { action: 'stop'; reason: 'requested' | 'completed' | 'run-once'; exit: ExitInfo }
@@ -42,10 +42,10 @@ export type RestartDecision =
   | { action: 'fail'; reason: string; crashes: number };
 
 /** The decisions a crash can lead to. */
-export type CrashDecision = Extract<RestartDecision, { action: 'restart' | 'fail' }>;
+type CrashDecision = Extract<RestartDecision, { action: 'restart' | 'fail' }>;
 
 /** The counters the pure step reads and returns. */
-export interface BackoffState {
+interface BackoffState {
   /** Restarts since the last reset: the delay exponent. */
   attempt: number;
   /** Crashes in a row, each under minUptime. */

@@ -5,7 +5,7 @@ import protobuf from 'protobufjs';
 import { PROTO_FILES } from './embedded.js';
 
 /** proto-loader options pinned so message shapes never change under us. */
-export const LOADER_OPTIONS: protoLoader.Options = {
+const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
   longs: Number,
   enums: String,
@@ -16,7 +16,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 let cached: grpc.GrpcObject | undefined;
 
 /** The grpc object for package workeradmin.v1 (loaded once per process). */
-export function loadWorkerAdminPackage(): grpc.GrpcObject {
+function loadWorkerAdminPackage(): grpc.GrpcObject {
   if (cached) return cached;
   const root = new protobuf.Root();
   for (const [name, text] of Object.entries(PROTO_FILES)) {

@@ -15,15 +15,15 @@ import { parseVersionsYaml, type VersionEntry } from './versions.js';
 import { parseYankedYaml, type YankedEntry } from './yanked.js';
 
 /** Size caps of what the client accepts. */
-export interface RepositoryLimits {
+interface RepositoryLimits {
   yamlBytes: number;
   yamlAliases: number;
   zipBytes: number;
 }
 
-export const DEFAULT_REPOSITORY_LIMITS: RepositoryLimits = { yamlBytes: DEFAULT_YAML_BYTES, yamlAliases: DEFAULT_YAML_ALIASES, zipBytes: 100 * 1024 * 1024 };
+const DEFAULT_REPOSITORY_LIMITS: RepositoryLimits = { yamlBytes: DEFAULT_YAML_BYTES, yamlAliases: DEFAULT_YAML_ALIASES, zipBytes: 100 * 1024 * 1024 };
 
-export interface RepositoryClientOptions {
+interface RepositoryClientOptions {
   url: string;
   /** Per request, and idle time while streaming a body (default 10 s). */
   timeoutMs?: number;

@@ -18,7 +18,7 @@ export interface Pivot {
 }
 
 /** A pivot with its schemas compiled; `check*` return null when valid, else the reason. */
-export interface CompiledPivot {
+interface CompiledPivot {
   pivot: Pivot;
   commandNames: string[];
   eventNames: string[];

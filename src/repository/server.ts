@@ -9,7 +9,7 @@ import { parseAddress } from '../common/address.js';
 import { WorkerAdminError } from '../common/errors.js';
 import { createUploadHandler, etagOf, type UploadLimits } from './upload.js';
 
-export interface RepositoryServerOptions {
+interface RepositoryServerOptions {
   dir: string;
   /** HOST:PORT (port 0: any free port); default 127.0.0.1:8070. */
   listen?: string;

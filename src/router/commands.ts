@@ -37,7 +37,7 @@ function productPinProblem(product: string): string | undefined {
 
 export const ADMIN_PREFIX = 'ADMIN_';
 
-export interface CommandRouterDeps {
+interface CommandRouterDeps {
   registry: ConnectionRegistry;
   queue: CommandQueue;
   uuids: UuidCache;
@@ -53,7 +53,7 @@ export interface CommandRouterDeps {
 }
 
 /** What a worker's Reply was: answered, late (a command it had that the router already answered), foreign, or malformed. */
-export type ReplyVerdict = 'answered' | 'late' | 'foreign' | 'malformed';
+type ReplyVerdict = 'answered' | 'late' | 'foreign' | 'malformed';
 
 /** Routes commands; every path ends in `settle`, which gives the one Reply. */
 export class CommandRouter {

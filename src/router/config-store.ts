@@ -81,17 +81,3 @@ export function createFileConfigurationStore(dir: string): ConfigurationStore {
     },
   };
 }
-
-/** An in-memory store (tests, `up` without persistence). */
-export function createMemoryConfigurationStore(): ConfigurationStore {
-  const map = new Map<string, StoredConfiguration>();
-  const id = (k: ConfigurationKey): string => `${k.type}/${k.product}/${k.major}.${k.minor}`;
-  return {
-    get: async (key) => map.get(id(assertConfigurationKey(key))),
-    save: async (c) => {
-      const key = assertConfigurationKey(c.key);
-      map.set(id(key), { ...c, key, found: true });
-    },
-    list: async () => [...map.values()],
-  };
-}

@@ -1,7 +1,7 @@
 // Which connection takes a command: READY, serving it, matching target, major and product, fewest in flight.
 import type { WorkerConnection } from './connection.js';
 
-export interface DispatchKey {
+interface DispatchKey {
   command: string;
   /** Pins an instance identifier ('' = any). */
   target: string;
@@ -12,7 +12,7 @@ export interface DispatchKey {
 }
 
 /** True when `connection` may take `key` now. */
-export function eligible(connection: WorkerConnection, key: DispatchKey): boolean {
+function eligible(connection: WorkerConnection, key: DispatchKey): boolean {
   return (
     connection.canTake(key.command) &&
     (key.target === '' || connection.identity.identifier === key.target) &&

@@ -5,10 +5,10 @@ import type { Expectation } from '../proto/types.js';
 import { matchesDigest } from './auth.js';
 import type { PayloadCheck, SchemaCompiler } from './schemas.js';
 
-export const DEFAULT_EXPECTATION_TTL_MS = 10 * 60_000;
+const DEFAULT_EXPECTATION_TTL_MS = 10 * 60_000;
 
 /** An announced worker, checked and compiled, waiting for its Hello. */
-export interface LiveExpectation {
+interface LiveExpectation {
   identifier: string;
   version: string;
   type: string;
@@ -21,7 +21,7 @@ export interface LiveExpectation {
   tokenDigest: Buffer;
 }
 
-export type ConsumeResult = { ok: true; expectation: LiveExpectation } | { ok: false; reason: 'BAD_TOKEN'; detail: string };
+type ConsumeResult = { ok: true; expectation: LiveExpectation } | { ok: false; reason: 'BAD_TOKEN'; detail: string };
 
 const HEX64_RE = /^[0-9a-f]{64}$/;
 

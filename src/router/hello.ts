@@ -6,7 +6,7 @@ import { ADMIN_PREFIX } from './commands.js';
 import type { ConnectionIdentity } from './connection.js';
 import type { ExpectationRegistry } from './expectations.js';
 
-export type HelloOutcome =
+type HelloOutcome =
   /** `configured`: the admin's only: the products (`type/product`) its configuration lists. */
   | { ok: true; identity: ConnectionIdentity; ignored: string[]; configured?: string[] }
   | { ok: false; reason: string; code: status; detail: string };

@@ -6,9 +6,12 @@ import { ADMIN_TOPIC, ROUTER_TOPIC } from './events-hub.js';
 import { depthProblem } from './json-depth.js';
 import { DEFAULT_LIMITS } from './options.js';
 
-export type EventOutcome = { ok: true; event: Partial<Event> & { topic: string; event: string } } | { ok: false; why: string };
+type EventOutcome = { ok: true; event: Partial<Event> & { topic: string; event: string } } | { ok: false; why: string };
 
 /** The event to publish for what `connection` emitted, or why it is dropped. */
+/** A worker's error text: a string as written, anything else as JSON (never "[object Object]"). */
+const reasonText = (value: unknown): string => (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
+
 export function prepareWorkerEvent(connection: WorkerConnection, input: Partial<Event>, payloadDepth = DEFAULT_LIMITS.payloadDepth): EventOutcome {
   const { identity } = connection;
   const name = input.event ?? '';
@@ -34,7 +37,7 @@ export function prepareWorkerEvent(connection: WorkerConnection, input: Partial<
       identifier: identity.identifier,
       product: `${identity.type}/${identity.product}`,
       version: identity.version,
-      reason: String(p.message ?? p.reason ?? ''),
+      reason: reasonText(p.message ?? p.reason),
       isAuthError: p.isAuthError === true,
     };
     return { ok: true, event: { ...base, payload: JSON.stringify(rewritten), source: connection.name } };

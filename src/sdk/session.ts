@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { WorkerAdminError, coded, errorCodeOf, errorMessage, type ErrorCode } from '../common/errors.js';
 import type { Command, Event, RouterMessageIn, WorkerMessage } from '../proto/types.js';
 import { failReply, runCommand } from './command-runner.js';
+import { EXIT_DRAINED, EXIT_FAILED, EXIT_REFUSED } from './exit-codes.js';
 import { Lifecycle } from './lifecycle.js';
 import { toEventMessage, toJsonText } from './messages.js';
 import type { StartLine } from './start-line.js';
@@ -10,7 +11,7 @@ import { createStreamWriter, type StreamWriter } from './stream-writer.js';
 import type { CommandHandler, EmitOptions, TopicHandler, WorkerState } from './types.js';
 
 /** What a session needs: the open stream, who it is, what it serves, how to log. */
-export interface SessionDeps {
+interface SessionDeps {
   call: grpc.ClientDuplexStream<WorkerMessage, RouterMessageIn>;
   line: StartLine;
   commands: Record<string, CommandHandler>;
@@ -24,7 +25,7 @@ export interface SessionDeps {
 }
 
 /** How the session ended: the exit code and why. */
-export interface SessionEnd {
+interface SessionEnd {
   code: number;
   reason: string;
 }
@@ -61,12 +62,12 @@ export class WorkerSession {
     call.on('data', (m: RouterMessageIn) => this.#onMessage(m));
     call.on('status', (s: grpc.StatusObject) => this.#onStatus(s));
     call.on('error', () => undefined); // the 'status' event that always follows carries the same news
-    this.#timer = setTimeout(() => this.#refuse(1, 'ROUTER_ERROR', `no Welcome from router ${line.target} within ${this.#d.helloTimeoutMs} ms`), this.#d.helloTimeoutMs);
+    this.#timer = setTimeout(() => this.#refuse(EXIT_FAILED, 'ROUTER_ERROR', `no Welcome from router ${line.target} within ${this.#d.helloTimeoutMs} ms`), this.#d.helloTimeoutMs);
     const hello = {
       identifier: line.identifier, token: line.token, type: line.type, product: line.product, version: line.version,
       commands: Object.keys(this.#d.commands), events: this.#d.events, topics: Object.keys(this.#d.topics),
     };
-    this.#writer.write({ hello }).catch((e: unknown) => this.#refuse(1, 'ROUTER_ERROR', `cannot send Hello: ${errorMessage(e)}`));
+    this.#writer.write({ hello }).catch((e: unknown) => this.#refuse(EXIT_FAILED, 'ROUTER_ERROR', `cannot send Hello: ${errorMessage(e)}`));
     return welcomed;
   }
 
@@ -84,7 +85,7 @@ export class WorkerSession {
   /** Takes nothing new, waits for in-flight handlers and their replies, half-closes; `ended` settles when the router ends the stream. */
   drain(reason: string): Promise<void> {
     if (this.lifecycle.state === 'CONNECTING') {
-      this.#refuse(1, 'ROUTER_ERROR', `stopped before the router welcomed the worker (${reason})`);
+      this.#refuse(EXIT_FAILED, 'ROUTER_ERROR', `stopped before the router welcomed the worker (${reason})`);
       return Promise.resolve();
     }
     return (this.#draining ??= this.#doDrain(reason));
@@ -92,9 +93,9 @@ export class WorkerSession {
 
   /** Ends at once without waiting (second signal, fatal error): in-flight replies are lost. */
   abort(reason: string): void {
-    if (this.lifecycle.state === 'CONNECTING') return this.#refuse(1, 'ROUTER_ERROR', reason);
+    if (this.lifecycle.state === 'CONNECTING') return this.#refuse(EXIT_FAILED, 'ROUTER_ERROR', reason);
     this.#d.call.cancel();
-    this.#finish(1, reason);
+    this.#finish(EXIT_FAILED, reason);
   }
 
   async #doDrain(reason: string): Promise<void> {
@@ -120,7 +121,7 @@ export class WorkerSession {
   #onWelcome(valid: boolean, reason: string): void {
     if (this.lifecycle.state !== 'CONNECTING') return;
     if (!valid) {
-      return this.#refuse(2, errorCodeOf(reason) ?? 'BAD_TOKEN', `refused by router ${this.#d.line.target}: ${reason || 'no reason given'}`);
+      return this.#refuse(EXIT_REFUSED, errorCodeOf(reason) ?? 'BAD_TOKEN', `refused by router ${this.#d.line.target}: ${reason || 'no reason given'}`);
     }
     clearTimeout(this.#timer);
     this.lifecycle.to('READY', `welcomed by router ${this.#d.line.target}`);
@@ -158,12 +159,12 @@ export class WorkerSession {
       case 'CONNECTING': {
         const refused = s.code === grpc.status.UNAUTHENTICATED || s.code === grpc.status.FAILED_PRECONDITION;
         const code = s.code === grpc.status.FAILED_PRECONDITION ? 'COMMANDS_MISSING' : refused ? 'BAD_TOKEN' : 'ROUTER_ERROR';
-        return this.#refuse(refused ? 2 : 1, code, `router ${this.#d.line.target} ended the stream before Welcome with ${name}${details}`);
+        return this.#refuse(refused ? EXIT_REFUSED : EXIT_FAILED, code, `router ${this.#d.line.target} ended the stream before Welcome with ${name}${details}`);
       }
       case 'CLOSING':
-        return this.#finish(s.code === grpc.status.OK ? 0 : 1, `router ended the stream with ${name}${details} after the drain`);
+        return this.#finish(s.code === grpc.status.OK ? EXIT_DRAINED : EXIT_FAILED, `router ended the stream with ${name}${details} after the drain`);
       default:
-        return this.#finish(1, `router stream ended unexpectedly with ${name}${details}`);
+        return this.#finish(EXIT_FAILED, `router stream ended unexpectedly with ${name}${details}`);
     }
   }
 

@@ -27,6 +27,8 @@ export interface StackOptions {
   repositoryListen?: string;
   adminToken?: string;
   clientToken?: string;
+  /** Where WORKER_ADMIN_TOKEN and WORKER_ADMIN_CLIENT_TOKEN are read when no token is given (the CLI passes process.env; default none). */
+  env?: Readonly<Record<string, string | undefined>>;
   logger?: Logger;
   backoff?: Partial<BackoffOptions>;
   /** Start the connectors of the config (default true). */
@@ -62,8 +64,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const { config } = options;
   const logger = options.logger ?? createLogger('worker-admin');
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-  const adminToken = options.adminToken ?? config.router.token ?? process.env['WORKER_ADMIN_TOKEN'] ?? newToken();
-  const clientToken = options.clientToken ?? process.env['WORKER_ADMIN_CLIENT_TOKEN'] ?? newToken();
+  const env = options.env ?? {};
+  const adminToken = options.adminToken ?? config.router.token ?? env['WORKER_ADMIN_TOKEN'] ?? newToken();
+  const clientToken = options.clientToken ?? env['WORKER_ADMIN_CLIENT_TOKEN'] ?? newToken();
 
   const repoDir = join(config.stateDir, 'repository');
   const sources = options.repositoryDir ? [] : [options.connectorsDir ?? 'connectors'].flat();

@@ -115,8 +115,9 @@ describe('adversarial: bad workers', () => {
     const slow = await connectWorker(c, router.adminToken, { identifier: 'slow', commands: ['HOLD'], handler: (command) => void held.push(command.uuid) });
     const replies = [1, 2, 3].map((n) => sendCommand(c, { command: 'HOLD', payload: `{"n":${n}}`, timeout_ms: 10_000 }, router.clientToken));
     await slow.until(() => slow.commands.length === 2);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(slow.commands).toHaveLength(2); // the third waits in the queue
+    // a command sent after the third is answered: the router has seen the third by then and kept it queued
+    await expectGoodServes(c, router.clientToken);
+    expect(slow.commands).toHaveLength(2);
     slow.reply(held[0]!, 'SUCCESS', { done: 1 });
     await slow.until(() => slow.commands.length === 3);
     for (const uuid of held.slice(1)) slow.reply(uuid, 'SUCCESS', {});

@@ -14,6 +14,7 @@ import { startRepositoryServer, type RepositoryServer } from '../../src/reposito
 import { startRouter, type RunningRouter } from '../../src/router/server.js';
 import { createRouterRpc } from '../../src/sdk/rpc.js';
 import type { TlsOptions } from '../../src/sdk/types.js';
+import { testEnv } from '../helpers/env.js';
 import { makeToken } from '../helpers/router.js';
 import { ROOT } from '../helpers/stack.js';
 import { childPids } from './harness.js';
@@ -23,7 +24,7 @@ const pem = (name: string): string => readFileSync(join(dir, name), 'utf8');
 
 /** A CA, a server certificate for 127.0.0.1, a client certificate it signed, and a rogue CA's client certificate. */
 function makeCertificates(): void {
-  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe', env: testEnv() });
   const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   for (const ca of ['ca', 'rogue-ca']) ssl('req', '-x509', ...key, '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '1', '-subj', `/CN=${ca}`);

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { escapeControls, formatLogLine, logFormat, prettyDestination } from '../../src/common/log-pretty.js';
 import { ROOT } from '../helpers/stack.js';
+import { testEnv } from '../helpers/env.js';
 
 const BIN = join(ROOT, 'bin/worker-admin.js');
 const children: ChildProcess[] = [];
@@ -92,7 +93,7 @@ describe('worker-admin up log format', () => {
   it('refuses an unknown WORKER_ADMIN_LOG_FORMAT before starting anything (exit 2)', () => {
     const { config, src } = setUp();
     const r = spawnSync(process.execPath, [BIN, 'up', '--config', config, '--connectors', src], {
-      env: { ...process.env, WORKER_ADMIN_LOG_FORMAT: 'fancy' }, encoding: 'utf8', timeout: 30_000,
+      env: testEnv({ WORKER_ADMIN_LOG_FORMAT: 'fancy' }), encoding: 'utf8', timeout: 30_000,
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('WORKER_ADMIN_LOG_FORMAT: must be json or pretty, not "fancy"');
@@ -102,7 +103,7 @@ describe('worker-admin up log format', () => {
     it(`logs ${format === 'pretty' ? 'human lines' : 'JSON lines'} on a pipe with WORKER_ADMIN_LOG_FORMAT=${JSON.stringify(format)}`, async () => {
       const { config, src } = setUp();
       const child = spawn(process.execPath, [BIN, 'up', '--config', config, '--connectors', src], {
-        env: { ...process.env, WORKER_ADMIN_LOG_LEVEL: 'info', WORKER_ADMIN_LOG_FORMAT: format }, stdio: ['ignore', 'pipe', 'pipe'],
+        env: testEnv({ WORKER_ADMIN_LOG_LEVEL: 'info', WORKER_ADMIN_LOG_FORMAT: format }), stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);
       let out = '';

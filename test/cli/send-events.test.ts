@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEnv } from '../helpers/env.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
 import { REPO_ROOT, killAllFixtureWorkers, spawnFixtureWorker } from '../helpers/workers.js';
 
@@ -17,16 +18,9 @@ interface CliRun {
   stderr: string;
 }
 
-/** Environment without the caller's tokens, so each test says where its token comes from. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
-  for (const k of ['WORKER_ADMIN_TOKEN', 'WORKER_ADMIN_CLIENT_TOKEN']) if (!(k in extra)) delete env[k];
-  return env;
-}
-
 function cli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: cleanEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: testEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -107,7 +101,7 @@ describe('worker-admin send', () => {
 describe('worker-admin events', () => {
   it('prints one JSON line per event with the payload parsed, until SIGINT (exit 0)', async () => {
     const child = spawn(process.execPath, [BIN, 'events', '--topic', 'test/echo', '--router', router.address, '--token', router.clientToken], {
-      cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: dir, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';

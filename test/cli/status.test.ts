@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEnv } from '../helpers/env.js';
 import { ROOT } from '../helpers/stack.js';
 import { eventually, postPolicies, startOpsStack, status, type OpsStack } from '../ops/helpers.js';
 
@@ -10,10 +11,7 @@ let t: OpsStack;
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env['WORKER_ADMIN_OPS'];
-    delete env['WORKER_ADMIN_TOKEN'];
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: t.stateDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: t.stateDir, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

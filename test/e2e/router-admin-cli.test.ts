@@ -1,15 +1,18 @@
 // The production layout: `repo serve`, `router` and `admin` as three processes; clients with explicit --router/--token.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEnv } from '../helpers/env.js';
+import { stopRecordedWorkers } from '../helpers/leftovers.js';
 import { alive, ROOT } from '../helpers/stack.js';
 
 const BIN = join(ROOT, 'bin/worker-admin.js');
 const ADMIN_TOKEN = 'a'.repeat(20) + '-admin-token-for-tests-0001';
 const CLIENT_TOKEN = 'c'.repeat(20) + '-client-token-for-tests-0001';
-const env = { ...process.env, WORKER_ADMIN_TOKEN: ADMIN_TOKEN, WORKER_ADMIN_CLIENT_TOKEN: CLIENT_TOKEN, WORKER_ADMIN_LOG_LEVEL: 'warn' };
+const env = testEnv({ WORKER_ADMIN_TOKEN: ADMIN_TOKEN, WORKER_ADMIN_CLIENT_TOKEN: CLIENT_TOKEN, WORKER_ADMIN_LOG_LEVEL: 'warn' });
 
 /** Spawns a long-running subcommand and resolves with the first stdout line matching `ready`. */
 function daemon(args: string[], ready: RegExp, procs: ChildProcess[]): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
@@ -19,7 +22,7 @@ function daemon(args: string[], ready: RegExp, procs: ChildProcess[]): Promise<{
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} not ready:\n${out}\n${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} not ready:\n${out}\n${err}`)), 90_000); // a loaded 2-core machine
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const match = out.match(ready);
@@ -40,7 +43,7 @@ describe('router, admin and repository as separate processes', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'wa-3p-'));
-    const pack = spawnSync(process.execPath, [BIN, 'pack', join(ROOT, 'connectors'), '--out', join(dir, 'repo')], { encoding: 'utf8' });
+    const pack = spawnSync(process.execPath, [BIN, 'pack', join(ROOT, 'connectors'), '--out', join(dir, 'repo')], { encoding: 'utf8', env: testEnv() });
     expect(pack.status, pack.stderr).toBe(0);
     const repo = await daemon(['repo', 'serve', join(dir, 'repo'), '--listen', '127.0.0.1:0'], /repository listening on (\S+)/, procs);
     const r = await daemon(['router', '--listen', `unix:${join(dir, 'router.sock')}`, '--state-dir', join(dir, 'router-state')], /router listening on (\S+)/, procs);
@@ -55,16 +58,21 @@ describe('router, admin and repository as separate processes', () => {
       '',
     ].join('\n'));
     admin = (await daemon(['admin', '--config', join(dir, 'admin.yaml')], /admin connected to/, procs)).child;
-  });
+  }, 180_000); // pack, then three processes started one after the other on a loaded machine
 
-  afterAll(() => {
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    spawnSync('pkill', ['-KILL', '-f', dir]);
+  afterAll(async () => {
+    await Promise.all(procs.map(async (p) => {
+      if (p.exitCode !== null || p.signalCode !== null) return;
+      const exited = once(p, 'exit');
+      p.kill('SIGKILL');
+      await exited;
+    }));
+    await stopRecordedWorkers(join(dir, 'admin-state')); // the workers of the admin just killed, by the pids it recorded
     rmSync(dir, { recursive: true, force: true });
   });
 
   const send = (args: string[], token = ADMIN_TOKEN) => {
-    const r = spawnSync(process.execPath, [BIN, 'send', ...args, '--router', router, '--token', token], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] } });
+    const r = spawnSync(process.execPath, [BIN, 'send', ...args, '--router', router, '--token', token], { encoding: 'utf8', timeout: 30_000, env: testEnv() });
     return { status: r.status, reply: JSON.parse(r.stdout || 'null') as Record<string, unknown> | null, stderr: r.stderr };
   };
 

@@ -17,9 +17,11 @@ export async function sendAdmin(rpc: RouterRpc, command: string, payload: unknow
 /** An event's payload as an object (`{}` when empty). */
 export const payloadOf = (e: Event): Record<string, unknown> => JSON.parse(e.payload || '{}') as Record<string, unknown>;
 
-export interface AdminEventLog<T> {
+interface AdminEventLog<T> {
   /** Every admin event since the watch started, mapped. */
   events: T[];
+  /** Resolves once the router has registered the watch (its response headers): every later event reaches it. */
+  ready: Promise<void>;
   /** The first event from index `from` matching, waiting up to `ms`. */
   waitFor(match: (item: T) => boolean, ms: number, from: number): Promise<T>;
   cancel(): void;
@@ -35,9 +37,15 @@ export function watchAdminEvents<T>(rpc: RouterRpc, map: (e: Event) => T): Admin
     for (const w of waiters) w();
   });
   watch.on('error', () => {});
+  const ready = new Promise<void>((resolve, reject) => {
+    watch.once('metadata', () => resolve());
+    watch.once('error', reject);
+  });
+  ready.catch(() => undefined); // a refused watch shows in the test that awaits it
   const names = (): string => events.map((x) => (x as { event?: string }).event).join(', ');
   return {
     events,
+    ready,
     cancel: () => watch.cancel(),
     waitFor: (match, ms, from) => new Promise((resolve, reject) => {
       let seen = from;

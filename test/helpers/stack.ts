@@ -30,7 +30,7 @@ export interface TestStack {
 
 let packed: Promise<string> | undefined;
 /** connectors/ and the test fixtures packed once per test process (bundling is the slow part of a stack start). */
-export function packedRepository(): Promise<string> {
+function packedRepository(): Promise<string> {
   return (packed ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wa-repo-'));
     await packRepository({ src: join(ROOT, 'connectors'), out: dir });
@@ -87,6 +87,7 @@ export async function startTestStack(opts: {
   }, opts.startConnectors === false ? { startConnectors: false } : {});
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
   const log = watchAdminEvents(rpc, (e) => e);
+  await log.ready; // a test's first command comes after the watch is registered: none of its events is missed
   return {
     stack, stateDir, rpc, events: log.events,
     send: (command, payload, o) => sendAdmin(rpc, command, payload, o),

@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url';
 import type { RouterClient } from '../../src/sdk/client.js';
 import { createRouterRpc } from '../../src/sdk/rpc.js';
 import type { EventMessage } from '../../src/sdk/types.js';
+import { testEnv } from './env.js';
 
 /** The repository root: fixtures import 'worker-admin/sdk', which resolves through the package's self-reference. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const FIXTURES_DIR = join(REPO_ROOT, 'test', 'fixtures', 'workers');
+const FIXTURES_DIR = join(REPO_ROOT, 'test', 'fixtures', 'workers');
 
 /** Options of spawnFixtureWorker. */
-export interface FixtureWorkerOptions {
+interface FixtureWorkerOptions {
   address: string;
   adminToken: string;
   /** File name in test/fixtures/workers, e.g. "echo.mjs". */
@@ -31,7 +32,7 @@ export interface FixtureWorkerOptions {
 }
 
 /** A running fixture process. */
-export interface FixtureWorker {
+interface FixtureWorker {
   pid: number;
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** stdout + stderr so far. */
@@ -61,7 +62,7 @@ export async function spawnFixtureWorker(opts: FixtureWorkerOptions): Promise<Fi
     }
   }
   const child = spawn(process.execPath, [join(FIXTURES_DIR, opts.fixture), '--identifier', opts.identifier, '--target', opts.address], {
-    cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env },
+    cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: testEnv(),
   });
   let out = '';
   const listeners = new Set<() => void>();
@@ -124,7 +125,7 @@ export async function killAllFixtureWorkers(): Promise<void> {
 }
 
 /** Collects the events of a confirmed watch so a test can wait for the one it expects. */
-export interface EventCollector {
+interface EventCollector {
   readonly events: EventMessage[];
   waitFor(match: (e: EventMessage) => boolean, timeoutMs?: number): Promise<EventMessage>;
   close(): void;

@@ -5,13 +5,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testEnv } from '../helpers/env.js';
 import { makeToken } from '../helpers/router.js';
 import { routerClient, unary } from '../router/raw.js';
 
 const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'worker-admin.js');
 
-function runRouter(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [BIN, 'router', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function runRouter(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, 'router', ...args], { env: testEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -39,7 +40,7 @@ describe('worker-admin router', () => {
 
   it('defaults to unix:{state-dir}/router.sock, serves, and exits 0 on SIGTERM', async () => {
     const admin = makeToken();
-    const r = runRouter(['--state-dir', join(dir, 'st')], { WORKER_ADMIN_TOKEN: admin, WORKER_ADMIN_CLIENT_TOKEN: '' });
+    const r = runRouter(['--state-dir', join(dir, 'st')], { WORKER_ADMIN_TOKEN: admin });
     const address = await r.listening;
     expect(address).toBe(`unix:${join(dir, 'st', 'router.sock')}`);
     expect(r.out().stdout).toBe(`router listening on ${address}\n`);
@@ -54,7 +55,7 @@ describe('worker-admin router', () => {
   it('reads tokens from --token-file and listens on TCP port 0; SIGINT exits 0', async () => {
     const tokens = { adminToken: makeToken(), clientToken: makeToken() };
     await writeFile(join(dir, 'tokens.json'), JSON.stringify(tokens));
-    const r = runRouter(['--listen', '127.0.0.1:0', '--state-dir', dir, '--token-file', join(dir, 'tokens.json')], { WORKER_ADMIN_TOKEN: '', WORKER_ADMIN_CLIENT_TOKEN: '' });
+    const r = runRouter(['--listen', '127.0.0.1:0', '--state-dir', dir, '--token-file', join(dir, 'tokens.json')], {});
     const address = await r.listening;
     expect(address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
     const client = routerClient(address);
@@ -65,7 +66,7 @@ describe('worker-admin router', () => {
   });
 
   it('without an admin token it refuses to start, naming the sources', async () => {
-    const r = runRouter(['--state-dir', dir], { WORKER_ADMIN_TOKEN: '', WORKER_ADMIN_CLIENT_TOKEN: '' });
+    const r = runRouter(['--state-dir', dir], {});
     expect(await r.exited).not.toBe(0);
     expect(r.out().stderr).toMatch(/AUTH_INVALID: no admin token: set WORKER_ADMIN_TOKEN/);
   });

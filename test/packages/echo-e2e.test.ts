@@ -8,6 +8,7 @@ import { DEFAULT_PACKAGE_LIMITS } from '../../src/packages/limits.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
 import { verifyAndUnpack } from '../../src/packages/verify.js';
 import { connectRouter } from '../../src/sdk/index.js';
+import { testEnv } from '../helpers/env.js';
 import { createCleanup, tempDir } from '../helpers/repo.js';
 import { startTestRouter } from '../helpers/router.js';
 
@@ -22,7 +23,7 @@ async function runWorker(dir: string, version: string, router: Awaited<ReturnTyp
   const client = connectRouter({ address: router.address, token: router.adminToken });
   await client.rpc.expectWorker({ identifier, version, type: 'utils', product: 'echo', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['ECHO', 'SLOW'] });
   client.close();
-  const child = spawn(process.execPath, [join(dir, 'worker.mjs'), '--identifier', identifier, '--target', router.address], { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } });
+  const child = spawn(process.execPath, [join(dir, 'worker.mjs'), '--identifier', identifier, '--target', router.address], { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'], env: testEnv() });
   cleanup.add(() => child.kill('SIGKILL'));
   let err = '';
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()));

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnWorker, type ChildHandle, type OutputStream, type SpawnOptions } from '../../src/process/spawn.js';
+import { testEnv } from '../helpers/env.js';
 
 export const FIXTURES = resolve(__dirname, '../fixtures/processes');
 
@@ -42,7 +43,7 @@ export class Janitor {
 }
 
 /** A spawned fixture with the lines it printed so far. */
-export interface RunningFixture {
+interface RunningFixture {
   child: ChildHandle;
   lines: Array<{ stream: OutputStream; line: string }>;
   /** Resolves with the first stdout line matching `test`. */
@@ -53,7 +54,7 @@ export interface RunningFixture {
 export async function runFixture(janitor: Janitor, name: string, stdin: unknown = {}, extra: Partial<SpawnOptions> = {}): Promise<RunningFixture> {
   const lines: RunningFixture['lines'] = [];
   const child = await spawnWorker({
-    command: process.execPath, args: [fixture(name)], cwd: FIXTURES, stdinLine: JSON.stringify(stdin),
+    command: process.execPath, args: [fixture(name)], cwd: FIXTURES, stdinLine: JSON.stringify(stdin), env: testEnv(),
     onLine: (stream, line) => lines.push({ stream, line }), ...extra,
   });
   janitor.track(child.pgid);

@@ -50,8 +50,9 @@ describe('configuration store', () => {
       const again = Date.now();
       expect((await sendCommand(client, { command: 'ECHO', timeout_ms: 300 }, tokens.clientToken)).status).toBe('NO_WORKER');
       expect(Date.now() - again).toBeGreaterThanOrEqual(290);
-      expect((await sendCommand(client, { command: 'UNDECLARED', timeout_ms: 5000 }, tokens.clientToken)).status).toBe('NO_WORKER');
-      expect(Date.now() - again).toBeLessThan(2000);
+      const undeclared = Date.now();
+      expect((await sendCommand(client, { command: 'UNDECLARED', timeout_ms: 30_000 }, tokens.clientToken)).status).toBe('NO_WORKER');
+      expect(Date.now() - undeclared).toBeLessThan(10_000); // at once: well inside the 30 s timeout, slack for a loaded machine
     } finally {
       client.close();
       await second.close();

@@ -80,8 +80,8 @@ describe('events', () => {
     worker.emit('TICK', { nope: 1 });
     worker.write({ event: { event: 'TICK', payload: '{not json' } });
     worker.emit('TICK', { n: 2 });
+    // one worker stream, one watch stream, both in order: the bad two would have arrived before the good one
     await w.next((e) => e.event === 'TICK');
-    await new Promise((resolve) => setTimeout(resolve, 100));
     expect(w.events.map((e) => e.payload)).toEqual(['{"n":2}']);
   });
 

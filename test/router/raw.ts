@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { credentials, Metadata, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { routerClientConstructor } from '../../src/proto/load.js';
-import type { Command, Event, EventFilter, Expectation, Hello, Reply, RouterMessageIn, WorkerMessage } from '../../src/proto/types.js';
+import type { Command, Event, EventFilter, Expectation, Hello, Reply, RouterMessageIn, WorkerList, WorkerMessage } from '../../src/proto/types.js';
 import { sha256Hex } from '../../src/router/auth.js';
 
 type Callback<T> = (error: ServiceError | null, value?: T) => void;
@@ -15,7 +15,7 @@ export function routerClient(address: string): Client {
 }
 
 /** Metadata with `authorization: Bearer token` (none when token is undefined). */
-export function bearer(token: string | undefined): Metadata {
+function bearer(token: string | undefined): Metadata {
   const md = new Metadata();
   if (token !== undefined) md.set('authorization', `Bearer ${token}`);
   return md;
@@ -38,6 +38,17 @@ export function sendCommand(client: Client, command: Partial<Command> & { comman
 }
 
 /** The gRPC error a promise rejects with (fails when it resolves). */
+/** Polls ListWorkers until `predicate` holds for the router's own view (queued, in flight), up to `timeoutMs`. */
+export async function untilListed(client: Client, token: string, predicate: (list: WorkerList) => boolean, timeoutMs = 15_000): Promise<WorkerList> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const list = await unary<WorkerList>(client, 'ListWorkers', {}, token);
+    if (predicate(list)) return list;
+    if (Date.now() > deadline) throw new Error(`untilListed: not reached in ${timeoutMs} ms; last: ${JSON.stringify(list)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export async function grpcErrorOf(promise: Promise<unknown>): Promise<ServiceError> {
   try {
     await promise;
@@ -141,7 +152,7 @@ export class RawWorker {
 }
 
 /** An echo handler: SUCCESS with the payload it got. */
-export const echoHandler: Handler = (command, worker) => worker.reply(command.uuid, 'SUCCESS', JSON.parse(command.payload));
+const echoHandler: Handler = (command, worker) => worker.reply(command.uuid, 'SUCCESS', JSON.parse(command.payload));
 
 /** Announces and connects an echo-like worker; resolves once welcomed. */
 export async function connectWorker(

@@ -79,7 +79,7 @@ describe('connectRouter', () => {
     expect(seen.map((e) => e.payload)).toEqual([{ n: 1 }, { n: 2 }]);
     expect(seen[1]).toMatchObject({ topic: 'test/inproc', event: 'TICK', source: 'inproc-1@2.1', referenceUuid: 'ref-1' });
     expect(seen[0]!.timestampMs).toBeGreaterThan(0);
-    for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    for (const deadline = Date.now() + 15_000; got.length < 2 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
     off();
     expect(got.map((e) => e.payload)).toEqual([{ n: 1 }, { n: 2 }]);
   });
@@ -118,7 +118,7 @@ describe('startWorker with injected stdin and exit', () => {
     const w = await inProcessWorker('inproc-2');
     const before = exits.length;
     const pending = client.send('HOLD', {}, { target: 'inproc-2' });
-    for (let i = 0; i < 100 && holds.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (const deadline = Date.now() + 15_000; holds.length === 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
     const drained = w.drain('test');
     expect(w.state).toBe('DRAINING');
     holds.shift()!();

@@ -1,6 +1,6 @@
 // Pure pieces of the SDK: one reply per command, backpressure-aware writes, the state table.
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Command } from '../../src/proto/types.js';
 import { runCommand } from '../../src/sdk/command-runner.js';
 import { lazyCommandContext } from '../../src/sdk/command-signal.js';
@@ -36,7 +36,12 @@ describe('runCommand', () => {
 });
 
 describe('lazyCommandContext', () => {
+  // the command's timeout runs on a clock the test moves (timers and performance.now)
+  const fakeClock = (): void => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+  afterEach(() => void vi.useRealTimers());
+
   it('makes no signal, timer or stop listener unless the handler reads ctx.signal', async () => {
+    fakeClock();
     const stop = new AbortController();
     let added = 0;
     const original = stop.signal.addEventListener.bind(stop.signal);
@@ -51,7 +56,7 @@ describe('lazyCommandContext', () => {
     expect(added).toBe(1);
     // answered: the timeout no longer fires and stopping the worker no longer reaches the old command
     stop.abort(new Error('stopped'));
-    await new Promise((r) => setTimeout(r, 80));
+    vi.advanceTimersByTime(80);
     expect(seen?.aborted).toBe(false);
   });
 
@@ -71,10 +76,12 @@ describe('lazyCommandContext', () => {
   });
 
   it('times out from when the command arrived, with a TimeoutError like AbortSignal.timeout', async () => {
+    fakeClock();
     const { ctx, dispose } = lazyCommandContext('u', 'ECHO', never, 30);
-    await new Promise((r) => setTimeout(r, 40));
+    vi.advanceTimersByTime(40);
     const signal = ctx.signal; // asked after the timeout passed: aborts on the next timer turn
-    await new Promise((r) => setTimeout(r, 5));
+    expect(signal.aborted).toBe(false);
+    vi.advanceTimersByTime(0);
     expect(signal.aborted).toBe(true);
     expect((signal.reason as DOMException).name).toBe('TimeoutError');
     dispose();

@@ -155,7 +155,7 @@ describe('when the router goes away', () => {
 
 /** Waits until the router counts a command in flight on `identifier` (so a drain really races a running handler). */
 async function waitInFlight(identifier: string, count = 1): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
     const list = await admin.listWorkers();
     if (list.workers.some((w) => w.identifier === identifier && w.in_flight >= count)) return;
     await new Promise((r) => setTimeout(r, 20));

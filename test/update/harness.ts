@@ -71,7 +71,7 @@ export async function startUpdateStack(opts: { connectors?: unknown[]; scheduler
     closers.push(async () => rpc.close());
     const log = watchAdminEvents(rpc, (e) => ({ event: e.event, payload: payloadOf(e) }));
     closers.push(async () => log.cancel());
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the watch is registered before anything happens
+    await log.ready; // the watch is registered before anything happens
     return {
       stack, admin, stateDir, rpc, events: log.events, repository,
       send: (command, payload, o) => sendAdmin(rpc, command, payload, o),

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive } from '../helpers/stack.js';
+import { eventually } from '../ops/helpers.js';
 import { startUpdateStack, versionOf, type UpdateStack } from './harness.js';
 
 const ID = 'tests-rolling-1';
@@ -64,7 +65,7 @@ describe('rolling update', () => {
   it('lets commands in flight on the old version finish there', async () => {
     await t.publish('1.2');
     const slow = Promise.all([1, 2, 3].map(() => t.send('SLOW', { ms: 1500 })));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await eventually(async () => ((await t.rpc.listWorkers()).workers.some((w) => w.identifier === ID && w.in_flight === 3) ? true : undefined), 15_000, 'three SLOW in flight');
     const reply = await t.send('ADMIN_UPDATE', { product: 'tests/rolling', version: '1.2' });
     expect(reply).toMatchObject({ status: 'SUCCESS', data: { from: '1.1', to: '1.2' } });
     for (const r of await slow) expect(r).toMatchObject({ status: 'SUCCESS', worker: `${ID}@1.1`, data: { slept: 1500 } });

@@ -27,7 +27,12 @@ describe('nodeScheduler', () => {
     expect(fired[1]! - fired[0]!).toBeGreaterThanOrEqual(140);
     expect(fired[0]).toBeGreaterThanOrEqual(140);
     expect(job.nextRun()).toBeNull();
-    await sleep(300);
+    // a witness on the same interval, scheduled after the cancel, runs twice: the cancelled job had that time too
+    const witness: number[] = [];
+    const other = scheduler.schedule({ kind: 'every', ms: 150 }, () => witness.push(Date.now()));
+    for (const deadline = Date.now() + 15_000; witness.length < 2 && Date.now() < deadline;) await sleep(20);
+    other.cancel();
+    expect(witness.length).toBeGreaterThanOrEqual(2);
     expect(fired.length).toBe(seen);
   });
 

@@ -54,7 +54,8 @@ export const startWorker: Handler = async (payload, ctx) => {
 
 /** ADMIN_STOP_WORKER {product?, version?, identifier?} → {stopped}; none running is SUCCESS. */
 export const stopWorker: Handler = async (payload, ctx) => {
-  const identifier = payload['identifier'] === undefined ? undefined : String(payload['identifier']);
+  const identifier = payload['identifier'];
+  if (identifier !== undefined && typeof identifier !== 'string') throw new WorkerAdminError('PAYLOAD_INVALID', `ADMIN_STOP_WORKER: identifier must be a string, got ${JSON.stringify(identifier)}`);
   const ref = payload['product'] !== undefined || identifier === undefined ? resolveProduct(payload['product'], connectorsOf(ctx)) : undefined;
   const stopped = await ctx.registry.stop({
     ...(identifier !== undefined ? { identifier } : {}),

@@ -28,7 +28,7 @@ export function parseModePayload(payload: Record<string, unknown>, current: Upda
     if (intervalMs < MIN_INTERVAL_MS) reader.fail('interval', `${formatDuration(intervalMs)} is too short: at least ${MIN_INTERVAL_MS}ms`);
     const range = payload['range'] === undefined ? current.range : reader.optionalString(payload['range'], 'range');
     if (range !== undefined && semver.validRange(range) === null) reader.fail('range', `${JSON.stringify(range)} is not a semver range (e.g. "^1", "~1.2", ">=1.2 <2")`);
-    const atText = at === undefined ? undefined : String(at).trim();
+    const atText = typeof at === 'string' ? at.trim() : undefined; // any other type failed just above
     return { mode, intervalMs, range, at: atText, cron: atText === undefined ? undefined : parseUpdateAt(atText, 'at') };
   } catch (error) {
     if (isWorkerAdminError(error, 'CONFIG_INVALID')) throw new WorkerAdminError('PAYLOAD_INVALID', error.message, { cause: error });

@@ -38,13 +38,16 @@ function cronJob(expression: string, task: () => void): ScheduledJob {
 function everyJob(ms: number, task: () => void, now: () => number): ScheduledJob {
   if (!Number.isFinite(ms) || ms <= 0) throw new WorkerAdminError('CONFIG_INVALID', `schedule: interval ${ms} ms must be above 0`);
   let state: { kind: 'waiting'; job: schedule.Job; at: Date } | { kind: 'cancelled' } = { kind: 'cancelled' };
+  const run = (): void => {
+    if (state.kind === 'cancelled') return;
+    arm(); // the next check is counted from this one, whatever the task takes
+    task();
+  };
   const arm = (): void => {
-    const at = new Date(now() + ms);
-    const job = schedule.scheduleJob(at, () => {
-      if (state.kind === 'cancelled') return;
-      arm(); // the next check is counted from this one, whatever the task takes
-      task();
-    });
+    let at = new Date(now() + ms);
+    let job = schedule.scheduleJob(at, run);
+    // node-schedule refuses a date already past: this process stalled longer than `ms` (a loaded machine); count from now
+    if (job === null) job = schedule.scheduleJob((at = new Date(now() + ms)), run);
     if (job === null) throw new WorkerAdminError('INTERNAL', `schedule: node-schedule refused the date ${at.toISOString()}`);
     state = { kind: 'waiting', job, at };
   };

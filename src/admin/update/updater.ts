@@ -12,7 +12,7 @@ import { replaceInstance, type Replaced, type RollingDeps } from './rolling.js';
 import { chooseTarget, highestVersion, olderThan } from './target.js';
 
 /** What started an update: its events and its reply say so. */
-export type UpdateTrigger = 'command' | 'auto' | 'planned' | 'rollback';
+type UpdateTrigger = 'command' | 'auto' | 'planned' | 'rollback';
 
 /** The reply of ADMIN_UPDATE and ADMIN_ROLLBACK. */
 export interface UpdateResult {
@@ -21,7 +21,7 @@ export interface UpdateResult {
   instances: string[];
 }
 
-export interface UpdaterDeps extends Omit<RollingDeps, 'closing'> {
+interface UpdaterDeps extends Omit<RollingDeps, 'closing'> {
   registry: InstanceRegistry;
   listVersions(ref: ProductRef): Promise<VersionEntry[]>;
   publish(event: string, payload: Record<string, unknown>): void;
@@ -152,7 +152,7 @@ export class Updater {
 }
 
 /** `type/product`, the key of locks, state.json maps and events. */
-export function key(ref: ProductRef): string {
+function key(ref: ProductRef): string {
   return `${ref.type}/${ref.product}`;
 }
 

@@ -49,7 +49,7 @@ export class PolicyManager {
     const outcomes = await Promise.allSettled(added.map((entry) => this.deps.instances.start(entry.spec, undefined)));
     const failed = outcomes.findIndex((o) => o.status === 'rejected');
     if (failed !== -1) {
-      await Promise.allSettled(added.map((entry, i) => (outcomes[i]!.status === 'fulfilled' ? this.deps.instances.stop(entry.spec.name) : undefined)));
+      await Promise.allSettled(added.filter((_, i) => outcomes[i]!.status === 'fulfilled').map((entry) => this.deps.instances.stop(entry.spec.name)));
       for (const entry of added) this.entries.delete(entry.spec.name);
       const reason = errorMessage((outcomes[failed] as PromiseRejectedResult).reason);
       const rolledBack = added.length > 1 ? ` (none of the ${added.length} policies was started)` : '';

@@ -2,7 +2,7 @@
 import { validateCronExpression } from '../../config/cron.js';
 
 /** The compiled expression: the allowed values of each field. */
-export interface CronMatcher {
+interface CronMatcher {
   minutes: ReadonlySet<number>;
   hours: ReadonlySet<number>;
   days: ReadonlySet<number>;

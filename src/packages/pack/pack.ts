@@ -16,13 +16,13 @@ import { scanSource, type SourceVersion } from './source-tree.js';
 import { deterministicZip, type ZipInput } from './zip-writer.js';
 
 /** What one pack wrote. */
-export interface PackResult {
+interface PackResult {
   /** `result`: `packed` (bundled and zipped now), or `unchanged` (reuse: the zip in `out` was built from the same inputs). */
   versions: Array<{ type: string; product: string; version: string; sha256: string; zip: string; result: 'packed' | 'unchanged' }>;
   yamlFiles: string[];
 }
 
-export interface PackOptions {
+interface PackOptions {
   src: string;
   out: string;
   /**

@@ -8,7 +8,7 @@ import { prepareWorkerEvent } from '../worker-events.js';
 import { StreamWriter } from '../writer.js';
 
 /** Commands held for a slow worker before dispatch looks elsewhere (or queues). */
-export const CONNECTION_BACKLOG = 1024;
+const CONNECTION_BACKLOG = 1024;
 
 type Phase = 'HELLO_WAIT' | 'ACCEPTED' | 'ENDED';
 
