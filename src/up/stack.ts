@@ -2,12 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { startAdmin, type RunningAdmin } from '../admin/admin.js';
+import { startAdmin, type Admin } from '../admin/admin.js';
 import { writeCredentials, type Credentials } from '../common/credentials.js';
 import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { formatAddress } from '../common/address.js';
-import type { Scheduler } from '../admin/update/scheduler.js';
+import type { Scheduler } from '../common/scheduler.js';
 import type { AdminConfig } from '../config/types.js';
 import type { BackoffOptions } from '../process/backoff.js';
 import { startRepositoryServer, type RepositoryServer } from '../repository/server.js';
@@ -29,7 +29,7 @@ export interface StackOptions {
   backoff?: Partial<BackoffOptions>;
   /** Start the connectors of the config (default true). */
   startConnectors?: boolean;
-  /** When the admin's auto and planned update checks run (default node-schedule); tests drive it by hand. */
+  /** When the admin's auto and planned update checks run (default one on the system clock); tests drive it by hand. */
   scheduler?: Scheduler;
   /** Tests drive policy schedules through these. */
   ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;
@@ -45,7 +45,7 @@ export interface RunningStack {
   /** One entry per packed source tree (none with repositoryDir). */
   packs: StackPack[];
   router: RunningRouter;
-  admin: RunningAdmin;
+  admin: Admin;
   repository: RepositoryServer;
   ops: RunningOps;
   credentials: Credentials;

@@ -6,6 +6,7 @@ import type { VersionEntry } from '../../repository/versions.js';
 import type { InstanceRegistry } from '../instances.js';
 import type { PackageProvider } from '../ports.js';
 import type { RouterLink } from '../router-link.js';
+import type { VersionConfigurations } from '../version-configuration.js';
 import type { ProductRef } from '../payloads.js';
 
 export interface AdminContext {
@@ -13,6 +14,8 @@ export interface AdminContext {
   registry: InstanceRegistry;
   repository: RepositoryClient;
   packages: PackageProvider;
+  /** Step 1 of a start: layers and pivot per version, parsed once per stored text. */
+  configurations: VersionConfigurations;
   link: RouterLink;
   logger: Logger;
 }

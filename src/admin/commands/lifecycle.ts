@@ -2,7 +2,6 @@
 import { WorkerAdminError } from '../../common/errors.js';
 import { assertIdentifier, defaultIdentifier } from '../../common/names.js';
 import { resolveProduct, productName } from '../payloads.js';
-import { loadVersionConfiguration } from '../version-configuration.js';
 import { connectorOf, type AdminContext, type Handler } from './context.js';
 import { defaultRange, pickVersion } from './versions.js';
 
@@ -10,7 +9,7 @@ const connectorsOf = (ctx: AdminContext) => ctx.config.connectors;
 
 /** Steps 1–2 for one version: configuration into the store, package fetched, verified and cached. */
 async function fetchVersion(ctx: AdminContext, ref: { type: string; product: string }, version: string, sha256: string | undefined) {
-  await loadVersionConfiguration({ ...ref, version }, { rpc: ctx.link.rpc, repository: ctx.repository, logger: ctx.logger });
+  await ctx.configurations.load({ ...ref, version }, { rpc: ctx.link.rpc, repository: ctx.repository, logger: ctx.logger });
   return ctx.packages.ensure({ ...ref, version, sha256 });
 }
 

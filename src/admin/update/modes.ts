@@ -7,7 +7,7 @@ import type { ConnectorConfig, UpdatePolicy } from '../../config/types.js';
 import type { AdminPersistence } from '../persistence.js';
 import type { ProductRef } from '../payloads.js';
 import { describePolicy, fromRecord, MANUAL, toRecord } from './policy.js';
-import type { ScheduledJob, Scheduler } from './scheduler.js';
+import type { ScheduledTask, Scheduler } from '../../common/scheduler.js';
 
 export interface ModesDeps {
   scheduler: Scheduler;
@@ -21,7 +21,7 @@ export interface ModesDeps {
 interface Entry {
   ref: ProductRef;
   policy: UpdatePolicy;
-  job: ScheduledJob | undefined;
+  job: ScheduledTask | undefined;
 }
 
 type ModesState = 'IDLE' | 'RUNNING' | 'CLOSED';
@@ -68,7 +68,7 @@ export class UpdateModes {
   /** {mode, at, interval, nextCheck} of a product. */
   describe(ref: ProductRef): Record<string, unknown> {
     const entry = this.entries.get(name(ref));
-    return describePolicy(entry?.policy ?? this.configured(ref), entry?.job?.nextRun() ?? null);
+    return describePolicy(entry?.policy ?? this.configured(ref), entry?.job?.nextRun());
   }
 
   /** Cancels every scheduled check. Idempotent. */
@@ -83,7 +83,7 @@ export class UpdateModes {
     const entry: Entry = { ref, policy, job: undefined };
     this.entries.set(product, entry);
     if (this.state !== 'RUNNING') return;
-    const fire = (trigger: 'auto' | 'planned') => () => void this.deps.check(ref, trigger);
+    const fire = (trigger: 'auto' | 'planned') => () => this.deps.check(ref, trigger);
     if (policy.mode === 'auto') entry.job = this.deps.scheduler.schedule({ kind: 'every', ms: policy.intervalMs }, fire('auto'));
     else if (policy.mode === 'planned' && policy.cron !== undefined) entry.job = this.deps.scheduler.schedule({ kind: 'cron', expression: policy.cron }, fire('planned'));
   }

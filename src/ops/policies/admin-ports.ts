@@ -1,12 +1,12 @@
 // The policy manager's ports on a running admin: ADMIN_START_WORKER / ADMIN_STOP_WORKER's own code, and state.json.
-import type { RunningAdmin } from '../../admin/admin.js';
+import type { Admin } from '../../admin/admin.js';
 import { startWorker, stopWorker } from '../../admin/commands/lifecycle.js';
 import type { AdminPersistence } from '../../admin/persistence.js';
 import { instanceParams, type PolicySpec } from './policy.js';
 import type { PolicyInstances, PolicyStorage } from './ports.js';
 
 /** Instances started and stopped exactly as the ADMIN_* commands do (same checks, same events, same state.json). */
-export function adminPolicyInstances(admin: RunningAdmin): PolicyInstances {
+export function adminPolicyInstances(admin: Admin): PolicyInstances {
   return {
     async start(spec: PolicySpec, version: string | undefined) {
       const wanted = version ?? spec.range;
