@@ -83,34 +83,37 @@ export function parseUpdateAt(at: unknown, field: string): string {
   return text.split(/\s+/).join(' ');
 }
 
-/** The first matching minute strictly after `afterMs` (epoch ms), local time; undefined when none comes within five years. */
+/**
+ * The first matching minute strictly after `afterMs` (epoch ms), in local time; undefined when none comes within five
+ * years. The search walks wall-clock fields (as UTC, so no DST shift moves it): a time a spring-forward skips runs at
+ * the shifted time (02:30 → 03:30) that day, like cron, instead of waiting a day; a repeated hour runs once.
+ */
 export function nextCronTime(matcher: CronMatcher, afterMs: number): number | undefined {
-  const t = new Date(afterMs);
-  t.setSeconds(0, 0);
-  t.setMinutes(t.getMinutes() + 1);
-  const limit = afterMs + MAX_DAYS * 86_400_000;
-  while (t.getTime() <= limit) {
-    if (!matcher.months.has(t.getMonth() + 1)) {
-      t.setMonth(t.getMonth() + 1, 1);
-      t.setHours(0, 0, 0, 0);
-    } else if (!dayMatches(matcher, t)) {
-      t.setDate(t.getDate() + 1);
-      t.setHours(0, 0, 0, 0);
-    } else if (!matcher.hours.has(t.getHours())) {
-      t.setHours(t.getHours() + 1, 0, 0, 0);
-    } else if (!matcher.minutes.has(t.getMinutes())) {
-      t.setMinutes(t.getMinutes() + 1, 0, 0);
+  const from = new Date(afterMs);
+  const w = new Date(Date.UTC(from.getFullYear(), from.getMonth(), from.getDate(), from.getHours(), from.getMinutes() + 1));
+  const limit = w.getTime() + MAX_DAYS * 86_400_000;
+  while (w.getTime() <= limit) {
+    if (!matcher.months.has(w.getUTCMonth() + 1)) {
+      w.setUTCMonth(w.getUTCMonth() + 1, 1);
+      w.setUTCHours(0, 0, 0, 0);
+    } else if (!dayMatches(matcher, w.getUTCDate(), w.getUTCDay())) {
+      w.setUTCDate(w.getUTCDate() + 1);
+      w.setUTCHours(0, 0, 0, 0);
+    } else if (!matcher.hours.has(w.getUTCHours())) {
+      w.setUTCHours(w.getUTCHours() + 1, 0, 0, 0);
+    } else if (!matcher.minutes.has(w.getUTCMinutes())) {
+      w.setUTCMinutes(w.getUTCMinutes() + 1, 0, 0);
     } else {
-      return t.getTime();
+      const at = new Date(w.getUTCFullYear(), w.getUTCMonth(), w.getUTCDate(), w.getUTCHours(), w.getUTCMinutes()).getTime();
+      if (at > afterMs) return at; // else the first pass of a repeated hour, already behind us
+      w.setUTCMinutes(w.getUTCMinutes() + 1, 0, 0);
     }
   }
   return undefined;
 }
 
-function dayMatches(m: CronMatcher, t: Date): boolean {
-  const day = m.days.has(t.getDate());
-  const weekday = m.weekdays.has(t.getDay());
-  return m.dayOr ? day || weekday : day && weekday;
+function dayMatches(m: CronMatcher, day: number, weekday: number): boolean {
+  return m.dayOr ? m.days.has(day) || m.weekdays.has(weekday) : m.days.has(day) && m.weekdays.has(weekday);
 }
 
 function compiledOrThrow(expr: unknown, field: string): { matcher: CronMatcher; text: string } {

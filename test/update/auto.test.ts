@@ -1,4 +1,4 @@
-// Auto mode with the real node-schedule and a short interval: a version published to the running repository is
+// Auto mode with the real scheduler on the system clock and a short interval: a version published to the running repository is
 // picked up within two intervals; a failed one is not retried; an unreachable repository leaves the worker alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpdateStack, versionOf, type UpdateStack } from './harness.js';
@@ -8,7 +8,7 @@ const INTERVAL_MS = 700;
 const AUTO = { type: 'tests', product: 'rolling', versions: ['1.0'], update: { mode: 'auto', interval: `${INTERVAL_MS}ms` } };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('auto mode (real node-schedule)', () => {
+describe('auto mode (real scheduler, system clock)', () => {
   let t: UpdateStack;
   const current = async (): Promise<{ version: string; pid: number; state: string }> => {
     const list = (await t.send('ADMIN_LIST_WORKERS')).data as { workers: Array<{ identifier: string; version: string; pid: number; state: string }> };
