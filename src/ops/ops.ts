@@ -4,7 +4,7 @@ import type { Admin } from '../admin/admin.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { isLocalAddress, type Address } from '../common/address.js';
 import { errorMessage } from '../common/errors.js';
-import { createScheduler, type Scheduler } from '../common/scheduler.js';
+import type { Scheduler } from '../common/scheduler.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
 import type { AdminConfig } from '../config/types.js';
@@ -28,9 +28,9 @@ export interface OpsOptions {
   listen?: Address;
   /** Shared with the router's observer when both run in one process; default a new one. */
   metrics?: OpsMetrics;
-  /** Time for uptime, run times and the default scheduler; default the system clock. */
+  /** Time for uptime and run times; default the system clock. */
   clock?: Clock;
-  /** Runs policy schedules; default a cron scheduler on `clock`. */
+  /** Runs policy schedules; default the admin's, so a policy and a planned update on one expression agree. */
   scheduler?: Scheduler;
   /** Update modes with their next check; default the admin's updater. */
   updates?: UpdateModeSource;
@@ -58,7 +58,7 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
   const feed = new AdminEventFeed(() => admin.link.rpc.watchEvents({ topics: ['admin'] }), {
     logger, onEvent: (event) => metrics.adminEvent(event.event),
   });
-  const scheduler = options.scheduler ?? createScheduler(clock, (error) => logger.error({ err: errorMessage(error) }, 'scheduled policy run failed'));
+  const scheduler = options.scheduler ?? admin.scheduler;
   const policies = new PolicyManager({
     instances: adminPolicyInstances(admin), storage: adminPolicyStorage(admin.persistence), scheduler, logger,
     runner: {

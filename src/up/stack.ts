@@ -29,7 +29,7 @@ export interface StackOptions {
   backoff?: Partial<BackoffOptions>;
   /** Start the connectors of the config (default true). */
   startConnectors?: boolean;
-  /** When the admin's auto and planned update checks run (default one on the system clock); tests drive it by hand. */
+  /** When update checks and policies run (default one on the system clock); tests give one on a manual clock. */
   scheduler?: Scheduler;
   /** Tests drive policy schedules through these. */
   ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import type { RunningStack } from '../../src/up/stack.js';
+import { createScheduler } from '../../src/common/scheduler.js';
 import { ManualClock } from '../helpers/clock.js';
 import { startBareStack } from '../helpers/stack.js';
 
@@ -20,13 +21,13 @@ export interface OpsStack {
   close(): Promise<void>;
 }
 
-/** Starts a stack whose ops API listens on 127.0.0.1:0 and schedules on a ManualClock. */
+/** Starts a stack whose ops API listens on 127.0.0.1:0; policies and update checks share one scheduler on a ManualClock. */
 export async function startOpsStack(opts: { stateDir?: string; clock?: ManualClock; connectors?: unknown[] } = {}): Promise<OpsStack> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'wa-ops-'));
   const clock = opts.clock ?? new ManualClock(new Date(2030, 0, 1, 0, 0, 30).getTime());
   const stack = await startBareStack(stateDir, {
     connectors: opts.connectors ?? [], timeouts: { command: '5s' },
-  }, { ops: { clock } });
+  }, { scheduler: createScheduler(clock), ops: { clock } });
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
   return {
     stack, stateDir, clock, base: `http://${stack.ops.address}`, token: stack.credentials.adminToken, rpc,
