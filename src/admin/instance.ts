@@ -7,6 +7,7 @@ import { LaunchError, type LaunchedWorker, type LaunchSpec } from './launcher.js
 import type { Clock } from '../common/clock.js';
 import type { RestartDecision, RestartPolicy } from '../process/backoff.js';
 import type { ExitInfo, SpawnedWorker } from './ports.js';
+import { productKey } from '../common/names.js';
 
 /** What ADMIN_LIST_WORKERS and /api/v1/status show of an instance (docs/architecture.md). */
 export interface WorkerStatus {
@@ -54,7 +55,7 @@ export class Instance {
   }
 
   get identifier(): string { return this.spec.identifier; }
-  get productRef(): string { return `${this.spec.type}/${this.spec.product}`; }
+  get productRef(): string { return productKey(this.spec); }
   get live(): boolean { return LIVE_STATES.includes(this.state); }
   /** Processes started by a restart after a crash. */
   get restarts(): number { return this.restart.restarts; }

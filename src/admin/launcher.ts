@@ -11,6 +11,7 @@ import type { RouterEventListener, RouterLink } from './router-link.js';
 import type { TlsOptions } from '../sdk/types.js';
 import type { PackageProvider, SpawnedWorker, WorkerSpawner } from './ports.js';
 import type { VersionConfigurations } from './version-configuration.js';
+import { productKey } from '../common/names.js';
 
 /** What to start: one version of a product under an identifier. */
 export interface LaunchSpec {
@@ -146,7 +147,7 @@ async function listedSha256(spec: LaunchSpec, deps: LauncherDeps): Promise<strin
     return undefined;
   }
   const entry = versions.find((v) => v.version === spec.version);
-  if (!entry) throw new WorkerAdminError('VERSION_NOT_FOUND', `${spec.type}/${spec.product}: version ${spec.version} is not in versions.yaml`);
+  if (!entry) throw new WorkerAdminError('VERSION_NOT_FOUND', `${productKey(spec)}: version ${spec.version} is not in versions.yaml`);
   return entry.sha256;
 }
 

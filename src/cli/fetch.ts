@@ -1,6 +1,6 @@
 // `worker-admin fetch TYPE/PRODUCT[@RANGE] --repository URL [--out DIR]`: steps 1-2 from the command line.
 import { resolve } from 'node:path';
-import { parseProductRef } from '../common/names.js';
+import { parseProductRef, productKey } from '../common/names.js';
 import { createPackageCache } from '../packages/cache.js';
 import { createRepositoryClient } from '../repository/client.js';
 import { mergeKeys, redactKeys } from '../repository/keys.js';
@@ -25,14 +25,14 @@ export async function run(argv: string[]): Promise<number> {
   const stateDir = resolve(typeof values['out'] === 'string' ? values['out'] : '.worker-admin');
   const repository = createRepositoryClient({ url });
   const listed = await repository.listVersions(type, product);
-  const chosen = resolveVersion(listed, range, `${type}/${product}`);
+  const chosen = resolveVersion(listed, range, productKey({ type, product }));
   const conf = await repository.fetchConfiguration(type, product, chosen.version);
   const keys = mergeKeys(conf.layers);
   const pivot = compilePivot(conf.pivot);
-  const bar = process.stderr.isTTY ? createProgressBar(process.stderr, `${type}/${product}@${chosen.version}`) : undefined;
+  const bar = process.stderr.isTTY ? createProgressBar(process.stderr, `${productKey({ type, product })}@${chosen.version}`) : undefined;
   const cache = createPackageCache({ stateDir, repository });
   const pkg = await cache.ensure({ type, product, version: chosen.version, sha256: chosen.sha256, ...(bar ? { onProgress: bar.update } : {}) }).finally(() => bar?.done());
-  const out = { product: `${type}/${product}`, version: chosen.version, sha256: pkg.sha256, path: pkg.dir, keys: redactKeys(keys), commands: pivot.commandNames };
+  const out = { product: productKey({ type, product }), version: chosen.version, sha256: pkg.sha256, path: pkg.dir, keys: redactKeys(keys), commands: pivot.commandNames };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   return 0;
 }

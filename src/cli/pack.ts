@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { packRepository } from '../packages/pack/pack.js';
 import { parseCommandLine, UsageError } from './args.js';
+import { productKey } from '../common/names.js';
 
 const USAGE = 'pack SRC_DIR --out REPO_DIR';
 
@@ -15,7 +16,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = values['out'];
   if (positionals.length !== 1 || typeof out !== 'string') throw new UsageError(`expected SRC_DIR and --out REPO_DIR\nusage: worker-admin ${USAGE}`);
   const result = await packRepository({ src: resolve(positionals[0]!), out: resolve(out) });
-  for (const v of result.versions) process.stdout.write(`${v.type}/${v.product}@${v.version} ${v.sha256} ${v.zip}\n`);
+  for (const v of result.versions) process.stdout.write(`${productKey(v)}@${v.version} ${v.sha256} ${v.zip}\n`);
   process.stdout.write(`packed ${result.versions.length} version(s) and ${result.yamlFiles.length} yaml file(s) into ${resolve(out)}\n`);
   return 0;
 }

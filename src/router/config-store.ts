@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/credentials.js';
 import { WorkerAdminError } from '../common/errors.js';
-import { TYPE_PRODUCT_RE } from '../common/names.js';
+import { productKey, TYPE_PRODUCT_RE } from '../common/names.js';
 import type { ConfigurationKey, StoredConfiguration } from '../proto/types.js';
 
 export interface ConfigurationStore {
@@ -85,7 +85,7 @@ export function createFileConfigurationStore(dir: string): ConfigurationStore {
 /** An in-memory store (tests, `up` without persistence). */
 export function createMemoryConfigurationStore(): ConfigurationStore {
   const map = new Map<string, StoredConfiguration>();
-  const id = (k: ConfigurationKey): string => `${k.type}/${k.product}/${k.major}.${k.minor}`;
+  const id = (k: ConfigurationKey): string => `${productKey(k)}/${k.major}.${k.minor}`;
   return {
     get: async (key) => map.get(id(assertConfigurationKey(key))),
     save: async (c) => {

@@ -2,6 +2,7 @@
 import type { Logger } from '../common/log.js';
 import type { StoredConfiguration } from '../proto/types.js';
 import type { ConfigurationStore } from './config-store.js';
+import { productKey } from '../common/names.js';
 
 /** The command names of a pivot_json text (`{"commands":[{"name",…}]}`); [] when it has none. */
 export function pivotCommands(pivotJson: string): string[] {
@@ -36,7 +37,7 @@ export class PivotIndex {
   /** Records (or replaces) the pivot of one stored configuration. */
   record(stored: StoredConfiguration): void {
     if (!stored.key) return;
-    const id = `${stored.key.type}/${stored.key.product}/${stored.key.major}.${stored.key.minor}`;
+    const id = `${productKey(stored.key)}/${stored.key.major}.${stored.key.minor}`;
     for (const name of this.byKey.get(id) ?? []) this.counts.set(name, (this.counts.get(name) ?? 1) - 1);
     const names = [...new Set(pivotCommands(stored.pivot_json))];
     this.byKey.set(id, names);

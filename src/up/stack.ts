@@ -14,6 +14,7 @@ import { startRepositoryServer, type RepositoryServer } from '../repository/serv
 import { startRouter, type RunningRouter } from '../router/server.js';
 import { OpsMetrics } from '../ops/metrics/metrics.js';
 import { startOps, type OpsOptions, type RunningOps } from '../ops/ops.js';
+import { productKey } from '../common/names.js';
 
 export interface StackOptions {
   config: AdminConfig;
@@ -72,7 +73,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       for (const src of sources) {
         // a version whose inputs (its sources, the SDK, node_modules, the packer) did not change is not bundled again
         const result = await packRepository({ src: resolve(src), out: repoDir, reuseRecords: join(config.stateDir, 'pack-records') });
-        const versions = result.versions.map((v) => ({ id: `${v.type}/${v.product}@${v.version}`, sha256: v.sha256, result: v.result }));
+        const versions = result.versions.map((v) => ({ id: `${productKey(v)}@${v.version}`, sha256: v.sha256, result: v.result }));
         packs.push({ src, versions });
         const ids = (which: string): string[] => versions.filter((v) => v.result === which).map((v) => v.id);
         logger.info({ src, packed: ids('packed'), unchanged: ids('unchanged') }, 'connectors packed');

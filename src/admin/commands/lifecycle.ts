@@ -1,7 +1,7 @@
 // ADMIN_GET_WORKER, ADMIN_START_WORKER, ADMIN_STOP_WORKER, ADMIN_GET_LAST_VERSION_WORKER, ADMIN_LIST_WORKERS, ADMIN_STOP_ALL_WORKERS.
 import { WorkerAdminError } from '../../common/errors.js';
-import { assertIdentifier, defaultIdentifier } from '../../common/names.js';
-import { resolveProduct, productName } from '../payloads.js';
+import { assertIdentifier, defaultIdentifier, productKey } from '../../common/names.js';
+import { resolveProduct } from '../payloads.js';
 import { connectorOf, type AdminContext, type Handler } from './context.js';
 import { defaultRange, pickVersion } from './versions.js';
 
@@ -18,7 +18,7 @@ export const getWorker: Handler = async (payload, ctx) => {
   const ref = resolveProduct(payload['product'], connectorsOf(ctx));
   const picked = await pickVersion(ctx, ref, String(payload['version']));
   const pkg = await fetchVersion(ctx, ref, picked.version, picked.sha256);
-  return { product: productName(ref), version: picked.version, sha256: pkg.sha256 };
+  return { product: productKey(ref), version: picked.version, sha256: pkg.sha256 };
 };
 
 /** ADMIN_GET_LAST_VERSION_WORKER {product?, range?} → {product, version}, fetched. */
@@ -27,7 +27,7 @@ export const getLastVersionWorker: Handler = async (payload, ctx) => {
   const range = typeof payload['range'] === 'string' ? payload['range'] : defaultRange(connectorOf(ctx, ref));
   const picked = await pickVersion(ctx, ref, range);
   await fetchVersion(ctx, ref, picked.version, picked.sha256);
-  return { product: productName(ref), version: picked.version };
+  return { product: productKey(ref), version: picked.version };
 };
 
 /** ADMIN_START_WORKER {product?, version?, identifier?, params?} → {identifier, version, pid, alreadyRunning}. */

@@ -3,6 +3,7 @@ import type { ConnectorConfig, VersionSpec } from '../../config/types.js';
 import { resolveVersion } from '../../repository/versions.js';
 import type { ProductRef } from '../payloads.js';
 import { listVersions, type AdminContext } from './context.js';
+import { productKey } from '../../common/names.js';
 
 /** The range a version spec stands for. */
 export function specRange(spec: VersionSpec): string {
@@ -18,6 +19,6 @@ export function defaultRange(connector: ConnectorConfig | undefined): string {
 /** An exact `major.minor`, or the highest listed version in a range (`latest` = highest). */
 export async function pickVersion(ctx: AdminContext, ref: ProductRef, wanted: string): Promise<{ version: string; sha256: string | undefined }> {
   const versions = await listVersions(ctx, ref);
-  const entry = resolveVersion(versions, wanted, `${ref.type}/${ref.product}`);
+  const entry = resolveVersion(versions, wanted, productKey(ref));
   return { version: entry.version, sha256: entry.sha256 };
 }

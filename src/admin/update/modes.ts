@@ -2,7 +2,7 @@
 // each time of `at`). The config gives the start policy; ADMIN_SET_UPDATE_MODE / ADMIN_ROLLBACK override it in state.json.
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { parseProductRef } from '../../common/names.js';
+import { parseProductRef, productKey } from '../../common/names.js';
 import type { ConnectorConfig, UpdatePolicy } from '../../config/types.js';
 import type { AdminPersistence } from '../persistence.js';
 import type { ProductRef } from '../payloads.js';
@@ -54,20 +54,20 @@ export class UpdateModes {
 
   /** The policy in force for a product (manual when neither the config nor a command set one). */
   policyOf(ref: ProductRef): UpdatePolicy {
-    return this.entries.get(name(ref))?.policy ?? this.configured(ref);
+    return this.entries.get(productKey(ref))?.policy ?? this.configured(ref);
   }
 
   /** Persists and applies a policy; returns the ADMIN_SET_UPDATE_MODE reply. */
   async set(ref: ProductRef, policy: UpdatePolicy): Promise<Record<string, unknown>> {
-    await this.deps.persistence.update((s) => { s.updateModes[name(ref)] = toRecord(policy); });
+    await this.deps.persistence.update((s) => { s.updateModes[productKey(ref)] = toRecord(policy); });
     this.apply(ref, policy);
-    this.deps.logger.info({ product: name(ref), mode: policy.mode, at: policy.at, intervalMs: policy.intervalMs }, 'update mode set');
+    this.deps.logger.info({ product: productKey(ref), mode: policy.mode, at: policy.at, intervalMs: policy.intervalMs }, 'update mode set');
     return this.describe(ref);
   }
 
   /** {mode, at, interval, nextCheck} of a product. */
   describe(ref: ProductRef): Record<string, unknown> {
-    const entry = this.entries.get(name(ref));
+    const entry = this.entries.get(productKey(ref));
     return describePolicy(entry?.policy ?? this.configured(ref), entry?.job?.nextRun());
   }
 
@@ -78,7 +78,7 @@ export class UpdateModes {
   }
 
   private apply(ref: ProductRef, policy: UpdatePolicy): void {
-    const product = name(ref);
+    const product = productKey(ref);
     this.entries.get(product)?.job?.cancel();
     const entry: Entry = { ref, policy, job: undefined };
     this.entries.set(product, entry);
@@ -91,8 +91,4 @@ export class UpdateModes {
   private configured(ref: ProductRef): UpdatePolicy {
     return this.deps.connectors.find((c) => c.type === ref.type && c.product === ref.product)?.update ?? MANUAL;
   }
-}
-
-function name(ref: ProductRef): string {
-  return `${ref.type}/${ref.product}`;
 }

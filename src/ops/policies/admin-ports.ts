@@ -4,6 +4,7 @@ import { startWorker, stopWorker } from '../../admin/commands/lifecycle.js';
 import type { AdminPersistence } from '../../admin/persistence.js';
 import { instanceParams, type PolicySpec } from './policy.js';
 import type { PolicyInstances, PolicyStorage } from './ports.js';
+import { productKey } from '../../common/names.js';
 
 /** Instances started and stopped exactly as the ADMIN_* commands do (same checks, same events, same state.json). */
 export function adminPolicyInstances(admin: Admin): PolicyInstances {
@@ -12,7 +13,7 @@ export function adminPolicyInstances(admin: Admin): PolicyInstances {
       const wanted = version ?? spec.range;
       // Already running with the same spec (restored by the admin from state.json) counts as started: it is this policy's.
       await startWorker({
-        product: `${spec.type}/${spec.product}`, identifier: spec.name, params: instanceParams(spec),
+        product: productKey(spec), identifier: spec.name, params: instanceParams(spec),
         ...(wanted === undefined ? {} : { version: wanted }),
       }, admin.context);
     },
