@@ -29,8 +29,6 @@ export const assertProduct = (value: unknown): string => check(TYPE_PRODUCT_RE, 
 export const assertIdentifier = (value: unknown): string => check(IDENTIFIER_RE, 'identifier', value);
 /** A command or event name. */
 export const assertCommandName = (value: unknown): string => check(COMMAND_RE, 'command', value);
-/** A topic name. */
-export const assertTopic = (value: unknown): string => check(TOPIC_RE, 'topic', value);
 
 /** A `major.minor` version string. */
 export function assertVersion(value: unknown): string {

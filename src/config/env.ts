@@ -52,8 +52,3 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, fail: (pro
   }
   return value;
 }
-
-/** True when a string holds a `${…}` reference (the shipped config must hold none). */
-export function hasEnvReference(text: string): boolean {
-  return /(^|[^$])\$\{/.test(text);
-}

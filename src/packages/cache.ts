@@ -132,7 +132,3 @@ async function readMarker(path: string): Promise<Marker | null> {
 async function isFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => null))?.isFile() ?? false;
 }
-
-/** Thrown when the cache is asked for something it cannot serve (kept for callers that branch on it). */
-export const isPackageRefusal = (error: unknown): boolean =>
-  error instanceof WorkerAdminError && (error.code === 'PACKAGE_REJECTED' || error.code === 'CHECKSUM_MISMATCH');

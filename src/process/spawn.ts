@@ -40,11 +40,6 @@ export interface ChildHandle {
   outputClosed: Promise<void>;
 }
 
-/** Starts worker processes; spawnWorker is the real implementation. */
-export interface Spawner {
-  spawn(options: SpawnOptions): Promise<ChildHandle>;
-}
-
 /** The command and arguments that run a package entry: `.mjs` with this Node.js, anything else as is. */
 export function entryCommand(entry: string, args: readonly string[]): { command: string; args: string[] } {
   return entry.endsWith('.mjs') ? { command: process.execPath, args: [entry, ...args] } : { command: entry, args: [...args] };
@@ -98,6 +93,3 @@ export async function spawnWorker(options: SpawnOptions): Promise<ChildHandle> {
   ]).then(() => undefined);
   return { pid, pgid: pid, exited, outputClosed };
 }
-
-/** The real spawner. */
-export const childProcessSpawner: Spawner = { spawn: spawnWorker };

@@ -1,7 +1,6 @@
 // TypeScript shapes of the workeradmin.v1 messages as proto-loader delivers them (LOADER_OPTIONS).
 
 export type Status = 'STATUS_UNSPECIFIED' | 'SUCCESS' | 'FAIL' | 'TIMEOUT' | 'NO_WORKER' | 'INVALID';
-export const STATUSES: readonly Status[] = ['STATUS_UNSPECIFIED', 'SUCCESS', 'FAIL', 'TIMEOUT', 'NO_WORKER', 'INVALID'];
 
 export interface Hello {
   identifier: string;

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../common/credentials.js';
 import { WorkerAdminError } from '../common/errors.js';
-import { productKey, TYPE_PRODUCT_RE } from '../common/names.js';
+import { TYPE_PRODUCT_RE } from '../common/names.js';
 import type { ConfigurationKey, StoredConfiguration } from '../proto/types.js';
 
 export interface ConfigurationStore {
@@ -79,19 +79,5 @@ export function createFileConfigurationStore(dir: string): ConfigurationStore {
       }
       return found;
     },
-  };
-}
-
-/** An in-memory store (tests, `up` without persistence). */
-export function createMemoryConfigurationStore(): ConfigurationStore {
-  const map = new Map<string, StoredConfiguration>();
-  const id = (k: ConfigurationKey): string => `${productKey(k)}/${k.major}.${k.minor}`;
-  return {
-    get: async (key) => map.get(id(assertConfigurationKey(key))),
-    save: async (c) => {
-      const key = assertConfigurationKey(c.key);
-      map.set(id(key), { ...c, key, found: true });
-    },
-    list: async () => [...map.values()],
   };
 }

@@ -5,10 +5,8 @@ import { WorkerSession } from './session.js';
 import { readStartLine } from './start-line.js';
 import type { RunningWorker, WorkerOptions } from './types.js';
 
-/** Exit codes: 0 drained, 1 the stream failed, 2 refused (bad token, commands missing, bad start line). */
-export const EXIT_DRAINED = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_REFUSED = 2;
+/** Exit codes: 0 drained, 1 the stream failed (both set by the session), 2 refused (bad token, commands missing, bad start line). */
+const EXIT_REFUSED = 2;
 
 /** Reads the start line, connects, resolves once welcomed; on refusal prints the reason and exits 2. */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
