@@ -29,7 +29,7 @@ export const STATE_EVENTS: Record<InstanceState, string> = {
 };
 
 /** True when `from → to` is a legal move. */
-export function canTransition(from: InstanceState, to: InstanceState): boolean {
+function canTransition(from: InstanceState, to: InstanceState): boolean {
   return TRANSITIONS[from].includes(to);
 }
 

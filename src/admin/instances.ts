@@ -5,7 +5,7 @@ import { Instance, type InstanceDeps, type InstanceSpec, type WorkerStatus } fro
 
 import type { DesiredInstance } from '../process/state-schema.js';
 
-export interface StartOutcome { instance: Instance; alreadyRunning: boolean }
+interface StartOutcome { instance: Instance; alreadyRunning: boolean }
 
 /** Instances by identifier; one live instance per identifier. */
 export class InstanceRegistry {

@@ -25,7 +25,7 @@ export interface LaunchSpec {
   runAs: string | undefined;
 }
 
-export interface LauncherDeps {
+interface LauncherDeps {
   link: RouterLink;
   /** The admin's listeners for router verdicts on starts. */
   verdicts: VerdictListeners;

@@ -9,7 +9,7 @@ import { parseYaml } from '../common/yaml.js';
 const PIVOT_URL = new URL('../../src/admin/configuration.yaml', import.meta.url);
 
 interface PivotEntry { name: string; schema: object }
-export interface AdminPivot {
+interface AdminPivot {
   commands: string[];
   events: string[];
   schemas: Record<string, string>;

@@ -29,7 +29,7 @@ export interface WorkerSpawner {
 }
 
 /** A package ready to run: where it is unpacked and which entry it has. */
-export interface ReadyPackage { dir: string; sha256: string; entry: 'worker' | 'worker.mjs' }
+interface ReadyPackage { dir: string; sha256: string; entry: 'worker' | 'worker.mjs' }
 
 /** Steps 2 of a start: download (or reuse), verify, unpack. */
 export interface PackageProvider {

@@ -10,10 +10,10 @@ import type { Command, Event, RouterMessageIn, Status, WorkerMessage } from '../
 
 /** What a command handler answers: the admin may say INVALID itself (bad payload). */
 export interface AdminReply { status: Extract<Status, 'SUCCESS' | 'FAIL' | 'INVALID'>; payload?: unknown; error?: string }
-export type AdminCommandHandler = (command: Command) => Promise<AdminReply>;
+type AdminCommandHandler = (command: Command) => Promise<AdminReply>;
 export type RouterEventListener = (event: Event, payload: Record<string, unknown>) => void;
 
-export interface RouterLinkOptions {
+interface RouterLinkOptions {
   address: string;
   adminToken: string;
   tls?: TlsOptions;

@@ -16,13 +16,13 @@ export interface ProcessWorker extends SpawnedWorker {
 }
 
 /** Output sinks for one run: the admin's log, tagged, and (optionally) a per-run log file. */
-export interface OutputSink {
+interface OutputSink {
   line(stream: OutputStream, text: string): void;
   /** Called once the process exited and its output is drained. */
   closed(): void;
 }
 
-export interface SpawnerOptions {
+interface SpawnerOptions {
   logger: Logger;
   /** A per-run output sink (log files); default: the admin log only. */
   openSink?: (request: SpawnRequest) => OutputSink;
@@ -31,7 +31,7 @@ export interface SpawnerOptions {
 }
 
 /** The process spawner, plus a stop that gives the exit a reason (the restart reason of a memory overage). */
-export interface ProcessSpawner extends WorkerSpawner {
+interface ProcessSpawner extends WorkerSpawner {
   /** Stops the worker's group; its `exited` then carries `reason` (e.g. `MEMORY_LIMIT: …`). */
   terminate(worker: SpawnedWorker, reason: string, killTimeoutMs: number): Promise<void>;
 }

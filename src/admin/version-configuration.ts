@@ -5,7 +5,7 @@ import type { RepositoryClient } from '../repository/client.js';
 import { fromStored, toStored, type VersionConfiguration } from '../repository/stored.js';
 import type { RouterRpc } from '../sdk/rpc.js';
 
-export interface VersionRef { type: string; product: string; version: string }
+interface VersionRef { type: string; product: string; version: string }
 
 /**
  * Loads layers and pivot per version and keeps the last one parsed from the store, with the texts it was parsed from.

@@ -2,7 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** What parseCommandLine returns: option values by name, and positionals. */
-export interface CommandLine {
+interface CommandLine {
   values: Record<string, string | boolean | string[] | boolean[] | undefined>;
   positionals: string[];
 }

@@ -10,7 +10,7 @@ import { parseCommandLine, UsageError } from './args.js';
 const USAGE = 'send COMMAND [JSON|@FILE|-] [--target ID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]';
 
 /** Where a client command talks to and with which token, resolved once from flags, environment and credentials.json. */
-export interface ClientTarget {
+interface ClientTarget {
   router: string;
   token: string;
 }

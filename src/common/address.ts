@@ -7,7 +7,7 @@ export type Address =
   | { kind: 'tcp'; host: string; port: number };
 
 /** The longest unix socket path the kernel takes (sun_path is 108 bytes with the NUL). */
-export const MAX_UNIX_PATH_BYTES = 107;
+const MAX_UNIX_PATH_BYTES = 107;
 
 /** Parses an address; a relative unix path is resolved against `baseDir` (default: cwd). */
 export function parseAddress(text: string, baseDir = process.cwd()): Address {

@@ -5,7 +5,7 @@ import { prettyDestination, type LogFormat } from './log-pretty.js';
 export type Logger = pino.Logger;
 
 /** Paths whose values never reach a log line. */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'token', '*.token', 'adminToken', 'clientToken', '*.adminToken', '*.clientToken',
   'authorization', '*.authorization', 'headers.authorization', 'secret', '*.secret', 'password', '*.password',
   'config.*', // worker config values may be secret: key names are logged, values are not

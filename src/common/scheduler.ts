@@ -8,7 +8,7 @@ import { WorkerAdminError } from './errors.js';
 const MAX_SLEEP_MS = 86_400_000;
 
 /** When to run: every `ms` (counted from the previous run) or at each minute a 5-field cron expression matches (local time). */
-export type Plan = { kind: 'every'; ms: number } | { kind: 'cron'; expression: string };
+type Plan = { kind: 'every'; ms: number } | { kind: 'cron'; expression: string };
 
 /** A task on a schedule. */
 export interface ScheduledTask {

@@ -10,7 +10,7 @@ import { FieldReader } from './fields.js';
 import { fieldLines } from './lines.js';
 import type { AdminConfig, AdminMode, Limits, OpsSettings, RepositorySettings, RouterSettings, Timeouts, TlsFiles } from './types.js';
 
-export interface ParseOptions {
+interface ParseOptions {
   /** Name used in errors (the file path, or e.g. "<up>" for a built object). */
   file?: string;
   /** Where `${VAR}` values come from (default: process.env). */
@@ -23,7 +23,7 @@ export interface ParseOptions {
 
 const TOP_FIELDS = ['stateDir', 'mode', 'router', 'repository', 'ops', 'dryRunDir', 'timeouts', 'limits', 'connectors'] as const;
 const MIN_TOKEN_LENGTH = 32;
-export const DEFAULT_STATE_DIR = '.worker-admin';
+const DEFAULT_STATE_DIR = '.worker-admin';
 
 /** Reads and validates the admin config file; relative paths are relative to its folder. */
 export async function loadAdminConfig(path: string, opts: { env?: NodeJS.ProcessEnv; requireRouterToken?: boolean } = {}): Promise<AdminConfig> {

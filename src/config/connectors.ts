@@ -7,9 +7,9 @@ import type { ConfigScalar, ConnectorConfig, RestartMode, UpdateMode, UpdatePoli
 
 const CONNECTOR_FIELDS = ['type', 'product', 'versions', 'config', 'update', 'restart', 'runAs', 'maxMemory'] as const;
 const UPDATE_FIELDS = ['mode', 'interval', 'range', 'at'] as const;
-export const UPDATE_MODES: readonly UpdateMode[] = ['manual', 'auto', 'planned'];
-export const RESTART_MODES: readonly RestartMode[] = ['always', 'on-failure', 'never'];
-export const DEFAULT_UPDATE_INTERVAL = '60s';
+const UPDATE_MODES: readonly UpdateMode[] = ['manual', 'auto', 'planned'];
+const RESTART_MODES: readonly RestartMode[] = ['always', 'on-failure', 'never'];
+const DEFAULT_UPDATE_INTERVAL = '60s';
 const RUN_AS_RE = /^(\d+|[a-z_][a-z0-9_-]{0,31}\$?)$/i;
 
 /** Validates the `connectors` list; a product listed twice is refused (payloads name products). */
@@ -61,7 +61,7 @@ function positiveSize(reader: FieldReader, value: string, field: string): number
 }
 
 /** One version entry: `latest`, an exact `major.minor`, or a semver range. */
-export function versionSpecProblem(value: unknown): string | VersionSpec {
+function versionSpecProblem(value: unknown): string | VersionSpec {
   if (typeof value === 'number') return `${value} is a number: quote versions ("1.10"), YAML reads 1.10 as 1.1`;
   if (typeof value !== 'string') return `must be a version or range string, got ${describe(value)}`;
   const text = value.trim();
@@ -98,7 +98,7 @@ function readValues(reader: FieldReader, value: unknown, field: string): Record<
 }
 
 /** Validates an update policy (config file or ADMIN_SET_UPDATE_MODE payload). */
-export function readUpdatePolicy(reader: FieldReader, value: unknown, field: string): UpdatePolicy {
+function readUpdatePolicy(reader: FieldReader, value: unknown, field: string): UpdatePolicy {
   const raw = reader.section(value, field, UPDATE_FIELDS);
   const mode = reader.choice(raw['mode'], `${field}.mode`, UPDATE_MODES, 'manual');
   const intervalMs = reader.duration(raw['interval'], `${field}.interval`, DEFAULT_UPDATE_INTERVAL);

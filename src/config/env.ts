@@ -1,7 +1,7 @@
 // `${VAR}` substitution in every string value of the admin config; an unset variable is an error, never a literal.
 
 /** Where a substitution failed: the field path and why. */
-export interface SubstitutionProblem {
+interface SubstitutionProblem {
   field: string;
   reason: string;
 }
@@ -10,7 +10,7 @@ const REFERENCE_RE = /\$\$|\$\{([^}]*)\}|\$\{/g;
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Replaces `${VAR}` in one string; `$$` is a literal `$`. Returns the text or the problem. */
-export function substituteString(text: string, env: NodeJS.ProcessEnv): { value: string } | { reason: string } {
+function substituteString(text: string, env: NodeJS.ProcessEnv): { value: string } | { reason: string } {
   let problem: string | undefined;
   const value = text.replace(REFERENCE_RE, (match: string, name: string | undefined) => {
     if (match === '$$') return '$';

@@ -52,7 +52,7 @@ function table(head: string[], rows: string[][], empty: string): string[] {
 }
 
 /** `3d 4h`, `2h 5m`, `4m 10s`, `12s`. */
-export function formatSeconds(total: number): string {
+function formatSeconds(total: number): string {
   const d = Math.floor(total / 86_400);
   const h = Math.floor((total % 86_400) / 3600);
   const m = Math.floor((total % 3600) / 60);
@@ -64,7 +64,7 @@ export function formatSeconds(total: number): string {
 }
 
 /** An ISO time as local `YYYY-MM-DD HH:MM:SS`; `-` for none. */
-export function formatTime(iso: string | null | undefined): string {
+function formatTime(iso: string | null | undefined): string {
   if (!iso) return '-';
   const t = new Date(iso);
   if (Number.isNaN(t.getTime())) return iso;

@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WorkerAdminError } from '../common/errors.js';
 import { assertProduct, assertType, productKey, splitVersion } from '../common/names.js';
 import type { Progress } from '../repository/body.js';
 import type { RepositoryClient } from '../repository/client.js';
@@ -22,7 +21,7 @@ export interface CachedPackage {
   source: 'cache' | 'unpacked' | 'downloaded';
 }
 
-export interface EnsureRequest {
+interface EnsureRequest {
   type: string;
   product: string;
   version: string;

@@ -11,7 +11,7 @@ const MIN_CHUNK = 64; // zlib.constants.Z_MIN_CHUNK
 const inflateRaw = promisify(zlib.inflateRaw) as (data: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>;
 
 /** Why an entry's bytes could not be had: a limit reached (same wording as the streamed path), or bad data. */
-export type EntryBytes =
+type EntryBytes =
   | { ok: true; data: Buffer }
   | { ok: false; limit: 'unpackedBytes' | 'ratio' | 'bigger' }
   | { ok: false; corrupt: string };

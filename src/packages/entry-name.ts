@@ -2,7 +2,7 @@
 import { quoteName } from '../common/names.js';
 
 /** What an entry is once checked, or why it is refused. */
-export type EntryCheck =
+type EntryCheck =
   | { kind: 'file'; segments: string[]; executable: boolean }
   | { kind: 'directory'; segments: string[] }
   | { kind: 'refused'; rule: string };

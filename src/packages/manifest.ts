@@ -8,7 +8,7 @@ import { sha256File } from './hash.js';
 export type Manifest = Record<string, string>;
 
 /** Reads a file's sha256; a FileHasher may answer from what it already read. */
-export type HashFile = (path: string) => Promise<string>;
+type HashFile = (path: string) => Promise<string>;
 
 const hashWhole: HashFile = async (path) => createHash('sha256').update(await readFile(path)).digest('hex');
 

@@ -1,7 +1,7 @@
 // A one-line download progress bar (bytes, rate) for terminals, redrawn at most every 100 ms.
 
 /** Something to draw on: a TTY stream. */
-export interface ProgressTarget {
+interface ProgressTarget {
   write(text: string): unknown;
   columns?: number;
 }

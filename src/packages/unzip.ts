@@ -42,7 +42,7 @@ export async function unpackZip(zipPath: string, dest: string, limits: PackageLi
  * (300 entries, 2 cores): 1 → 2 → 4 in flight each faster, 6 and 8 alike and a little faster than 4, 12–16 no better;
  * 6 keeps the threadpool busy while entries are on the main thread (CRC-32), with at most 6 small entries in memory.
  */
-export const UNPACK_CONCURRENCY = 6;
+const UNPACK_CONCURRENCY = 6;
 
 /** Unpack options: `concurrency` entries in flight at most (1: one after the other). */
 export interface UnpackOptions {

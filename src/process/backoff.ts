@@ -17,7 +17,7 @@ export interface BackoffOptions {
   maxQuickCrashes: number;
 }
 
-export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = {
+const DEFAULT_BACKOFF: Readonly<BackoffOptions> = {
   initialDelayMs: 1000,
   maxDelayMs: 60_000,
   resetAfterMs: 30_000,
@@ -26,7 +26,7 @@ export const DEFAULT_BACKOFF: Readonly<BackoffOptions> = {
 };
 
 /** What the supervisor was doing when the process exited: exits while draining or stopping are never crashes. */
-export type ExitContext = 'running' | 'draining' | 'stopping';
+type ExitContext = 'running' | 'draining' | 'stopping';
 
 export type RestartDecision =
   | { action: 'restart'; delayMs: number; attempt: number; uptimeMs: number }
@@ -36,10 +36,10 @@ export type RestartDecision =
   | { action: 'fail'; reason: string; crashes: number };
 
 /** The decisions a crash can lead to. */
-export type CrashDecision = Extract<RestartDecision, { action: 'restart' | 'fail' }>;
+type CrashDecision = Extract<RestartDecision, { action: 'restart' | 'fail' }>;
 
 /** The counters the pure step reads and returns. */
-export interface BackoffState {
+interface BackoffState {
   /** Restarts since the last reset: the delay exponent. */
   attempt: number;
   /** Crashes in a row, each under minUptime. */

@@ -5,10 +5,10 @@ import { groupMembers } from './proc.js';
 import type { ExitInfo } from './spawn.js';
 
 /** `sent`: the group got the signal; `gone`: nothing is left in it (ESRCH). */
-export type SignalResult = 'sent' | 'gone';
+type SignalResult = 'sent' | 'gone';
 
 /** How a stop ended: the group exited on SIGTERM, needed SIGKILL, or was already empty. */
-export type StopOutcome = 'terminated' | 'killed' | 'already-gone';
+type StopOutcome = 'terminated' | 'killed' | 'already-gone';
 
 export interface StopResult {
   /** Why it was stopped, as given by the caller (`drain-timeout`, `memory`, `start-timeout`, …). */
@@ -25,7 +25,7 @@ export interface StopTarget {
   exited?: Promise<ExitInfo>;
 }
 
-export interface StopOptions {
+interface StopOptions {
   killTimeoutMs: number;
   reason: string;
   /** How often the group is checked for survivors (default 25 ms). */

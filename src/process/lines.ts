@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
 /** Longest line kept whole; a longer run without a newline is cut into pieces of this size. */
-export const MAX_LINE_CHARS = 64 * 1024;
+const MAX_LINE_CHARS = 64 * 1024;
 
 /** Calls `onLine` for each line of `stream` (no trailing \r\n); resolves when the stream ends or closes. */
 export function readLines(stream: Readable, onLine: (line: string) => void, maxLineChars = MAX_LINE_CHARS): Promise<void> {

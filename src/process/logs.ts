@@ -9,7 +9,7 @@ import { assertIdentifier } from '../common/names.js';
 import type { AdminMode } from '../config/types.js';
 import type { OutputStream } from './spawn.js';
 
-export interface WorkerLogOptions {
+interface WorkerLogOptions {
   /** When given, each line also goes to this pino logger, tagged {identifier, version, stream}. */
   logger?: Logger;
   stateDir: string;
@@ -22,7 +22,7 @@ export interface WorkerLogOptions {
 }
 
 /** The folder of per-run worker log files. */
-export function logsDir(stateDir: string): string {
+function logsDir(stateDir: string): string {
   return join(stateDir, 'logs');
 }
 

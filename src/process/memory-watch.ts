@@ -3,14 +3,14 @@ import type { Logger } from '../common/log.js';
 import { startMemorySampler, type MemorySampler } from './memory.js';
 
 /** What the watch reads of an instance (the admin's Instance fits). */
-export interface WatchedInstance {
+interface WatchedInstance {
   readonly identifier: string;
   readonly state: string;
   readonly spec: { type: string; product: string; version: string };
   readonly worker: { pid: number } | undefined;
 }
 
-export interface MemoryWatchOptions {
+interface MemoryWatchOptions {
   instances: () => Iterable<WatchedInstance>;
   /** Each connector's limit; undefined: none. */
   limitOf: (type: string, product: string) => number | undefined;

@@ -2,7 +2,7 @@
 import { rssBytes } from './proc.js';
 
 /** A process to watch. */
-export interface MemoryTarget {
+interface MemoryTarget {
   identifier: string;
   version: string;
   pid: number;
@@ -16,7 +16,7 @@ export interface MemoryOverage {
   reason: string;
 }
 
-export interface MemorySamplerOptions {
+interface MemorySamplerOptions {
   /** The processes to check at each sample (read anew each time: instances come and go). */
   targets: () => Iterable<MemoryTarget>;
   onOver: (overage: MemoryOverage) => void;

@@ -4,15 +4,15 @@ import { stopGroup, type StopResult, type StopTarget } from './kill.js';
 import type { ProcessRecord } from './state-schema.js';
 
 /** Why a recorded process was left alone. */
-export type SkipReason = 'gone' | 'recycled' | 'own-group';
+type SkipReason = 'gone' | 'recycled' | 'own-group';
 
-export interface ReapResult {
+interface ReapResult {
   /** Recorded processes whose group was stopped (SIGTERM, SIGKILL after killTimeout). */
   killed: Array<{ record: ProcessRecord; outcome: StopResult['outcome'] }>;
   skipped: Array<{ record: ProcessRecord; reason: SkipReason }>;
 }
 
-export interface ReapOptions {
+interface ReapOptions {
   killTimeoutMs: number;
   /** /proc/PID/stat reader (injectable for tests). */
   stat?: (pid: number) => ProcStat | undefined;

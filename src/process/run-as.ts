@@ -6,18 +6,18 @@ import type { Logger } from '../common/log.js';
 import { lookupUser, type UserInfo } from './user.js';
 
 /** A connector's name and runAs, as the check below needs them. */
-export interface RunAsConnector {
+interface RunAsConnector {
   ref: string;
   runAs: string | undefined;
 }
 
 /** True when this process runs as root (workers it spawns without runAs run as root too). */
-export function runningAsRoot(): boolean {
+function runningAsRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
 /** Logs a warning per connector whose workers would run as root: downloaded code should not. */
-export function warnRootWorkers(connectors: readonly RunAsConnector[], logger: Logger, isRoot = runningAsRoot()): string[] {
+function warnRootWorkers(connectors: readonly RunAsConnector[], logger: Logger, isRoot = runningAsRoot()): string[] {
   if (!isRoot) return [];
   const asRoot = connectors.filter((c) => !c.runAs).map((c) => c.ref);
   if (asRoot.length > 0) {
@@ -27,7 +27,7 @@ export function warnRootWorkers(connectors: readonly RunAsConnector[], logger: L
 }
 
 /** The users of the connectors' runAs, looked up once (CONFIG_INVALID for an unknown one). */
-export function runAsUsers(connectors: readonly RunAsConnector[], lookup: (runAs: string) => UserInfo = lookupUser): UserInfo[] {
+function runAsUsers(connectors: readonly RunAsConnector[], lookup: (runAs: string) => UserInfo = lookupUser): UserInfo[] {
   const users = new Map<number, UserInfo>();
   for (const c of connectors) {
     if (!c.runAs) continue;
@@ -42,7 +42,7 @@ export function runAsUsers(connectors: readonly RunAsConnector[], lookup: (runAs
  * group (instead of 0700 / 0600). The unpacked packages stay root-owned and read-only to them (0755/0644): a worker
  * must not rewrite code another run (maybe as root) executes later.
  */
-export async function shareWithGroup(opts: { stateDir: string; router: Address; gid: number; logger: Logger }): Promise<void> {
+async function shareWithGroup(opts: { stateDir: string; router: Address; gid: number; logger: Logger }): Promise<void> {
   const { stateDir, router, gid, logger } = opts;
   await chown(stateDir, -1, gid);
   await chmod(stateDir, 0o710);

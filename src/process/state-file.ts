@@ -6,7 +6,7 @@ import { WorkerAdminError, errorMessage } from '../common/errors.js';
 import { emptyState, validateState, type StateFile } from './state-schema.js';
 
 /** What loading found: nothing, a state (with the entries it had to drop), or a corrupt file set aside. */
-export type StateLoad =
+type StateLoad =
   | { kind: 'missing'; state: StateFile }
   | { kind: 'loaded'; state: StateFile; warnings: string[] }
   | { kind: 'corrupt'; state: StateFile; error: WorkerAdminError; movedTo: string | undefined };

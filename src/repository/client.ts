@@ -14,15 +14,15 @@ import type { VersionConfiguration } from './stored.js';
 import { parseVersionsYaml, type VersionEntry } from './versions.js';
 
 /** Size caps of what the client accepts. */
-export interface RepositoryLimits {
+interface RepositoryLimits {
   yamlBytes: number;
   yamlAliases: number;
   zipBytes: number;
 }
 
-export const DEFAULT_REPOSITORY_LIMITS: RepositoryLimits = { yamlBytes: DEFAULT_YAML_BYTES, yamlAliases: DEFAULT_YAML_ALIASES, zipBytes: 100 * 1024 * 1024 };
+const DEFAULT_REPOSITORY_LIMITS: RepositoryLimits = { yamlBytes: DEFAULT_YAML_BYTES, yamlAliases: DEFAULT_YAML_ALIASES, zipBytes: 100 * 1024 * 1024 };
 
-export interface RepositoryClientOptions {
+interface RepositoryClientOptions {
   url: string;
   /** Per request, and idle time while streaming a body (default 10 s). */
   timeoutMs?: number;
@@ -35,7 +35,7 @@ export interface RepositoryClientOptions {
   sleep?: Sleep;
 }
 
-export interface DownloadRequest {
+interface DownloadRequest {
   type: string;
   product: string;
   version: string;

@@ -4,13 +4,13 @@ import { quoteName } from '../common/names.js';
 import { hasType, REDACTED, type KeyType, type KeyValue, type MergedKey } from './keys.js';
 
 /** Where a value came from, named in errors. */
-export type ValueSource = 'params' | 'config' | 'default';
+type ValueSource = 'params' | 'config' | 'default';
 
 /** The resolved configuration given to a worker on stdin. */
 export type ResolvedConfig = Record<string, KeyValue>;
 
 /** The one key every worker may receive without defining it. */
-export const DRY_RUN_KEY = 'dry_run';
+const DRY_RUN_KEY = 'dry_run';
 
 /** Resolves every key's value; CONFIG_INVALID naming each key at fault, its expected type and its layer. */
 export function resolveConfig(
@@ -67,7 +67,7 @@ function pick(name: string, params: Record<string, unknown>, config: Record<stri
 }
 
 /** Converts a value (strings from `${ENV}` included) to `type`; undefined when it does not convert. */
-export function convertValue(value: unknown, type: KeyType): KeyValue | undefined {
+function convertValue(value: unknown, type: KeyType): KeyValue | undefined {
   if (hasType(value, type)) return value;
   if (typeof value !== 'string') return undefined;
   const text = value.trim();

@@ -1,7 +1,7 @@
 // Concurrent identical requests share one: 200 starts at once GET versions.yaml once, not 200 times.
 
 /** Runs `run` for a key unless a run for that key is still pending, in which case its promise is returned. */
-export type InFlight<T> = (key: string, run: () => Promise<T>) => Promise<T>;
+type InFlight<T> = (key: string, run: () => Promise<T>) => Promise<T>;
 
 /** A new, empty table of pending runs; a key is forgotten once its run settles, so later calls see fresh data. */
 export function createInFlight<T>(): InFlight<T> {

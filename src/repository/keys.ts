@@ -10,7 +10,7 @@ export const LAYER_NAMES = ['type', 'product', 'major', 'minor'] as const;
 export type LayerName = (typeof LAYER_NAMES)[number];
 
 /** One key as written in a keys.yaml. */
-export interface KeyDefinition {
+interface KeyDefinition {
   name: string;
   type: KeyType;
   mandatory?: boolean;

@@ -6,7 +6,7 @@ import { COMMAND_RE, quoteName } from '../common/names.js';
 import { parseYamlDocument, type YamlLimits } from '../common/yaml.js';
 
 /** One command or event of the pivot; `schema` is JSON Schema draft-07. */
-export interface PivotEntry {
+interface PivotEntry {
   name: string;
   schema: Record<string, unknown> | boolean;
 }
@@ -18,7 +18,7 @@ export interface Pivot {
 }
 
 /** A pivot with its schemas compiled; `check*` return null when valid, else the reason. */
-export interface CompiledPivot {
+interface CompiledPivot {
   pivot: Pivot;
   commandNames: string[];
   eventNames: string[];

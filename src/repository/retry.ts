@@ -4,12 +4,12 @@ import { setTimeout as sleepTimer } from 'node:timers/promises';
 /** How to wait between attempts (real: node's timer, abortable). */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
-export const realSleep: Sleep = async (ms, signal) => {
+const realSleep: Sleep = async (ms, signal) => {
   await sleepTimer(ms, undefined, signal ? { signal } : undefined);
 };
 
 /** Backoff before retry `attempt` (1-based): 250 ms doubling, capped at 4 s, with ±25 % jitter. */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
+function backoffMs(attempt: number, random: () => number = Math.random): number {
   const base = Math.min(4000, 250 * 2 ** (attempt - 1));
   return Math.round(base * (0.75 + random() * 0.5));
 }

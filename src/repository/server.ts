@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseAddress } from '../common/address.js';
 import { WorkerAdminError } from '../common/errors.js';
 
-export interface RepositoryServerOptions {
+interface RepositoryServerOptions {
   dir: string;
   /** HOST:PORT (port 0: any free port); default 127.0.0.1:8070. */
   listen?: string;

@@ -5,7 +5,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { credentialsPath } from '../common/credentials.js';
 import { WorkerAdminError } from '../common/errors.js';
 
-export const MIN_TOKEN_LENGTH = 32;
+const MIN_TOKEN_LENGTH = 32;
 
 /** Who a call comes from: `none` has no bearer at all (a worker), `invalid` has a wrong one. */
 export type Caller = 'admin' | 'client' | 'none' | 'invalid';
@@ -38,7 +38,7 @@ export function assertToken(token: unknown, source: string): string {
 }
 
 /** The token of an `authorization: Bearer TOKEN` metadata entry; undefined when there is none. */
-export function bearerOf(metadata: Metadata): string | undefined {
+function bearerOf(metadata: Metadata): string | undefined {
   const value = metadata.get('authorization')[0];
   if (value === undefined) return undefined;
   const text = typeof value === 'string' ? value : value.toString('utf8');

@@ -45,7 +45,7 @@ export interface RouterTls {
 }
 
 /** What the router bounds, each breach refused with the limit's name and value. */
-export interface RouterLimits {
+interface RouterLimits {
   /** Commands waiting for a worker. */
   queue: number;
   /** gRPC message size, both ways. */
@@ -68,7 +68,7 @@ export const DEFAULT_LIMITS: RouterLimits = {
   workerStrikes: 100,
   slowReaderMs: 60_000,
 };
-export const DEFAULT_TIMEOUTS = { commandMs: 30_000, adminCommandMs: 600_000, helloMs: 10_000 } as const;
+const DEFAULT_TIMEOUTS = { commandMs: 30_000, adminCommandMs: 600_000, helloMs: 10_000 } as const;
 
 /** Options after validation: every default applied, every duration in ms. */
 export interface ResolvedRouterOptions {

@@ -1,7 +1,7 @@
 // One command between SendCommand and its single Reply: QUEUED → IN_FLIGHT → DONE, settled exactly once.
 import type { Command, Reply, Status } from '../proto/types.js';
 
-export type PendingState = 'NEW' | 'QUEUED' | 'IN_FLIGHT' | 'DONE';
+type PendingState = 'NEW' | 'QUEUED' | 'IN_FLIGHT' | 'DONE';
 
 /** A command the router owes exactly one Reply. */
 export class PendingCommand {

@@ -22,11 +22,11 @@ export interface RunningRouter {
 }
 
 /** How long close() lets in-flight commands finish, then how long grpc gets to end calls. */
-export const CLOSE_GRACE_MS = 2000;
+const CLOSE_GRACE_MS = 2000;
 const SHUTDOWN_GRACE_MS = 1000;
 
 /** gRPC server options: message size limit both ways; server pings find dead peers; client pings ≥ 5 s apart are fine. */
-export function serverChannelOptions(messageBytes: number): ChannelOptions {
+function serverChannelOptions(messageBytes: number): ChannelOptions {
   return {
     'grpc.max_receive_message_length': messageBytes,
     'grpc.max_send_message_length': messageBytes,
@@ -38,7 +38,7 @@ export function serverChannelOptions(messageBytes: number): ChannelOptions {
 }
 
 /** Server credentials: TLS when given (mutual when it has a CA: a client without a certificate signed by it is refused). */
-export function serverCredentials(tls: RouterTls | undefined): ServerCredentials {
+function serverCredentials(tls: RouterTls | undefined): ServerCredentials {
   if (!tls) return ServerCredentials.createInsecure();
   const ca = tls.ca === undefined ? null : Buffer.from(tls.ca);
   return ServerCredentials.createSsl(ca, [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }], ca !== null);

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { WorkerAdminError } from '../common/errors.js';
 
 /** True when something accepts connections on the socket at `path`. */
-export function socketAnswers(path: string, timeoutMs = 1000): Promise<boolean> {
+function socketAnswers(path: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(path);
     const done = (answer: boolean): void => {

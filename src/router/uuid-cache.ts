@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import type { Reply } from '../proto/types.js';
 
-export const REPLAY_WINDOW_MS = 10 * 60_000;
+const REPLAY_WINDOW_MS = 10 * 60_000;
 
-export type UuidLookup = { kind: 'new' } | { kind: 'replay'; reply: Promise<Reply> } | { kind: 'conflict' };
+type UuidLookup = { kind: 'new' } | { kind: 'replay'; reply: Promise<Reply> } | { kind: 'conflict' };
 
 interface Answered {
   fingerprint: string;
@@ -13,7 +13,7 @@ interface Answered {
   bytes: number;
 }
 
-export interface UuidCacheLimits {
+interface UuidCacheLimits {
   windowMs: number;
   /** Most answered replies kept (oldest forgotten first, even inside the window). */
   maxEntries: number;
@@ -21,7 +21,7 @@ export interface UuidCacheLimits {
   maxBytes: number;
 }
 
-export const DEFAULT_UUID_CACHE_LIMITS: UuidCacheLimits = { windowMs: REPLAY_WINDOW_MS, maxEntries: 1_000_000, maxBytes: 256 * 1024 * 1024 };
+const DEFAULT_UUID_CACHE_LIMITS: UuidCacheLimits = { windowMs: REPLAY_WINDOW_MS, maxEntries: 1_000_000, maxBytes: 256 * 1024 * 1024 };
 
 /** Sweeps for age alone run at most this often (ms). */
 const SWEEP_MS = 1000;

@@ -6,7 +6,7 @@ import { ADMIN_TOPIC, ROUTER_TOPIC } from './events-hub.js';
 import { depthProblem } from './json-depth.js';
 import { DEFAULT_LIMITS } from './options.js';
 
-export type EventOutcome = { ok: true; event: Partial<Event> & { topic: string; event: string } } | { ok: false; why: string };
+type EventOutcome = { ok: true; event: Partial<Event> & { topic: string; event: string } } | { ok: false; why: string };
 
 /** The event to publish for what `connection` emitted, or why it is dropped. */
 export function prepareWorkerEvent(connection: WorkerConnection, input: Partial<Event>, payloadDepth = DEFAULT_LIMITS.payloadDepth): EventOutcome {

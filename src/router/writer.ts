@@ -1,7 +1,7 @@
 // A writer for server streams that honours write() === false: holds messages itself until 'drain'.
 import type { Writable } from 'node:stream';
 
-export interface StreamWriterOptions {
+interface StreamWriterOptions {
   /** Past this many held messages the stream counts as congested: `offer` drops, dispatch looks elsewhere. */
   congestedAt: number;
   /** Called once when it stops being congested (e.g. to serve queued commands). */
@@ -11,7 +11,7 @@ export interface StreamWriterOptions {
   stallMs?: number;
 }
 
-export interface GrpcStatusLike {
+interface GrpcStatusLike {
   code: number;
   details: string;
 }

@@ -6,7 +6,7 @@ import { toJsonText } from './messages.js';
 import type { CommandHandler } from './types.js';
 
 /** The reply a worker sends: the router fills `worker` itself. */
-export type WorkerReply = Pick<Reply, 'uuid' | 'status' | 'payload' | 'error'>;
+type WorkerReply = Pick<Reply, 'uuid' | 'status' | 'payload' | 'error'>;
 
 /** FAIL with `error`, for a command that never reached a handler. */
 export function failReply(uuid: string, error: string): WorkerReply {

@@ -3,7 +3,7 @@
 import type { CommandContext } from './types.js';
 
 /** A handler's context and what to call once the command is answered (drops the timer and the stop listener). */
-export interface LazyContext {
+interface LazyContext {
   ctx: CommandContext;
   dispose(): void;
 }

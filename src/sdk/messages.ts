@@ -3,7 +3,7 @@ import type { Event, Reply } from '../proto/types.js';
 import type { EventMessage, ReplyResult } from './types.js';
 
 /** The largest payload the SDK sends: gRPC refuses messages over 4 MiB, keep room for the envelope. */
-export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 - 16 * 1024;
+const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024 - 16 * 1024;
 
 /** JSON text parsed, or null when empty or not JSON (the raw text is kept alongside). */
 export function parseJsonOrNull(text: string | undefined): unknown {

@@ -13,12 +13,12 @@ import type { TlsOptions } from './types.js';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 export const DEFAULT_ADMIN_COMMAND_TIMEOUT_MS = 600_000;
 /** The gRPC deadline runs this much past timeout_ms so the Reply, not DEADLINE_EXCEEDED, tells the outcome. */
-export const DEADLINE_MARGIN_MS = 5_000;
+const DEADLINE_MARGIN_MS = 5_000;
 /** Unary calls other than SendCommand: a router that does not answer within this is broken. */
 const UNARY_DEADLINE_MS = 30_000;
 
 /** Options of createRouterRpc. */
-export interface RouterRpcOptions {
+interface RouterRpcOptions {
   address: string;
   /** Bearer token (admin or client); workers connect without one. */
   token?: string;
@@ -52,7 +52,7 @@ export function commandDeadlineMs(c: Partial<Command>): number {
 }
 
 /** Channel credentials: TLS when PEM text is given, plaintext otherwise (unix sockets, loopback). */
-export function channelCredentials(tls: TlsOptions | undefined): grpc.ChannelCredentials {
+function channelCredentials(tls: TlsOptions | undefined): grpc.ChannelCredentials {
   if (!tls) return grpc.credentials.createInsecure();
   const buf = (v: string | undefined): Buffer | null => (v === undefined ? null : Buffer.from(v));
   return grpc.credentials.createSsl(buf(tls.ca), buf(tls.key), buf(tls.cert));

@@ -10,7 +10,7 @@ import { createStreamWriter, type StreamWriter } from './stream-writer.js';
 import type { CommandHandler, EmitOptions, TopicHandler, WorkerState } from './types.js';
 
 /** What a session needs: the open stream, who it is, what it serves, how to log. */
-export interface SessionDeps {
+interface SessionDeps {
   call: grpc.ClientDuplexStream<WorkerMessage, RouterMessageIn>;
   line: StartLine;
   commands: Record<string, CommandHandler>;
@@ -24,7 +24,7 @@ export interface SessionDeps {
 }
 
 /** How the session ended: the exit code and why. */
-export interface SessionEnd {
+interface SessionEnd {
   code: number;
   reason: string;
 }

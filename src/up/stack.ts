@@ -37,7 +37,7 @@ export interface StackOptions {
 }
 
 /** What `up` did with each connector version of one source tree: packed now, or left as it was (same inputs). */
-export interface StackPack {
+interface StackPack {
   src: string;
   versions: Array<{ id: string; sha256: string; result: 'packed' | 'unchanged' }>;
 }

@@ -12,7 +12,7 @@ export async function sendAdmin(rpc: RouterRpc, command: string, payload: unknow
 /** An event's payload as an object (`{}` when empty). */
 export const payloadOf = (e: Event): Record<string, unknown> => JSON.parse(e.payload || '{}') as Record<string, unknown>;
 
-export interface AdminEventLog<T> {
+interface AdminEventLog<T> {
   /** Every admin event since the watch started, mapped. */
   events: T[];
   /** The first event from index `from` matching, waiting up to `ms`. */

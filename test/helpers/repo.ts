@@ -39,7 +39,7 @@ export async function writeTree(root: string, files: Record<string, string | { d
 }
 
 /** A worker.mjs with no imports (bundles fast, needs no SDK). */
-export const PLAIN_WORKER = "// test worker\nconst line = 'ok';\nexport default line;\n";
+const PLAIN_WORKER = "// test worker\nconst line = 'ok';\nexport default line;\n";
 
 /** A small `connectors/`-style tree for utils/demo: keys at four layers, a pivot, versions given as major.minor. */
 export async function writeDemoSource(root: string, versions: string[] = ['1.0', '1.2']): Promise<void> {

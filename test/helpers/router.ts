@@ -14,7 +14,7 @@ export interface TestRouter {
   close(): Promise<void>;
 }
 
-export interface TestRouterOptions {
+interface TestRouterOptions {
   transport?: 'unix' | 'tcp';
   /** false: start without a client token (only the admin token works). Default true. */
   clientToken?: boolean;

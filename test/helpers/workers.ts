@@ -9,10 +9,10 @@ import type { EventMessage } from '../../src/sdk/types.js';
 
 /** The repository root: fixtures import 'worker-admin/sdk', which resolves through the package's self-reference. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const FIXTURES_DIR = join(REPO_ROOT, 'test', 'fixtures', 'workers');
+const FIXTURES_DIR = join(REPO_ROOT, 'test', 'fixtures', 'workers');
 
 /** Options of spawnFixtureWorker. */
-export interface FixtureWorkerOptions {
+interface FixtureWorkerOptions {
   address: string;
   adminToken: string;
   /** File name in test/fixtures/workers, e.g. "echo.mjs". */
@@ -31,7 +31,7 @@ export interface FixtureWorkerOptions {
 }
 
 /** A running fixture process. */
-export interface FixtureWorker {
+interface FixtureWorker {
   pid: number;
   exited: Promise<{ code: number | null; signal: string | null }>;
   /** stdout + stderr so far. */
@@ -124,7 +124,7 @@ export async function killAllFixtureWorkers(): Promise<void> {
 }
 
 /** Collects the events of a confirmed watch so a test can wait for the one it expects. */
-export interface EventCollector {
+interface EventCollector {
   readonly events: EventMessage[];
   waitFor(match: (e: EventMessage) => boolean, timeoutMs?: number): Promise<EventMessage>;
   close(): void;

@@ -40,7 +40,7 @@ export async function startOpsStack(opts: { stateDir?: string; clock?: ManualClo
 }
 
 /** A response: status, parsed JSON body (or the text), headers. */
-export interface HttpResult {
+interface HttpResult {
   status: number;
   body: unknown;
   text: string;

@@ -42,7 +42,7 @@ export class Janitor {
 }
 
 /** A spawned fixture with the lines it printed so far. */
-export interface RunningFixture {
+interface RunningFixture {
   child: ChildHandle;
   lines: Array<{ stream: OutputStream; line: string }>;
   /** Resolves with the first stdout line matching `test`. */

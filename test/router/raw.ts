@@ -15,7 +15,7 @@ export function routerClient(address: string): Client {
 }
 
 /** Metadata with `authorization: Bearer token` (none when token is undefined). */
-export function bearer(token: string | undefined): Metadata {
+function bearer(token: string | undefined): Metadata {
   const md = new Metadata();
   if (token !== undefined) md.set('authorization', `Bearer ${token}`);
   return md;
@@ -141,7 +141,7 @@ export class RawWorker {
 }
 
 /** An echo handler: SUCCESS with the payload it got. */
-export const echoHandler: Handler = (command, worker) => worker.reply(command.uuid, 'SUCCESS', JSON.parse(command.payload));
+const echoHandler: Handler = (command, worker) => worker.reply(command.uuid, 'SUCCESS', JSON.parse(command.payload));
 
 /** Announces and connects an echo-like worker; resolves once welcomed. */
 export async function connectWorker(

@@ -13,7 +13,7 @@ import { startRouter, type RunningRouter } from '../../src/router/server.js';
 import { makeToken } from '../helpers/router.js';
 import { ROOT } from '../helpers/stack.js';
 
-export const SECURITY_CONNECTORS = join(ROOT, 'test/security/fixtures/connectors');
+const SECURITY_CONNECTORS = join(ROOT, 'test/security/fixtures/connectors');
 
 export interface PartsStack {
   dir: string;

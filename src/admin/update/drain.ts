@@ -6,7 +6,7 @@ import type { Logger } from '../../common/log.js';
 import type { RouterRpc } from '../../sdk/rpc.js';
 import type { SpawnedWorker, WorkerSpawner } from '../ports.js';
 
-export interface DrainDeps {
+interface DrainDeps {
   rpc: Pick<RouterRpc, 'drainWorker'>;
   spawner: Pick<WorkerSpawner, 'stop'>;
   clock: Clock;

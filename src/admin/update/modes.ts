@@ -9,7 +9,7 @@ import type { ProductRef } from '../payloads.js';
 import { describePolicy, fromRecord, MANUAL, toRecord } from './policy.js';
 import type { ScheduledTask, Scheduler } from '../../common/scheduler.js';
 
-export interface ModesDeps {
+interface ModesDeps {
   scheduler: Scheduler;
   logger: Logger;
   persistence: Pick<AdminPersistence, 'snapshot' | 'update'>;

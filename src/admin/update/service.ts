@@ -11,7 +11,7 @@ import type { RollingDeps } from './rolling.js';
 import type { Scheduler } from '../../common/scheduler.js';
 import { Updater, type UpdateResult } from './updater.js';
 
-export interface UpdateServiceDeps extends Omit<RollingDeps, 'closing'> {
+interface UpdateServiceDeps extends Omit<RollingDeps, 'closing'> {
   config: AdminConfig;
   registry: InstanceRegistry;
   repository: Pick<RepositoryClient, 'listVersions'>;

@@ -5,7 +5,7 @@ import { WorkerAdminError } from '../../common/errors.js';
 import { VERSION_RE, splitVersion } from '../../common/names.js';
 import { resolveVersion, toSemver, withinMajor, type VersionEntry } from '../../repository/versions.js';
 
-export interface TargetQuery {
+interface TargetQuery {
   product: string;
   versions: readonly VersionEntry[];
   /** The running version the update starts from. */
@@ -19,7 +19,7 @@ export interface TargetQuery {
 }
 
 /** An update to `to`, or nothing to do and why. */
-export type Target = { kind: 'update'; to: string } | { kind: 'none'; reason: string };
+type Target = { kind: 'update'; to: string } | { kind: 'none'; reason: string };
 
 /** Resolves the target of an update; VERSION_NOT_FOUND / VERSION_INVALID when an explicit version is not listed. */
 export function chooseTarget(query: TargetQuery): Target {

@@ -14,7 +14,7 @@ import { chooseTarget, highestVersion, olderThan } from './target.js';
 import { productKey } from '../../common/names.js';
 
 /** What started an update: its events and its reply say so. */
-export type UpdateTrigger = 'command' | 'auto' | 'planned' | 'rollback';
+type UpdateTrigger = 'command' | 'auto' | 'planned' | 'rollback';
 
 /** The reply of ADMIN_UPDATE and ADMIN_ROLLBACK. */
 export interface UpdateResult {
@@ -23,7 +23,7 @@ export interface UpdateResult {
   instances: string[];
 }
 
-export interface UpdaterDeps extends Omit<RollingDeps, 'closing'> {
+interface UpdaterDeps extends Omit<RollingDeps, 'closing'> {
   registry: InstanceRegistry;
   listVersions(ref: ProductRef): Promise<VersionEntry[]>;
   publish(event: string, payload: Record<string, unknown>): void;

@@ -7,7 +7,7 @@ import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { promRegistryProducer } from './otel-producer.js';
 
-export interface OtelExportOptions {
+interface OtelExportOptions {
   registry: Registry;
   /** The collector's base URL (`/v1/metrics` is added unless already there). */
   endpoint: string;
@@ -45,7 +45,7 @@ export function startOtelExport(options: OtelExportOptions): OtelExport {
 }
 
 /** `http://collector:4318` → `http://collector:4318/v1/metrics`, like OTEL_EXPORTER_OTLP_ENDPOINT. */
-export function metricsUrl(endpoint: string): string {
+function metricsUrl(endpoint: string): string {
   const url = new URL(endpoint);
   if (!url.pathname.endsWith('/v1/metrics')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/metrics`;
   return url.href;

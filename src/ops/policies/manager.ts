@@ -6,7 +6,7 @@ import type { PolicyManagerDeps } from './ports.js';
 import { runPolicy } from './runner.js';
 
 /** A policy's lifecycle here: its instance starting, serving, refused at restore, or being deleted. */
-export type PolicyPhase = 'STARTING' | 'ACTIVE' | 'FAILED' | 'DELETING';
+type PolicyPhase = 'STARTING' | 'ACTIVE' | 'FAILED' | 'DELETING';
 
 interface Entry extends PolicyState {
   phase: PolicyPhase;

@@ -9,7 +9,7 @@ import type { PolicySpec } from './policy.js';
 /** Keys of `config` that steer the policy rather than give the instance a value. */
 const RESERVED = ['package', 'schedule', 'command', 'dry_run'] as const;
 const POLICY_FIELDS = ['config', 'scope'];
-export const DEFAULT_POLICY_COMMAND = 'RUN';
+const DEFAULT_POLICY_COMMAND = 'RUN';
 
 /** Throws POLICY_INVALID (400) unless the media type is application/x-yaml (parameters such as charset allowed). */
 export function checkContentType(header: string | undefined): void {

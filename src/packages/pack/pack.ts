@@ -17,13 +17,13 @@ import { deterministicZip, type ZipInput } from './zip-writer.js';
 import { productKey } from '../../common/names.js';
 
 /** What one pack wrote. */
-export interface PackResult {
+interface PackResult {
   /** `result`: `packed` (bundled and zipped now), or `unchanged` (reuse: the zip in `out` was built from the same inputs). */
   versions: Array<{ type: string; product: string; version: string; sha256: string; zip: string; result: 'packed' | 'unchanged' }>;
   yamlFiles: string[];
 }
 
-export interface PackOptions {
+interface PackOptions {
   src: string;
   out: string;
   /**
@@ -98,7 +98,7 @@ async function packTree(opts: PackOptions): Promise<PackResult> {
 }
 
 /** versions.yaml text: quoted versions sorted by semver, each with its sha256 when known. */
-export function versionsYaml(entries: readonly VersionEntry[]): string {
+function versionsYaml(entries: readonly VersionEntry[]): string {
   const sorted = [...entries].sort((a, b) => semver.compare(toSemver(a.version), toSemver(b.version)));
   return sorted.map((e) => (e.sha256 ? `- version: "${e.version}"\n  sha256: ${e.sha256}\n` : `- "${e.version}"\n`)).join('');
 }

@@ -13,7 +13,7 @@ export interface SourceVersion {
 }
 
 /** What `pack` copies and builds. */
-export interface SourceTree {
+interface SourceTree {
   /** Paths relative to the source root (and to the repository root), `/`-separated, sorted. */
   yamlFiles: string[];
   versions: SourceVersion[];

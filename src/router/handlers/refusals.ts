@@ -3,7 +3,7 @@ import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Caller } from '../auth.js';
 import type { RouterContext } from '../context.js';
 
-export type Allowed = 'admin' | 'client';
+type Allowed = 'admin' | 'client';
 
 /** A status error for a unary callback or a stream's 'error'. */
 export function grpcError(code: status, details: string): Partial<ServiceError> {

@@ -6,7 +6,7 @@ import { StreamWriter } from '../writer.js';
 import { refusal } from './refusals.js';
 
 /** Events a watcher may have waiting before it counts as too slow and its stream is ended. */
-export const WATCHER_BACKLOG = 10_000;
+const WATCHER_BACKLOG = 10_000;
 
 export function watchEventsHandler(ctx: RouterContext): handleServerStreamingCall<EventFilter, Event> {
   return (call) => {
