@@ -1,36 +1,40 @@
 // The admin: a privileged worker on the router that owns every worker process (docs/architecture.md, docs/workers.md).
 import { mkdir } from 'node:fs/promises';
+import { parseAddress } from '../common/address.js';
+import { systemClock, type Clock } from '../common/clock.js';
 import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
+import { defaultIdentifier } from '../common/names.js';
+import { createScheduler, type Scheduler } from '../common/scheduler.js';
 import { VERSION } from '../common/version.js';
 import type { AdminConfig } from '../config/types.js';
 import { createPackageCache, type CachedPackage, type PackageCache } from '../packages/cache.js';
 import { RestartPolicy, type BackoffOptions } from '../process/backoff.js';
-import { createRepositoryClient } from '../repository/client.js';
+import { LogRuns, WorkerLog } from '../process/logs.js';
+import { watchInstancesMemory } from '../process/memory-watch.js';
+import { prepareRunAs } from '../process/run-as.js';
+import type { DesiredInstance } from '../process/state-schema.js';
+import { lookupUser } from '../process/user.js';
+import { createRepositoryClient, type RepositoryClient } from '../repository/client.js';
 import { loadTrustedKeys } from '../repository/signature.js';
-import { VersionCatalog } from './version-catalog.js';
+import { loadTlsFiles } from '../sdk/tls-files.js';
+import type { TlsOptions } from '../sdk/types.js';
 import { handleAdminCommand, lifecycleHandlers } from './commands/index.js';
 import { updateHandlers } from './commands/update.js';
 import type { AdminContext, Handler } from './commands/context.js';
 import { pickVersion, specRange } from './commands/versions.js';
-import { InstanceRegistry } from './instances.js';
 import type { InstanceDeps } from './instance.js';
-import { launchWorker, type LauncherDeps } from './launcher.js';
+import { InstanceRegistry } from './instances.js';
+import { launchWorker, VerdictListeners } from './launcher.js';
+import { AdminPersistence } from './persistence.js';
 import { adminPivot } from './pivot.js';
-import { systemClock, type Clock, type SpawnedWorker, type WorkerSpawner } from './ports.js';
+import type { SpawnedWorker, WorkerSpawner } from './ports.js';
 import { RouterLink } from './router-link.js';
 import { createProcessSpawner, terminateWorker } from './spawner.js';
-import { loadTlsFiles } from '../sdk/tls-files.js';
-import { lookupUser } from '../process/user.js';
-import { prepareRunAs } from '../process/run-as.js';
-import { watchInstancesMemory } from '../process/memory-watch.js';
-import { parseAddress } from '../common/address.js';
-import { AdminPersistence } from './persistence.js';
-import { WorkerLog } from '../process/logs.js';
-import type { DesiredInstance } from '../process/state-schema.js';
-import { defaultIdentifier } from '../common/names.js';
-import { nodeScheduler, type Scheduler } from './update/scheduler.js';
+import { drainAndStop } from './update/drain.js';
 import { UpdateService } from './update/service.js';
+import { VersionCatalog } from './version-catalog.js';
+import { VersionConfigurations } from './version-configuration.js';
 
 export interface AdminOptions {
   config: AdminConfig;
@@ -40,158 +44,200 @@ export interface AdminOptions {
   /** Repository URL; default config.repository.url (`up` passes its local one). */
   repositoryUrl?: string;
   logger?: Logger;
+  /** Uptimes, restart delays, drain timeouts and the default scheduler; default the system clock. */
   clock?: Clock;
   backoff?: Partial<BackoffOptions>;
   spawner?: WorkerSpawner;
   /** Told about each package the cache provides (the ops metrics count downloads and bytes). */
   onPackage?: (pkg: CachedPackage, request: { type: string; product: string; version: string }) => void;
-  /** When auto and planned update checks run; default node-schedule. */
+  /** When auto and planned update checks run; default one on `clock`. */
   scheduler?: Scheduler;
   /** How often workers' RSS is checked against maxMemory (default 5 s). */
   memorySampleMs?: number;
 }
 
-export interface RunningAdmin {
-  readonly registry: InstanceRegistry;
-  readonly link: RouterLink;
-  readonly context: AdminContext;
-  readonly persistence: AdminPersistence;
-  readonly updates: UpdateService;
-  /** Starts the connectors of the config; resolves when each is READY or has failed (failures are logged). */
-  startConfiguredConnectors(): Promise<void>;
-  /** Drains and stops every worker, then leaves the router. Idempotent. */
-  close(): Promise<void>;
-}
+/** NEW → STARTING → RUNNING → CLOSING → CLOSED; a failed start unwinds and ends CLOSED. */
+type AdminState = 'NEW' | 'STARTING' | 'RUNNING' | 'CLOSING' | 'CLOSED';
 
-/** Connects the admin to its router and makes it ready to take ADMIN_* commands. */
-export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
+/** Connects an admin to its router and makes it ready to take ADMIN_* commands; a failed start leaves nothing running. */
+export async function startAdmin(options: AdminOptions): Promise<Admin> {
   const { config } = options;
   const logger = options.logger ?? createLogger('admin');
-  const clock = options.clock ?? systemClock;
-  const routerTarget = options.routerAddress ?? config.router.target;
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-
-  const repository = createRepositoryClient({
-    url: options.repositoryUrl ?? config.repository.url, timeoutMs: config.repository.timeoutMs, retries: config.repository.retries,
-    limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases, zipBytes: config.limits.zipBytes },
-  });
-  const cache = createPackageCache({
-    stateDir: config.stateDir, repository,
-    limits: { zipBytes: config.limits.zipBytes, unpackedBytes: config.limits.unpackedBytes, entries: config.limits.entries, ratio: config.limits.ratio },
-  });
-  const catalog = new VersionCatalog(repository, loadTrustedKeys(config.repository.trustedKeys), logger);
-  const packages: PackageCache = {
-    ensure: async (request) => {
-      const pkg = await cache.ensure(request);
-      options.onPackage?.(pkg, request);
-      return pkg;
-    },
-  };
-  const { persistence, desired } = await AdminPersistence.open(config.stateDir, { logger, killTimeoutMs: config.timeouts.killMs });
   const tls = config.router.tls ? await loadTlsFiles(config.router.tls, `${config.file}: router.tls`) : undefined;
-  const spawner = options.spawner ?? createProcessSpawner({
-    logger, resolveUser: lookupUser,
-    openSink: (request) => {
-      const log = WorkerLog.openSync({ logger, stateDir: config.stateDir, identifier: request.identifier, version: request.version, mode: config.mode });
-      return { line: (stream, text) => log.line(stream, text), closed: () => void log.close() };
-    },
-  });
-  const handlers: Record<string, Handler> = lifecycleHandlers();
-  let context!: AdminContext;
-  const link = new RouterLink({
-    address: routerTarget, adminToken: options.adminToken, logger, ...(tls ? { tls } : {}),
-    identity: { identifier: 'admin', version: VERSION.split('.').slice(0, 2).join('.') },
-    commands: adminPivot().commands,
-    products: config.connectors.map((c) => c.ref),
-    handle: (command) => handleAdminCommand(command, handlers, context),
-  });
+  // Reaps what a previous run left behind: from here on, every step has its undo.
+  const { persistence, desired } = await AdminPersistence.open(config.stateDir, { logger, killTimeoutMs: config.timeouts.killMs });
+  const admin = new Admin(options, { logger, tls, persistence, desired });
+  await admin.start();
+  return admin;
+}
 
-  const drainAndStop = async (worker: SpawnedWorker, ref: { identifier: string; version: string }): Promise<void> => {
-    await link.rpc.drainWorker(ref).catch((error: unknown) => logger.warn({ ...ref, err: errorMessage(error) }, 'drain request failed: stopping anyway'));
-    // One AbortController per wait: once the worker exits, the drain-timeout timer goes too (or it would hold the process open).
-    const abort = new AbortController();
-    const drained = await Promise.race([
-      worker.exited.then(() => true),
-      clock.sleep(config.timeouts.drainMs, abort.signal).then(() => false, () => true),
-    ]).finally(() => abort.abort());
-    if (!drained) logger.warn({ ...ref, drainMs: config.timeouts.drainMs }, 'drain timeout: terminating the worker');
-    await spawner.stop(worker, config.timeouts.killMs);
-  };
-  const launcherDeps: LauncherDeps = {
-    link, repository, catalog, packages, spawner, logger, routerTarget, tls,
-    startTimeoutMs: config.timeouts.startMs, killTimeoutMs: config.timeouts.killMs,
-  };
-  const instanceDeps: InstanceDeps = {
-    launch: (spec) => launchWorker(spec, launcherDeps),
-    drainAndStop,
-    publish: (event, payload) => link.publish(event, payload),
-    clock, logger,
-    crashPolicy: () => new RestartPolicy('always', options.backoff ?? {}),
-    changed: () => persistence.changed(),
-  };
-  const registry = new InstanceRegistry(instanceDeps, config.limits.instances);
-  persistence.attach(registry);
-  registry.noticeOf = (spec) => catalog.note(spec.type, spec.product, spec.version);
-  context = { config, registry, repository, catalog, packages, link, logger };
-  const updates = new UpdateService({
-    config, registry, repository, persistence, logger, launch: instanceDeps.launch, drainAndStop,
-    publish: instanceDeps.publish, scheduler: options.scheduler ?? nodeScheduler(),
-  });
-  Object.assign(handlers, updateHandlers(updates));
-  await link.start();
-  await prepareRunAs({ connectors: config.connectors, stateDir: config.stateDir, router: parseAddress(routerTarget), logger });
-  const memory = watchInstancesMemory({
-    instances: () => registry.all(), logger, ...(options.memorySampleMs ? { intervalMs: options.memorySampleMs } : {}),
-    limitOf: (type, product) => config.connectors.find((c) => c.type === type && c.product === product)?.maxMemoryBytes,
-    terminate: (i, reason) => (i.worker ? terminateWorker(spawner, i.worker as SpawnedWorker, reason, config.timeouts.killMs) : Promise.resolve()),
-  });
-  updates.start();
-  // status (ops API included) says which running versions the repository yanked or removed since they started
-  const notes = setInterval(() => void catalog.refresh(registry.all().filter((i) => i.live).map((i) => i.spec)), 30_000);
-  notes.unref();
+/** One admin and everything it owns: router link, instances, state file, update modes, memory watch, caches. */
+export class Admin {
+  readonly config: AdminConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly persistence: AdminPersistence;
+  readonly link: RouterLink;
+  readonly registry: InstanceRegistry;
+  readonly context: AdminContext;
+  readonly updates: UpdateService;
+  private readonly spawner: WorkerSpawner;
+  private readonly routerTarget: string;
+  private readonly desired: DesiredInstance[];
+  private state: AdminState = 'NEW';
+  /** What the start did so far, undone in reverse by close() or by a failed start. */
+  private readonly undo: Array<{ what: string; run: () => Promise<void> | void }> = [];
+  private closing: Promise<void> | undefined;
 
-  // Instances the previous run wanted: restored first, so a rollback or a pinned version survives a restart.
-  const restoreDesired = async (list: DesiredInstance[]): Promise<void> => {
-    await Promise.all(list.map(async (d) => {
-      const connector = config.connectors.find((c) => c.type === d.type && c.product === d.product);
+  constructor(
+    private readonly options: AdminOptions,
+    parts: { logger: Logger; tls: TlsOptions | undefined; persistence: AdminPersistence; desired: DesiredInstance[] },
+  ) {
+    const { config } = options;
+    const { logger, tls, persistence } = parts;
+    this.config = config;
+    this.logger = logger;
+    this.persistence = persistence;
+    this.desired = parts.desired;
+    this.undo.push({ what: 'last state write', run: () => persistence.close() });
+    this.clock = options.clock ?? systemClock;
+    this.scheduler = options.scheduler ?? createScheduler(this.clock, (error) => logger.error({ err: errorMessage(error) }, 'scheduled check failed'));
+    this.routerTarget = options.routerAddress ?? config.router.target;
+    const repository = createRepositoryClient({
+      url: options.repositoryUrl ?? config.repository.url, timeoutMs: config.repository.timeoutMs, retries: config.repository.retries,
+      limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases, zipBytes: config.limits.zipBytes },
+    });
+    const packages = this.packageCache(repository);
+    const catalog = new VersionCatalog(repository, loadTrustedKeys(config.repository.trustedKeys), logger);
+    const logRuns = new LogRuns(config.stateDir);
+    this.spawner = options.spawner ?? createProcessSpawner({
+      logger, resolveUser: lookupUser,
+      openSink: (request) => {
+        const log = WorkerLog.openSync({ logger, stateDir: config.stateDir, identifier: request.identifier, version: request.version, mode: config.mode, runs: logRuns });
+        return { line: (stream, text) => log.line(stream, text), closed: () => void log.close() };
+      },
+    });
+    const handlers: Record<string, Handler> = lifecycleHandlers();
+    this.link = new RouterLink({
+      address: this.routerTarget, adminToken: options.adminToken, logger, ...(tls ? { tls } : {}),
+      identity: { identifier: 'admin', version: VERSION.split('.').slice(0, 2).join('.') },
+      commands: adminPivot().commands,
+      products: config.connectors.map((c) => c.ref),
+      handle: (command) => handleAdminCommand(command, handlers, this.context),
+    });
+    this.undo.push({ what: 'router link', run: () => this.link.close() });
+    const verdicts = new VerdictListeners(this.link);
+    this.undo.push({ what: 'start verdicts', run: () => verdicts.close() });
+    const configurations = new VersionConfigurations();
+    const launcherDeps = {
+      link: this.link, verdicts, configurations, repository, catalog, packages, spawner: this.spawner, logger, routerTarget: this.routerTarget, tls,
+      startTimeoutMs: config.timeouts.startMs, killTimeoutMs: config.timeouts.killMs,
+    };
+    const drainDeps = { rpc: this.link.rpc, spawner: this.spawner, clock: this.clock, logger, drainMs: config.timeouts.drainMs, killMs: config.timeouts.killMs };
+    const instanceDeps: InstanceDeps = {
+      launch: (spec) => launchWorker(spec, launcherDeps),
+      drainAndStop: (worker, ref) => drainAndStop(drainDeps, worker, ref),
+      publish: (event, payload) => this.link.publish(event, payload),
+      clock: this.clock, logger,
+      restartPolicy: (mode) => new RestartPolicy(mode, options.backoff ?? {}, this.clock),
+      changed: () => persistence.changed(),
+    };
+    this.registry = new InstanceRegistry(instanceDeps, config.limits.instances);
+    persistence.attach(this.registry);
+    this.registry.noticeOf = (spec) => catalog.note(spec.type, spec.product, spec.version);
+    this.context = { config, registry: this.registry, repository, catalog, packages, configurations, link: this.link, logger };
+    this.updates = new UpdateService({
+      config, registry: this.registry, repository, persistence, logger, launch: instanceDeps.launch,
+      drainAndStop: instanceDeps.drainAndStop, publish: instanceDeps.publish, scheduler: this.scheduler,
+    });
+    Object.assign(handlers, updateHandlers(this.updates));
+  }
+
+  /** Connects to the router, then watches memory and schedules update checks; on a failure, undoes every step and throws. */
+  async start(): Promise<void> {
+    if (this.state !== 'NEW') throw new Error(`admin already ${this.state.toLowerCase()}`);
+    this.state = 'STARTING';
+    try {
+      await this.link.start();
+      await prepareRunAs({ connectors: this.config.connectors, stateDir: this.config.stateDir, router: parseAddress(this.routerTarget), logger: this.logger });
+      // From the first worker on, a close drains and stops them before the link goes (drain needs the router).
+      this.undo.push({ what: 'workers', run: () => this.registry.stop({}).then(() => undefined) });
+      this.undo.push({ what: 'frozen desired instances', run: () => this.persistence.freezeDesired() });
+      const memory = watchInstancesMemory({
+        instances: () => this.registry.all(), logger: this.logger,
+        ...(this.options.memorySampleMs ? { intervalMs: this.options.memorySampleMs } : {}),
+        limitOf: (type, product) => this.config.connectors.find((c) => c.type === type && c.product === product)?.maxMemoryBytes,
+        terminate: (i, reason) => (i.worker ? terminateWorker(this.spawner, i.worker as SpawnedWorker, reason, this.config.timeouts.killMs) : Promise.resolve()),
+      });
+      this.undo.push({ what: 'memory watch', run: () => memory.stop() });
+      this.updates.start();
+      this.undo.push({ what: 'updates', run: () => this.updates.close() });
+      // status (ops API included) says which running versions the repository yanked or removed since they started
+      const { catalog } = this.context;
+      const notes = setInterval(() => void catalog.refresh(this.registry.all().filter((i) => i.live).map((i) => i.spec)), 30_000);
+      notes.unref();
+      this.undo.push({ what: 'version notes', run: () => clearInterval(notes) });
+    } catch (error) {
+      this.logger.error({ err: errorMessage(error) }, 'admin did not start: undoing what it started');
+      await this.close();
+      throw error;
+    }
+    this.state = 'RUNNING';
+  }
+
+  /** Starts the connectors of the config (instances a previous run wanted first); resolves when each is READY or failed (logged). */
+  async startConfiguredConnectors(): Promise<void> {
+    // Restored first, so a rollback or a pinned version survives a restart.
+    await Promise.all(this.desired.map(async (d) => {
+      const connector = this.config.connectors.find((c) => c.type === d.type && c.product === d.product);
       try {
-        await registry.start({ ...d, config: connector?.config ?? {}, runAs: connector?.runAs, restart: connector?.restart ?? 'always' });
+        await this.registry.start({ ...d, config: connector?.config ?? {}, runAs: connector?.runAs, restart: connector?.restart ?? 'always' });
       } catch (error) {
-        logger.error({ identifier: d.identifier, err: errorMessage(error) }, 'desired instance did not come back');
+        this.logger.error({ identifier: d.identifier, err: errorMessage(error) }, 'desired instance did not come back');
       }
     }));
-  };
+    await Promise.all(this.config.connectors.flatMap((connector) => connector.versions.map(async (spec) => {
+      const ref = { type: connector.type, product: connector.product };
+      try {
+        const { version } = await pickVersion(this.context, ref, specRange(spec));
+        const identifier = defaultIdentifier(ref.type, ref.product, version);
+        if (this.registry.get(identifier)?.live) return;
+        await this.registry.start({ identifier, ...ref, version, params: {}, config: connector.config, runAs: connector.runAs, restart: connector.restart });
+      } catch (error) {
+        this.logger.error({ product: connector.ref, err: errorMessage(error) }, 'connector did not start');
+      }
+    })));
+  }
 
-  let closing: Promise<void> | undefined;
-  return {
-    registry, link, context, persistence, updates,
-    async startConfiguredConnectors() {
-      await restoreDesired(desired);
-      const starts = config.connectors.flatMap((connector) => connector.versions.map(async (spec) => {
-        const ref = { type: connector.type, product: connector.product };
+  /** Undoes the start in reverse: no more checks, workers drained and stopped, router left, state written. Idempotent. */
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      this.state = 'CLOSING';
+      for (const step of this.undo.reverse()) {
         try {
-          const { version } = await pickVersion(context, ref, specRange(spec));
-          if (registry.get(defaultIdentifier(ref.type, ref.product, version))?.live) return;
-          await registry.start({
-            identifier: defaultIdentifier(ref.type, ref.product, version), ...ref, version, params: {},
-            config: connector.config, runAs: connector.runAs, restart: connector.restart,
-          });
+          await step.run();
         } catch (error) {
-          logger.error({ product: connector.ref, err: errorMessage(error) }, 'connector did not start');
+          this.logger.error({ step: step.what, err: errorMessage(error) }, 'admin shutdown step failed');
         }
-      }));
-      await Promise.all(starts);
-    },
-    close() {
-      return (closing ??= (async () => {
-        memory.stop();
-        clearInterval(notes);
-        await updates.close().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping updates failed'));
-        persistence.freezeDesired();
-        await registry.stop({}).catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping workers failed'));
-        await link.close();
-        await persistence.close().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'last state write failed'));
-      })());
-    },
-  };
+      }
+      this.state = 'CLOSED';
+    })());
+  }
+
+  private packageCache(repository: RepositoryClient): PackageCache {
+    const { config, onPackage } = this.options;
+    const cache = createPackageCache({
+      stateDir: config.stateDir, repository,
+      limits: { zipBytes: config.limits.zipBytes, unpackedBytes: config.limits.unpackedBytes, entries: config.limits.entries, ratio: config.limits.ratio },
+    });
+    return {
+      ensure: async (request) => {
+        const pkg = await cache.ensure(request);
+        onPackage?.(pkg, request);
+        return pkg;
+      },
+    };
+  }
 }

@@ -4,7 +4,10 @@ import { errorMessage } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { assertTransition, LIVE_STATES, STATE_EVENTS, type InstanceState } from './instance-state.js';
 import { LaunchError, type LaunchedWorker, type LaunchSpec } from './launcher.js';
-import type { Clock, ExitInfo, SpawnedWorker } from './ports.js';
+import type { Clock } from '../common/clock.js';
+import type { RestartDecision, RestartPolicy } from '../process/backoff.js';
+import type { ExitInfo, SpawnedWorker } from './ports.js';
+import { productKey } from '../common/names.js';
 
 /** What ADMIN_LIST_WORKERS and /api/v1/status show of an instance (docs/architecture.md). */
 export interface WorkerStatus {
@@ -21,11 +24,6 @@ export interface WorkerStatus {
   notice?: string;
 }
 
-/** Decides what follows an unexpected exit: restart after a delay, or give up (FAILED). */
-export interface CrashPolicy {
-  onCrash(uptimeMs: number): { action: 'restart'; delayMs: number } | { action: 'give-up'; reason: string };
-}
-
 export interface InstanceDeps {
   launch(spec: LaunchSpec): Promise<LaunchedWorker>;
   /** Drain on the router (no new commands), wait for exit up to drainTimeout, then SIGTERM/SIGKILL the group. */
@@ -33,7 +31,8 @@ export interface InstanceDeps {
   publish(event: string, payload: Record<string, unknown>): void;
   clock: Clock;
   logger: Logger;
-  crashPolicy(): CrashPolicy;
+  /** The restart policy of one instance: it alone decides what follows an exit, and counts restarts. */
+  restartPolicy(mode: RestartMode): RestartPolicy;
   /** Something persisted changed (state, pid, version). */
   changed(): void;
 }
@@ -46,22 +45,22 @@ export interface InstanceSpec extends LaunchSpec {
 export class Instance {
   state: InstanceState = 'STOPPED';
   worker: SpawnedWorker | undefined;
-  restarts = 0;
-  startedAt = 0;
   lastExit: WorkerStatus['lastExit'];
   reason: string | undefined;
   launched: LaunchedWorker | undefined;
-  private readonly crashes: CrashPolicy;
+  private readonly restart: RestartPolicy;
   private readonly abort = new AbortController();
   private stopping: Promise<void> | undefined;
 
   constructor(public spec: InstanceSpec, private readonly deps: InstanceDeps) {
-    this.crashes = deps.crashPolicy();
+    this.restart = deps.restartPolicy(spec.restart);
   }
 
   get identifier(): string { return this.spec.identifier; }
-  get productRef(): string { return `${this.spec.type}/${this.spec.product}`; }
+  get productRef(): string { return productKey(this.spec); }
   get live(): boolean { return LIVE_STATES.includes(this.state); }
+  /** Processes started by a restart after a crash. */
+  get restarts(): number { return this.restart.restarts; }
 
   /** First start: STARTING → READY; a refused start ends INVALID (config, commands, package) and throws. */
   async start(): Promise<void> {
@@ -92,7 +91,7 @@ export class Instance {
 
   /** The status row of this instance. */
   status(): WorkerStatus {
-    const up = this.state === 'READY' || this.state === 'DRAINING' ? Math.floor((this.deps.clock.now() - this.startedAt) / 1000) : 0;
+    const up = this.state === 'READY' || this.state === 'DRAINING' ? Math.floor(this.restart.uptimeMs() / 1000) : 0;
     return {
       identifier: this.identifier, product: this.productRef, version: this.spec.version, state: this.state,
       pid: this.live ? this.worker?.pid ?? null : null, restarts: this.restarts, uptimeSeconds: up,
@@ -103,7 +102,7 @@ export class Instance {
   private adopt(launched: LaunchedWorker, announce = true): void {
     this.launched = launched;
     this.worker = launched.worker;
-    this.startedAt = this.deps.clock.now();
+    this.restart.started();
     this.reason = undefined;
     const worker = launched.worker;
     void worker.exited.then((exit) => this.onExit(worker, exit));
@@ -123,30 +122,33 @@ export class Instance {
 
   private onExit(worker: SpawnedWorker, exit: ExitInfo): void {
     if (worker !== this.worker) return; // an old version after a swap, or a run already replaced
-    const uptimeMs = this.deps.clock.now() - this.startedAt;
     this.lastExit = { code: exit.code, signal: exit.signal, at: new Date(this.deps.clock.now()).toISOString() };
-    if (this.stopping || this.state === 'DRAINING' || this.state === 'STOPPED') return;
+    const context = this.stopping || this.state === 'STOPPED' ? 'stopping' : this.state === 'DRAINING' ? 'draining' : 'running';
+    const decision = this.restart.exited(exit, context);
+    if (decision.action === 'stop' && decision.reason === 'requested') return;
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     // The admin's own reason for ending it (MEMORY_LIMIT: …) comes first: it says why, not how.
     const why = exit.reason ?? `exited with ${how}`;
     this.publish('WORKER_EXITED', { reason: why });
-    if (this.spec.restart === 'never' || (this.spec.restart === 'on-failure' && exit.code === 0)) {
-      this.moveTo('STOPPED', { reason: why });
-      return;
-    }
-    void this.restartAfterCrash(uptimeMs, why);
+    this.follow(decision, why);
   }
 
-  private async restartAfterCrash(uptimeMs: number, why: string): Promise<void> {
-    const decision = this.crashes.onCrash(uptimeMs);
-    if (decision.action === 'give-up') {
+  // Carries out the policy's decision after an exit or a failed restart.
+  private follow(decision: RestartDecision, why: string): void {
+    if (decision.action === 'stop') {
+      this.moveTo('STOPPED', { reason: why });
+    } else if (decision.action === 'fail') {
       this.reason = `${decision.reason} (last: ${why})`;
       this.moveTo('FAILED', { reason: this.reason });
-      return;
+    } else {
+      void this.restartAfter(decision.delayMs, why);
     }
-    this.moveTo('RESTARTING', { reason: `${why}; restarting in ${decision.delayMs} ms` });
+  }
+
+  private async restartAfter(delayMs: number, why: string): Promise<void> {
+    this.moveTo('RESTARTING', { reason: `${why}; restarting in ${delayMs} ms` });
     try {
-      await this.deps.clock.sleep(decision.delayMs, this.abort.signal);
+      await this.deps.clock.sleep(delayMs, this.abort.signal);
     } catch {
       return; // stopped while waiting
     }
@@ -158,12 +160,11 @@ export class Instance {
         await this.deps.drainAndStop(launched.worker, { identifier: this.identifier, version: this.spec.version });
         return;
       }
-      this.restarts += 1;
       this.adopt(launched);
     } catch (error) {
       const reason = error instanceof LaunchError ? error.reason : errorMessage(error);
       this.deps.logger.warn({ identifier: this.identifier, reason }, 'restart failed');
-      if (!this.stopping) void this.restartAfterCrash(0, reason);
+      if (!this.stopping) this.follow(this.restart.launchFailed(), reason);
     }
   }
 

@@ -10,7 +10,7 @@ import type { Pivot } from '../repository/pivot.js';
 import type { RouterEventListener, RouterLink } from './router-link.js';
 import type { TlsOptions } from '../sdk/types.js';
 import type { PackageProvider, SpawnedWorker, WorkerSpawner } from './ports.js';
-import { loadVersionConfiguration } from './version-configuration.js';
+import type { VersionConfigurations } from './version-configuration.js';
 import type { VersionCatalog } from './version-catalog.js';
 
 /** What to start: one version of a product under an identifier. */
@@ -25,8 +25,12 @@ export interface LaunchSpec {
   runAs: string | undefined;
 }
 
-export interface LauncherDeps {
+interface LauncherDeps {
   link: RouterLink;
+  /** The admin's listeners for router verdicts on starts. */
+  verdicts: VerdictListeners;
+  /** The admin's parsed version configurations. */
+  configurations: VersionConfigurations;
   repository: RepositoryClient;
   catalog: VersionCatalog;
   packages: PackageProvider;
@@ -117,7 +121,7 @@ async function configure(spec: LaunchSpec, deps: LauncherDeps): Promise<{ pivot:
   let layers;
   let pivot: Pivot;
   try {
-    ({ layers, pivot } = await loadVersionConfiguration(spec, { rpc: deps.link.rpc, repository: deps.repository, logger: deps.logger }));
+    ({ layers, pivot } = await deps.configurations.load(spec, { rpc: deps.link.rpc, repository: deps.repository, logger: deps.logger }));
   } catch (error) {
     throw new LaunchError('CONFIG_INVALID', errorMessage(error), 'config', error);
   }
@@ -167,7 +171,7 @@ function waitForVerdict(spec: LaunchSpec, deps: LauncherDeps): { promise: Promis
   let off = (): void => {};
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<'READY' | Verdict>((resolve) => {
-    off = verdictListeners(deps.link).add(spec.identifier, (event, payload) => {
+    off = deps.verdicts.add(spec.identifier, (event, payload) => {
       if (payload['version'] !== spec.version) return;
       if (event.event === 'WORKER_REGISTERED') resolve('READY');
       else if (event.event === 'WORKER_VERIFY_ERROR') resolve(refusalVerdict(payload));
@@ -177,31 +181,35 @@ function waitForVerdict(spec: LaunchSpec, deps: LauncherDeps): { promise: Promis
   return { promise, cancel: () => { off(); clearTimeout(timer); } };
 }
 
-/** Pending starts' listeners by identifier, behind one router-event listener per link. */
-interface VerdictListeners { add(identifier: string, listener: RouterEventListener): () => void }
+/**
+ * Pending starts' listeners by identifier, behind one router-event listener on the link (one listener per start made
+ * each router event of a 200-start burst call 200 listeners: O(n²) per burst). One per admin, made with its link.
+ */
+export class VerdictListeners {
+  private readonly waiting = new Map<string, Set<RouterEventListener>>();
+  private readonly off: () => void;
 
-// One listener per start made each router event of a 200-start burst call 200 listeners: O(n²) per burst.
-const byLink = new WeakMap<RouterLink, VerdictListeners>();
+  constructor(link: Pick<RouterLink, 'onRouterEvent'>) {
+    this.off = link.onRouterEvent((event, payload) => {
+      const identifier = payload['identifier'];
+      if (typeof identifier !== 'string') return;
+      for (const listener of this.waiting.get(identifier) ?? []) listener(event, payload);
+    });
+  }
 
-function verdictListeners(link: RouterLink): VerdictListeners {
-  let found = byLink.get(link);
-  if (found) return found;
-  const waiting = new Map<string, Set<RouterEventListener>>();
-  link.onRouterEvent((event, payload) => {
-    const identifier = payload['identifier'];
-    if (typeof identifier !== 'string') return;
-    for (const listener of waiting.get(identifier) ?? []) listener(event, payload);
-  });
-  found = {
-    add(identifier, listener) {
-      const set = waiting.get(identifier) ?? new Set<RouterEventListener>();
-      waiting.set(identifier, set.add(listener));
-      return () => {
-        set.delete(listener);
-        if (set.size === 0 && waiting.get(identifier) === set) waiting.delete(identifier);
-      };
-    },
-  };
-  byLink.set(link, found);
-  return found;
+  /** Listens to router events about `identifier`; returns the unsubscribe function. */
+  add(identifier: string, listener: RouterEventListener): () => void {
+    const set = this.waiting.get(identifier) ?? new Set<RouterEventListener>();
+    this.waiting.set(identifier, set.add(listener));
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.waiting.get(identifier) === set) this.waiting.delete(identifier);
+    };
+  }
+
+  /** Stops listening to the link. */
+  close(): void {
+    this.off();
+    this.waiting.clear();
+  }
 }

@@ -17,7 +17,3 @@ export function resolveProduct(value: unknown, connectors: readonly ProductRef[]
   throw new WorkerAdminError('PAYLOAD_INVALID', `product is required: the admin config lists ${connectors.length} connectors, so "product" ("type/product") cannot be left out`);
 }
 
-/** "type/product" for messages and payloads. */
-export function productName(ref: ProductRef): string {
-  return `${ref.type}/${ref.product}`;
-}

@@ -1,8 +1,8 @@
 // The admin's own pivot (src/admin/configuration.yaml): its commands' payload schemas, compiled once.
 import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { WorkerAdminError } from '../common/errors.js';
+import { createAjv } from '../common/json-schema.js';
 import { parseYaml } from '../common/yaml.js';
 
 // Same path from src/admin/*.ts (tests) and dist/admin/*.js (built): both sit two levels under the root.
@@ -22,8 +22,7 @@ let cached: AdminPivot | undefined;
 export function adminPivot(): AdminPivot {
   if (cached) return cached;
   const doc = parseYaml(readFileSync(PIVOT_URL, 'utf8'), { file: 'src/admin/configuration.yaml' }) as { commands: PivotEntry[]; events: PivotEntry[] };
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  (addFormatsModule as unknown as (a: Ajv) => void)(ajv);
+  const ajv = createAjv({ allErrors: true });
   const validators = new Map<string, ValidateFunction>();
   for (const c of doc.commands) validators.set(c.name, ajv.compile(c.schema));
   cached = {

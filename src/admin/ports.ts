@@ -1,4 +1,4 @@
-// The narrow interfaces the admin drives: package cache, process spawning, clock. Real ones are wired in admin.ts.
+// The narrow interfaces the admin drives: package cache and process spawning (the clock is common/clock.ts). Real ones are wired in admin.ts.
 
 import type { ExitInfo } from '../process/spawn.js';
 
@@ -29,33 +29,9 @@ export interface WorkerSpawner {
 }
 
 /** A package ready to run: where it is unpacked and which entry it has. */
-export interface ReadyPackage { dir: string; sha256: string; entry: 'worker' | 'worker.mjs' }
+interface ReadyPackage { dir: string; sha256: string; entry: 'worker' | 'worker.mjs' }
 
 /** Steps 2 of a start: download (or reuse), verify, unpack. */
 export interface PackageProvider {
   ensure(request: { type: string; product: string; version: string; sha256?: string | undefined }): Promise<ReadyPackage>;
 }
-
-/** Time, injectable so tests drive backoff and schedules. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** The real clock. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(signal?.reason as Error);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};

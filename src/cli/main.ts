@@ -2,7 +2,7 @@
 import { errorMessage, isWorkerAdminError } from '../common/errors.js';
 
 /** What a subcommand module exports. */
-export interface Subcommand {
+interface Subcommand {
   run(argv: string[]): Promise<number>;
 }
 
@@ -21,7 +21,7 @@ const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => 
 };
 
 /** The help text listing every subcommand. */
-export function helpText(): string {
+function helpText(): string {
   const width = Math.max(...Object.keys(SUBCOMMANDS).map((n) => n.length));
   const lines = Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(width)}  ${s.summary}\n  ${' '.repeat(width)}  worker-admin ${s.usage}`);
   return `worker-admin — connector manager: router, admin, repository\n\nUsage: worker-admin <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'worker-admin <command> --help' for a command's options.\n`;

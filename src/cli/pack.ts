@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { packRepository } from '../packages/pack/pack.js';
 import { immutableRepository } from '../publish/local-guard.js';
 import { parseCommandLine, UsageError } from './args.js';
+import { productKey } from '../common/names.js';
 
 const USAGE = 'pack SRC_DIR --out REPO_DIR [--force]';
 
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   // a version the tree already lists keeps its zip and layer-4 keys (docs/repository.md, immutability)
   const beforeWrite = immutableRepository({ force: values['force'] === true, warn: (text) => process.stderr.write(`worker-admin pack: ${text}\n`) });
   const result = await packRepository({ src: resolve(positionals[0]!), out: resolve(out), beforeWrite });
-  for (const v of result.versions) process.stdout.write(`${v.type}/${v.product}@${v.version} ${v.sha256} ${v.zip}\n`);
+  for (const v of result.versions) process.stdout.write(`${productKey(v)}@${v.version} ${v.sha256} ${v.zip}\n`);
   process.stdout.write(`packed ${result.versions.length} version(s) and ${result.yamlFiles.length} yaml file(s) into ${resolve(out)}\n`);
   return 0;
 }

@@ -11,7 +11,7 @@ import { parseCommandLine, UsageError } from './args.js';
 const USAGE = 'send COMMAND [JSON|@FILE|-] [--product TYPE/PRODUCT] [--target ID] [--major N] [--uuid UUID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]';
 
 /** Where a client command talks to and with which token, resolved once from flags, environment and credentials.json. */
-export interface ClientTarget {
+interface ClientTarget {
   router: string;
   token: string;
 }

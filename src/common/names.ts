@@ -53,6 +53,11 @@ export function parseProductRef(value: unknown): { type: string; product: string
   return { type: assertType(type), product: assertProduct(product) };
 }
 
+/** `type/product`: the key of a product in payloads, events, locks, state.json and messages. */
+export function productKey(ref: { type: string; product: string }): string {
+  return `${ref.type}/${ref.product}`;
+}
+
 /** The default instance identifier `{type}-{product}-{major}`. */
 export function defaultIdentifier(type: string, product: string, version: string): string {
   return `${type}-${product}-${splitVersion(version).major}`;

@@ -1,7 +1,7 @@
 // The `connectors` list of the admin config: names, versions, config values, update policy, supervision.
 import semver from 'semver';
-import { TYPE_PRODUCT_RE, VERSION_RE } from '../common/names.js';
-import { parseUpdateAt, updateAtProblem } from './cron.js';
+import { productKey, TYPE_PRODUCT_RE, VERSION_RE } from '../common/names.js';
+import { parseUpdateAt, updateAtProblem } from '../common/cron.js';
 import { describe, type FieldReader } from './fields.js';
 import type { ConfigScalar, ConnectorConfig, RestartMode, UpdateMode, UpdatePolicy, VersionSpec } from './types.js';
 
@@ -37,7 +37,7 @@ function readConnector(reader: FieldReader, value: unknown, field: string): Conn
   return {
     type,
     product,
-    ref: `${type}/${product}`,
+    ref: productKey({ type, product }),
     versions: readVersions(reader, raw['versions'], `${field}.versions`),
     config: readValues(reader, raw['config'], `${field}.config`),
     update: readUpdatePolicy(reader, raw['update'], `${field}.update`),

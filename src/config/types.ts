@@ -24,7 +24,7 @@ export interface UpdatePolicy {
   range: string | undefined;
   /** planned: the `at` value as written (`HH:MM` or cron). */
   at: string | undefined;
-  /** planned: `at` as a 5-field cron expression in local time, for node-schedule. */
+  /** planned: `at` as a 5-field cron expression in local time (common/cron.ts). */
   cron: string | undefined;
 }
 

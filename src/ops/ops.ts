@@ -1,9 +1,10 @@
 // The admin's ops surface (docs/ops.md): HTTP API, policies, metrics and status page, wired to a running admin.
 import type { Server } from 'node:http';
-import type { RunningAdmin } from '../admin/admin.js';
-import { systemClock, type Clock } from '../admin/ports.js';
+import type { Admin } from '../admin/admin.js';
+import { systemClock, type Clock } from '../common/clock.js';
 import { isLocalAddress, type Address } from '../common/address.js';
 import { errorMessage } from '../common/errors.js';
+import type { Scheduler } from '../common/scheduler.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { VERSION } from '../common/version.js';
 import type { AdminConfig } from '../config/types.js';
@@ -15,12 +16,11 @@ import { OpsMetrics } from './metrics/metrics.js';
 import type { OtelExport } from './metrics/otel-export.js';
 import { adminPolicyInstances, adminPolicyStorage } from './policies/admin-ports.js';
 import { PolicyManager } from './policies/manager.js';
-import { createClockScheduler, type Scheduler } from './schedule/scheduler.js';
 import { createOpsServer } from './server.js';
 import { describedUpdateModes, type UpdateModeSource } from './updates.js';
 
 export interface OpsOptions {
-  admin: RunningAdmin;
+  admin: Admin;
   config: AdminConfig;
   /** Mutating routes require it as a bearer token. */
   adminToken: string;
@@ -28,9 +28,9 @@ export interface OpsOptions {
   listen?: Address;
   /** Shared with the router's observer when both run in one process; default a new one. */
   metrics?: OpsMetrics;
-  /** Time for uptime, run times and the default scheduler; default the system clock. */
+  /** Time for uptime and run times; default the system clock. */
   clock?: Clock;
-  /** Runs policy schedules; default a cron scheduler on `clock`. */
+  /** Runs policy schedules; default the admin's, so a policy and a planned update on one expression agree. */
   scheduler?: Scheduler;
   /** Update modes with their next check; default the admin's updater. */
   updates?: UpdateModeSource;
@@ -58,7 +58,7 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
   const feed = new AdminEventFeed(() => admin.link.rpc.watchEvents({ topics: ['admin'] }), {
     logger, onEvent: (event) => metrics.adminEvent(event.event),
   });
-  const scheduler = options.scheduler ?? createClockScheduler(clock, (error) => logger.error({ err: errorMessage(error) }, 'scheduled policy run failed'));
+  const scheduler = options.scheduler ?? admin.scheduler;
   const policies = new PolicyManager({
     instances: adminPolicyInstances(admin), storage: adminPolicyStorage(admin.persistence), scheduler, logger,
     runner: {
@@ -107,7 +107,7 @@ async function startOtel(config: AdminConfig, metrics: OpsMetrics, logger: Logge
 }
 
 /** `type/product@version` of each running instance, and the commands they serve (sorted, without duplicates). */
-function capabilitiesOf(admin: RunningAdmin): Capabilities {
+function capabilitiesOf(admin: Admin): Capabilities {
   const modules = new Set<string>();
   const commands = new Set<string>();
   for (const instance of admin.registry.all()) {

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertProduct, assertType, splitVersion } from '../common/names.js';
+import { assertProduct, assertType, productKey, splitVersion } from '../common/names.js';
 import type { Progress } from '../repository/body.js';
 import type { RepositoryClient } from '../repository/client.js';
 import { DEFAULT_PACKAGE_LIMITS, type PackageLimits } from './limits.js';
@@ -21,7 +21,7 @@ export interface CachedPackage {
   source: 'cache' | 'unpacked' | 'downloaded';
 }
 
-export interface EnsureRequest {
+interface EnsureRequest {
   type: string;
   product: string;
   version: string;
@@ -54,7 +54,7 @@ export function createPackageCache(opts: { stateDir: string; repository: Reposit
     const type = assertType(req.type);
     const product = assertProduct(req.product);
     const { major, minor } = splitVersion(req.version);
-    const label = `${type}/${product}@${req.version}`;
+    const label = `${productKey({ type, product })}@${req.version}`;
     const parent = join(opts.stateDir, 'workers', type, product);
     const dir = join(parent, `${major}.${minor}`);
     const markerPath = `${dir}.json`;
@@ -108,7 +108,7 @@ export function createPackageCache(opts: { stateDir: string; repository: Reposit
 
   return {
     ensure(req) {
-      const key = `${req.type}/${req.product}@${req.version}`;
+      const key = `${productKey(req)}@${req.version}`;
       const running = inFlight.get(key);
       if (running) return running;
       const p = ensureOnce(req).finally(() => inFlight.delete(key));

@@ -1,14 +1,8 @@
-// Restart policy (docs/architecture.md): what follows a worker's exit, with exponential backoff and crash-loop detection.
+// Restart policy (docs/architecture.md): the one place that decides what follows a worker's exit (restart after a backoff,
+// stop, or give up) and counts restarts; the admin's Instance only carries its decisions out.
+import { systemClock, type Clock } from '../common/clock.js';
 import type { RestartMode } from '../config/types.js';
 import type { ExitInfo } from './spawn.js';
-
-/** Time source, injectable so tests drive uptimes. */
-export interface Clock {
-  now(): number;
-}
-
-/** The real clock. */
-const systemClock: Clock = { now: () => Date.now() };
 
 export interface BackoffOptions {
   /** First restart delay (1 s), doubled on each consecutive restart. */
@@ -34,7 +28,7 @@ const DEFAULT_BACKOFF: Readonly<BackoffOptions> = {
 /** What the supervisor was doing when the process exited: exits while draining or stopping are never crashes. */
 type ExitContext = 'running' | 'draining' | 'stopping';
 
-type RestartDecision =
+export type RestartDecision =
   | { action: 'restart'; delayMs: number; attempt: number; uptimeMs: number }
   /** STOPPED: a requested stop, an exit 0 under on-failure, or any exit under never (the code stays in lastExit). */
   | { action: 'stop'; reason: 'requested' | 'completed' | 'run-once'; exit: ExitInfo }
@@ -77,28 +71,31 @@ export function exitOutcome(mode: RestartMode, exit: ExitInfo, context: ExitCont
   return undefined;
 }
 
-/** One instance's restart policy: call started() at each spawn and exited() at each exit. */
+/** One instance's restart policy: call started() at each spawn, exited() at each exit, launchFailed() when a restart could not spawn. */
 export class RestartPolicy {
   private state: BackoffState = { attempt: 0, quickCrashes: 0 };
   private startedAt: number | undefined;
-  /** Restarts decided over the instance's life (ADMIN_LIST_WORKERS `restarts`). */
+  private restartPending = false;
+  /** Processes started by a restart over the instance's life (ADMIN_LIST_WORKERS `restarts`). */
   restarts = 0;
   readonly options: BackoffOptions;
 
   constructor(
     readonly mode: RestartMode,
     options: Partial<BackoffOptions> = {},
-    private readonly clock: Clock = systemClock,
+    private readonly clock: Pick<Clock, 'now'> = systemClock,
   ) {
     this.options = { ...DEFAULT_BACKOFF, ...options };
   }
 
-  /** Records that a process of the instance just started. */
+  /** Records that a process of the instance just started (counted as a restart when one was decided). */
   started(): void {
     this.startedAt = this.clock.now();
+    if (this.restartPending) this.restarts += 1;
+    this.restartPending = false;
   }
 
-  /** How long the current process has run (0 before started()). */
+  /** How long the current process has run (0 when none runs). */
   uptimeMs(): number {
     return this.startedAt === undefined ? 0 : Math.max(0, this.clock.now() - this.startedAt);
   }
@@ -107,20 +104,18 @@ export class RestartPolicy {
   exited(exit: ExitInfo, context: ExitContext): RestartDecision {
     const uptimeMs = this.uptimeMs();
     this.startedAt = undefined;
-    return exitOutcome(this.mode, exit, context) ?? this.onCrashDecision(uptimeMs);
+    return exitOutcome(this.mode, exit, context) ?? this.crashed(uptimeMs);
   }
 
-  /** The admin's CrashPolicy port: restart after a delay, or give up. */
-  onCrash(uptimeMs: number): { action: 'restart'; delayMs: number } | { action: 'give-up'; reason: string } {
-    const decision = this.onCrashDecision(uptimeMs);
-    if (decision.action === 'restart') return { action: 'restart', delayMs: decision.delayMs };
-    return { action: 'give-up', reason: decision.reason };
+  /** A restart whose process never came up: a crash at once (it counts toward giving up). */
+  launchFailed(): CrashDecision {
+    return this.crashed(0);
   }
 
-  private onCrashDecision(uptimeMs: number): CrashDecision {
+  private crashed(uptimeMs: number): CrashDecision {
     const step = afterCrash(this.state, uptimeMs, this.options);
     this.state = step.state;
-    if (step.decision.action === 'restart') this.restarts += 1;
+    this.restartPending = step.decision.action === 'restart';
     return step.decision;
   }
 }

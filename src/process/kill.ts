@@ -8,7 +8,7 @@ import type { ExitInfo } from './spawn.js';
 type SignalResult = 'sent' | 'gone';
 
 /** How a stop ended: the group exited on SIGTERM, needed SIGKILL, or was already empty. */
-export type StopOutcome = 'terminated' | 'killed' | 'already-gone';
+type StopOutcome = 'terminated' | 'killed' | 'already-gone';
 
 export interface StopResult {
   /** Why it was stopped, as given by the caller (`drain-timeout`, `memory`, `start-timeout`, …). */

@@ -17,6 +17,8 @@ interface WorkerLogOptions {
   version: string;
   /** development keeps the file after the run; production removes it. */
   mode: AdminMode;
+  /** The run numbers already known in stateDir (the admin keeps one); default: the folder is listed now. */
+  runs?: LogRuns;
 }
 
 /** The folder of per-run worker log files. */
@@ -56,13 +58,14 @@ export class WorkerLog {
   }
 
   /**
-   * Opens the next run's file `{identifier}.{n}.log` (n = 1 + the highest present when this process first opened a
-   * log in the folder, or opened since). Synchronous: cheap, and callable from a spawn hook.
+   * Opens the next run's file `{identifier}.{n}.log` (n = 1 + the highest present when `runs` first listed the folder,
+   * or opened since). Synchronous: cheap, and callable from a spawn hook.
    */
   static openSync(options: WorkerLogOptions): WorkerLog {
     const dir = logsDir(options.stateDir);
     mkdirSync(dir, { recursive: true });
-    const highest = highestRuns(dir);
+    const runs = options.runs?.stateDir === options.stateDir ? options.runs : new LogRuns(options.stateDir);
+    const highest = runs.byIdentifier();
     const identifier = assertIdentifier(options.identifier);
     let run = (highest.get(identifier) ?? 0) + 1;
     for (;;) {
@@ -108,15 +111,24 @@ export class WorkerLog {
   }
 }
 
-// The highest run number by identifier, per logs folder: the folder is listed once per process, then kept up to date
-// by openSync ('wx' still refuses a number taken meanwhile). Listing it on every open cost O(files) per start:
-// a burst of 200 starts listed 200 × 200 names.
-const highestByDir = new Map<string, Map<string, number>>();
+/**
+ * The highest run number by identifier in one logs folder: the folder is listed once, then kept up to date by openSync
+ * ('wx' still refuses a number taken meanwhile). Listing it on every open cost O(files) per start: a burst of 200
+ * starts listed 200 × 200 names. One per admin (its state dir), never shared between admins.
+ */
+export class LogRuns {
+  private highest: Map<string, number> | undefined;
+
+  constructor(readonly stateDir: string) {}
+
+  /** The highest run of each identifier, read from the folder on first use. */
+  byIdentifier(): Map<string, number> {
+    return (this.highest ??= highestRuns(logsDir(this.stateDir)));
+  }
+}
 
 function highestRuns(dir: string): Map<string, number> {
-  let highest = highestByDir.get(dir);
-  if (highest) return highest;
-  highest = new Map();
+  const highest = new Map<string, number>();
   for (const name of readdirSync(dir)) {
     if (!name.endsWith('.log')) continue;
     const stem = name.slice(0, -'.log'.length);
@@ -126,6 +138,5 @@ function highestRuns(dir: string): Map<string, number> {
     const identifier = stem.slice(0, dot);
     if (run > (highest.get(identifier) ?? 0)) highest.set(identifier, run);
   }
-  highestByDir.set(dir, highest);
   return highest;
 }

@@ -2,7 +2,7 @@
 import { rssBytes } from './proc.js';
 
 /** A process to watch. */
-export interface MemoryTarget {
+interface MemoryTarget {
   identifier: string;
   version: string;
   pid: number;

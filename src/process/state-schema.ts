@@ -2,7 +2,7 @@
 import { IDENTIFIER_RE, TYPE_PRODUCT_RE, VERSION_RE } from '../common/names.js';
 import type { UpdateMode } from '../config/types.js';
 
-export const STATE_FILE_VERSION = 1;
+const STATE_FILE_VERSION = 1;
 
 /** An instance the admin must keep running: restored on the next start. */
 export interface DesiredInstance {

@@ -1,7 +1,7 @@
 // The repository client: fetches versions, keys layers, pivots and package zips over HTTP with docs/repository.md, docs/configuration.md rules.
 import { rm } from 'node:fs/promises';
 import { WorkerAdminError, isWorkerAdminError } from '../common/errors.js';
-import { splitVersion } from '../common/names.js';
+import { productKey, splitVersion } from '../common/names.js';
 import { DEFAULT_YAML_ALIASES, DEFAULT_YAML_BYTES } from '../common/yaml.js';
 import { bodyToFile, readBody, type Progress } from './body.js';
 import { abortReason, createAxiosHttp, HttpNetworkError, type HttpGet, type HttpResponse } from './http.js';
@@ -36,7 +36,7 @@ interface RepositoryClientOptions {
   sleep?: Sleep;
 }
 
-export interface DownloadRequest {
+interface DownloadRequest {
   type: string;
   product: string;
   version: string;
@@ -129,8 +129,8 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
 
   async function listVersions(type: string, product: string): Promise<VersionEntry[]> {
     const path = versionsPath(type, product);
-    const text = await fetchText(path, `versions of ${type}/${product}`);
-    if (text === null) throw new WorkerAdminError('PRODUCT_UNKNOWN', `product ${type}/${product} is unknown to the repository ${base.href} (${path}: 404)`);
+    const text = await fetchText(path, `versions of ${productKey({ type, product })}`);
+    if (text === null) throw new WorkerAdminError('PRODUCT_UNKNOWN', `product ${productKey({ type, product })} is unknown to the repository ${base.href} (${path}: 404)`);
     const known = parsedVersions.get(path);
     if (known?.text === text) return [...known.entries]; // a new array each call: callers may sort it
     const entries = parseVersionsYaml(text, { file: urlOf(path), maxBytes: limits.yamlBytes, maxAliases: limits.yamlAliases }).map((e) => Object.freeze(e));
@@ -147,7 +147,7 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
   async function fetchKeysLayers(type: string, product: string, version: string): Promise<KeysLayer[]> {
     return Promise.all(LAYER_NAMES.map(async (layer) => {
       const path = keysPath(type, product, version, layer);
-      const text = await fetchText(path, `keys layer ${layer} of ${type}/${product}@${version}`);
+      const text = await fetchText(path, `keys layer ${layer} of ${productKey({ type, product })}@${version}`);
       if (text === null) return { layer, keys: [] };
       return parseKeysYaml(text, layer, { file: urlOf(path), maxBytes: limits.yamlBytes, maxAliases: limits.yamlAliases });
     }));
@@ -155,8 +155,8 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
 
   async function fetchPivot(type: string, product: string, major: number): Promise<Pivot> {
     const path = pivotPath(type, product, major);
-    const text = await fetchText(path, `pivot of ${type}/${product} major ${major}`);
-    if (text === null) throw new WorkerAdminError('PIVOT_INVALID', `the pivot of ${type}/${product} major ${major} is missing: ${urlOf(path)} answered 404`);
+    const text = await fetchText(path, `pivot of ${productKey({ type, product })} major ${major}`);
+    if (text === null) throw new WorkerAdminError('PIVOT_INVALID', `the pivot of ${productKey({ type, product })} major ${major} is missing: ${urlOf(path)} answered 404`);
     return parsePivotYaml(text, { file: urlOf(path), maxBytes: limits.yamlBytes, maxAliases: limits.yamlAliases });
   }
 
@@ -172,7 +172,7 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
     try {
       return await withRetries(async () => {
         const res = await open(url, signal);
-        if (!res) throw new WorkerAdminError('REPOSITORY_ERROR', `the package ${req.type}/${req.product}@${req.version} is missing: ${url} answered 404`);
+        if (!res) throw new WorkerAdminError('REPOSITORY_ERROR', `the package ${productKey(req)}@${req.version} is missing: ${url} answered 404`);
         if (res.length !== undefined && res.length > limits.zipBytes) {
           res.body.destroy();
           throw new WorkerAdminError('PACKAGE_REJECTED', `${url}: ${res.length} bytes, over the zipBytes limit of ${limits.zipBytes}`);
@@ -187,7 +187,7 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
       }, { retries, retryable, signal, ...(opts.sleep ? { sleep: opts.sleep } : {}) });
     } catch (error) {
       await rm(req.dest, { force: true });
-      throw describe(error, `package ${req.type}/${req.product}@${req.version}`);
+      throw describe(error, `package ${productKey(req)}@${req.version}`);
     }
   }
 

@@ -1,12 +1,12 @@
 // The pivot ({major}_configuration.yaml): commands and events with JSON Schemas, compiled once with ajv.
-import AjvModule, { type ValidateFunction } from 'ajv';
-import formatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { WorkerAdminError } from '../common/errors.js';
+import { createAjv } from '../common/json-schema.js';
 import { COMMAND_RE, quoteName } from '../common/names.js';
 import { parseYamlDocument, type YamlLimits } from '../common/yaml.js';
 
 /** One command or event of the pivot; `schema` is JSON Schema draft-07. */
-export interface PivotEntry {
+interface PivotEntry {
   name: string;
   schema: Record<string, unknown> | boolean;
 }
@@ -65,8 +65,7 @@ function parseEntries(value: unknown, where: string): PivotEntry[] {
 
 /** Compiles every schema once; PIVOT_INVALID naming the command or event whose schema does not compile. */
 export function compilePivot(pivot: Pivot): CompiledPivot {
-  const ajv = new AjvModule.default({ strict: false, allErrors: false });
-  formatsModule.default(ajv);
+  const ajv = createAjv();
   const compile = (entries: PivotEntry[], kind: string): Map<string, ValidateFunction> =>
     new Map(entries.map((e) => {
       try {

@@ -1,6 +1,6 @@
 // Layers + pivot as the router's StoredConfiguration carries them (layers_json, pivot_json), and back.
 import { WorkerAdminError } from '../common/errors.js';
-import { splitVersion } from '../common/names.js';
+import { productKey, splitVersion } from '../common/names.js';
 import type { StoredConfiguration } from '../proto/types.js';
 import { LAYER_NAMES, parseKeysValue, type KeysLayer, type LayerName } from './keys.js';
 import { parsePivotValue, type Pivot } from './pivot.js';
@@ -26,7 +26,7 @@ export function toStored(ref: { type: string; product: string; version: string }
 /** Layers and pivot from a StoredConfiguration (re-checked: the store is not trusted blindly); null when not found. */
 export function fromStored(stored: StoredConfiguration): VersionConfiguration | null {
   if (!stored.found) return null;
-  const where = `stored configuration ${stored.key ? `${stored.key.type}/${stored.key.product}@${stored.key.major}.${stored.key.minor}` : ''}`.trim();
+  const where = `stored configuration ${stored.key ? `${productKey(stored.key)}@${stored.key.major}.${stored.key.minor}` : ''}`.trim();
   const layersValue = parseJson(stored.layers_json, `${where} layers_json`);
   if (!Array.isArray(layersValue)) throw new WorkerAdminError('KEYS_INVALID', `${where}: layers_json must be a list of layers`);
   const layers = layersValue.map((l: unknown, i): KeysLayer => {

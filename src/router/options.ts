@@ -45,7 +45,7 @@ export interface RouterTls {
 }
 
 /** What the router bounds, each breach refused with the limit's name and value. */
-export interface RouterLimits {
+interface RouterLimits {
   /** Commands waiting for a worker. */
   queue: number;
   /** gRPC message size, both ways. */

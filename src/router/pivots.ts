@@ -2,6 +2,7 @@
 import type { Logger } from '../common/log.js';
 import type { StoredConfiguration } from '../proto/types.js';
 import type { ConfigurationStore } from './config-store.js';
+import { productKey } from '../common/names.js';
 
 /** The command names of a pivot_json text (`{"commands":[{"name",…}]}`); [] when it has none. */
 export function pivotCommands(pivotJson: string): string[] {
@@ -38,7 +39,7 @@ export class PivotIndex {
   /** Records (or replaces) the pivot of one stored configuration. */
   record(stored: StoredConfiguration): void {
     if (!stored.key) return;
-    const product = `${stored.key.type}/${stored.key.product}`;
+    const product = productKey(stored.key);
     const id = `${product}/${stored.key.major}.${stored.key.minor}`;
     const old = this.byKey.get(id);
     for (const name of old?.names ?? []) this.count(name, old!.product, -1);

@@ -1,23 +1,15 @@
 // JSON Schema checks of payloads: ajv compiled once per schema text, shared by every expectation using it.
-import { Ajv, type ValidateFunction } from 'ajv';
-import formatsModule from 'ajv-formats';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { WorkerAdminError } from '../common/errors.js';
+import { createAjv } from '../common/json-schema.js';
 
 /** Checks a parsed payload; returns ajv's message when it does not match, undefined when it does. */
 export type PayloadCheck = (payload: unknown) => string | undefined;
 
-type FormatsPlugin = (ajv: Ajv) => Ajv;
-const addFormats = ((formatsModule as unknown as { default?: FormatsPlugin }).default ?? formatsModule) as unknown as FormatsPlugin;
-
 /** Compiles schemas (JSON text) into checks; the same text is compiled once for the router's life. */
 export class SchemaCompiler {
-  private readonly ajv: Ajv;
+  private readonly ajv: Ajv = createAjv();
   private readonly cache = new Map<string, ValidateFunction>();
-
-  constructor() {
-    this.ajv = new Ajv({ strict: false, allErrors: false, validateSchema: true });
-    addFormats(this.ajv);
-  }
 
   /** One check per name; a schema that is not JSON or not a valid schema is PIVOT_INVALID naming it. */
   compileAll(schemas: Record<string, string>, what: string): Map<string, PayloadCheck> {

@@ -1,5 +1,5 @@
 // Events a connection emits on its stream: checked, stamped with its identity, WORKER_ERROR rewritten.
-import { COMMAND_RE, TOPIC_RE } from '../common/names.js';
+import { COMMAND_RE, productKey, TOPIC_RE } from '../common/names.js';
 import type { Event } from '../proto/types.js';
 import type { WorkerConnection } from './connection.js';
 import { ADMIN_TOPIC, ROUTER_TOPIC } from './events-hub.js';
@@ -16,7 +16,7 @@ export function prepareWorkerEvent(connection: WorkerConnection, input: Partial<
   const { identity } = connection;
   const name = input.event ?? '';
   if (!COMMAND_RE.test(name)) return { ok: false, why: `event name ${JSON.stringify(name)} is invalid` };
-  const topic = input.topic || `${identity.type}/${identity.product}`;
+  const topic = input.topic || productKey(identity);
   if (!TOPIC_RE.test(topic)) return { ok: false, why: `topic ${JSON.stringify(topic)} is invalid` };
   if (topic === ROUTER_TOPIC) return { ok: false, why: 'topic router is reserved for the router' };
   const payloadText = (input.payload ?? '').trim() === '' ? '{}' : (input.payload as string);
@@ -35,7 +35,7 @@ export function prepareWorkerEvent(connection: WorkerConnection, input: Partial<
     const p = (payload ?? {}) as { message?: unknown; reason?: unknown; isAuthError?: unknown };
     const rewritten = {
       identifier: identity.identifier,
-      product: `${identity.type}/${identity.product}`,
+      product: productKey(identity),
       version: identity.version,
       reason: reasonText(p.message ?? p.reason),
       isAuthError: p.isAuthError === true,

@@ -2,12 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { startAdmin, type RunningAdmin } from '../admin/admin.js';
+import { startAdmin, type Admin } from '../admin/admin.js';
 import { writeCredentials, type Credentials } from '../common/credentials.js';
 import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { formatAddress } from '../common/address.js';
-import type { Scheduler } from '../admin/update/scheduler.js';
+import type { Scheduler } from '../common/scheduler.js';
 import type { AdminConfig } from '../config/types.js';
 import type { BackoffOptions } from '../process/backoff.js';
 import { startRepositoryServer, type RepositoryServer } from '../repository/server.js';
@@ -16,6 +16,7 @@ import { pruneRemoved, upPackGuard } from './mirror.js';
 import { startRouter, type RunningRouter } from '../router/server.js';
 import { OpsMetrics } from '../ops/metrics/metrics.js';
 import { startOps, type OpsOptions, type RunningOps } from '../ops/ops.js';
+import { productKey } from '../common/names.js';
 
 export interface StackOptions {
   config: AdminConfig;
@@ -33,14 +34,14 @@ export interface StackOptions {
   backoff?: Partial<BackoffOptions>;
   /** Start the connectors of the config (default true). */
   startConnectors?: boolean;
-  /** When the admin's auto and planned update checks run (default node-schedule); tests drive it by hand. */
+  /** When update checks and policies run (default one on the system clock); tests give one on a manual clock. */
   scheduler?: Scheduler;
   /** Tests drive policy schedules through these. */
   ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;
 }
 
 /** What `up` did with each connector version of one source tree: packed now, or left as it was (same inputs). */
-export interface StackPack {
+interface StackPack {
   src: string;
   versions: Array<{ id: string; sha256: string; result: 'packed' | 'unchanged' }>;
 }
@@ -49,7 +50,7 @@ export interface RunningStack {
   /** One entry per packed source tree (none with repositoryDir). */
   packs: StackPack[];
   router: RunningRouter;
-  admin: RunningAdmin;
+  admin: Admin;
   repository: RepositoryServer;
   ops: RunningOps;
   credentials: Credentials;
@@ -78,7 +79,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       for (const src of sources) {
         // a version whose inputs (its sources, the SDK, node_modules, the packer) did not change is not bundled again
         const result = await packRepository({ src: resolve(src), out: repoDir, reuseRecords: join(config.stateDir, 'pack-records'), beforeWrite: guard.beforeWrite });
-        const versions = result.versions.map((v) => ({ id: `${v.type}/${v.product}@${v.version}`, sha256: v.sha256, result: v.result }));
+        const versions = result.versions.map((v) => ({ id: `${productKey(v)}@${v.version}`, sha256: v.sha256, result: v.result }));
         packs.push({ src, versions });
         const ids = (which: string): string[] => versions.filter((v) => v.result === which).map((v) => v.id);
         logger.info({ src, packed: ids('packed'), unchanged: ids('unchanged') }, 'connectors packed');

@@ -13,7 +13,7 @@ import { startStack, type RunningStack } from '../../src/up/stack.js';
 import { FIXTURE_CONNECTORS, ROOT } from '../helpers/stack.js';
 
 /** What must not change when a bad input is refused. */
-export interface Snapshot {
+interface Snapshot {
   workers: string[];
   files: string[];
   children: number[];

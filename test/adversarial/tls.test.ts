@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAdmin, type RunningAdmin } from '../../src/admin/admin.js';
+import { startAdmin, type Admin } from '../../src/admin/admin.js';
 import { createLogger } from '../../src/common/log.js';
 import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
@@ -39,7 +39,7 @@ function makeCertificates(): void {
 
 let router: RunningRouter;
 let repository: RepositoryServer;
-let admin: RunningAdmin;
+let admin: Admin;
 let logs = '';
 const adminToken = makeToken();
 const clientToken = makeToken();

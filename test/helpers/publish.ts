@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { startAdmin, type RunningAdmin } from '../../src/admin/admin.js';
+import { startAdmin, type Admin as RunningAdmin } from '../../src/admin/admin.js';
 import { createLogger } from '../../src/common/log.js';
 import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';

@@ -2,46 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../../src/admin/ports.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import type { RunningStack } from '../../src/up/stack.js';
+import { createScheduler } from '../../src/common/scheduler.js';
+import { ManualClock } from '../helpers/clock.js';
 import { startBareStack } from '../helpers/stack.js';
-
-/** A clock that moves only when told: sleeps resolve when `advance` passes their time. */
-export class ManualClock implements Clock {
-  private sleepers: Array<{ at: number; resolve: () => void }> = [];
-
-  constructor(private time: number) {}
-
-  now(): number {
-    return this.time;
-  }
-
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason as Error);
-      const sleeper = { at: this.time + ms, resolve };
-      this.sleepers.push(sleeper);
-      signal?.addEventListener('abort', () => {
-        this.sleepers = this.sleepers.filter((s) => s !== sleeper);
-        reject(signal.reason as Error);
-      }, { once: true });
-    });
-  }
-
-  /** How many sleeps wait (a scheduler waiting for its next run counts one). */
-  get waiting(): number {
-    return this.sleepers.length;
-  }
-
-  /** Moves time forward and wakes every sleep that is due, in time order. */
-  advance(ms: number): void {
-    this.time += ms;
-    const due = this.sleepers.filter((s) => s.at <= this.time).sort((a, b) => a.at - b.at);
-    this.sleepers = this.sleepers.filter((s) => s.at > this.time);
-    for (const s of due) s.resolve();
-  }
-}
 
 export const ECHO_CONNECTOR = { type: 'utils', product: 'echo', versions: ['^1'], config: { greeting: 'hello' } };
 
@@ -56,13 +21,13 @@ export interface OpsStack {
   close(): Promise<void>;
 }
 
-/** Starts a stack whose ops API listens on 127.0.0.1:0 and schedules on a ManualClock. */
+/** Starts a stack whose ops API listens on 127.0.0.1:0; policies and update checks share one scheduler on a ManualClock. */
 export async function startOpsStack(opts: { stateDir?: string; clock?: ManualClock; connectors?: unknown[] } = {}): Promise<OpsStack> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'wa-ops-'));
   const clock = opts.clock ?? new ManualClock(new Date(2030, 0, 1, 0, 0, 30).getTime());
   const stack = await startBareStack(stateDir, {
     connectors: opts.connectors ?? [], timeouts: { command: '5s' },
-  }, { ops: { clock } });
+  }, { scheduler: createScheduler(clock), ops: { clock } });
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
   return {
     stack, stateDir, clock, base: `http://${stack.ops.address}`, token: stack.credentials.adminToken, rpc,

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alive } from '../helpers/stack.js';
-import { ECHO_CONNECTOR, eventually, http, ManualClock, postPolicies, startOpsStack, status, type OpsStack } from './helpers.js';
+import { ManualClock } from '../helpers/clock.js';
+import { ECHO_CONNECTOR, eventually, http, postPolicies, startOpsStack, status, type OpsStack } from './helpers.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'wa-ops-restart-'));
 const started: OpsStack[] = [];

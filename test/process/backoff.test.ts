@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RestartPolicy, afterCrash, exitOutcome, type Clock } from '../../src/process/backoff.js';
-
-/** A clock the test moves by hand. */
-class ManualClock implements Clock {
-  constructor(public time = 1_000_000) {}
-  now(): number {
-    return this.time;
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
+import { RestartPolicy, afterCrash, exitOutcome } from '../../src/process/backoff.js';
+import { ManualClock } from '../helpers/clock.js';
 
 const crash = { code: 1, signal: null };
 const killed = { code: null, signal: 'SIGKILL' };
@@ -18,7 +8,7 @@ const clean = { code: 0, signal: null };
 
 /** Runs `uptimes` through a fresh policy: start, run that long, crash. Returns the decisions. */
 function crashes(uptimes: number[], mode: 'always' | 'on-failure' = 'always') {
-  const clock = new ManualClock();
+  const clock = new ManualClock(1_000_000);
   const policy = new RestartPolicy(mode, {}, clock);
   const decisions = uptimes.map((uptime) => {
     policy.started();
@@ -32,6 +22,9 @@ describe('restart backoff', () => {
   it('waits 1 s, doubling to 60 s, while crashes are not quick (over minUptime, under reset)', () => {
     const { decisions, policy } = crashes(Array(9).fill(15_000));
     expect(decisions.map((d) => (d.action === 'restart' ? d.delayMs : d.action))).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]);
+    // A restart counts once its process started: 9 decided, 8 started (the last one is still waiting).
+    expect(policy.restarts).toBe(8);
+    policy.started();
     expect(policy.restarts).toBe(9);
   });
 
@@ -45,6 +38,8 @@ describe('restart backoff', () => {
     expect(decisions.slice(0, 4).map((d) => d.action)).toEqual(['restart', 'restart', 'restart', 'restart']);
     expect(decisions[4]).toEqual({ action: 'fail', reason: 'crashed 5 times in a row, each within 10000 ms of starting', crashes: 5 });
     expect(policy.restarts).toBe(4);
+    policy.started(); // a start after giving up (an ADMIN_START_WORKER) is no restart
+    expect(policy.restarts).toBe(4);
   });
 
   it('a run of 10 s or more breaks the streak of quick crashes', () => {
@@ -54,16 +49,17 @@ describe('restart backoff', () => {
   });
 
   it('counts a SIGKILL (e.g. kill -9 of the worker) as a crash to restart', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1_000_000);
     const policy = new RestartPolicy('on-failure', {}, clock);
     policy.started();
     clock.advance(5);
     expect(policy.exited(killed, 'running')).toEqual({ action: 'restart', delayMs: 1000, attempt: 1, uptimeMs: 5 });
+    policy.started();
     expect(policy.restarts).toBe(1);
   });
 
   it('honours custom options', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1_000_000);
     const policy = new RestartPolicy('always', { initialDelayMs: 10, maxDelayMs: 25, maxQuickCrashes: 2 }, clock);
     policy.started();
     expect(policy.exited(crash, 'running')).toMatchObject({ action: 'restart', delayMs: 10 });
@@ -71,13 +67,17 @@ describe('restart backoff', () => {
     expect(policy.exited(crash, 'running')).toMatchObject({ action: 'fail', crashes: 2 });
   });
 
-  it('exposes the admin CrashPolicy shape (onCrash)', () => {
-    const policy = new RestartPolicy('always');
-    expect(policy.onCrash(100)).toEqual({ action: 'restart', delayMs: 1000 });
-    expect(policy.onCrash(100)).toEqual({ action: 'restart', delayMs: 2000 });
-    policy.onCrash(100);
-    policy.onCrash(100);
-    expect(policy.onCrash(100)).toEqual({ action: 'give-up', reason: 'crashed 5 times in a row, each within 10000 ms of starting' });
+  it('a restart that never came up counts as a quick crash, toward giving up', () => {
+    const clock = new ManualClock(1_000_000);
+    const policy = new RestartPolicy('always', {}, clock);
+    policy.started();
+    clock.advance(100);
+    expect(policy.exited(crash, 'running')).toMatchObject({ action: 'restart', delayMs: 1000 });
+    expect(policy.launchFailed()).toMatchObject({ action: 'restart', delayMs: 2000, uptimeMs: 0 });
+    policy.launchFailed();
+    policy.launchFailed();
+    expect(policy.launchFailed()).toEqual({ action: 'fail', reason: 'crashed 5 times in a row, each within 10000 ms of starting', crashes: 5 });
+    expect(policy.restarts).toBe(0);
   });
 
   it('afterCrash is pure: same input, same output', () => {
@@ -106,7 +106,7 @@ describe('restart modes', () => {
   });
 
   it('an exit while draining or stopping is never a crash, whatever the mode', () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(1_000_000);
     for (const mode of ['always', 'on-failure', 'never'] as const) {
       const policy = new RestartPolicy(mode, {}, clock);
       for (let i = 0; i < 10; i++) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
-import { WorkerLog, configForLog, logFilePath } from '../../src/process/logs.js';
+import { LogRuns, WorkerLog, configForLog, logFilePath } from '../../src/process/logs.js';
 import { Janitor, runFixture } from './helpers.js';
 
 const janitor = new Janitor();
@@ -79,13 +79,14 @@ describe('worker logs', () => {
     return Promise.all([a.close(), b.close()]);
   });
 
-  it('numbers on from the files present, never reuses a number in this process, and never takes a file made meanwhile', async () => {
+  it('numbers on from the files present, never reuses a number of one admin\'s runs, and never takes a file made meanwhile', async () => {
     const stateDir = mkdtempSync(join(tmpdir(), 'wa-'));
     dirs.push(stateDir);
     mkdirSync(join(stateDir, 'logs'));
     writeFileSync(logFilePath(stateDir, 'x', 7), 'an earlier admin run\n');
     writeFileSync(logFilePath(stateDir, 'x.y', 12), 'another identifier\n');
-    const open = (mode: 'development' | 'production') => WorkerLog.openSync({ stateDir, identifier: 'x', version: '1.0', mode });
+    const runs = new LogRuns(stateDir);
+    const open = (mode: 'development' | 'production') => WorkerLog.openSync({ stateDir, identifier: 'x', version: '1.0', mode, runs });
     const first = open('production');
     expect(first.run).toBe(8);
     await first.close(); // production: its file is gone, its number stays used
@@ -96,8 +97,12 @@ describe('worker logs', () => {
     const third = open('development');
     expect(third.run).toBe(11);
     expect(readFileSync(logFilePath(stateDir, 'x', 10), 'utf8')).toBe('made behind the admin\'s back\n');
-    const other = WorkerLog.openSync({ stateDir, identifier: 'x.y', version: '1.0', mode: 'development' });
+    const other = WorkerLog.openSync({ stateDir, identifier: 'x.y', version: '1.0', mode: 'development', runs });
     expect(other.run).toBe(13);
+    // Another admin's runs start from the folder as it is now (its 8 is gone with the production file).
+    const elsewhere = WorkerLog.openSync({ stateDir, identifier: 'x', version: '1.0', mode: 'development', runs: new LogRuns(stateDir) });
+    expect(elsewhere.run).toBe(12);
+    await elsewhere.close();
     await Promise.all([second.close(), third.close(), other.close()]);
   });
 

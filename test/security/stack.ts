@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { startAdmin, type AdminOptions, type RunningAdmin } from '../../src/admin/admin.js';
+import { startAdmin, type AdminOptions, type Admin } from '../../src/admin/admin.js';
 import { createLogger } from '../../src/common/log.js';
 import { parseAdminConfigObject } from '../../src/config/admin-config.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
@@ -18,7 +18,7 @@ const SECURITY_CONNECTORS = join(ROOT, 'test/security/fixtures/connectors');
 export interface PartsStack {
   dir: string;
   router: RunningRouter;
-  admin: RunningAdmin;
+  admin: Admin;
   repository: RepositoryServer;
   adminToken: string;
   clientToken: string;

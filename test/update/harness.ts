@@ -5,8 +5,8 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunningAdmin } from '../../src/admin/admin.js';
-import type { Scheduler } from '../../src/admin/update/scheduler.js';
+import type { Admin } from '../../src/admin/admin.js';
+import type { Scheduler } from '../../src/common/scheduler.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
 import type { Reply } from '../../src/proto/types.js';
 import type { RepositoryServer } from '../../src/repository/server.js';
@@ -33,7 +33,7 @@ type WorkerKind = keyof typeof WORKERS;
 
 export interface UpdateStack {
   stack: RunningStack;
-  admin: RunningAdmin;
+  admin: Admin;
   stateDir: string;
   rpc: RouterRpc;
   /** Sends a command with the admin token. */

@@ -7,6 +7,7 @@ import type { InstanceRegistry } from '../instances.js';
 import type { PackageProvider } from '../ports.js';
 import type { RouterLink } from '../router-link.js';
 import type { VersionCatalog } from '../version-catalog.js';
+import type { VersionConfigurations } from '../version-configuration.js';
 import type { ProductRef } from '../payloads.js';
 
 export interface AdminContext {
@@ -16,6 +17,8 @@ export interface AdminContext {
   /** Exact versions (yanked ones included), signatures, and status notes. */
   catalog: VersionCatalog;
   packages: PackageProvider;
+  /** Step 1 of a start: layers and pivot per version, parsed once per stored text. */
+  configurations: VersionConfigurations;
   link: RouterLink;
   logger: Logger;
 }

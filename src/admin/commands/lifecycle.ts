@@ -1,9 +1,8 @@
 // ADMIN_GET_WORKER, ADMIN_START_WORKER, ADMIN_STOP_WORKER, ADMIN_GET_LAST_VERSION_WORKER, ADMIN_LIST_WORKERS, ADMIN_STOP_ALL_WORKERS.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkerAdminError } from '../../common/errors.js';
-import { assertIdentifier, defaultIdentifier } from '../../common/names.js';
-import { resolveProduct, productName } from '../payloads.js';
-import { loadVersionConfiguration } from '../version-configuration.js';
+import { assertIdentifier, defaultIdentifier, productKey } from '../../common/names.js';
+import { resolveProduct } from '../payloads.js';
 import { connectorOf, type AdminContext, type Handler } from './context.js';
 import { defaultRange, pickVersion } from './versions.js';
 
@@ -11,7 +10,7 @@ const connectorsOf = (ctx: AdminContext) => ctx.config.connectors;
 
 /** Steps 1–2 for one version: configuration into the store, package fetched, verified and cached. */
 async function fetchVersion(ctx: AdminContext, ref: { type: string; product: string }, version: string, sha256: string | undefined) {
-  await loadVersionConfiguration({ ...ref, version }, { rpc: ctx.link.rpc, repository: ctx.repository, logger: ctx.logger });
+  await ctx.configurations.load({ ...ref, version }, { rpc: ctx.link.rpc, repository: ctx.repository, logger: ctx.logger });
   return ctx.packages.ensure({ ...ref, version, sha256 });
 }
 
@@ -20,7 +19,7 @@ export const getWorker: Handler = async (payload, ctx) => {
   const ref = resolveProduct(payload['product'], connectorsOf(ctx));
   const picked = await pickVersion(ctx, ref, String(payload['version']));
   const pkg = await fetchVersion(ctx, ref, picked.version, picked.sha256);
-  return { product: productName(ref), version: picked.version, sha256: pkg.sha256 };
+  return { product: productKey(ref), version: picked.version, sha256: pkg.sha256 };
 };
 
 /** ADMIN_GET_LAST_VERSION_WORKER {product?, range?} → {product, version}, fetched. */
@@ -29,7 +28,7 @@ export const getLastVersionWorker: Handler = async (payload, ctx) => {
   const range = typeof payload['range'] === 'string' ? payload['range'] : defaultRange(connectorOf(ctx, ref));
   const picked = await pickVersion(ctx, ref, range);
   await fetchVersion(ctx, ref, picked.version, picked.sha256);
-  return { product: productName(ref), version: picked.version };
+  return { product: productKey(ref), version: picked.version };
 };
 
 /** ADMIN_START_WORKER {product?, version?, identifier?, params?} → {identifier, version, pid, alreadyRunning}. */

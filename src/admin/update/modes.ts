@@ -2,12 +2,12 @@
 // each time of `at`). The config gives the start policy; ADMIN_SET_UPDATE_MODE / ADMIN_ROLLBACK override it in state.json.
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { parseProductRef } from '../../common/names.js';
+import { parseProductRef, productKey } from '../../common/names.js';
 import type { ConnectorConfig, UpdatePolicy } from '../../config/types.js';
 import type { AdminPersistence } from '../persistence.js';
 import type { ProductRef } from '../payloads.js';
 import { describePolicy, fromRecord, MANUAL, toRecord } from './policy.js';
-import type { ScheduledJob, Scheduler } from './scheduler.js';
+import type { ScheduledTask, Scheduler } from '../../common/scheduler.js';
 
 interface ModesDeps {
   scheduler: Scheduler;
@@ -21,7 +21,7 @@ interface ModesDeps {
 interface Entry {
   ref: ProductRef;
   policy: UpdatePolicy;
-  job: ScheduledJob | undefined;
+  job: ScheduledTask | undefined;
 }
 
 type ModesState = 'IDLE' | 'RUNNING' | 'CLOSED';
@@ -54,21 +54,21 @@ export class UpdateModes {
 
   /** The policy in force for a product (manual when neither the config nor a command set one). */
   policyOf(ref: ProductRef): UpdatePolicy {
-    return this.entries.get(name(ref))?.policy ?? this.configured(ref);
+    return this.entries.get(productKey(ref))?.policy ?? this.configured(ref);
   }
 
   /** Persists and applies a policy; returns the ADMIN_SET_UPDATE_MODE reply. */
   async set(ref: ProductRef, policy: UpdatePolicy): Promise<Record<string, unknown>> {
-    await this.deps.persistence.update((s) => { s.updateModes[name(ref)] = toRecord(policy); });
+    await this.deps.persistence.update((s) => { s.updateModes[productKey(ref)] = toRecord(policy); });
     this.apply(ref, policy);
-    this.deps.logger.info({ product: name(ref), mode: policy.mode, at: policy.at, intervalMs: policy.intervalMs }, 'update mode set');
+    this.deps.logger.info({ product: productKey(ref), mode: policy.mode, at: policy.at, intervalMs: policy.intervalMs }, 'update mode set');
     return this.describe(ref);
   }
 
   /** {mode, at, interval, nextCheck} of a product. */
   describe(ref: ProductRef): Record<string, unknown> {
-    const entry = this.entries.get(name(ref));
-    return describePolicy(entry?.policy ?? this.configured(ref), entry?.job?.nextRun() ?? null);
+    const entry = this.entries.get(productKey(ref));
+    return describePolicy(entry?.policy ?? this.configured(ref), entry?.job?.nextRun());
   }
 
   /** Cancels every scheduled check. Idempotent. */
@@ -78,12 +78,12 @@ export class UpdateModes {
   }
 
   private apply(ref: ProductRef, policy: UpdatePolicy): void {
-    const product = name(ref);
+    const product = productKey(ref);
     this.entries.get(product)?.job?.cancel();
     const entry: Entry = { ref, policy, job: undefined };
     this.entries.set(product, entry);
     if (this.state !== 'RUNNING') return;
-    const fire = (trigger: 'auto' | 'planned') => () => void this.deps.check(ref, trigger);
+    const fire = (trigger: 'auto' | 'planned') => () => this.deps.check(ref, trigger);
     if (policy.mode === 'auto') entry.job = this.deps.scheduler.schedule({ kind: 'every', ms: policy.intervalMs }, fire('auto'));
     else if (policy.mode === 'planned' && policy.cron !== undefined) entry.job = this.deps.scheduler.schedule({ kind: 'cron', expression: policy.cron }, fire('planned'));
   }
@@ -91,8 +91,4 @@ export class UpdateModes {
   private configured(ref: ProductRef): UpdatePolicy {
     return this.deps.connectors.find((c) => c.type === ref.type && c.product === ref.product)?.update ?? MANUAL;
   }
-}
-
-function name(ref: ProductRef): string {
-  return `${ref.type}/${ref.product}`;
 }

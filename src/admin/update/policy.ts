@@ -2,7 +2,7 @@
 import semver from 'semver';
 import { WorkerAdminError, isWorkerAdminError } from '../../common/errors.js';
 import { formatDuration } from '../../common/units.js';
-import { parseUpdateAt, updateAtProblem } from '../../config/cron.js';
+import { parseUpdateAt, updateAtProblem } from '../../common/cron.js';
 import { FieldReader } from '../../config/fields.js';
 import type { UpdateMode, UpdatePolicy } from '../../config/types.js';
 import type { UpdateModeRecord } from '../../process/state-schema.js';
@@ -55,11 +55,11 @@ export function fromRecord(record: UpdateModeRecord, current: UpdatePolicy): Upd
 }
 
 /** The reply of ADMIN_SET_UPDATE_MODE: {mode, at, interval, nextCheck}. */
-export function describePolicy(policy: UpdatePolicy, nextCheck: Date | null): Record<string, unknown> {
+export function describePolicy(policy: UpdatePolicy, nextCheck: number | undefined): Record<string, unknown> {
   return {
     mode: policy.mode,
     at: policy.mode === 'planned' ? policy.at ?? null : null,
     interval: policy.mode === 'auto' ? formatDuration(policy.intervalMs) : null,
-    nextCheck: nextCheck ? nextCheck.toISOString() : null,
+    nextCheck: nextCheck === undefined ? null : new Date(nextCheck).toISOString(),
   };
 }

@@ -4,6 +4,7 @@ import { WorkerAdminError } from '../../common/errors.js';
 import type { Instance } from '../instance.js';
 import type { LaunchedWorker, LaunchSpec } from '../launcher.js';
 import type { SpawnedWorker } from '../ports.js';
+import { productKey } from '../../common/names.js';
 
 export interface RollingDeps {
   /** Steps 1–4 of a start; throws LaunchError (its `reason` says why) when the new version does not become READY. */
@@ -29,7 +30,7 @@ export async function replaceInstance(instance: Instance, to: string, deps: Roll
   const { identifier } = instance;
   const from = instance.spec.version;
   // The instance stays READY on the old process throughout; these events follow each process by version.
-  const product = `${instance.spec.type}/${instance.spec.product}`;
+  const product = productKey(instance.spec);
   const announce = (event: string, version: string, extra: Record<string, unknown> = {}): void =>
     deps.publish(event, { identifier, product, version, from, to, ...extra });
   announce('WORKER_STARTING', to);

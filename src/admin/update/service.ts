@@ -8,7 +8,7 @@ import type { AdminPersistence } from '../persistence.js';
 import type { ProductRef } from '../payloads.js';
 import { UpdateModes } from './modes.js';
 import type { RollingDeps } from './rolling.js';
-import type { Scheduler } from './scheduler.js';
+import type { Scheduler } from '../../common/scheduler.js';
 import { Updater, type UpdateResult } from './updater.js';
 
 interface UpdateServiceDeps extends Omit<RollingDeps, 'closing'> {

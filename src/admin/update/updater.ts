@@ -10,6 +10,7 @@ import type { ProductRef } from '../payloads.js';
 import { KeyedLock } from './lock.js';
 import { replaceInstance, type Replaced, type RollingDeps } from './rolling.js';
 import { chooseTarget, highestVersion, olderThan } from './target.js';
+import { productKey } from '../../common/names.js';
 
 /** What started an update: its events and its reply say so. */
 type UpdateTrigger = 'command' | 'auto' | 'planned' | 'rollback';
@@ -44,21 +45,21 @@ export class Updater {
 
   /** Updates every READY instance of `ref` to `version` (or the newest in range); waits for an update of the same product. */
   update(ref: ProductRef, request: { version?: string | undefined; trigger: UpdateTrigger }): Promise<UpdateResult> {
-    return this.lock.run(key(ref), () => this.run(ref, request));
+    return this.lock.run(productKey(ref), () => this.run(ref, request));
   }
 
   /** Rolling update back to the version before the last update (state.json `previousVersions`). */
   rollback(ref: ProductRef): Promise<UpdateResult> {
-    return this.lock.run(key(ref), async () => {
-      const previous = this.deps.persistence.snapshot().previousVersions[key(ref)];
-      if (previous === undefined) throw new WorkerAdminError('NOT_FOUND', `${key(ref)}: no previous version to roll back to (no update of it was recorded)`);
+    return this.lock.run(productKey(ref), async () => {
+      const previous = this.deps.persistence.snapshot().previousVersions[productKey(ref)];
+      if (previous === undefined) throw new WorkerAdminError('NOT_FOUND', `${productKey(ref)}: no previous version to roll back to (no update of it was recorded)`);
       return this.run(ref, { version: previous, trigger: 'rollback' });
     });
   }
 
   /** An automatic check (auto or planned mode): skipped while an update of the product runs; errors are logged. */
   async check(ref: ProductRef, trigger: 'auto' | 'planned'): Promise<void> {
-    const product = key(ref);
+    const product = productKey(ref);
     if (this.state !== 'RUNNING' || this.lock.busy(product)) return;
     if (readyInstances(this.deps.registry, ref).length === 0) return;
     try {
@@ -71,7 +72,7 @@ export class Updater {
 
   /** The versions automatic updates skip for a product. */
   failedVersions(ref: ProductRef): string[] {
-    return [...(this.failed.get(key(ref)) ?? [])];
+    return [...(this.failed.get(productKey(ref)) ?? [])];
   }
 
   /** Takes no new update; resolves once the running and queued ones have settled. */
@@ -81,7 +82,7 @@ export class Updater {
   }
 
   private async run(ref: ProductRef, request: { version?: string | undefined; trigger: UpdateTrigger }): Promise<UpdateResult> {
-    const product = key(ref);
+    const product = productKey(ref);
     if (this.state !== 'RUNNING') throw new WorkerAdminError('UPDATE_FAILED', `${product}: not updated, the admin is shutting down`);
     const ready = readyInstances(this.deps.registry, ref);
     const from = highestVersion(ready.map((i) => i.spec.version));
@@ -151,10 +152,6 @@ export class Updater {
   }
 }
 
-/** `type/product`, the key of locks, state.json maps and events. */
-function key(ref: ProductRef): string {
-  return `${ref.type}/${ref.product}`;
-}
 
 // Only READY instances are moved: one STARTING or RESTARTING has no settled worker to swap out.
 function readyInstances(registry: InstanceRegistry, ref: ProductRef): Instance[] {

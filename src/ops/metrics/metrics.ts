@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { WorkerStatus } from '../../admin/instance.js';
 import type { InstanceState } from '../../admin/instance-state.js';
 import type { RouterObserver } from '../../router/options.js';
+import { productKey } from '../../common/names.js';
 
 const STATES: readonly InstanceState[] = ['STARTING', 'READY', 'DRAINING', 'STOPPED', 'RESTARTING', 'FAILED', 'INVALID'];
 /** Admin events that end an update, and the outcome label each one counts as. */
@@ -71,7 +72,7 @@ export class OpsMetrics {
   /** For the admin's `onPackage`: counts the packages the cache had to download, and their zip bytes. */
   packageProvided(pkg: { source: string; zipPath: string }, request: { type: string; product: string }): void {
     if (pkg.source !== 'downloaded') return;
-    const product = `${request.type}/${request.product}`;
+    const product = productKey(request);
     this.downloads.inc({ product });
     stat(pkg.zipPath).then((s) => this.downloadBytes.inc({ product }, s.size), () => undefined);
   }

@@ -1,12 +1,12 @@
 // The policies of the ops API: started all-or-nothing, scheduled, run, recorded, persisted, restored, deleted.
 import { errorMessage, WorkerAdminError } from '../../common/errors.js';
-import type { ScheduledTask } from '../schedule/scheduler.js';
+import type { ScheduledTask } from '../../common/scheduler.js';
 import { fromRecord, packageText, RUNS_KEPT, toRecord, type PolicyRun, type PolicySpec, type PolicyState } from './policy.js';
 import type { PolicyManagerDeps } from './ports.js';
 import { runPolicy } from './runner.js';
 
 /** A policy's lifecycle here: its instance starting, serving, refused at restore, or being deleted. */
-export type PolicyPhase = 'STARTING' | 'ACTIVE' | 'FAILED' | 'DELETING';
+type PolicyPhase = 'STARTING' | 'ACTIVE' | 'FAILED' | 'DELETING';
 
 interface Entry extends PolicyState {
   phase: PolicyPhase;
@@ -132,7 +132,7 @@ export class PolicyManager {
   private activate(entry: Entry): void {
     if (this.closed) return;
     if (entry.spec.schedule !== undefined) {
-      entry.task = this.deps.scheduler.schedule(entry.spec.schedule, () => this.track(this.fire(entry)));
+      entry.task = this.deps.scheduler.schedule({ kind: 'cron', expression: entry.spec.schedule }, () => this.track(this.fire(entry)));
     } else if (!entry.fired) {
       entry.fired = true;
       void this.track(this.persist().then(() => this.fire(entry)));

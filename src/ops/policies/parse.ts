@@ -3,8 +3,7 @@ import semver from 'semver';
 import { isWorkerAdminError, WorkerAdminError } from '../../common/errors.js';
 import { assertCommandName, assertIdentifier, parseProductRef, VERSION_RE } from '../../common/names.js';
 import { parseYaml } from '../../common/yaml.js';
-import { validateCronExpression } from '../../config/cron.js';
-import { compileCron, nextCronTime } from '../schedule/cron-next.js';
+import { validateCronExpression } from '../../common/cron.js';
 import type { PolicySpec } from './policy.js';
 
 /** Keys of `config` that steer the policy rather than give the instance a value. */
@@ -78,9 +77,7 @@ function packageOf(name: string, value: unknown): Pick<PolicySpec, 'type' | 'pro
 function scheduleOf(name: string, value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
   try {
-    const cron = validateCronExpression(value, 'config.schedule');
-    if (nextCronTime(compileCron(cron), Date.now()) === undefined) throw new Error(`config.schedule: cron expression ${quote(cron)} never matches a date`);
-    return cron;
+    return validateCronExpression(value, 'config.schedule');
   } catch (error) {
     throw invalid(`policy '${name}': ${(error as Error).message}`);
   }

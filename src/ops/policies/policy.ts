@@ -1,5 +1,6 @@
 // A policy of the ops API (docs/ops.md) as validated once, and as stored in state.json.
 import type { PolicyRecord } from '../../process/state-schema.js';
+import { productKey } from '../../common/names.js';
 
 /** The most recent runs kept per policy. */
 export const RUNS_KEPT = 5;
@@ -41,7 +42,7 @@ export interface PolicyState {
 
 /** `type/product@range` (or without `@range`) as written in the policy. */
 export function packageText(spec: Pick<PolicySpec, 'type' | 'product' | 'range'>): string {
-  return `${spec.type}/${spec.product}${spec.range === undefined ? '' : `@${spec.range}`}`;
+  return `${productKey(spec)}${spec.range === undefined ? '' : `@${spec.range}`}`;
 }
 
 /** The params the instance is started with: the other keys, plus dry_run. */

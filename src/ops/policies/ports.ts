@@ -1,7 +1,7 @@
 // What the policy manager drives: instances, state.json, the router. Real ones are built from the admin in ops.ts.
 import type { Logger } from '../../common/log.js';
 import type { PolicyRecord } from '../../process/state-schema.js';
-import type { Scheduler } from '../schedule/scheduler.js';
+import type { Scheduler } from '../../common/scheduler.js';
 import type { PolicyRun, PolicySpec } from './policy.js';
 import type { RunnerDeps } from './runner.js';
 

@@ -14,6 +14,7 @@ import {
 } from './pack-record.js';
 import { scanSource, type SourceVersion } from './source-tree.js';
 import { deterministicZip, type ZipInput } from './zip-writer.js';
+import { productKey } from '../../common/names.js';
 
 /** What one pack wrote. */
 interface PackResult {
@@ -82,7 +83,7 @@ async function packTree(opts: PackOptions): Promise<PackResult> {
     const record = opts.reuseRecords === undefined ? '' : recordPath(opts.reuseRecords, v.type, v.product, v.version);
     if (record) {
       // the records only ever save work: any trouble with them means packing as without them
-      const kept = await unchangedSha256(v, join(opts.out, rel), record, await listedIn(`${v.type}/${v.product}`)).catch(() => null);
+      const kept = await unchangedSha256(v, join(opts.out, rel), record, await listedIn(productKey(v))).catch(() => null);
       if (kept) {
         packed.push({ ...base, sha256: kept, result: 'unchanged' });
         continue;
@@ -101,7 +102,7 @@ async function packTree(opts: PackOptions): Promise<PackResult> {
   for (const { path } of records) await removeRecord(path).catch(() => undefined);
   for (const [rel, zip] of zips) await writeAtomic(join(opts.out, rel), zip);
   const products = new Map<string, typeof packed>();
-  for (const p of packed) products.set(`${p.type}/${p.product}`, [...(products.get(`${p.type}/${p.product}`) ?? []), p]);
+  for (const p of packed) products.set(productKey(p), [...(products.get(productKey(p)) ?? []), p]);
   for (const [product, list] of products) {
     const file = join(opts.out, product, 'versions.yaml');
     const previous = await readFile(file, 'utf8').then((t) => parseVersionsYaml(t, { file }), () => [] as VersionEntry[]);

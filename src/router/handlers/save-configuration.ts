@@ -5,6 +5,7 @@ import type { Ack, ConfigurationKey, StoredConfiguration } from '../../proto/typ
 import { assertConfigurationKey } from '../config-store.js';
 import type { RouterContext } from '../context.js';
 import { grpcError, refusal } from './refusals.js';
+import { productKey } from '../../common/names.js';
 
 function jsonProblem(text: string, what: string): string | undefined {
   if (text === '') return undefined;
@@ -32,7 +33,7 @@ export function saveConfigurationHandler(ctx: RouterContext): handleUnaryCall<St
     ctx.store.save(stored).then(
       () => {
         ctx.pivots.record(stored);
-        callback(null, { ok: true, message: `${key.type}/${key.product} ${key.major}.${key.minor} saved` });
+        callback(null, { ok: true, message: `${productKey(key)} ${key.major}.${key.minor} saved` });
       },
       (error: unknown) => callback(grpcError(status.INTERNAL, `configuration store: ${errorMessage(error)}`)),
     );
