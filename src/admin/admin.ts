@@ -116,6 +116,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
   const launcherDeps: LauncherDeps = {
     link, repository, packages, spawner, logger, routerTarget, tls,
     startTimeoutMs: config.timeouts.startMs, killTimeoutMs: config.timeouts.killMs,
+    pythonFor: (type, product) => config.connectors.find((c) => c.type === type && c.product === product)?.python,
   };
   const instanceDeps: InstanceDeps = {
     launch: (spec) => launchWorker(spec, launcherDeps),

@@ -20,6 +20,9 @@ from .errors import WorkerAdminError
 from .start_line import StartLine
 from .types import CommandContext, CommandHandler, TopicHandler, WorkerState, event_message, is_coroutine_function, to_json_text
 
+#: How long after a command's timeout its handler is cancelled (the router's TIMEOUT reply goes first).
+CANCEL_GRACE_S = 0.5
+
 _TRANSITIONS: dict[str, tuple[str, ...]] = {
     "CONNECTING": ("READY", "FAILED"),
     "READY": ("DRAINING", "FAILED"),
@@ -287,8 +290,9 @@ class WorkerSession:
             if asynchronous:
                 job.cancel()  # a thread cannot be interrupted: a sync handler watches ctx.cancelled
 
-        # past timeout_ms the router already answered TIMEOUT: the handler is told to give up
-        timer = self.loop.call_later(command.timeout_ms / 1000, cancel, f"timed out after {command.timeout_ms} ms") if command.timeout_ms > 0 else None
+        # past timeout_ms the router answers TIMEOUT: the handler is told to give up a little later, so that the
+        # router's TIMEOUT, not this worker's CANCELLED, is the one reply
+        timer = self.loop.call_later(command.timeout_ms / 1000 + CANCEL_GRACE_S, cancel, f"timed out after {command.timeout_ms} ms") if command.timeout_ms > 0 else None
         on_stop = lambda: cancel("the worker stopped")  # noqa: E731
         self._cancels.add(on_stop)
         try:
@@ -314,9 +318,9 @@ class WorkerSession:
         async def run() -> None:
             try:
                 if is_coroutine_function(handler):
-                    await handler(event)
+                    await handler(event, self._worker)
                 else:
-                    await self.loop.run_in_executor(None, handler, event)
+                    await self.loop.run_in_executor(None, handler, event, self._worker)
             except Exception as error:  # noqa: BLE001
                 self._log(f"handler of topic {e.topic} failed on {e.event}: {error}")
 

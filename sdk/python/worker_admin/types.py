@@ -61,7 +61,7 @@ class ReplyResult:
 
 
 CommandHandler = Callable[[Any, CommandContext], Union[Any, Awaitable[Any]]]
-TopicHandler = Callable[[EventMessage], Union[None, Awaitable[None]]]
+TopicHandler = Callable[[EventMessage, "RunningWorker"], Union[None, Awaitable[None]]]
 
 
 def parse_json_or_none(text: str) -> Any:

@@ -12,6 +12,7 @@ import {
   bundleInputsUnchanged, hashInputs, packerId, RECORD_FORMAT, readRecord, recordPath, removeRecord, resolutionContext, sha256Hex, treeDigest,
   withInputCache, writeRecord, type PackRecord,
 } from './pack-record.js';
+import { isPythonWorker, PYTHON_ENTRY, pythonWorkerFiles } from './python-entry.js';
 import { scanSource, type SourceVersion } from './source-tree.js';
 import { deterministicZip, type ZipInput } from './zip-writer.js';
 
@@ -116,10 +117,11 @@ async function workerFiles(v: SourceVersion): Promise<WorkerFiles> {
     const { code, inputs } = await bundleWorkerWithInputs(v.workerDir, entry);
     return { files: [{ path: 'worker.mjs', data: code, executable: false }], entry, inputs };
   }
+  if (isPythonWorker(v.workerDir)) return { files: await pythonWorkerFiles(v.workerDir), entry: PYTHON_ENTRY };
   const files = await listFiles(v.workerDir);
   const worker = files.find((f) => f.path === 'worker');
   if (!worker?.executable) {
-    throw new WorkerAdminError('CONFIG_INVALID', `${v.workerDir}: needs worker.ts, worker.mjs or an executable \`worker\``);
+    throw new WorkerAdminError('CONFIG_INVALID', `${v.workerDir}: needs worker.ts, worker.mjs, worker.py or an executable \`worker\``);
   }
   return { files, entry: null };
 }
@@ -128,7 +130,7 @@ async function workerFiles(v: SourceVersion): Promise<WorkerFiles> {
 async function recordOf(v: SourceVersion, built: WorkerFiles, sha256: string): Promise<PackRecord | null> {
   try {
     const base = { format: RECORD_FORMAT, packer: await packerId(), workerDir: v.workerDir, entry: built.entry, sha256 };
-    return built.inputs
+    return built.inputs && built.entry !== PYTHON_ENTRY
       ? { ...base, inputs: await hashInputs(built.inputs), context: await resolutionContext(built.inputs) }
       : { ...base, tree: treeDigest(built.files) };
   } catch {
@@ -139,12 +141,14 @@ async function recordOf(v: SourceVersion, built: WorkerFiles, sha256: string): P
 // The sha256 of the zip already in the repository when `v` would be packed from the same inputs into the same bytes.
 async function unchangedSha256(v: SourceVersion, zipFile: string, recordFile: string, listed: readonly VersionEntry[]): Promise<string | null> {
   const record = await readRecord(recordFile);
-  if (!record || record.workerDir !== v.workerDir || record.entry !== findEntry(v.workerDir)) return null;
+  const entry = findEntry(v.workerDir) ?? (isPythonWorker(v.workerDir) ? PYTHON_ENTRY : null);
+  if (!record || record.workerDir !== v.workerDir || record.entry !== entry) return null;
   if (listed.find((e) => e.version === v.version)?.sha256 !== record.sha256) return null;
   const zip = await readFile(zipFile).catch(() => null);
   if (!zip || sha256Hex(zip) !== record.sha256) return null;
-  if (record.entry) return (await bundleInputsUnchanged(record)) ? record.sha256 : null;
-  const files = await listFiles(v.workerDir).catch(() => null);
+  if (record.entry && record.entry !== PYTHON_ENTRY) return (await bundleInputsUnchanged(record)) ? record.sha256 : null;
+  // an executable or Python folder: the files it would zip now (the vendored SDK included) against the record's
+  const files = await (record.entry === PYTHON_ENTRY ? pythonWorkerFiles(v.workerDir) : listFiles(v.workerDir)).catch(() => null);
   return files && record.tree === treeDigest(files) ? record.sha256 : null;
 }
 
