@@ -22,11 +22,10 @@ def require_grpc() -> None:
         return
     except ImportError as error:
         missing = error.name or str(error)
-    here = os.path.realpath(sys.executable or "")
     pending = [p for p in os.environ.get("WORKER_ADMIN_PYTHON_NEXT", "").split(os.pathsep) if p]
     while pending:
         candidate = shutil.which(pending.pop(0))
-        if candidate is None or os.path.realpath(candidate) == here:
+        if candidate is None:
             continue
         os.environ["WORKER_ADMIN_PYTHON_NEXT"] = os.pathsep.join(pending)
         os.execv(candidate, [candidate, "-B", *sys.argv])
