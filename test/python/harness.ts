@@ -1,9 +1,11 @@
 // Python tests' shared pieces: whether a Python with grpcio is here (else the tests skip and say why), and an
 // in-process stack serving the Python test connectors (test/fixtures/python-connectors, packed once per process).
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probePython, PYTHON_INSTALL_HINT } from '../../src/admin/python-runtime.js';
+import type { Logger } from '../../src/common/log.js';
 import { packRepository } from '../../src/packages/pack/pack.js';
 import type { Event, Reply } from '../../src/proto/types.js';
 import { connectRouter, type RouterClient } from '../../src/sdk/client.js';
@@ -46,10 +48,11 @@ export interface PyStack {
 }
 
 /** Router + admin + repository (the packed Python connectors, or `repositoryDir`) in a temp state dir. */
-export async function startPyStack(opts: { connectors?: unknown[]; repositoryDir?: string; timeouts?: Record<string, string> } = {}): Promise<PyStack> {
+export async function startPyStack(opts: { connectors?: unknown[]; repositoryDir?: string; timeouts?: Record<string, string>; logger?: Logger } = {}): Promise<PyStack> {
   const stateDir = mkdtempSync(join(tmpdir(), 'wa-py-'));
   const stack = await startBareStack(stateDir, { mode: 'development', connectors: opts.connectors ?? [], timeouts: opts.timeouts ?? {} }, {
     repositoryDir: opts.repositoryDir ?? (await packedPythonRepository()),
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
   const client = connectRouter({ address: stack.router.address, token: stack.credentials.clientToken });
@@ -70,6 +73,22 @@ export async function startPyStack(opts: { connectors?: unknown[]; repositoryDir
       rmSync(stateDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
+}
+
+/** True when `module` imports under the Python found (for tests that need more than grpcio, e.g. aiosmtpd). */
+export function pythonHas(module: string): boolean {
+  return PYTHON !== undefined && spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Packs `dirs` (folders of a connectors/-style tree, e.g. connectors/mail) into a fresh repository folder. */
+export async function packConnectors(root: string, dirs: string[]): Promise<string> {
+  const src = mkdtempSync(join(tmpdir(), 'wa-csrc-'));
+  for (const d of dirs) cpSync(join(root, d), join(src, d), { recursive: true });
+  const out = mkdtempSync(join(tmpdir(), 'wa-crepo-'));
+  await packRepository({ src, out });
+  rmSync(src, { recursive: true, force: true });
+  process.once('exit', () => rmSync(out, { recursive: true, force: true }));
+  return out;
 }
 
 /** Resolves once `check` returns true, checking on each of the router's worker-list changes (polled every 20 ms). */
