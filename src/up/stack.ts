@@ -12,6 +12,7 @@ import type { AdminConfig } from '../config/types.js';
 import type { BackoffOptions } from '../process/backoff.js';
 import { startRepositoryServer, type RepositoryServer } from '../repository/server.js';
 import { startRouter, type RunningRouter } from '../router/server.js';
+import { connectorsWithoutRuntime, type SkippedConnector } from './runtimes.js';
 import { OpsMetrics } from '../ops/metrics/metrics.js';
 import { startOps, type OpsOptions, type RunningOps } from '../ops/ops.js';
 
@@ -31,6 +32,8 @@ export interface StackOptions {
   startConnectors?: boolean;
   /** When the admin's auto and planned update checks run (default node-schedule); tests drive it by hand. */
   scheduler?: Scheduler;
+  /** Why Python connectors cannot run here (undefined: they can); default: probe for a python3 with grpcio. */
+  pythonProblem?: () => Promise<string | undefined>;
   /** Tests drive policy schedules through these. */
   ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;
 }
@@ -44,6 +47,8 @@ export interface StackPack {
 export interface RunningStack {
   /** One entry per packed source tree (none with repositoryDir). */
   packs: StackPack[];
+  /** Configured connectors not started because their runtime is missing (a Python one without grpcio). */
+  skipped: SkippedConnector[];
   router: RunningRouter;
   admin: RunningAdmin;
   repository: RepositoryServer;
@@ -79,6 +84,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       }
     });
   }
+  // a connector whose runtime is missing is left out of what the admin starts; the others (echo) still run
+  const skipped = await connectorsWithoutRuntime(config.connectors, sources, options.pythonProblem);
+  for (const s of skipped) logger.warn({ product: s.product, reason: s.reason }, 'connector skipped');
+  const adminConfig = skipped.length === 0 ? config : { ...config, connectors: config.connectors.filter((c) => !skipped.some((s) => s.product === c.ref)) };
   const repository = await startRepositoryServer({ dir: options.repositoryDir ?? repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
   const closers: Array<() => Promise<void>> = [() => repository.close()];
   const metrics = new OpsMetrics();
@@ -91,13 +100,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     closers.unshift(() => router.close());
     const admin = await startAdmin({
-      config, adminToken, routerAddress: router.address, repositoryUrl: repository.url,
+      config: adminConfig, adminToken, routerAddress: router.address, repositoryUrl: repository.url,
       logger: logger.child({ component: 'admin' }), ...(options.backoff ? { backoff: options.backoff } : {}),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       onPackage: (pkg, request) => metrics.packageProvided(pkg, request),
     });
     closers.unshift(() => admin.close());
-    const ops = await startOps({ admin, config, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops });
+    const ops = await startOps({ admin, config: adminConfig, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops });
     closers.unshift(() => ops.close());
     const credentials: Credentials = {
       router: router.address, ops: ops.address, repository: repository.url, adminToken, clientToken,
@@ -106,7 +115,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     if (options.startConnectors !== false) await admin.startConfiguredConnectors();
     let closing: Promise<void> | undefined;
     return {
-      packs, router, admin, repository, ops, credentials,
+      packs, skipped, router, admin, repository, ops, credentials,
       close: () => (closing ??= runAll(closers, logger)),
     };
   } catch (error) {
