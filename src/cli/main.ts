@@ -13,6 +13,7 @@ const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => 
   send: { usage: 'send COMMAND [JSON|@FILE|-] [--target ID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'send a command, print the Reply as JSON (exit 0 on SUCCESS)', load: () => import('./send.js') },
   events: { usage: 'events [--topic admin] [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'print events as JSON lines', load: () => import('./events.js') },
   fetch: { usage: 'fetch TYPE/PRODUCT[@RANGE] --repository URL [--out DIR]', summary: 'fetch and verify a worker package (steps 1-2)', load: () => import('./fetch.js') },
+  init: { usage: 'init TYPE/PRODUCT [--lang ts|python|exec] [--dir connectors] [--config config/admin.yaml]', summary: 'scaffold a new connector (keys, pivot, worker) and register it', load: () => import('./init.js') },
   pack: { usage: 'pack SRC_DIR --out REPO_DIR', summary: 'build a repository tree from a connectors/-style tree', load: () => import('./pack.js') },
   repo: { usage: 'repo serve DIR [--listen ADDR] [--upload-token-file FILE]', summary: 'serve a repository over HTTP', load: () => import('./repo.js') },
   status: { usage: 'status [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'what the ops API says, as a table', load: () => import('./status.js') },
