@@ -47,6 +47,13 @@ describe('http/poll against a local HTTP server', () => {
     expect((doc.payload as { headers: Record<string, string> }).headers).toMatchObject({ 'content-type': 'text/plain', 'x-demo': 'yes' });
     const missing = await t.client.send('FETCH', { url: `${base}/missing` });
     expect(missing.payload).toMatchObject({ status: 404, sha256: sha256('nope') });
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/`;
+    await new Promise((resolve) => closed.close(resolve));
+    const refused = await t.client.send('FETCH', { url: deadUrl });
+    expect(refused).toMatchObject({ status: 'FAIL', error: expect.stringMatching(/fetch failed: .*ECONNREFUSED/) });
+    expect(refused.error.startsWith(`${deadUrl}: `)).toBe(true);
     const invalid = await t.client.send('FETCH', { url: 'ftp://example.org/' });
     expect(invalid.status).toBe('INVALID');
 

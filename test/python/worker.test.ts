@@ -2,7 +2,10 @@
 // flight, cancellation on timeout, and the packaged launcher (a Python without grpcio hands over, or is named).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventMessage } from '../../src/sdk/types.js';
-import { PYTHON, SKIP_REASON, startPyStack, until, type PyStack } from './harness.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from '../helpers/stack.js';
+import { PY_FIXTURES, PYTHON, SKIP_REASON, startPyStack, until, type PyStack } from './harness.js';
 
 const ID = 'tests-pyecho-1';
 
@@ -45,6 +48,37 @@ describe.skipIf(!PYTHON)(`Python SDK worker started by the admin${SKIP_REASON ? 
     await reading;
     expect(seen.find((e) => e.event === 'PY_GOT')?.payload).toEqual({ event: 'PING', payload: { x: 1 }, source: 'client' });
     watch.close();
+  });
+
+  it('the Python client: send (SUCCESS and FAIL), a registered event watch, list_workers', async () => {
+    const child = spawn(PYTHON!, ['-B', join(ROOT, 'test/fixtures/python-client/client.py'), t.stack.router.address], {
+      cwd: join(ROOT, 'sdk/python'), env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PYTHONPATH: join(ROOT, 'sdk/python') }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdin.end(`${t.stack.credentials.clientToken}\n`);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, err).toBe(0);
+    const seen = JSON.parse(out) as { ok: { uuid: string }; [k: string]: unknown };
+    expect(seen).toEqual({
+      ok: { status: 'SUCCESS', payload: { emitted: true }, worker: `${ID}@1.0`, uuid: expect.any(String) },
+      fail: { status: 'FAIL', error: 'refused: client' },
+      event: { event: 'PY_EVENT', payload: { n: 7 }, reference_uuid: seen.ok.uuid },
+      workers: expect.arrayContaining([ID]),
+    });
+  });
+
+  it('a start line that is not JSON: the reason on stderr, exit 2', async () => {
+    const child = spawn(PYTHON!, ['-B', join(PY_FIXTURES, 'tests/pyecho/1/0/worker/worker.py')], {
+      cwd: join(ROOT, 'sdk/python'), env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PYTHONPATH: join(ROOT, 'sdk/python') }, stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdin.end('not json\n');
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(2);
+    expect(err).toMatch(/cannot start: stdin is not JSON/);
   });
 
   it('cancels a command on its timeout: async handlers are cancelled, sync ones see ctx.cancelled', async () => {

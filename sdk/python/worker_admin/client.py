@@ -75,6 +75,16 @@ class RouterClient:
         finally:
             call.cancel()
 
+    async def watch(self, topics: Union[str, list[str], None] = None, events: Optional[list[str]] = None) -> "EventWatch":
+        """Like events(), but returns once the router registered the watch: events published from now on reach it."""
+        topic_list = [topics] if isinstance(topics, str) else list(topics or [])
+        call = self._stub.watch_events(m.EventFilter(topics=topic_list, events=events or []), metadata=self._metadata)
+        try:
+            await call.initial_metadata()
+        except grpc.aio.AioRpcError as error:
+            raise _call_error("WatchEvents", self.address, error) from error
+        return EventWatch(call, self.address)
+
     async def list_workers(self) -> dict[str, Any]:
         try:
             return message_to_dict(await self._stub.list_workers(m.Empty(), metadata=self._metadata, timeout=30))
@@ -99,3 +109,25 @@ def connect_router(address: str, token: Optional[str] = None, tls: Optional[Tls]
 def _call_error(method: str, address: str, error: grpc.aio.AioRpcError) -> WorkerAdminError:
     code = "AUTH_INVALID" if error.code() == grpc.StatusCode.UNAUTHENTICATED else "ROUTER_ERROR"
     return WorkerAdminError(code, f"router {address}: {method} failed with {error.code().name}: {error.details()}")
+
+
+class EventWatch:
+    """A registered event watch: `async for event in watch`, then `watch.close()` (or leave the loop)."""
+
+    def __init__(self, call: Any, address: str) -> None:
+        self._call = call
+        self._address = address
+
+    def __aiter__(self) -> AsyncIterator[EventMessage]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[EventMessage]:
+        try:
+            async for e in self._call:
+                yield event_message(e)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.CANCELLED:
+                raise _call_error("WatchEvents", self._address, error) from error
+
+    def close(self) -> None:
+        self._call.cancel()

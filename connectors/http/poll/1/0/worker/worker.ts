@@ -17,7 +17,14 @@ let config: Record<string, unknown> = {};
 /** One GET: status, headers and the sha256 of the body (read up to max_body_bytes). */
 async function fetchOnce(url: string, signal?: AbortSignal): Promise<Fetched> {
   const timeout = AbortSignal.timeout(durationMs(String(config['timeout'] ?? '10s'), 'timeout'));
-  const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'follow' });
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'follow' });
+  } catch (error) {
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS failure…) is its cause
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    throw new Error(`${url}: ${(error as Error).message}${cause ? `: ${cause}` : ''}`);
+  }
   const max = Number(config['max_body_bytes'] ?? 10_485_760);
   const hash = createHash('sha256');
   let bytes = 0;
