@@ -22,11 +22,15 @@ export const SKIP_REASON = PYTHON ? '' : `Python tests skipped: no python3 with 
 if (!PYTHON) process.stderr.write(`${SKIP_REASON}\n`);
 
 let packed: Promise<string> | undefined;
-/** The Python test connectors packed once per test process. */
+/** The Python test connectors packed once per test process, with tests/pyecho 1.1 a copy of 1.0 (for updates). */
 export function packedPythonRepository(): Promise<string> {
   return (packed ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wa-pyrepo-'));
-    await packRepository({ src: PY_FIXTURES, out: dir });
+    const src = mkdtempSync(join(tmpdir(), 'wa-pysrc-'));
+    cpSync(PY_FIXTURES, src, { recursive: true });
+    cpSync(join(src, 'tests/pyecho/1/0'), join(src, 'tests/pyecho/1/1'), { recursive: true });
+    await packRepository({ src, out: dir });
+    rmSync(src, { recursive: true, force: true });
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return dir;
   })());

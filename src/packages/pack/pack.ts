@@ -1,7 +1,7 @@
 // `pack`: builds a repository tree (yaml copies, deterministic zips, versions.yaml with sha256) from a source tree.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import semver from 'semver';
 import { WorkerAdminError } from '../../common/errors.js';
 import { parseKeysYaml, type LayerName } from '../../repository/keys.js';
@@ -12,6 +12,7 @@ import {
   bundleInputsUnchanged, hashInputs, packerId, RECORD_FORMAT, readRecord, recordPath, removeRecord, resolutionContext, sha256Hex, treeDigest,
   withInputCache, writeRecord, type PackRecord,
 } from './pack-record.js';
+import { listFiles } from './list-files.js';
 import { isPythonWorker, PYTHON_ENTRY, pythonWorkerFiles } from './python-entry.js';
 import { scanSource, type SourceVersion } from './source-tree.js';
 import { deterministicZip, type ZipInput } from './zip-writer.js';
@@ -150,19 +151,6 @@ async function unchangedSha256(v: SourceVersion, zipFile: string, recordFile: st
   // an executable or Python folder: the files it would zip now (the vendored SDK included) against the record's
   const files = await (record.entry === PYTHON_ENTRY ? pythonWorkerFiles(v.workerDir) : listFiles(v.workerDir)).catch(() => null);
   return files && record.tree === treeDigest(files) ? record.sha256 : null;
-}
-
-async function listFiles(root: string, dir = root): Promise<ZipInput[]> {
-  const out: ZipInput[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(root, path)));
-    else if (e.isFile()) {
-      const info = await stat(path);
-      out.push({ path: relative(root, path).split(sep).join('/'), data: await readFile(path), executable: (info.mode & 0o111) !== 0 });
-    } else throw new WorkerAdminError('CONFIG_INVALID', `${path}: only files and folders can be packed (no symlinks or devices)`);
-  }
-  return out;
 }
 
 // Refuses a broken yaml at pack time rather than at a worker's start.

@@ -1,10 +1,10 @@
 // A Python worker folder (`worker.py` entry): its files, the vendored Python SDK (worker_admin/, message types
 // included) and an executable `worker` launcher that picks a Python with grpcio (docs/workers.md, Python workers).
 import { existsSync } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerAdminError } from '../../common/errors.js';
+import { listFiles } from './list-files.js';
 import type { ZipInput } from './zip-writer.js';
 
 export const PYTHON_ENTRY = 'worker.py';
@@ -60,16 +60,4 @@ export async function pythonWorkerFiles(workerDir: string): Promise<ZipInput[]> 
 }
 
 // Files under `root`, minus what a local run of Python leaves behind (bytecode caches) so the zip stays the same.
-async function listPythonFiles(root: string, dir = root): Promise<ZipInput[]> {
-  const out: ZipInput[] = [];
-  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const path = join(dir, e.name);
-    if (e.name === '__pycache__' || e.name.endsWith('.pyc')) continue;
-    if (e.isDirectory()) out.push(...(await listPythonFiles(root, path)));
-    else if (e.isFile()) {
-      const info = await stat(path);
-      out.push({ path: relative(root, path).split(sep).join('/'), data: await readFile(path), executable: (info.mode & 0o111) !== 0 });
-    } else throw new WorkerAdminError('CONFIG_INVALID', `${path}: only files and folders can be packed (no symlinks or devices)`);
-  }
-  return out;
-}
+const listPythonFiles = (root: string): Promise<ZipInput[]> => listFiles(root, (name) => name === '__pycache__' || name.endsWith('.pyc'));
