@@ -29,7 +29,8 @@ function startUp(config: string, env: NodeJS.ProcessEnv = {}): Promise<{ child: 
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`up did not get ready:\n${out}\n${err.slice(-3000)}`)), 30_000);
+    // a first run bundles every connector (echo, http/poll, the fixtures) and zips mail/smtp: slow on a loaded 2-core machine
+    const timer = setTimeout(() => reject(new Error(`up did not get ready:\n${out}\n${err.slice(-3000)}`)), 90_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('ready:')) {

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from concurrent.futures import ThreadPoolExecutor
 import sys
 from typing import Any, Awaitable, BinaryIO, Callable, Optional, TextIO
 
@@ -11,6 +12,9 @@ from .errors import WorkerAdminError
 from .session import WorkerSession
 from .start_line import read_start_line
 from .types import CommandHandler, TopicHandler, WorkerState
+
+#: How many synchronous handlers (and topic handlers) may run at once; more wait for a thread.
+SYNC_HANDLER_THREADS = 64
 
 #: Exit codes: 0 drained, 1 the stream failed, 2 refused (bad token, commands missing, bad start line).
 EXIT_DRAINED = 0
@@ -83,6 +87,8 @@ async def run_worker(
     worker.identifier, worker.version, worker.type, worker.product, worker.target = line.identifier, line.version, line.type, line.product, line.target
     worker.config = line.config
     loop = asyncio.get_running_loop()
+    # synchronous handlers each hold a thread while they run (asyncio's default pool has cpu + 4 of them)
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=SYNC_HANDLER_THREADS, thread_name_prefix="worker-admin-handler"))
     worker.closed = loop.create_future()
 
     # a worker proves who it is with the Hello token, never with a bearer
