@@ -1,4 +1,4 @@
-// The admin: a privileged worker on the router that owns every worker process (docs/workers.md, §6).
+// The admin: a privileged worker on the router that owns every worker process (docs/architecture.md, docs/workers.md).
 import { mkdir } from 'node:fs/promises';
 import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
@@ -7,6 +7,8 @@ import type { AdminConfig } from '../config/types.js';
 import { createPackageCache, type CachedPackage, type PackageCache } from '../packages/cache.js';
 import { RestartPolicy, type BackoffOptions } from '../process/backoff.js';
 import { createRepositoryClient } from '../repository/client.js';
+import { loadTrustedKeys } from '../repository/signature.js';
+import { VersionCatalog } from './version-catalog.js';
 import { handleAdminCommand, lifecycleHandlers } from './commands/index.js';
 import { updateHandlers } from './commands/update.js';
 import type { AdminContext, Handler } from './commands/context.js';
@@ -77,6 +79,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     stateDir: config.stateDir, repository,
     limits: { zipBytes: config.limits.zipBytes, unpackedBytes: config.limits.unpackedBytes, entries: config.limits.entries, ratio: config.limits.ratio },
   });
+  const catalog = new VersionCatalog(repository, loadTrustedKeys(config.repository.trustedKeys), logger);
   const packages: PackageCache = {
     ensure: async (request) => {
       const pkg = await cache.ensure(request);
@@ -114,7 +117,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     await spawner.stop(worker, config.timeouts.killMs);
   };
   const launcherDeps: LauncherDeps = {
-    link, repository, packages, spawner, logger, routerTarget, tls,
+    link, repository, catalog, packages, spawner, logger, routerTarget, tls,
     startTimeoutMs: config.timeouts.startMs, killTimeoutMs: config.timeouts.killMs,
     pythonFor: (type, product) => config.connectors.find((c) => c.type === type && c.product === product)?.python,
   };
@@ -128,7 +131,8 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
   };
   const registry = new InstanceRegistry(instanceDeps, config.limits.instances);
   persistence.attach(registry);
-  context = { config, registry, repository, packages, link, logger };
+  registry.noticeOf = (spec) => catalog.note(spec.type, spec.product, spec.version);
+  context = { config, registry, repository, catalog, packages, link, logger };
   const updates = new UpdateService({
     config, registry, repository, persistence, logger, launch: instanceDeps.launch, drainAndStop,
     publish: instanceDeps.publish, scheduler: options.scheduler ?? nodeScheduler(),
@@ -142,6 +146,9 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     terminate: (i, reason) => (i.worker ? terminateWorker(spawner, i.worker as SpawnedWorker, reason, config.timeouts.killMs) : Promise.resolve()),
   });
   updates.start();
+  // status (ops API included) says which running versions the repository yanked or removed since they started
+  const notes = setInterval(() => void catalog.refresh(registry.all().filter((i) => i.live).map((i) => i.spec)), 30_000);
+  notes.unref();
 
   // Instances the previous run wanted: restored first, so a rollback or a pinned version survives a restart.
   const restoreDesired = async (list: DesiredInstance[]): Promise<void> => {
@@ -178,6 +185,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     close() {
       return (closing ??= (async () => {
         memory.stop();
+        clearInterval(notes);
         await updates.close().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping updates failed'));
         persistence.freezeDesired();
         await registry.stop({}).catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'stopping workers failed'));

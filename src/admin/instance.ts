@@ -17,6 +17,8 @@ export interface WorkerStatus {
   uptimeSeconds: number;
   lastExit?: { code: number | null; signal: string | null; at: string };
   reason?: string;
+  /** What the repository says of this version now: yanked (with the reason), or no longer listed. */
+  notice?: string;
 }
 
 /** Decides what follows an unexpected exit: restart after a delay, or give up (FAILED). */

@@ -10,6 +10,8 @@ export interface StartOutcome { instance: Instance; alreadyRunning: boolean }
 /** Instances by identifier; one live instance per identifier. */
 export class InstanceRegistry {
   private readonly byId = new Map<string, Instance>();
+  /** A note about an instance's version from the repository (yanked, removed), shown as `notice` in its status. */
+  noticeOf: ((spec: InstanceSpec) => string | undefined) | undefined;
 
   constructor(private readonly deps: InstanceDeps, private readonly maxInstances: number) {}
 
@@ -64,7 +66,10 @@ export class InstanceRegistry {
 
   /** Status rows for ADMIN_LIST_WORKERS and the ops API. */
   statuses(): WorkerStatus[] {
-    return this.all().map((i) => i.status());
+    return this.all().map((i) => {
+      const notice = i.live ? this.noticeOf?.(i.spec) : undefined;
+      return notice === undefined ? i.status() : { ...i.status(), notice };
+    });
   }
 
   /** What should be running after a restart of the admin: live instances, plus FAILED/RESTARTING ones still wanted. */

@@ -12,6 +12,7 @@ import type { TlsOptions } from '../sdk/types.js';
 import type { PackageProvider, SpawnedWorker, WorkerSpawner } from './ports.js';
 import { pythonEnv } from './python-runtime.js';
 import { loadVersionConfiguration } from './version-configuration.js';
+import type { VersionCatalog } from './version-catalog.js';
 
 /** What to start: one version of a product under an identifier. */
 export interface LaunchSpec {
@@ -28,6 +29,7 @@ export interface LaunchSpec {
 export interface LauncherDeps {
   link: RouterLink;
   repository: RepositoryClient;
+  catalog: VersionCatalog;
   packages: PackageProvider;
   spawner: WorkerSpawner;
   logger: Logger;
@@ -137,17 +139,14 @@ async function preparePackage(spec: LaunchSpec, deps: LauncherDeps) {
  * crashed worker restarts while the repository is down (a package not cached still needs the repository).
  */
 async function listedSha256(spec: LaunchSpec, deps: LauncherDeps): Promise<string | undefined> {
-  let versions;
   try {
-    versions = await deps.repository.listVersions(spec.type, spec.product);
+    // a yanked version is still found (in yanked.yaml); an unsigned one is refused here, before any download
+    return (await deps.catalog.entry(spec.type, spec.product, spec.version)).entry.sha256;
   } catch (error) {
     if (!isWorkerAdminError(error, 'REPOSITORY_ERROR')) throw error;
     deps.logger.warn({ identifier: spec.identifier, version: spec.version, err: errorMessage(error) }, 'repository unreachable: starting from the cached package');
     return undefined;
   }
-  const entry = versions.find((v) => v.version === spec.version);
-  if (!entry) throw new WorkerAdminError('VERSION_NOT_FOUND', `${spec.type}/${spec.product}: version ${spec.version} is not in versions.yaml`);
-  return entry.sha256;
 }
 
 /** Waits for the router's verdict on this identifier@version: READY, a refusal reason, or START_TIMEOUT. */

@@ -49,7 +49,7 @@ export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
       const user = request.runAs ? opts.resolveUser?.(request.runAs) : undefined;
       const sink = opts.openSink?.(request);
       // Without a sink, lines go to a tagged child of the admin log (made only then: one per worker otherwise unused).
-      const log = sink ? undefined : opts.logger.child({ identifier: request.identifier, version: request.version });
+      const log = sink ? undefined : opts.logger.child({ worker: `${request.identifier}@${request.version}`, identifier: request.identifier, version: request.version });
       let lastStderr = '';
       const onLine = sink ? (stream: OutputStream, text: string) => sink.line(stream, text) : (stream: OutputStream, text: string) => log?.info({ stream }, text);
       const child: ChildHandle = await spawnWorker({

@@ -43,3 +43,11 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+/** Fetches the layers and pivot of `ref` from the repository and replaces what the store holds (a re-published version). */
+export async function refreshVersionConfiguration(ref: VersionRef, deps: { rpc: RouterRpc; repository: RepositoryClient; logger: Logger }): Promise<void> {
+  const fetched = await deps.repository.fetchConfiguration(ref.type, ref.product, ref.version);
+  await deps.rpc.saveConfiguration(toStored(ref, fetched));
+  parsedByRef.delete(`${ref.type}/${ref.product}@${ref.version}`);
+  deps.logger.info({ product: `${ref.type}/${ref.product}`, version: ref.version }, 'configuration of a re-published version replaced in the store');
+}

@@ -1,6 +1,6 @@
 // `worker-admin fetch TYPE/PRODUCT[@RANGE] --repository URL [--out DIR]`: steps 1-2 from the command line.
 import { resolve } from 'node:path';
-import { parseProductRef } from '../common/names.js';
+import { parseProductRef, VERSION_RE } from '../common/names.js';
 import { createPackageCache } from '../packages/cache.js';
 import { createRepositoryClient } from '../repository/client.js';
 import { mergeKeys, redactKeys } from '../repository/keys.js';
@@ -25,7 +25,10 @@ export async function run(argv: string[]): Promise<number> {
   const stateDir = resolve(typeof values['out'] === 'string' ? values['out'] : '.worker-admin');
   const repository = createRepositoryClient({ url });
   const listed = await repository.listVersions(type, product);
-  const chosen = resolveVersion(listed, range, `${type}/${product}`);
+  // an exact version yanked from versions.yaml is still fetched (from yanked.yaml); ranges never see it
+  const yanked = VERSION_RE.test(range) && !listed.some((e) => e.version === range) ? (await repository.listYanked(type, product)).find((e) => e.version === range) : undefined;
+  if (yanked) process.stderr.write(`worker-admin fetch: ${type}/${product}@${range} is yanked: ${yanked.reason}\n`);
+  const chosen = yanked ?? resolveVersion(listed, range, `${type}/${product}`);
   const conf = await repository.fetchConfiguration(type, product, chosen.version);
   const keys = mergeKeys(conf.layers);
   const pivot = compilePivot(conf.pivot);

@@ -1,4 +1,5 @@
 // Loads the admin configuration (docs/configuration.md): YAML, `${VAR}` substitution, every field validated once with its default.
+import { loadTrustedKeys } from '../repository/signature.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, join as joinPath, resolve } from 'node:path';
 import { formatAddress } from '../common/address.js';
@@ -104,7 +105,7 @@ function readTls(reader: FieldReader, value: unknown): TlsFiles | undefined {
 }
 
 function readRepository(reader: FieldReader, value: unknown): RepositorySettings {
-  const raw = reader.section(value, 'repository', ['url', 'timeout', 'retries']);
+  const raw = reader.section(value, 'repository', ['url', 'timeout', 'retries', 'trustedKeys']);
   const text = reader.string(raw['url'], 'repository.url', 'http://127.0.0.1:8070/');
   let url: URL;
   try {
@@ -117,7 +118,20 @@ function readRepository(reader: FieldReader, value: unknown): RepositorySettings
   const href = url.href.endsWith('/') ? url.href : `${url.href}/`;
   const timeoutMs = reader.duration(raw['timeout'], 'repository.timeout', '10s');
   if (timeoutMs <= 0) reader.fail('repository.timeout', 'must be above 0');
-  return { url: href, timeoutMs, retries: reader.integer(raw['retries'], 'repository.retries', 3, 0, 20) };
+  return { url: href, timeoutMs, retries: reader.integer(raw['retries'], 'repository.retries', 3, 0, 20), trustedKeys: readTrustedKeys(reader, raw['trustedKeys']) };
+}
+
+// ed25519 public keys (PEM texts): checked here, once, so that a bad key is refused at start with its index.
+function readTrustedKeys(reader: FieldReader, value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((k) => typeof k !== 'string')) reader.fail('repository.trustedKeys', 'must be a list of PEM public keys (strings)');
+  const pems = value as string[];
+  try {
+    loadTrustedKeys(pems);
+  } catch (error) {
+    reader.fail('repository.trustedKeys', (error as Error).message.replace(/^repository\.trustedKeys/, 'key '));
+  }
+  return pems;
 }
 
 function readOps(reader: FieldReader, value: unknown): OpsSettings {

@@ -67,6 +67,8 @@ export interface RepositorySettings {
   url: string;
   timeoutMs: number;
   retries: number;
+  /** ed25519 public keys (PEM) a version's signature must verify with; empty: the sha256 alone is checked. */
+  trustedKeys: string[];
 }
 
 export interface OpsSettings {

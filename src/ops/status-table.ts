@@ -38,9 +38,8 @@ export function renderStatus(report: StatusReport): string {
 }
 
 function note(w: WorkerStatus): string {
-  if (w.reason) return w.reason;
-  if (w.lastExit) return `last exit ${w.lastExit.signal ?? `code ${w.lastExit.code}`}`;
-  return '';
+  const own = w.reason ?? (w.lastExit ? `last exit ${w.lastExit.signal ?? `code ${w.lastExit.code}`}` : '');
+  return [own, w.notice ?? ''].filter((n) => n !== '').join('; ');
 }
 
 // Left-aligned columns two spaces apart; trailing spaces trimmed.

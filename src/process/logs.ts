@@ -49,9 +49,10 @@ export class WorkerLog {
     readonly path: string,
     readonly run: number,
   ) {
-    this.logger = options.logger?.child({ identifier: options.identifier, version: options.version });
+    // Tagged with the worker as router lines name it (`worker=ID@VERSION`); `warn` stays for the admin's own warnings.
+    this.logger = options.logger?.child({ worker: `${options.identifier}@${options.version}`, identifier: options.identifier, version: options.version });
     // A full disk must not take the admin down: the pino line still goes out.
-    file.on('error', (error) => this.logger?.warn({ err: error, path }, 'worker log file write failed'));
+    file.on('error', (error) => options.logger?.warn({ identifier: options.identifier, version: options.version, err: error, path }, 'worker log file write failed'));
   }
 
   /**
@@ -85,8 +86,8 @@ export class WorkerLog {
 
   /** Records one line the worker printed. */
   line(stream: OutputStream, text: string): void {
-    if (stream === 'stderr') this.logger?.warn({ stream }, text);
-    else this.logger?.info({ stream }, text);
+    // INFO whatever the stream: a worker's stderr is its log, not a warning from the admin.
+    this.logger?.info({ stream }, text);
     if (this.state === 'open') this.file.write(`${new Date().toISOString()} ${stream} ${text}\n`);
   }
 

@@ -12,6 +12,7 @@ import { parsePivotYaml, type Pivot } from './pivot.js';
 import { withRetries, type Sleep } from './retry.js';
 import type { VersionConfiguration } from './stored.js';
 import { parseVersionsYaml, type VersionEntry } from './versions.js';
+import { parseYankedYaml, type YankedEntry } from './yanked.js';
 
 /** Size caps of what the client accepts. */
 export interface RepositoryLimits {
@@ -49,6 +50,8 @@ export interface DownloadRequest {
 export interface RepositoryClient {
   readonly url: string;
   listVersions(type: string, product: string): Promise<VersionEntry[]>;
+  /** yanked.yaml of the product; [] when absent. */
+  listYanked(type: string, product: string): Promise<YankedEntry[]>;
   fetchKeysLayers(type: string, product: string, version: string): Promise<KeysLayer[]>;
   fetchPivot(type: string, product: string, major: number): Promise<Pivot>;
   fetchConfiguration(type: string, product: string, version: string): Promise<VersionConfiguration>;
@@ -135,6 +138,12 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
     return [...entries];
   }
 
+  async function listYanked(type: string, product: string): Promise<YankedEntry[]> {
+    const path = versionsPath(type, product).replace(/versions\.yaml$/, 'yanked.yaml');
+    const text = await fetchText(path, `yanked versions of ${type}/${product}`);
+    return text === null ? [] : parseYankedYaml(text, { file: urlOf(path), maxBytes: limits.yamlBytes, maxAliases: limits.yamlAliases });
+  }
+
   async function fetchKeysLayers(type: string, product: string, version: string): Promise<KeysLayer[]> {
     return Promise.all(LAYER_NAMES.map(async (layer) => {
       const path = keysPath(type, product, version, layer);
@@ -182,7 +191,7 @@ export function createRepositoryClient(opts: RepositoryClientOptions): Repositor
     }
   }
 
-  return { url: base.href, listVersions, fetchKeysLayers, fetchPivot, fetchConfiguration, downloadPackage };
+  return { url: base.href, listVersions, listYanked, fetchKeysLayers, fetchPivot, fetchConfiguration, downloadPackage };
 }
 
 // Network errors become REPOSITORY_ERROR naming what was being fetched; named errors pass through.

@@ -4,16 +4,27 @@ import { WorkerAdminError } from '../common/errors.js';
 import { VERSION_RE, quoteName } from '../common/names.js';
 import { parseYamlDocument, type YamlLimits, type YamlNode } from '../common/yaml.js';
 
-/** One listed version; `sha256` (lower-case hex) when the repository gives it. */
+/** One listed version; `sha256` (lower-case hex) and the publisher's `signature` (base64 ed25519) when the repository gives them. */
 export interface VersionEntry {
   version: string;
   sha256?: string;
+  signature?: string;
 }
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
+const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
+const FIELDS = ['version', 'sha256', 'signature'];
 
 /** Parses versions.yaml text: a list of "M.m" strings or {version, sha256} entries; refuses numbers and bad versions naming the line. */
 export function parseVersionsYaml(text: string, limits: YamlLimits): VersionEntry[] {
+  return parseVersionList(text, limits, FIELDS).map(({ entry }) => entry);
+}
+
+/**
+ * A versions.yaml-shaped list whose mapping items may carry `fields` (yanked.yaml adds `reason`): each entry with
+ * its other fields' raw values.
+ */
+export function parseVersionList(text: string, limits: YamlLimits, fields: readonly string[]): Array<{ entry: VersionEntry; extra: Record<string, unknown> }> {
   const parsed = parseYamlDocument(text, limits);
   const file = limits.file;
   if (parsed.value === null) return [];
@@ -26,29 +37,36 @@ export function parseVersionsYaml(text: string, limits: YamlLimits): VersionEntr
   return parsed.value.map((item: unknown, index) => {
     const node = items[index];
     const line = node ? ` line ${node.line}` : ` item ${index + 1}`;
-    const entry = parseEntry(item, node, `${file}${line}`);
+    const entry = parseEntry(item, node, `${file}${line}`, fields);
     if (seen.has(entry.version)) throw new WorkerAdminError('VERSION_INVALID', `${file}${line}: version "${entry.version}" is listed twice`);
     seen.add(entry.version);
-    return entry;
+    const record = item !== null && typeof item === 'object' && !Array.isArray(item) ? (item as Record<string, unknown>) : {};
+    const extra = Object.fromEntries(Object.entries(record).filter(([k]) => !FIELDS.includes(k)));
+    return { entry, extra };
   });
 }
 
-function parseEntry(item: unknown, node: YamlNode | undefined, where: string): VersionEntry {
+function parseEntry(item: unknown, node: YamlNode | undefined, where: string, fields: readonly string[]): VersionEntry {
   if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
     const record = item as Record<string, unknown>;
     // Pairs come in source order, as do the object's (non-numeric) keys: the same index finds the value node.
     const versionNode = node?.kind === 'mapping' ? node.pairs[Object.keys(record).indexOf('version')]?.[1] : undefined;
     const at = versionNode ? where.replace(/line \d+$/, `line ${versionNode.line}`) : where;
     for (const key of Object.keys(record)) {
-      if (key !== 'version' && key !== 'sha256') throw new WorkerAdminError('VERSION_INVALID', `${where}: unknown field ${quoteName(key)} (expected version, sha256)`);
+      if (!fields.includes(key)) throw new WorkerAdminError('VERSION_INVALID', `${where}: unknown field ${quoteName(key)} (expected ${fields.join(', ')})`);
     }
     const version = checkVersion(record['version'], at);
     const sha = record['sha256'];
-    if (sha === undefined || sha === null) return { version };
+    const signature = record['signature'];
+    if (signature !== undefined && signature !== null && (typeof signature !== 'string' || !BASE64_RE.test(signature))) {
+      throw new WorkerAdminError('VERSION_INVALID', `${where}: signature of version "${version}" must be base64, got ${quoteName(signature)}`);
+    }
+    const signed = typeof signature === 'string' ? { signature } : {};
+    if (sha === undefined || sha === null) return { version, ...signed };
     if (typeof sha !== 'string' || !SHA256_RE.test(sha.toLowerCase())) {
       throw new WorkerAdminError('VERSION_INVALID', `${where}: sha256 of version "${version}" must be 64 hex characters, got ${quoteName(sha)}`);
     }
-    return { version, sha256: sha.toLowerCase() };
+    return { version, sha256: sha.toLowerCase(), ...signed };
   }
   return { version: checkVersion(item, where) };
 }

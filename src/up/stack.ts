@@ -11,6 +11,8 @@ import type { Scheduler } from '../admin/update/scheduler.js';
 import type { AdminConfig } from '../config/types.js';
 import type { BackoffOptions } from '../process/backoff.js';
 import { startRepositoryServer, type RepositoryServer } from '../repository/server.js';
+import { refreshVersionConfiguration } from '../admin/version-configuration.js';
+import { pruneRemoved, upPackGuard } from './mirror.js';
 import { startRouter, type RunningRouter } from '../router/server.js';
 import { connectorsWithoutRuntime, type SkippedConnector } from './runtimes.js';
 import { OpsMetrics } from '../ops/metrics/metrics.js';
@@ -71,18 +73,20 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const repoDir = join(config.stateDir, 'repository');
   const sources = options.repositoryDir ? [] : [options.connectorsDir ?? 'connectors'].flat();
   const packs: StackPack[] = [];
+  const guard = upPackGuard(config.mode, logger);
   if (sources.length > 0) {
     const { packRepository, packSession } = await import('../packages/pack/pack.js'); // loaded only when there is something to pack
     await packSession(async () => {
       for (const src of sources) {
         // a version whose inputs (its sources, the SDK, node_modules, the packer) did not change is not bundled again
-        const result = await packRepository({ src: resolve(src), out: repoDir, reuseRecords: join(config.stateDir, 'pack-records') });
+        const result = await packRepository({ src: resolve(src), out: repoDir, reuseRecords: join(config.stateDir, 'pack-records'), beforeWrite: guard.beforeWrite });
         const versions = result.versions.map((v) => ({ id: `${v.type}/${v.product}@${v.version}`, sha256: v.sha256, result: v.result }));
         packs.push({ src, versions });
         const ids = (which: string): string[] => versions.filter((v) => v.result === which).map((v) => v.id);
         logger.info({ src, packed: ids('packed'), unchanged: ids('unchanged') }, 'connectors packed');
       }
     });
+    if (config.mode === 'development') await pruneRemoved(repoDir, new Set(packs.flatMap((p) => p.versions.map((v) => v.id))), logger);
   }
   // a connector whose runtime is missing is left out of what the admin starts; the others (echo) still run
   const skipped = await connectorsWithoutRuntime(config.connectors, sources, options.pythonProblem);
@@ -106,6 +110,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       onPackage: (pkg, request) => metrics.packageProvided(pkg, request),
     });
     closers.unshift(() => admin.close());
+    // a re-published version's keys and pivot replace what the router's store kept from its previous bytes
+    for (const ref of guard.republished) await refreshVersionConfiguration(ref, { rpc: admin.link.rpc, repository: admin.context.repository, logger });
     const ops = await startOps({ admin, config: adminConfig, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops });
     closers.unshift(() => ops.close());
     const credentials: Credentials = {

@@ -33,7 +33,7 @@ describe('admin config defaults', () => {
       token: undefined,
       tls: undefined,
     });
-    expect(config.repository).toEqual({ url: 'http://127.0.0.1:8070/', timeoutMs: 10_000, retries: 3 });
+    expect(config.repository).toEqual({ url: 'http://127.0.0.1:8070/', timeoutMs: 10_000, retries: 3, trustedKeys: [] });
     expect(config.ops).toEqual({ listen: { kind: 'tcp', host: '127.0.0.1', port: 8071 }, otel: { endpoint: '', intervalMs: 60_000 } });
     expect(config.dryRunDir).toBe(join(dir, '.worker-admin', 'dry-run'));
     expect(config.timeouts).toEqual({ startMs: 30_000, drainMs: 30_000, killMs: 5_000, commandMs: 30_000, adminCommandMs: 600_000 });
@@ -90,7 +90,7 @@ connectors:
       address: { kind: 'tcp', host: '127.0.0.1', port: 0 }, target: '127.0.0.1:0', token: TOKEN,
       tls: { ca: join(dir, 'tls/ca.pem'), cert: '/abs/admin.pem', key: join(dir, 'tls/admin-key.pem') },
     });
-    expect(config.repository).toEqual({ url: 'https://repo.example.org/base/', timeoutMs: 2000, retries: 0 });
+    expect(config.repository).toEqual({ url: 'https://repo.example.org/base/', timeoutMs: 2000, retries: 0, trustedKeys: [] });
     expect(config.ops).toEqual({ listen: { kind: 'unix', path: join(dir, 'ops.sock') }, otel: { endpoint: 'http://collector:4318', intervalMs: 60_000 } });
     expect(config.dryRunDir).toBe('/var/dry');
     expect(config.timeouts).toEqual({ startMs: 500, drainMs: 1000, killMs: 0, commandMs: 60_000, adminCommandMs: 3_600_000 });
@@ -217,5 +217,17 @@ describe('admin config refusals name the file, line, field and reason', () => {
   it('malformed YAML or a duplicate key is CONFIG_INVALID naming the file and line', () => {
     expect(refusal('mode: [unclosed\n')).toMatch(/^\/etc\/wa\/admin\.yaml \(line \d+, column \d+\)/);
     expect(refusal('mode: development\nmode: production\n')).toMatch(/admin\.yaml.*line 2/);
+  });
+});
+
+describe('repository.trustedKeys', () => {
+  it('takes ed25519 public keys as PEM and refuses anything else, naming the key', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(parseAdminConfigObject({ repository: { trustedKeys: [pem] } }, { file: '<t>' }).repository.trustedKeys).toEqual([pem]);
+    expect(() => parseAdminConfigObject({ repository: { trustedKeys: ['not a key'] } }, { file: '<t>' })).toThrow(/repository\.trustedKeys: key \[0\]: not a PEM public key/);
+    expect(() => parseAdminConfigObject({ repository: { trustedKeys: [pem, rsa] } }, { file: '<t>' })).toThrow(/repository\.trustedKeys: key \[1\]: an rsa key, expected ed25519/);
+    expect(() => parseAdminConfigObject({ repository: { trustedKeys: 'x' } }, { file: '<t>' })).toThrow(/repository\.trustedKeys: must be a list of PEM public keys/);
   });
 });

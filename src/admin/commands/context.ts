@@ -6,12 +6,15 @@ import type { VersionEntry } from '../../repository/versions.js';
 import type { InstanceRegistry } from '../instances.js';
 import type { PackageProvider } from '../ports.js';
 import type { RouterLink } from '../router-link.js';
+import type { VersionCatalog } from '../version-catalog.js';
 import type { ProductRef } from '../payloads.js';
 
 export interface AdminContext {
   config: AdminConfig;
   registry: InstanceRegistry;
   repository: RepositoryClient;
+  /** Exact versions (yanked ones included), signatures, and status notes. */
+  catalog: VersionCatalog;
   packages: PackageProvider;
   link: RouterLink;
   logger: Logger;

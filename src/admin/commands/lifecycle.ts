@@ -1,4 +1,5 @@
 // ADMIN_GET_WORKER, ADMIN_START_WORKER, ADMIN_STOP_WORKER, ADMIN_GET_LAST_VERSION_WORKER, ADMIN_LIST_WORKERS, ADMIN_STOP_ALL_WORKERS.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkerAdminError } from '../../common/errors.js';
 import { assertIdentifier, defaultIdentifier } from '../../common/names.js';
 import { resolveProduct, productName } from '../payloads.js';
@@ -64,7 +65,12 @@ export const stopWorker: Handler = async (payload, ctx) => {
 };
 
 /** ADMIN_LIST_WORKERS {} → {workers}. */
-export const listWorkers: Handler = async (_payload, ctx) => ({ workers: ctx.registry.statuses() });
+export const listWorkers: Handler = async (_payload, ctx) => {
+  // yanked or removed versions say so; an unreachable repository delays the list by at most 2 s (the last notes are shown)
+  const refreshed = ctx.catalog.refresh(ctx.registry.all().filter((i) => i.live).map((i) => i.spec));
+  await Promise.race([refreshed, sleep(2_000, undefined, { ref: false })]);
+  return { workers: ctx.registry.statuses() };
+};
 
 /** ADMIN_STOP_ALL_WORKERS {} → {stopped}: Area's KillAllJobs. */
 export const stopAllWorkers: Handler = async (_payload, ctx) => ({ stopped: await ctx.registry.stop({}) });

@@ -2,11 +2,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import semver from 'semver';
 import { WorkerAdminError } from '../../common/errors.js';
 import { parseKeysYaml, type LayerName } from '../../repository/keys.js';
 import { parsePivotYaml } from '../../repository/pivot.js';
-import { parseVersionsYaml, toSemver, type VersionEntry } from '../../repository/versions.js';
+import { parseVersionsYaml, type VersionEntry } from '../../repository/versions.js';
+import { versionsYamlText } from '../../repository/yanked.js';
 import { bundleWorkerWithInputs, findEntry, withBundler } from './bundle.js';
 import {
   bundleInputsUnchanged, hashInputs, packerId, RECORD_FORMAT, readRecord, recordPath, removeRecord, resolutionContext, sha256Hex, treeDigest,
@@ -33,6 +33,18 @@ export interface PackOptions {
    * pack-record.ts). Unset by default: `worker-admin pack` always packs.
    */
   reuseRecords?: string;
+  /**
+   * Called with everything about to be written, before anything is: throwing leaves `out` untouched (the
+   * immutability rules of docs/repository.md live in src/publish/immutability.ts and are passed in here).
+   */
+  beforeWrite?: (plan: PackPlan) => Promise<void>;
+}
+
+/** What a pack is about to write into `out`: yaml files (relative path → bytes) and versions with their new sha256. */
+export interface PackPlan {
+  out: string;
+  yaml: Map<string, Buffer>;
+  versions: Array<{ type: string; product: string; version: string; sha256: string; zip: string }>;
 }
 
 /** Packs `src` into `out` (created if needed); other versions already in `out` keep their entries and bytes. */
@@ -50,12 +62,14 @@ export function packSession<T>(fn: () => Promise<T>): Promise<T> {
 
 async function packTree(opts: PackOptions): Promise<PackResult> {
   const tree = await scanSource(opts.src);
+  const yaml = new Map<string, Buffer>();
   for (const rel of tree.yamlFiles) {
     const text = await readFile(join(opts.src, rel), 'utf8');
     checkYaml(rel, text, join(opts.src, rel));
-    await writeAtomic(join(opts.out, rel), Buffer.from(text));
+    yaml.set(rel, Buffer.from(text));
   }
   const packed: PackResult['versions'] = [];
+  const zips = new Map<string, Buffer>();
   const records: Array<{ path: string; record: PackRecord | null }> = [];
   const listed = new Map<string, Promise<VersionEntry[]>>(); // versions.yaml as it was before this pack
   const listedIn = (product: string): Promise<VersionEntry[]> => {
@@ -75,34 +89,36 @@ async function packTree(opts: PackOptions): Promise<PackResult> {
         packed.push({ ...base, sha256: kept, result: 'unchanged' });
         continue;
       }
-      // written again only once the new zip is listed in versions.yaml (left behind, it names the old zip's sha256)
-      await removeRecord(record).catch(() => undefined);
     }
     const built = await workerFiles(v);
     const zip = await deterministicZip(built.files);
-    await writeAtomic(join(opts.out, rel), zip);
     const sha256 = createHash('sha256').update(zip).digest('hex');
+    zips.set(rel, zip);
     packed.push({ ...base, sha256, result: 'packed' });
     if (record) records.push({ path: record, record: await recordOf(v, built, sha256) });
   }
+  await opts.beforeWrite?.({ out: opts.out, yaml, versions: packed.map(({ result: _r, ...v }) => v) });
+  for (const [rel, data] of yaml) await writeAtomic(join(opts.out, rel), data);
+  // written again only once the new zip is listed in versions.yaml (left behind, it names the old zip's sha256)
+  for (const { path } of records) await removeRecord(path).catch(() => undefined);
+  for (const [rel, zip] of zips) await writeAtomic(join(opts.out, rel), zip);
   const products = new Map<string, typeof packed>();
   for (const p of packed) products.set(`${p.type}/${p.product}`, [...(products.get(`${p.type}/${p.product}`) ?? []), p]);
   for (const [product, list] of products) {
     const file = join(opts.out, product, 'versions.yaml');
     const previous = await readFile(file, 'utf8').then((t) => parseVersionsYaml(t, { file }), () => [] as VersionEntry[]);
     const merged = new Map(previous.map((e) => [e.version, e]));
-    for (const p of list) merged.set(p.version, { version: p.version, sha256: p.sha256 });
+    // a signature stays with the bytes it signs
+    for (const p of list) merged.set(p.version, merged.get(p.version)?.sha256 === p.sha256 ? merged.get(p.version)! : { version: p.version, sha256: p.sha256 });
     await writeAtomic(file, Buffer.from(versionsYaml([...merged.values()])));
   }
   for (const { path, record } of records) if (record) await writeRecord(path, record).catch(() => undefined); // next time: packed
   return { versions: packed, yamlFiles: tree.yamlFiles };
 }
 
-/** versions.yaml text: quoted versions sorted by semver, each with its sha256 when known. */
-export function versionsYaml(entries: readonly VersionEntry[]): string {
-  const sorted = [...entries].sort((a, b) => semver.compare(toSemver(a.version), toSemver(b.version)));
-  return sorted.map((e) => (e.sha256 ? `- version: "${e.version}"\n  sha256: ${e.sha256}\n` : `- "${e.version}"\n`)).join('');
-}
+/** versions.yaml text: quoted versions sorted by semver, each with its sha256 (and signature) when known. */
+export const versionsYaml = versionsYamlText;
+
 
 interface WorkerFiles {
   files: ZipInput[];
