@@ -13,6 +13,8 @@ import { textTable } from './lib/table.mjs';
 import { finishRow } from './lib/rows.mjs';
 
 const ECHO = { type: 'utils', product: 'echo', version: '1.1' };
+const MAIL = { type: 'mail', product: 'smtp', version: '1.0' };
+const MAIL_CONFIG = { host: 'localhost', port: 25, starttls: false, username: '', password: '', from: 'worker-admin@localhost' };
 const ECHO_CONFIG = { greeting: 'hello', api_key: 'not-a-real-key', log_level: 'warn', max_sleep_ms: 60000, flavor: 'modern' };
 
 /** Starts one instance through the admin; resolves with the milliseconds to its SUCCESS reply (READY). */
@@ -35,6 +37,37 @@ function dropCache(stateDir, { type, product, version }) {
   rmSync(join(stateDir, 'workers', type, product, version), { recursive: true, force: true });
   rmSync(join(stateDir, 'workers', type, product, `${version}.json`), { force: true });
   rmSync(join(stateDir, 'packages', type, product, `${major}_${minor}_worker.zip`), { force: true });
+}
+
+/**
+ * The Python SDK's cold start (connectors/mail/smtp, a worker.py package): ADMIN_START_WORKER → READY against
+ * `python3 -B worker.py` started by hand in the same unpacked folder with the same interpreter, interleaved.
+ */
+async function pythonColdStart(stack, runs) {
+  const name = 'cold start, Python worker (mail/smtp): ADMIN_START_WORKER → READY vs python3 worker.py → Welcome';
+  const { probePython } = await import(new URL('../dist/admin/python-runtime.js', import.meta.url).href);
+  const python = (await probePython()).found;
+  if (!python) return finishRow({ name, value: null, unit: 'ms', goal: null, note: 'skipped: no python3 with grpcio (apt-get install python3-grpcio python3-protobuf)' });
+  await adminStart(stack, { product: 'mail/smtp', version: MAIL.version, identifier: 'pycold-prime' });
+  await adminStop(stack, 'pycold-prime');
+  const dir = join(stack.stateDir, 'workers', 'mail', 'smtp', MAIL.version);
+  const ours = [];
+  const hand = [];
+  for (let i = 0; i < runs; i += 1) {
+    ours.push(await adminStart(stack, { product: 'mail/smtp', version: MAIL.version, identifier: `pycold-${i}` }));
+    await adminStop(stack, `pycold-${i}`);
+    const identifier = `pyhand-${i}`;
+    const line = await announceWorker(stack.admin, { ...MAIL, identifier, target: stack.address, commands: ['SEND_MAIL'], config: MAIL_CONFIG });
+    const worker = await startByHand({ dir, command: python, args: ['-B'], entry: 'worker.py', identifier, target: stack.address, line });
+    hand.push(worker.ms);
+    await worker.stop();
+  }
+  const a = summary(ours);
+  const h = summary(hand);
+  return finishRow({
+    name, value: round(a.median, 0), unit: 'ms', baseline: round(h.median, 0), ratio: round(a.median / h.median), goal: 'ratio <= 1.3',
+    note: `ours median of ${a.n}, min ${round(a.min, 0)} max ${round(a.max, 0)} ms; by hand (${python}) median of ${h.n}, min ${round(h.min, 0)} max ${round(h.max, 0)} ms`,
+  });
 }
 
 /** Rows {name, value, unit, baseline, ratio, goal, met}; ratio = ours / baseline (lower is better). */
@@ -79,6 +112,8 @@ export async function runColdStartBench({ quick = false } = {}) {
       await adminStop(stack, `big-c${i}`);
     }
 
+    const pythonRow = await pythonColdStart(stack, runs);
+
     const a = summary(ours);
     const h = summary(hand);
     const d = summary(fetched);
@@ -95,6 +130,7 @@ export async function runColdStartBench({ quick = false } = {}) {
         value: round(d.median, 0), unit: 'ms', baseline: round(c.median, 0), ratio: round(d.median / c.median), goal: null,
         note: `download ${spread(d)}; cached ${spread(c)}`,
       }),
+      pythonRow,
     ];
   } finally {
     await stack?.stop();

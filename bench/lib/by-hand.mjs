@@ -17,11 +17,12 @@ export async function announceWorker(admin, { identifier, target, type, product,
 
 /**
  * Spawns `node worker.mjs --identifier ID --target ADDR` in `dir` (after the caller's announceWorker) and resolves
- * when the SDK logs its Welcome on stderr: `{ms, stop}` with ms from spawn to Welcome.
+ * when the SDK logs its Welcome on stderr: `{ms, stop}` with ms from spawn to Welcome. `command` and `args` run
+ * another interpreter (`python3 -B worker.py`: the Python SDK logs the same Welcome line).
  */
-export async function startByHand({ dir, entry = 'worker.mjs', identifier, target, line }) {
+export async function startByHand({ dir, entry = 'worker.mjs', identifier, target, line, command = process.execPath, args = [] }) {
   const started = performance.now();
-  const proc = spawn(process.execPath, [entry, '--identifier', identifier, '--target', target], {
+  const proc = spawn(command, [...args, entry, '--identifier', identifier, '--target', target], {
     cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, stdio: ['pipe', 'ignore', 'pipe'],
   });
   proc.stdin.on('error', () => {});

@@ -134,6 +134,7 @@ export class Admin {
     const launcherDeps = {
       link: this.link, verdicts, configurations, repository, catalog, packages, spawner: this.spawner, logger, routerTarget: this.routerTarget, tls,
       startTimeoutMs: config.timeouts.startMs, killTimeoutMs: config.timeouts.killMs,
+      pythonFor: (type: string, product: string) => config.connectors.find((c) => c.type === type && c.product === product)?.python,
     };
     const drainDeps = { rpc: this.link.rpc, spawner: this.spawner, clock: this.clock, logger, drainMs: config.timeouts.drainMs, killMs: config.timeouts.killMs };
     const instanceDeps: InstanceDeps = {

@@ -11,6 +11,7 @@ import type { RouterEventListener, RouterLink } from './router-link.js';
 import type { TlsOptions } from '../sdk/types.js';
 import type { PackageProvider, SpawnedWorker, WorkerSpawner } from './ports.js';
 import type { VersionConfigurations } from './version-configuration.js';
+import { pythonEnv } from './python-runtime.js';
 import type { VersionCatalog } from './version-catalog.js';
 
 /** What to start: one version of a product under an identifier. */
@@ -44,6 +45,8 @@ interface LauncherDeps {
    * client certificate and key (TLS only opens the transport; a worker's identity is its one-time token).
    */
   tls?: TlsOptions | undefined;
+  /** The connector's `python:` setting, for Python packages; undefined: the admin finds a Python with grpcio. */
+  pythonFor?: (type: string, product: string) => string | undefined;
 }
 
 /** A worker that the router validated: READY. */
@@ -88,20 +91,21 @@ export async function launchWorker(spec: LaunchSpec, deps: LauncherDeps): Promis
     identifier: spec.identifier, target: deps.routerTarget, token, type: spec.type, product: spec.product,
     version: spec.version, config, ...(deps.tls ? { tls: workerTls(deps.tls) } : {}),
   };
+  const env = mjs ? undefined : await pythonEnv(pkg.dir, deps.pythonFor?.(spec.type, spec.product));
   let worker: SpawnedWorker;
   try {
     worker = await deps.spawner.spawn({
       identifier: spec.identifier, version: spec.version,
       command: mjs ? process.execPath : join(pkg.dir, 'worker'),
       args: [...(mjs ? [join(pkg.dir, 'worker.mjs')] : []), '--identifier', spec.identifier, '--target', deps.routerTarget],
-      cwd: pkg.dir, stdinLine: JSON.stringify(line), runAs: spec.runAs,
+      cwd: pkg.dir, stdinLine: JSON.stringify(line), runAs: spec.runAs, ...(env ? { env } : {}),
     });
   } catch (error) {
     verdict.cancel();
     throw new LaunchError('SPAWN_FAILED', errorMessage(error), 'spawn', error);
   }
   const exited = worker.exited.then((exit): Verdict => ({
-    code: 'WORKER_EXITED', explanation: `the worker exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} before it was READY`,
+    code: 'WORKER_EXITED', explanation: `the worker exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} before it was READY${exit.lastStderr ? ` (stderr: ${exit.lastStderr})` : ''}`,
   }));
   const outcome = await Promise.race([verdict.promise, exited]);
   verdict.cancel();

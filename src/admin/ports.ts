@@ -19,6 +19,8 @@ export interface SpawnRequest {
   /** The one JSON line written to stdin before EOF: token and config travel only here. */
   stdinLine: string;
   runAs: string | undefined;
+  /** Variables set on top of the allow-listed environment (never secrets). */
+  env?: Record<string, string>;
 }
 
 /** Starts worker processes and stops their process groups. */

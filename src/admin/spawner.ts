@@ -50,20 +50,29 @@ export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
       const sink = opts.openSink?.(request);
       // Without a sink, lines go to a tagged child of the admin log (made only then: one per worker otherwise unused).
       const log = sink ? undefined : opts.logger.child({ worker: `${request.identifier}@${request.version}`, identifier: request.identifier, version: request.version });
+      let lastStderr = '';
+      const onLine = sink ? (stream: OutputStream, text: string) => sink.line(stream, text) : (stream: OutputStream, text: string) => log?.info({ stream }, text);
       const child: ChildHandle = await spawnWorker({
         command: request.command, args: request.args, cwd: request.cwd, stdinLine: request.stdinLine,
         ...(user ? { uid: user.uid, gid: user.gid, env: { ...process.env, HOME: user.home ?? '/' } } : {}),
-        onLine: sink ? (stream, text) => sink.line(stream, text) : (stream, text) => log?.info({ stream }, text),
+        ...(request.env ? { extraEnv: request.env } : {}),
+        onLine: (stream, text) => {
+          if (stream === 'stderr' && text.trim() !== '') lastStderr = text;
+          onLine(stream, text);
+        },
       });
       void child.outputClosed.finally(() => sink?.closed());
       let startTime = readProcStat(child.pid)?.startTime;
       const worker: ProcessWorker = {
         pid: child.pid, pgid: child.pgid, identifier: request.identifier, version: request.version,
         get startTime() { return startTime; },
-        exited: child.exited.then((exit) => {
+        exited: child.exited.then(async (exit) => {
           startTime = undefined; // before anyone awaiting `exited` runs: a dead worker is no longer recorded
+          // its last words may still be in the pipe; a grandchild holding the pipe open delays this by 200 ms at most
+          await Promise.race([child.outputClosed, new Promise((resolve) => setTimeout(resolve, 200).unref())]);
           const reason = reasons.get(worker);
-          return reason === undefined ? exit : { ...exit, reason };
+          const last = lastStderr ? { lastStderr: lastStderr.length > 300 ? `${lastStderr.slice(0, 300)}…` : lastStderr } : {};
+          return reason === undefined ? { ...exit, ...last } : { ...exit, ...last, reason };
         }),
       };
       return worker;

@@ -13,6 +13,7 @@ const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => 
   send: { usage: 'send COMMAND [JSON|@FILE|-] [--product TYPE/PRODUCT] [--target ID] [--major N] [--uuid UUID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'send a command, print the Reply as JSON (exit 0 on SUCCESS)', load: () => import('./send.js') },
   events: { usage: 'events [--topic admin]… [--event NAME]… [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'print events as JSON lines', load: () => import('./events.js') },
   fetch: { usage: 'fetch TYPE/PRODUCT[@RANGE] --repository URL [--out DIR]', summary: 'fetch and verify a worker package (steps 1-2)', load: () => import('./fetch.js') },
+  init: { usage: 'init TYPE/PRODUCT [--lang ts|python|exec] [--dir connectors] [--config config/admin.yaml]', summary: 'scaffold a new connector (keys, pivot, worker) and register it', load: () => import('./init.js') },
   pack: { usage: 'pack SRC_DIR --out REPO_DIR [--force]', summary: 'build a repository tree from a connectors/-style tree', load: () => import('./pack.js') },
   repo: { usage: 'repo serve DIR [--listen HOST:PORT] [--upload-token-file FILE]', summary: 'serve a repository over HTTP', load: () => import('./repo.js') },
   publish: { usage: 'publish SRC_DIR --to URL [--token-file F] [--only TYPE/PRODUCT@VERSION,…] [--sign KEY] [--dry-run] [--force]', summary: 'pack and upload every version the repository lacks, versions.yaml last', load: () => import('./publish.js') },

@@ -23,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   const signalled = waitForSignal(); // listening before "ready:" is printed: a SIGTERM right after it still drains
   const c = stack.credentials;
   process.stdout.write(`worker-admin up\n  router      ${c.router}\n  repository  ${c.repository}\n  ops         ${c.ops}\n  credentials ${config.stateDir}/credentials.json\n`);
+  for (const s of stack.skipped) process.stdout.write(`  skipped     ${s.product}: ${s.reason}\n`);
   for (const w of stack.admin.registry.statuses()) {
     process.stdout.write(`  worker      ${w.identifier} ${w.product}@${w.version} ${w.state}${w.pid ? ` pid ${w.pid}` : ''}${w.reason ? ` (${w.reason})` : ''}\n`);
   }

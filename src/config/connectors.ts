@@ -5,7 +5,7 @@ import { parseUpdateAt, updateAtProblem } from '../common/cron.js';
 import { describe, type FieldReader } from './fields.js';
 import type { ConfigScalar, ConnectorConfig, RestartMode, UpdateMode, UpdatePolicy, VersionSpec } from './types.js';
 
-const CONNECTOR_FIELDS = ['type', 'product', 'versions', 'config', 'update', 'restart', 'runAs', 'maxMemory'] as const;
+const CONNECTOR_FIELDS = ['type', 'product', 'versions', 'config', 'update', 'restart', 'runAs', 'maxMemory', 'python'] as const;
 const UPDATE_FIELDS = ['mode', 'interval', 'range', 'at'] as const;
 const UPDATE_MODES: readonly UpdateMode[] = ['manual', 'auto', 'planned'];
 const RESTART_MODES: readonly RestartMode[] = ['always', 'on-failure', 'never'];
@@ -44,7 +44,15 @@ function readConnector(reader: FieldReader, value: unknown, field: string): Conn
     restart: reader.choice(raw['restart'], `${field}.restart`, RESTART_MODES, 'always'),
     runAs,
     maxMemoryBytes: maxMemory === undefined ? undefined : positiveSize(reader, maxMemory, `${field}.maxMemory`),
+    python: readPython(reader, raw['python'], `${field}.python`),
   };
+}
+
+// The interpreter a Python connector runs with (a path or a command name on PATH); unset: the admin finds one with grpcio.
+function readPython(reader: FieldReader, value: unknown, field: string): string | undefined {
+  const text = reader.optionalString(value, field);
+  if (text !== undefined && (text.trim() === '' || /\s/.test(text))) reader.fail(field, `${JSON.stringify(text)} is not an interpreter path or command name`);
+  return text;
 }
 
 function readName(reader: FieldReader, value: unknown, field: string): string {

@@ -43,6 +43,8 @@ export interface ConnectorConfig {
   runAs: string | undefined;
   /** Restart a worker whose RSS goes over this; undefined: no limit. */
   maxMemoryBytes: number | undefined;
+  /** The Python a `worker.py` connector runs with; undefined: the first python3 that can import grpc. */
+  python?: string | undefined;
 }
 
 export interface TlsFiles {

@@ -13,6 +13,8 @@ export interface SpawnOptions {
   cwd: string;
   /** Where the allow-listed variables (PATH, HOME, LANG, TZ) are taken from; default: process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Set on top of the allow-list (never secrets): e.g. WORKER_ADMIN_PYTHON for Python packages. */
+  extraEnv?: Record<string, string>;
   /** Written to stdin as one line, then stdin is closed: the token and config travel only here. */
   stdinLine: string;
   uid?: number;
@@ -28,6 +30,8 @@ export interface ExitInfo {
   signal: string | null;
   /** Why the admin ended it, when it did so on its own (e.g. `MEMORY_LIMIT: …`): the restart reason. */
   reason?: string;
+  /** The last line it wrote to stderr (cut to 300 characters): why a worker that never got READY gave up. */
+  lastStderr?: string;
 }
 
 export interface ChildHandle {
@@ -57,7 +61,7 @@ export async function spawnWorker(options: SpawnOptions): Promise<ChildHandle> {
   }
   const child = spawn(options.command, [...options.args], {
     cwd: options.cwd,
-    env: workerEnv(options.env), // the allow-list only: never the admin's environment (tokens, ${VAR} secrets)
+    env: { ...workerEnv(options.env), ...options.extraEnv }, // the allow-list only: never the admin's environment (tokens, ${VAR} secrets)
     detached: true, // own process group (setsid): stop signals the whole group
     stdio: ['pipe', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid }),

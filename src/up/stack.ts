@@ -14,6 +14,7 @@ import { startRepositoryServer, type RepositoryServer } from '../repository/serv
 import { refreshVersionConfiguration } from '../admin/version-configuration.js';
 import { pruneRemoved, upPackGuard } from './mirror.js';
 import { startRouter, type RunningRouter } from '../router/server.js';
+import { connectorsWithoutRuntime, type SkippedConnector } from './runtimes.js';
 import { OpsMetrics } from '../ops/metrics/metrics.js';
 import { startOps, type OpsOptions, type RunningOps } from '../ops/ops.js';
 import { productKey } from '../common/names.js';
@@ -36,6 +37,8 @@ export interface StackOptions {
   startConnectors?: boolean;
   /** When update checks and policies run (default one on the system clock); tests give one on a manual clock. */
   scheduler?: Scheduler;
+  /** Why Python connectors cannot run here (undefined: they can); default: probe for a python3 with grpcio. */
+  pythonProblem?: () => Promise<string | undefined>;
   /** Tests drive policy schedules through these. */
   ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;
 }
@@ -49,6 +52,8 @@ interface StackPack {
 export interface RunningStack {
   /** One entry per packed source tree (none with repositoryDir). */
   packs: StackPack[];
+  /** Configured connectors not started because their runtime is missing (a Python one without grpcio). */
+  skipped: SkippedConnector[];
   router: RunningRouter;
   admin: Admin;
   repository: RepositoryServer;
@@ -87,6 +92,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     if (config.mode === 'development') await pruneRemoved(repoDir, new Set(packs.flatMap((p) => p.versions.map((v) => v.id))), logger);
   }
+  // a connector whose runtime is missing is left out of what the admin starts; the others (echo) still run
+  const skipped = await connectorsWithoutRuntime(config.connectors, sources, options.pythonProblem);
+  for (const s of skipped) logger.warn({ product: s.product, reason: s.reason }, 'connector skipped');
+  const adminConfig = skipped.length === 0 ? config : { ...config, connectors: config.connectors.filter((c) => !skipped.some((s) => s.product === c.ref)) };
   const repository = await startRepositoryServer({ dir: options.repositoryDir ?? repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
   const closers: Array<() => Promise<void>> = [() => repository.close()];
   const metrics = new OpsMetrics();
@@ -99,7 +108,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     closers.unshift(() => router.close());
     const admin = await startAdmin({
-      config, adminToken, routerAddress: router.address, repositoryUrl: repository.url,
+      config: adminConfig, adminToken, routerAddress: router.address, repositoryUrl: repository.url,
       logger: logger.child({ component: 'admin' }), ...(options.backoff ? { backoff: options.backoff } : {}),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       onPackage: (pkg, request) => metrics.packageProvided(pkg, request),
@@ -107,7 +116,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     closers.unshift(() => admin.close());
     // a re-published version's keys and pivot replace what the router's store kept from its previous bytes
     for (const ref of guard.republished) await refreshVersionConfiguration(ref, { rpc: admin.link.rpc, repository: admin.context.repository, logger });
-    const ops = await startOps({ admin, config, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops });
+    const ops = await startOps({ admin, config: adminConfig, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops });
     closers.unshift(() => ops.close());
     const credentials: Credentials = {
       router: router.address, ops: ops.address, repository: repository.url, adminToken, clientToken,
@@ -116,7 +125,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     if (options.startConnectors !== false) await admin.startConfiguredConnectors();
     let closing: Promise<void> | undefined;
     return {
-      packs, router, admin, repository, ops, credentials,
+      packs, skipped, router, admin, repository, ops, credentials,
       close: () => (closing ??= runAll(closers, logger)),
     };
   } catch (error) {

@@ -118,17 +118,21 @@ connectors:
     expect(() => parseAdminConfigObject({ nope: 1 }, { file: '<up>' })).toThrowError(/^<up>: nope: unknown field/);
   });
 
-  it('loads the shipped config/admin.yaml: no ${…}, utils/echo ^1, manual updates, restart always', async () => {
+  it('loads the shipped config/admin.yaml: no ${…}, utils/echo ^1 (then mail/smtp and http/poll), manual updates', async () => {
     const path = resolve(__dirname, '../../config/admin.yaml');
     expect(readFileSync(path, 'utf8')).not.toContain('${');
     const config = await loadAdminConfig(path, { env: {} });
     expect(config.stateDir).toBe(resolve(__dirname, '../../.worker-admin'));
     expect(config.router.target).toBe(`unix:${resolve(__dirname, '../../.worker-admin/router.sock')}`);
     expect(config.repository.url).toBe('http://127.0.0.1:8070/');
-    expect(config.connectors).toEqual([expect.objectContaining({
-      ref: 'utils/echo', versions: [{ kind: 'range', range: '^1' }], config: { greeting: 'hello' },
-      update: expect.objectContaining({ mode: 'manual' }), restart: 'always',
-    })]);
+    expect(config.connectors).toEqual([
+      expect.objectContaining({
+        ref: 'utils/echo', versions: [{ kind: 'range', range: '^1' }], config: { greeting: 'hello' },
+        update: expect.objectContaining({ mode: 'manual' }), restart: 'always',
+      }),
+      expect.objectContaining({ ref: 'mail/smtp', versions: [{ kind: 'range', range: '^1' }], update: expect.objectContaining({ mode: 'manual' }) }),
+      expect.objectContaining({ ref: 'http/poll', versions: [{ kind: 'range', range: '^1' }], update: expect.objectContaining({ mode: 'manual' }) }),
+    ]);
   });
 
   it('loadAdminConfig resolves paths against the file folder and names an unreadable file', async () => {

@@ -32,7 +32,7 @@ function startUp(config: string, env: Record<string, string> = {}): Promise<{ ch
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   return new Promise((resolve, reject) => {
-    // packing every connector with esbuild first: on a 2-core machine busy with other work that can take a minute
+    // a first run bundles every connector (echo, http/poll, the fixtures) and zips mail/smtp: slow on a loaded 2-core machine
     const timer = setTimeout(() => reject(new Error(`up did not get ready:\n${out}\n${err.slice(-3000)}`)), 90_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();

@@ -64,7 +64,7 @@ describe('packRepository', () => {
     await expect(packRepository({ src: src2, out: tempDir(cleanup) })).rejects.toThrow(/Utils: a type folder name/);
     const src3 = tempDir(cleanup);
     await writeTree(src3, { 'utils/x/1/0/worker/readme.txt': 'x' });
-    await expect(packRepository({ src: src3, out: tempDir(cleanup) })).rejects.toThrow(/needs worker\.ts, worker\.mjs or an executable `worker`/);
+    await expect(packRepository({ src: src3, out: tempDir(cleanup) })).rejects.toThrow(/needs worker\.ts, worker\.mjs, worker\.py or an executable `worker`/);
   });
 
   it('bundles a worker.ts with its imports into one worker.mjs', async () => {

@@ -27,7 +27,7 @@ export interface PackRecord {
   format: number;
   packer: string;
   workerDir: string;
-  /** `worker.ts`, `worker.mjs`, or null for an executable `worker` folder. */
+  /** `worker.ts`, `worker.mjs`, `worker.py` (files and vendored SDK, as a tree), or null for an executable `worker` folder. */
   entry: string | null;
   /** sha256 of the zip. */
   sha256: string;

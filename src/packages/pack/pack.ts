@@ -1,7 +1,7 @@
 // `pack`: builds a repository tree (yaml copies, deterministic zips, versions.yaml with sha256) from a source tree.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { WorkerAdminError } from '../../common/errors.js';
 import { parseKeysYaml, type LayerName } from '../../repository/keys.js';
 import { parsePivotYaml } from '../../repository/pivot.js';
@@ -12,6 +12,8 @@ import {
   bundleInputsUnchanged, hashInputs, packerId, RECORD_FORMAT, readRecord, recordPath, removeRecord, resolutionContext, sha256Hex, treeDigest,
   withInputCache, writeRecord, type PackRecord,
 } from './pack-record.js';
+import { listFiles } from './list-files.js';
+import { isPythonWorker, PYTHON_ENTRY, pythonWorkerFiles } from './python-entry.js';
 import { scanSource, type SourceVersion } from './source-tree.js';
 import { deterministicZip, type ZipInput } from './zip-writer.js';
 import { productKey } from '../../common/names.js';
@@ -133,10 +135,11 @@ async function workerFiles(v: SourceVersion): Promise<WorkerFiles> {
     const { code, inputs } = await bundleWorkerWithInputs(v.workerDir, entry);
     return { files: [{ path: 'worker.mjs', data: code, executable: false }], entry, inputs };
   }
+  if (isPythonWorker(v.workerDir)) return { files: await pythonWorkerFiles(v.workerDir), entry: PYTHON_ENTRY };
   const files = await listFiles(v.workerDir);
   const worker = files.find((f) => f.path === 'worker');
   if (!worker?.executable) {
-    throw new WorkerAdminError('CONFIG_INVALID', `${v.workerDir}: needs worker.ts, worker.mjs or an executable \`worker\``);
+    throw new WorkerAdminError('CONFIG_INVALID', `${v.workerDir}: needs worker.ts, worker.mjs, worker.py or an executable \`worker\``);
   }
   return { files, entry: null };
 }
@@ -145,7 +148,7 @@ async function workerFiles(v: SourceVersion): Promise<WorkerFiles> {
 async function recordOf(v: SourceVersion, built: WorkerFiles, sha256: string): Promise<PackRecord | null> {
   try {
     const base = { format: RECORD_FORMAT, packer: await packerId(), workerDir: v.workerDir, entry: built.entry, sha256 };
-    return built.inputs
+    return built.inputs && built.entry !== PYTHON_ENTRY
       ? { ...base, inputs: await hashInputs(built.inputs), context: await resolutionContext(built.inputs) }
       : { ...base, tree: treeDigest(built.files) };
   } catch {
@@ -156,26 +159,15 @@ async function recordOf(v: SourceVersion, built: WorkerFiles, sha256: string): P
 // The sha256 of the zip already in the repository when `v` would be packed from the same inputs into the same bytes.
 async function unchangedSha256(v: SourceVersion, zipFile: string, recordFile: string, listed: readonly VersionEntry[]): Promise<string | null> {
   const record = await readRecord(recordFile);
-  if (!record || record.workerDir !== v.workerDir || record.entry !== findEntry(v.workerDir)) return null;
+  const entry = findEntry(v.workerDir) ?? (isPythonWorker(v.workerDir) ? PYTHON_ENTRY : null);
+  if (!record || record.workerDir !== v.workerDir || record.entry !== entry) return null;
   if (listed.find((e) => e.version === v.version)?.sha256 !== record.sha256) return null;
   const zip = await readFile(zipFile).catch(() => null);
   if (!zip || sha256Hex(zip) !== record.sha256) return null;
-  if (record.entry) return (await bundleInputsUnchanged(record)) ? record.sha256 : null;
-  const files = await listFiles(v.workerDir).catch(() => null);
+  if (record.entry && record.entry !== PYTHON_ENTRY) return (await bundleInputsUnchanged(record)) ? record.sha256 : null;
+  // an executable or Python folder: the files it would zip now (the vendored SDK included) against the record's
+  const files = await (record.entry === PYTHON_ENTRY ? pythonWorkerFiles(v.workerDir) : listFiles(v.workerDir)).catch(() => null);
   return files && record.tree === treeDigest(files) ? record.sha256 : null;
-}
-
-async function listFiles(root: string, dir = root): Promise<ZipInput[]> {
-  const out: ZipInput[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(root, path)));
-    else if (e.isFile()) {
-      const info = await stat(path);
-      out.push({ path: relative(root, path).split(sep).join('/'), data: await readFile(path), executable: (info.mode & 0o111) !== 0 });
-    } else throw new WorkerAdminError('CONFIG_INVALID', `${path}: only files and folders can be packed (no symlinks or devices)`);
-  }
-  return out;
 }
 
 // Refuses a broken yaml at pack time rather than at a worker's start.
