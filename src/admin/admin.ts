@@ -24,7 +24,7 @@ import { prepareRunAs } from '../process/run-as.js';
 import { watchInstancesMemory } from '../process/memory-watch.js';
 import { parseAddress } from '../common/address.js';
 import { AdminPersistence } from './persistence.js';
-import { WorkerLog } from '../process/logs.js';
+import { WorkerOutputHub } from '../process/output-hub.js';
 import type { DesiredInstance } from '../process/state-schema.js';
 import { defaultIdentifier } from '../common/names.js';
 import { nodeScheduler, type Scheduler } from './update/scheduler.js';
@@ -55,6 +55,8 @@ export interface RunningAdmin {
   readonly context: AdminContext;
   readonly persistence: AdminPersistence;
   readonly updates: UpdateService;
+  /** Workers' output: rate-limited, logged, tailed and followed (`worker-admin logs`). */
+  readonly output: WorkerOutputHub;
   /** Starts the connectors of the config; resolves when each is READY or has failed (failures are logged). */
   startConfiguredConnectors(): Promise<void>;
   /** Drains and stops every worker, then leaves the router. Idempotent. */
@@ -86,12 +88,12 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
   };
   const { persistence, desired } = await AdminPersistence.open(config.stateDir, { logger, killTimeoutMs: config.timeouts.killMs });
   const tls = config.router.tls ? await loadTlsFiles(config.router.tls, `${config.file}: router.tls`) : undefined;
+  const output = new WorkerOutputHub({
+    logger, stateDir: config.stateDir, mode: config.mode, rate: config.limits.outputRate, burst: config.limits.outputBurst,
+  });
   const spawner = options.spawner ?? createProcessSpawner({
-    logger, resolveUser: lookupUser,
-    openSink: (request) => {
-      const log = WorkerLog.openSync({ logger, stateDir: config.stateDir, identifier: request.identifier, version: request.version, mode: config.mode });
-      return { line: (stream, text) => log.line(stream, text), closed: () => void log.close() };
-    },
+    logger, resolveUser: lookupUser, lineLength: config.limits.lineLength,
+    openSink: (request) => output.openRun({ ...request, product: registry.get(request.identifier)?.productRef ?? '' }),
   });
   const handlers: Record<string, Handler> = lifecycleHandlers();
   let context!: AdminContext;
@@ -156,7 +158,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
 
   let closing: Promise<void> | undefined;
   return {
-    registry, link, context, persistence, updates,
+    registry, link, context, persistence, updates, output,
     async startConfiguredConnectors() {
       await restoreDesired(desired);
       const starts = config.connectors.flatMap((connector) => connector.versions.map(async (spec) => {

@@ -28,6 +28,8 @@ export interface SpawnerOptions {
   openSink?: (request: SpawnRequest) => OutputSink;
   /** uid/gid (and home, for HOME) for `runAs`; undefined: run as the admin's user. */
   resolveUser?: (runAs: string) => { uid: number; gid: number; home?: string };
+  /** Characters of one output line before it is cut (limits.lineLength). */
+  lineLength?: number;
 }
 
 /** The process spawner, plus a stop that gives the exit a reason (the restart reason of a memory overage). */
@@ -54,6 +56,7 @@ export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
         command: request.command, args: request.args, cwd: request.cwd, stdinLine: request.stdinLine,
         ...(user ? { uid: user.uid, gid: user.gid, env: { ...process.env, HOME: user.home ?? '/' } } : {}),
         onLine: sink ? (stream, text) => sink.line(stream, text) : (stream, text) => log?.info({ stream }, text),
+        ...(opts.lineLength ? { maxLineChars: opts.lineLength } : {}),
       });
       void child.outputClosed.finally(() => sink?.closed());
       let startTime = readProcStat(child.pid)?.startTime;

@@ -91,6 +91,11 @@ export interface Limits {
   messageBytes: number;
   queue: number;
   instances: number;
+  /** Worker output per run: lines per second in the long run, lines at once; the excess is dropped and counted. */
+  outputRate: number;
+  outputBurst: number;
+  /** Characters of one output line; a longer one is cut into pieces of this length. */
+  lineLength: number;
 }
 
 export interface AdminConfig {

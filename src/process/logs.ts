@@ -24,6 +24,9 @@ export function logsDir(stateDir: string): string {
   return join(stateDir, 'logs');
 }
 
+/** Bytes a run's file may have waiting for the disk; past it, lines skip the file (counted, noted once it catches up). */
+export const FILE_BACKLOG_BYTES = 1024 * 1024;
+
 /** `{stateDir}/logs/{identifier}.{n}.log`. */
 export function logFilePath(stateDir: string, identifier: string, run: number): string {
   return join(logsDir(stateDir), `${assertIdentifier(identifier)}.${run}.log`);
@@ -42,6 +45,7 @@ export class WorkerLog {
   private state: LogState = 'open';
   private closing: Promise<void> | undefined;
   private readonly logger: Logger | undefined;
+  private skipped = 0;
 
   private constructor(
     private readonly options: WorkerLogOptions,
@@ -70,7 +74,10 @@ export class WorkerLog {
         // 'wx': two runs of one identifier (rolling update) never share a file; 0600: output may be sensitive.
         const fd = openSync(path, 'wx', 0o600);
         highest.set(identifier, run);
-        return new WorkerLog(options, createWriteStream(path, { fd }), path, run);
+        const file = createWriteStream(path, { fd });
+        // Which version wrote it: `worker-admin logs --run N` prefixes the lines of an earlier run with it.
+        file.write(`${runHeader(options.identifier, options.version, run)}\n`);
+        return new WorkerLog(options, file, path, run);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         run += 1;
@@ -83,11 +90,21 @@ export class WorkerLog {
     return WorkerLog.openSync(options);
   }
 
-  /** Records one line the worker printed. */
-  line(stream: OutputStream, text: string): void {
+  /** Records one line the worker printed (`at`: its ISO time, default now). */
+  line(stream: OutputStream, text: string, at = new Date().toISOString()): void {
     if (stream === 'stderr') this.logger?.warn({ stream }, text);
     else this.logger?.info({ stream }, text);
-    if (this.state === 'open') this.file.write(`${new Date().toISOString()} ${stream} ${text}\n`);
+    if (this.state !== 'open') return;
+    // Never an unbounded queue in front of a slow disk: past the backlog the line skips the file.
+    if (this.file.writableLength > FILE_BACKLOG_BYTES) {
+      this.skipped += 1;
+      return;
+    }
+    if (this.skipped > 0) {
+      this.file.write(`${at} stderr ${this.skipped} lines dropped (log file behind)\n`);
+      this.skipped = 0;
+    }
+    this.file.write(`${at} ${stream} ${text}\n`);
   }
 
   /** Ends the run: flushes the file, then removes it in production mode. Idempotent. */
@@ -105,6 +122,11 @@ export class WorkerLog {
     if (this.options.mode === 'production') await unlink(this.path).catch(() => undefined);
     this.state = 'closed';
   }
+}
+
+/** The first line of each run's file: `# worker-admin identifier=ID version=V run=N`. */
+export function runHeader(identifier: string, version: string, run: number): string {
+  return `# worker-admin identifier=${identifier} version=${version} run=${run}`;
 }
 
 // The highest run number by identifier, per logs folder: the folder is listed once per process, then kept up to date

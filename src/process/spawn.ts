@@ -19,6 +19,8 @@ export interface SpawnOptions {
   gid?: number;
   /** Each line the worker prints; output is always read so a worker never blocks on a full pipe. */
   onLine?: (stream: OutputStream, line: string) => void;
+  /** Characters of one line; a longer one is cut into pieces (default MAX_LINE_CHARS). */
+  maxLineChars?: number;
 }
 
 /** How a process ended: an exit code, or the signal that killed it. */
@@ -93,8 +95,8 @@ export async function spawnWorker(options: SpawnOptions): Promise<ChildHandle> {
   child.stdin.end(`${options.stdinLine}\n`);
   const onLine = options.onLine ?? (() => undefined);
   const outputClosed = Promise.all([
-    readLines(child.stdout, (line) => onLine('stdout', line)),
-    readLines(child.stderr, (line) => onLine('stderr', line)),
+    readLines(child.stdout, (line) => onLine('stdout', line), options.maxLineChars),
+    readLines(child.stderr, (line) => onLine('stderr', line), options.maxLineChars),
   ]).then(() => undefined);
   return { pid, pgid: pid, exited, outputClosed };
 }
