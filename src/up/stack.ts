@@ -32,7 +32,7 @@ export interface StackOptions {
   /** When the admin's auto and planned update checks run (default node-schedule); tests drive it by hand. */
   scheduler?: Scheduler;
   /** Tests drive policy schedules through these. */
-  ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;
+  ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates' | 'seriesStepMs'>;
 }
 
 /** What `up` did with each connector version of one source tree: packed now, or left as it was (same inputs). */
