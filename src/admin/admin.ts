@@ -92,7 +92,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
     logger, stateDir: config.stateDir, mode: config.mode, rate: config.limits.outputRate, burst: config.limits.outputBurst,
   });
   const spawner = options.spawner ?? createProcessSpawner({
-    logger, resolveUser: lookupUser, lineLength: config.limits.lineLength,
+    logger, resolveUser: lookupUser, lineBytes: config.limits.lineBytes,
     openSink: (request) => output.openRun({ ...request, product: registry.get(request.identifier)?.productRef ?? '' }),
   });
   const handlers: Record<string, Handler> = lifecycleHandlers();

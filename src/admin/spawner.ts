@@ -18,6 +18,8 @@ export interface ProcessWorker extends SpawnedWorker {
 /** Output sinks for one run: the admin's log, tagged, and (optionally) a per-run log file. */
 export interface OutputSink {
   line(stream: OutputStream, text: string): void;
+  /** Asked before each line is read: false drops it unread (the rate limit); `line` then gets only admitted lines. */
+  admit?(): boolean;
   /** Called once the process exited and its output is drained. */
   closed(): void;
 }
@@ -28,8 +30,8 @@ export interface SpawnerOptions {
   openSink?: (request: SpawnRequest) => OutputSink;
   /** uid/gid (and home, for HOME) for `runAs`; undefined: run as the admin's user. */
   resolveUser?: (runAs: string) => { uid: number; gid: number; home?: string };
-  /** Characters of one output line before it is cut (limits.lineLength). */
-  lineLength?: number;
+  /** Bytes of one output line before it is cut (limits.lineBytes). */
+  lineBytes?: number;
 }
 
 /** The process spawner, plus a stop that gives the exit a reason (the restart reason of a memory overage). */
@@ -56,7 +58,8 @@ export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
         command: request.command, args: request.args, cwd: request.cwd, stdinLine: request.stdinLine,
         ...(user ? { uid: user.uid, gid: user.gid, env: { ...process.env, HOME: user.home ?? '/' } } : {}),
         onLine: sink ? (stream, text) => sink.line(stream, text) : (stream, text) => log?.info({ stream }, text),
-        ...(opts.lineLength ? { maxLineChars: opts.lineLength } : {}),
+        ...(opts.lineBytes ? { maxLineBytes: opts.lineBytes } : {}),
+        ...(sink?.admit ? { admit: () => sink.admit!() } : {}),
       });
       void child.outputClosed.finally(() => sink?.closed());
       let startTime = readProcStat(child.pid)?.startTime;

@@ -94,8 +94,8 @@ export interface Limits {
   /** Worker output per run: lines per second in the long run, lines at once; the excess is dropped and counted. */
   outputRate: number;
   outputBurst: number;
-  /** Characters of one output line; a longer one is cut into pieces of this length. */
-  lineLength: number;
+  /** Bytes of one output line; a longer one is cut into pieces of at most this size. */
+  lineBytes: number;
 }
 
 export interface AdminConfig {

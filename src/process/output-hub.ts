@@ -25,9 +25,10 @@ export interface OutputHubOptions {
   clock?: LimiterClock;
 }
 
-/** Where one run's lines go (the spawner's output sink). */
+/** Where one run's lines go (the spawner's output sink): `admit` first (the rate limit), then `line` for each admitted one. */
 export interface RunSink {
   readonly run: number;
+  admit(): boolean;
   line(stream: OutputStream, text: string): void;
   /** The process exited and its output is drained. */
   closed(): void;
@@ -81,9 +82,8 @@ export class WorkerOutputHub {
     );
     return {
       run: log.run,
-      line: (stream, text) => {
-        if (limiter.admit()) deliver(stream, text);
-      },
+      admit: () => limiter.admit(),
+      line: deliver,
       closed: () => {
         limiter.close();
         state.live = false;

@@ -56,10 +56,10 @@ describe('output rate limit', () => {
     const followed: string[] = [];
     const stop = hub.follow('w', (line) => followed.push(`${line.version} ${line.stream} ${line.text}`));
     const sink = hub.openRun({ identifier: 'w', version: '1.0', product: 'utils/echo' });
-    for (let i = 1; i <= 8; i += 1) sink.line('stdout', `line ${i}`);
+    for (let i = 1; i <= 8; i += 1) if (sink.admit()) sink.line('stdout', `line ${i}`);
     clock.advance(1000);
     await settle();
-    sink.line('stderr', 'after');
+    if (sink.admit()) sink.line('stderr', 'after');
     sink.closed();
     stop();
     expect(followed).toEqual(['1.0 stdout line 1', '1.0 stdout line 2', '1.0 stdout line 3', '1.0 stdout line 4', '1.0 stdout line 5', '1.0 stderr 3 lines dropped', '1.0 stderr after']);

@@ -4,7 +4,7 @@ import { parseAddress } from '../../common/address.js';
 import { WorkerAdminError } from '../../common/errors.js';
 import { readLines } from '../../process/lines.js';
 
-// A JSON line carries a cut output line (limits.lineLength) with its escapes: far below this.
+// A JSON line carries a cut output line (limits.lineBytes) with its escapes: far below this.
 const MAX_WIRE_LINE = 4 * 1024 * 1024;
 
 /** GETs `path` and calls `onLine` per line of the body; resolves when the body ends. A non-2xx answer throws with its detail. */
@@ -36,7 +36,7 @@ export function streamOpsLines(address: string, path: string, opts: { token?: st
       }
       void readLines(res, (line) => {
         if (line !== '') opts.onLine(line);
-      }, MAX_WIRE_LINE).then(() => resolve());
+      }, { maxLineBytes: MAX_WIRE_LINE }).then(() => resolve());
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
       if (opts.signal?.aborted) return resolve();
