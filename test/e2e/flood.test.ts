@@ -58,7 +58,7 @@ describe('a flooding worker', () => {
     });
     const credentials = JSON.parse(readFileSync(join(dir, 'state', 'credentials.json'), 'utf8')) as { router: string; ops: string; adminToken: string };
     rpc = createRouterRpc({ address: credentials.router, token: credentials.adminToken });
-    const echo = async (n: number): Promise<string> => (await sendAdmin(rpc!, 'ECHO', { n }, { timeoutMs: 10_000 })).status;
+    const echo = async (n: number): Promise<string> => (await sendAdmin(rpc!, 'ECHO', { n }, { timeoutMs: 30_000 })).status;
 
     // Idle: the stack warmed up by a few hundred commands, no worker printing anything.
     for (let i = 0; i < 300; i += 1) expect(await echo(i)).toBe('SUCCESS');
@@ -94,5 +94,5 @@ describe('a flooding worker', () => {
     const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { text: string; version: string });
     expect(lines.some((l) => /^\d+ lines dropped$/.test(l.text))).toBe(true);
     expect(lines.find((l) => l.text.endsWith('flooding'))).toMatchObject({ version: '1.0', text: `${'x'.repeat(90)} flooding` });
-  });
+  }, 300_000);
 });

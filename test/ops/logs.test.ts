@@ -106,7 +106,7 @@ describe('worker-admin logs', () => {
     follow.child.kill('SIGINT');
     expect(await follow.exited).toBe(0);
     expect(follow.err()).toBe('');
-  });
+  }, 180_000);
 
   it('--lines N prints the last N lines of the instance; no identifier: every instance', async () => {
     const last = await cli(['logs', ID, '--lines', '2', '--state-dir', t.stateDir]);
