@@ -1,4 +1,4 @@
-// The admin: a privileged worker on the router that owns every worker process (docs/workers.md, §6).
+// The admin: a privileged worker on the router that owns every worker process (docs/architecture.md, docs/workers.md).
 import { mkdir } from 'node:fs/promises';
 import { errorMessage } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';

@@ -53,7 +53,7 @@ export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
       const user = request.runAs ? opts.resolveUser?.(request.runAs) : undefined;
       const sink = opts.openSink?.(request);
       // Without a sink, lines go to a tagged child of the admin log (made only then: one per worker otherwise unused).
-      const log = sink ? undefined : opts.logger.child({ identifier: request.identifier, version: request.version });
+      const log = sink ? undefined : opts.logger.child({ worker: `${request.identifier}@${request.version}`, identifier: request.identifier, version: request.version });
       const child: ChildHandle = await spawnWorker({
         command: request.command, args: request.args, cwd: request.cwd, stdinLine: request.stdinLine,
         ...(user ? { uid: user.uid, gid: user.gid, env: { ...process.env, HOME: user.home ?? '/' } } : {}),

@@ -7,14 +7,14 @@ export interface Subcommand {
 }
 
 const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => Promise<Subcommand> }> = {
-  up: { usage: 'up [--config config/admin.yaml]', summary: 'router + admin + local repository from ./connectors (the main job)', load: () => import('./up.js') },
-  router: { usage: 'router [--listen ADDR] [--state-dir DIR] [--token-file FILE] [--insecure] [--tls-cert PEM --tls-key PEM [--tls-ca PEM]]', summary: 'run the router alone', load: () => import('./router.js') },
-  admin: { usage: 'admin [--config FILE]', summary: 'run the admin alone, connecting to router.address', load: () => import('./admin.js') },
+  up: { usage: 'up [--config config/admin.yaml] [--connectors DIR]…', summary: 'router + admin + a local repository packed from ./connectors or each --connectors DIR (the main job)', load: () => import('./up.js') },
+  router: { usage: 'router [--listen ADDR] [--state-dir DIR] [--token-file FILE] [--insecure] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]', summary: 'run the router alone', load: () => import('./router.js') },
+  admin: { usage: 'admin [--config config/admin.yaml]', summary: 'run the admin alone, connecting to router.address', load: () => import('./admin.js') },
   send: { usage: 'send COMMAND [JSON|@FILE|-] [--target ID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'send a command, print the Reply as JSON (exit 0 on SUCCESS)', load: () => import('./send.js') },
-  events: { usage: 'events [--topic admin] [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'print events as JSON lines', load: () => import('./events.js') },
+  events: { usage: 'events [--topic admin]… [--event NAME]… [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'print events as JSON lines', load: () => import('./events.js') },
   fetch: { usage: 'fetch TYPE/PRODUCT[@RANGE] --repository URL [--out DIR]', summary: 'fetch and verify a worker package (steps 1-2)', load: () => import('./fetch.js') },
   pack: { usage: 'pack SRC_DIR --out REPO_DIR', summary: 'build a repository tree from a connectors/-style tree', load: () => import('./pack.js') },
-  repo: { usage: 'repo serve DIR [--listen ADDR] [--upload-token-file FILE]', summary: 'serve a repository over HTTP', load: () => import('./repo.js') },
+  repo: { usage: 'repo serve DIR [--listen HOST:PORT] [--upload-token-file FILE]', summary: 'serve a repository over HTTP', load: () => import('./repo.js') },
   status: { usage: 'status [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'what the ops API says, as a table', load: () => import('./status.js') },
   logs: { usage: 'logs [IDENTIFIER] [--follow] [--lines N] [--run N] [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: "workers' output through the ops API, prefixed identifier@version (admin token)", load: () => import('./logs.js') },
 };

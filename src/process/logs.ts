@@ -53,9 +53,10 @@ export class WorkerLog {
     readonly path: string,
     readonly run: number,
   ) {
-    this.logger = options.logger?.child({ identifier: options.identifier, version: options.version });
+    // Tagged with the worker as router lines name it (`worker=ID@VERSION`); `warn` stays for the admin's own warnings.
+    this.logger = options.logger?.child({ worker: `${options.identifier}@${options.version}`, identifier: options.identifier, version: options.version });
     // A full disk must not take the admin down: the pino line still goes out.
-    file.on('error', (error) => this.logger?.warn({ err: error, path }, 'worker log file write failed'));
+    file.on('error', (error) => options.logger?.warn({ identifier: options.identifier, version: options.version, err: error, path }, 'worker log file write failed'));
   }
 
   /**
@@ -92,8 +93,8 @@ export class WorkerLog {
 
   /** Records one line the worker printed (`at`: its ISO time, default now). */
   line(stream: OutputStream, text: string, at = new Date().toISOString()): void {
-    if (stream === 'stderr') this.logger?.warn({ stream }, text);
-    else this.logger?.info({ stream }, text);
+    // INFO whatever the stream: a worker's stderr is its log, not a warning from the admin.
+    this.logger?.info({ stream }, text);
     if (this.state !== 'open') return;
     // Never an unbounded queue in front of a slow disk: past the backlog the line skips the file.
     if (this.file.writableLength > FILE_BACKLOG_BYTES) {

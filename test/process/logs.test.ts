@@ -38,12 +38,13 @@ describe('worker logs', () => {
     const { logger, records } = memoryLogger();
     const log = await runLogged(stateDir, 'development', logger);
     expect(log.path).toBe(logFilePath(stateDir, 'utils-echo-1', 1));
-    expect(records.map((r) => [r['identifier'], r['version'], r['stream'], r['msg'], r['level']]).sort()).toEqual([
-      ['utils-echo-1', '1.2', 'stdout', 'out 1', 30],
-      ['utils-echo-1', '1.2', 'stderr', 'err 1', 40],
-      ['utils-echo-1', '1.2', 'stdout', 'out 2', 30],
-      ['utils-echo-1', '1.2', 'stderr', 'err 2', 40],
-      ['utils-echo-1', '1.2', 'stderr', 'no newline at the end', 40],
+    // INFO for both streams (WARN is for the admin's own warnings), tagged with the worker.
+    expect(records.map((r) => [r['worker'], r['identifier'], r['version'], r['stream'], r['msg'], r['level']]).sort()).toEqual([
+      ['utils-echo-1@1.2', 'utils-echo-1', '1.2', 'stdout', 'out 1', 30],
+      ['utils-echo-1@1.2', 'utils-echo-1', '1.2', 'stderr', 'err 1', 30],
+      ['utils-echo-1@1.2', 'utils-echo-1', '1.2', 'stdout', 'out 2', 30],
+      ['utils-echo-1@1.2', 'utils-echo-1', '1.2', 'stderr', 'err 2', 30],
+      ['utils-echo-1@1.2', 'utils-echo-1', '1.2', 'stderr', 'no newline at the end', 30],
     ].sort() as never);
     await log.close();
     const file = readFileSync(log.path, 'utf8');

@@ -49,6 +49,10 @@ describe('rolling update', () => {
     expect(alive(old.pid)).toBe(false);
     const names = t.events.slice(from).map((e) => e.event).filter((e) => e.startsWith('UPDATE_'));
     expect(names).toEqual(['UPDATE_AVAILABLE', 'UPDATE_STARTED', 'UPDATE_SUCCEEDED']);
+    // One rule for every UPDATE_* payload: `version` is the target, `from` and `to` always present.
+    for (const e of t.events.slice(from).filter((e) => e.event.startsWith('UPDATE_'))) {
+      expect(e.payload, e.event).toMatchObject({ product: 'tests/rolling', version: '1.1', from: '1.0', to: '1.1' });
+    }
     expect(t.events.slice(from).find((e) => e.event === 'UPDATE_SUCCEEDED')!.payload).toMatchObject({ identifier: ID, product: 'tests/rolling', version: '1.1', from: '1.0', to: '1.1' });
     // Each process's lifecycle, by version: the new one starts and is READY before the old one drains and stops.
     const lifecycle = t.events.slice(from).filter((e) => e.event.startsWith('WORKER_')).map((e) => `${e.event}@${String(e.payload['version'])}`);
@@ -83,7 +87,7 @@ describe('rolling update', () => {
     expect(reply.error).toMatch(/^COMMANDS_MISSING: SLOW \(update of tests\/rolling 1\.3 → 1\.4 on tests-rolling-1 rolled back: 1\.3 keeps serving\)$/);
     expect(await worker()).toMatchObject({ version: '1.3', state: 'READY', pid: old.pid });
     const failed = await t.waitForEvent((e) => e === 'UPDATE_FAILED', 5_000, from);
-    expect(failed).toMatchObject({ identifier: ID, product: 'tests/rolling', version: '1.3', from: '1.3', to: '1.4', reason: 'COMMANDS_MISSING: SLOW', rolledBack: true });
+    expect(failed).toMatchObject({ identifier: ID, product: 'tests/rolling', version: '1.4', from: '1.3', to: '1.4', reason: 'COMMANDS_MISSING: SLOW', rolledBack: true });
     expect(t.events.slice(from).some((e) => e.event === 'UPDATE_SUCCEEDED')).toBe(false);
     expect(t.events.slice(from).find((e) => e.event === 'WORKER_INVALID')?.payload).toMatchObject({ identifier: ID, version: '1.4', reason: 'COMMANDS_MISSING: SLOW' });
     expect(t.events.slice(from).some((e) => e.event === 'WORKER_DRAINING')).toBe(false);

@@ -94,6 +94,7 @@ export class Updater {
     });
     const to = target.kind === 'update' ? target.to : from;
     const moving = ready.filter((i) => i.spec.version !== to && (request.version !== undefined || olderThan(i.spec.version, to)));
+    // Every UPDATE_* payload: `version` is the update's target (= `to`), `from` what ran before (docs/architecture.md).
     const base = { product, trigger: request.trigger };
     // An explicit version moves every instance not on it, even when the highest one already is.
     if ((target.kind === 'none' && request.version === undefined) || moving.length === 0) {
@@ -105,12 +106,12 @@ export class Updater {
     const done: Replaced[] = [];
     for (const instance of moving) {
       const was = instance.spec.version;
-      this.deps.publish('UPDATE_STARTED', { ...base, identifier: instance.identifier, version: was, from: was, to });
+      this.deps.publish('UPDATE_STARTED', { ...base, identifier: instance.identifier, version: to, from: was, to });
       try {
         done.push(await replaceInstance(instance, to, this.rolling()));
       } catch (error) {
         const reason = error instanceof LaunchError ? error.reason : errorMessage(error);
-        this.deps.publish('UPDATE_FAILED', { ...base, identifier: instance.identifier, version: was, from: was, to, reason, rolledBack: true });
+        this.deps.publish('UPDATE_FAILED', { ...base, identifier: instance.identifier, version: to, from: was, to, reason, rolledBack: true });
         await this.putBack(done, reason, base);
         this.remember(product, to);
         throw new WorkerAdminError('UPDATE_FAILED', `${reason} (update of ${product} ${was} → ${to} on ${instance.identifier} rolled back: ${was} keeps serving)`, { cause: error });
@@ -126,14 +127,14 @@ export class Updater {
   private async putBack(done: Replaced[], reason: string, base: Record<string, unknown>): Promise<void> {
     for (const moved of done) {
       const instance = this.deps.registry.get(moved.identifier);
-      const payload = { ...base, identifier: moved.identifier, version: moved.from, from: moved.from, to: moved.to };
+      const payload = { ...base, identifier: moved.identifier, version: moved.to, from: moved.from, to: moved.to };
       try {
         if (!instance || instance.state !== 'READY') throw new Error(`instance is ${instance?.state ?? 'gone'}`);
         await replaceInstance(instance, moved.from, this.rolling());
         this.deps.publish('UPDATE_FAILED', { ...payload, reason: `rolled back with the product: ${reason}`, rolledBack: true });
       } catch (error) {
         this.deps.logger.error({ identifier: moved.identifier, err: errorMessage(error) }, 'could not put an updated instance back');
-        this.deps.publish('UPDATE_FAILED', { ...payload, version: moved.to, reason: `${reason}; putting it back failed: ${errorMessage(error)}`, rolledBack: false });
+        this.deps.publish('UPDATE_FAILED', { ...payload, reason: `${reason}; putting it back failed: ${errorMessage(error)}`, rolledBack: false });
       }
     }
   }
