@@ -1,4 +1,4 @@
-// Flood: one worker writing stdout as fast as the pipe takes it (test/fixtures/connectors/tests/flood) beside an echo
+// Flood: one worker writing stdout as fast as the pipe takes it (test/fixtures/output-connectors/tests/flood) beside an echo
 // worker. The admin's peak RSS against its idle RSS (goal ≤ 1.3 × idle + 20 MB: the row's ratio is peak / that bound,
 // goal ≤ 1), and echo throughput while it floods against the same load without it.
 // Run alone: `node bench/flood.mjs [--quick]` (needs `npm run build`).
@@ -25,7 +25,7 @@ async function echoLoad(stack, durationMs) {
 export async function runFloodBench({ quick = false } = {}) {
   const loadMs = quick ? 3_000 : 15_000;
   // Worker lines are logged at info, as in production; the log itself goes to /dev/null here (journald's side is not measured).
-  const stack = await startStackProcess({ connectorsDir: [join(ROOT, 'connectors'), join(ROOT, 'test/fixtures/connectors')], logLevel: 'info', stderr: 'ignore' });
+  const stack = await startStackProcess({ connectorsDir: [join(ROOT, 'connectors'), join(ROOT, 'test/fixtures/output-connectors')], logLevel: 'info', stderr: 'ignore' });
   try {
     const echo = await stack.send('ADMIN_START_WORKER', { product: 'utils/echo', version: '1.1', params: { greeting: 'hello' } });
     if (echo.status !== 'SUCCESS') throw new Error(`echo did not start: ${echo.error}`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { sendAdmin } from '../helpers/admin-events.js';
-import { FIXTURE_CONNECTORS, ROOT } from '../helpers/stack.js';
+import { ROOT } from '../helpers/stack.js';
 
 const BIN = join(ROOT, 'bin/worker-admin.js');
 const MB = 1024 * 1024;
@@ -43,7 +43,7 @@ describe('a flooding worker', () => {
       'timeouts: { start: 20s, drain: 5s, kill: 2s }', 'connectors:', '  - { type: utils, product: echo, versions: ["^1"], config: { greeting: hello } }', '',
     ].join('\n'));
     // The admin logs worker lines at info, as in production; its stderr is read (and discarded) like journald would.
-    up = spawn(process.execPath, [BIN, 'up', '--config', config, '--connectors', join(ROOT, 'connectors'), '--connectors', FIXTURE_CONNECTORS], {
+    up = spawn(process.execPath, [BIN, 'up', '--config', config, '--connectors', join(ROOT, 'connectors'), '--connectors', join(ROOT, 'test/fixtures/output-connectors')], {
       cwd: dir, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: dir, WORKER_ADMIN_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let logBytes = 0;

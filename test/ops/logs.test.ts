@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packRepository } from '../../src/packages/pack/pack.js';
-import { FIXTURE_CONNECTORS, ROOT, startTestStack, type TestStack } from '../helpers/stack.js';
+import { ROOT, startTestStack, type TestStack } from '../helpers/stack.js';
 import { http } from './helpers.js';
 
 const BIN = join(ROOT, 'bin', 'worker-admin.js');
+// Kept out of test/fixtures/connectors: every stack packs that tree, and only this file needs the talking worker.
+const OUTPUT_FIXTURES = join(ROOT, 'test/fixtures/output-connectors');
 const ID = 'tests-chatty-1';
 let t: TestStack;
 const children = new Set<ChildProcessWithoutNullStreams>();
@@ -61,9 +63,9 @@ async function publishChatty(minor: number): Promise<void> {
   try {
     const dir = join(src, 'tests', 'chatty');
     mkdirSync(join(dir, '1', String(minor)), { recursive: true });
-    cpSync(join(FIXTURE_CONNECTORS, 'tests/keys.yaml'), join(src, 'tests/keys.yaml'));
-    cpSync(join(FIXTURE_CONNECTORS, 'tests/chatty/1_configuration.yaml'), join(dir, '1_configuration.yaml'));
-    cpSync(join(FIXTURE_CONNECTORS, 'tests/chatty/1/0/worker'), join(dir, '1', String(minor), 'worker'), { recursive: true });
+    cpSync(join(OUTPUT_FIXTURES, 'tests/keys.yaml'), join(src, 'tests/keys.yaml'));
+    cpSync(join(OUTPUT_FIXTURES, 'tests/chatty/1_configuration.yaml'), join(dir, '1_configuration.yaml'));
+    cpSync(join(OUTPUT_FIXTURES, 'tests/chatty/1/0/worker'), join(dir, '1', String(minor), 'worker'), { recursive: true });
     await packRepository({ src, out: join(t.stateDir, 'repository') });
   } finally {
     rmSync(src, { recursive: true, force: true });
@@ -72,6 +74,7 @@ async function publishChatty(minor: number): Promise<void> {
 
 beforeAll(async () => {
   t = await startTestStack({ mode: 'development' });
+  await publishChatty(0);
   const started = await t.send('ADMIN_START_WORKER', { product: 'tests/chatty', version: '1.0' });
   expect(started.status).toBe('SUCCESS');
 });

@@ -65,24 +65,25 @@ describe('status page charts', () => {
     await page.waitForSelector('#chart-commands rect.band[data-outcome="succeeded"]', { timeout: 15_000 });
 
     // Read what the page drew, then what the API serves now: every drawn point is served with the same value.
-    const attrs = async (selector: string, names: string[]): Promise<Array<Record<string, string>>> => {
-      const found = page.locator(selector);
-      const rows: Array<Record<string, string>> = [];
-      for (let i = 0; i < await found.count(); i += 1) {
-        const row: Record<string, string> = {};
-        for (const name of names) row[name] = (await found.nth(i).getAttribute(name)) ?? '';
-        rows.push(row);
-      }
-      return rows;
-    };
+    // One evaluation, in one turn of the page's event loop: the page redraws every 2 s, and attributes read one by one
+    // could come from two different draws.
+    type Attrs = Record<string, string>;
+    const raw = await page.evaluate(`(() => {
+      const read = (selector, names) => [...document.querySelectorAll(selector)].map((e) => Object.fromEntries(names.map((n) => [n, e.getAttribute(n) ?? ''])));
+      return {
+        lines: read('#charts polyline[data-series]', ['data-series', 'data-values', 'points']),
+        bands: read('#chart-commands rect.band', ['data-start', 'data-end', 'data-outcome']),
+        markers: read('#chart-commands line.marker', ['data-t', 'data-kind']),
+      };
+    })()`) as { lines: Attrs[]; bands: Attrs[]; markers: Attrs[] };
     const drawn = {
-      lines: (await attrs('#charts polyline[data-series]', ['data-series', 'data-values', 'points'])).map((a) => ({
+      lines: raw.lines.map((a) => ({
         key: a['data-series']!,
         values: a['data-values']!.split(',').filter(Boolean).map((tv) => tv.split(':').map(Number) as [number, number]),
         points: a['points']!.trim().split(/\s+/).filter(Boolean).length,
       })),
-      bands: (await attrs('#chart-commands rect.band', ['data-start', 'data-end', 'data-outcome'])).map((a) => ({ start: Number(a['data-start']), end: a['data-end'], outcome: a['data-outcome'] })),
-      markers: (await attrs('#chart-commands line.marker', ['data-t', 'data-kind'])).map((a) => ({ t: Number(a['data-t']), kind: a['data-kind'] })),
+      bands: raw.bands.map((a) => ({ start: Number(a['data-start']), end: a['data-end'], outcome: a['data-outcome'] })),
+      markers: raw.markers.map((a) => ({ t: Number(a['data-t']), kind: a['data-kind'] })),
     };
     const served = await series(stack);
     const valueOf = (key: string, p: SeriesView['points'][number]): number | null => {
