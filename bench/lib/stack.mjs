@@ -21,9 +21,9 @@ function rssBytes(pid) {
  * Starts router + admin + repository in a child process on a temp state dir.
  * Returns {stateDir, address, pid, admin, client, send, rss, stop}: `admin`/`client` are
  * router RPC clients with the admin and the client token; `send(command, payload)` parses the reply.
- * `nodeArgs` go to the stack's node (e.g. `--cpu-prof`, used by bench/lib/profile.mjs).
+ * `nodeArgs` go to the stack's node (e.g. `--cpu-prof`, used by bench/lib/profile.mjs); `stderr` is its stderr ('inherit' by default).
  */
-export async function startStackProcess({ connectorsDir = [join(ROOT, 'connectors')], timeouts = {}, logLevel, nodeArgs = [] } = {}) {
+export async function startStackProcess({ connectorsDir = [join(ROOT, 'connectors')], timeouts = {}, logLevel, nodeArgs = [], stderr } = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-stack-'));
   const { createRouterRpc } = await import('../../dist/sdk/rpc.js');
   let child;
@@ -41,6 +41,7 @@ export async function startStackProcess({ connectorsDir = [join(ROOT, 'connector
     child = await spawnReady(process.execPath, [...nodeArgs, CHILD], {
       env: { ...process.env, BENCH_STACK: JSON.stringify({ stateDir, connectorsDir, timeouts, logLevel: logLevel ?? process.env.BENCH_LOG_LEVEL }) },
       stopSignal: 'stdin',
+      ...(stderr ? { stderr } : {}),
       readyMs: 120_000,
     });
   } catch (error) {

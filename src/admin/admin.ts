@@ -10,7 +10,7 @@ import { VERSION } from '../common/version.js';
 import type { AdminConfig } from '../config/types.js';
 import { createPackageCache, type CachedPackage, type PackageCache } from '../packages/cache.js';
 import { RestartPolicy, type BackoffOptions } from '../process/backoff.js';
-import { LogRuns, WorkerLog } from '../process/logs.js';
+import { WorkerOutputHub } from '../process/output-hub.js';
 import { watchInstancesMemory } from '../process/memory-watch.js';
 import { prepareRunAs } from '../process/run-as.js';
 import type { DesiredInstance } from '../process/state-schema.js';
@@ -83,6 +83,8 @@ export class Admin {
   readonly registry: InstanceRegistry;
   readonly context: AdminContext;
   readonly updates: UpdateService;
+  /** Workers' output: rate-limited, logged, tailed and followed (`worker-admin logs`). */
+  readonly output: WorkerOutputHub;
   private readonly spawner: WorkerSpawner;
   private readonly routerTarget: string;
   private readonly desired: DesiredInstance[];
@@ -111,13 +113,12 @@ export class Admin {
     });
     const packages = this.packageCache(repository);
     const catalog = new VersionCatalog(repository, loadTrustedKeys(config.repository.trustedKeys), logger);
-    const logRuns = new LogRuns(config.stateDir);
+    this.output = new WorkerOutputHub({
+      logger, stateDir: config.stateDir, mode: config.mode, rate: config.limits.outputRate, burst: config.limits.outputBurst,
+    });
     this.spawner = options.spawner ?? createProcessSpawner({
-      logger, resolveUser: lookupUser,
-      openSink: (request) => {
-        const log = WorkerLog.openSync({ logger, stateDir: config.stateDir, identifier: request.identifier, version: request.version, mode: config.mode, runs: logRuns });
-        return { line: (stream, text) => log.line(stream, text), closed: () => void log.close() };
-      },
+      logger, resolveUser: lookupUser, lineBytes: config.limits.lineBytes,
+      openSink: (request) => this.output.openRun({ ...request, product: this.registry.get(request.identifier)?.productRef ?? '' }),
     });
     const handlers: Record<string, Handler> = lifecycleHandlers();
     this.link = new RouterLink({

@@ -18,6 +18,8 @@ export interface ProcessWorker extends SpawnedWorker {
 /** Output sinks for one run: the admin's log, tagged, and (optionally) a per-run log file. */
 interface OutputSink {
   line(stream: OutputStream, text: string): void;
+  /** Asked before each line is read: false drops it unread (the rate limit); `line` then gets only admitted lines. */
+  admit?(): boolean;
   /** Called once the process exited and its output is drained. */
   closed(): void;
 }
@@ -28,6 +30,8 @@ interface SpawnerOptions {
   openSink?: (request: SpawnRequest) => OutputSink;
   /** uid/gid (and home, for HOME) for `runAs`; undefined: run as the admin's user. */
   resolveUser?: (runAs: string) => { uid: number; gid: number; home?: string };
+  /** Bytes of one output line before it is cut (limits.lineBytes). */
+  lineBytes?: number;
 }
 
 /** The process spawner, plus a stop that gives the exit a reason (the restart reason of a memory overage). */
@@ -60,6 +64,8 @@ export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
           if (stream === 'stderr' && text.trim() !== '') lastStderr = text;
           onLine(stream, text);
         },
+        ...(opts.lineBytes ? { maxLineBytes: opts.lineBytes } : {}),
+        ...(sink?.admit ? { admit: () => sink.admit!() } : {}),
       });
       void child.outputClosed.finally(() => sink?.closed());
       let startTime = readProcStat(child.pid)?.startTime;

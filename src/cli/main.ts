@@ -19,6 +19,7 @@ const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => 
   publish: { usage: 'publish SRC_DIR --to URL [--token-file F] [--only TYPE/PRODUCT@VERSION,…] [--sign KEY] [--dry-run] [--force]', summary: 'pack and upload every version the repository lacks, versions.yaml last', load: () => import('./publish.js') },
   yank: { usage: 'yank TYPE/PRODUCT@VERSION --to URL [--token-file F] --reason TEXT', summary: 'take a version out of latest, ranges and updates (still fetchable exactly)', load: () => import('./yank.js') },
   status: { usage: 'status [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'what the ops API says, as a table', load: () => import('./status.js') },
+  logs: { usage: 'logs [IDENTIFIER] [--follow] [--lines N] [--run N] [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: "workers' output through the ops API, prefixed identifier@version (admin token)", load: () => import('./logs.js') },
 };
 
 /** The help text listing every subcommand. */

@@ -179,7 +179,7 @@ function readTimeouts(reader: FieldReader, value: unknown): Timeouts {
 }
 
 function readLimits(reader: FieldReader, value: unknown): Limits {
-  const raw = reader.section(value, 'limits', ['zipBytes', 'unpackedBytes', 'entries', 'ratio', 'yamlBytes', 'yamlAliases', 'messageBytes', 'queue', 'instances']);
+  const raw = reader.section(value, 'limits', ['zipBytes', 'unpackedBytes', 'entries', 'ratio', 'yamlBytes', 'yamlAliases', 'messageBytes', 'queue', 'instances', 'outputRate', 'outputBurst', 'lineBytes']);
   const size = (name: string, fallback: string): number => {
     const bytes = reader.size(raw[name], `limits.${name}`, fallback);
     if (bytes <= 0) reader.fail(`limits.${name}`, 'must be above 0');
@@ -196,5 +196,8 @@ function readLimits(reader: FieldReader, value: unknown): Limits {
     messageBytes: size('messageBytes', '4MiB'),
     queue: count('queue', 10_000),
     instances: count('instances', 500),
+    outputRate: count('outputRate', 1000),
+    outputBurst: count('outputBurst', 10_000),
+    lineBytes: size('lineBytes', '16KiB'),
   };
 }

@@ -95,6 +95,11 @@ export interface Limits {
   messageBytes: number;
   queue: number;
   instances: number;
+  /** Worker output per run: lines per second in the long run, lines at once; the excess is dropped and counted. */
+  outputRate: number;
+  outputBurst: number;
+  /** Bytes of one output line; a longer one is cut into pieces of at most this size. */
+  lineBytes: number;
 }
 
 export interface AdminConfig {

@@ -5,6 +5,8 @@ import type { EventView } from './events.js';
 import type { OpsMetrics } from './metrics/metrics.js';
 import type { PolicyManager } from './policies/manager.js';
 import type { UpdateModeSource } from './updates.js';
+import type { WorkerOutputHub } from '../process/output-hub.js';
+import type { SeriesView } from './series/ring.js';
 
 /** The running modules and the commands they serve. */
 export interface Capabilities {
@@ -25,4 +27,10 @@ export interface OpsContext {
   metrics: OpsMetrics;
   auth: AdminAuth;
   limits: { yamlBytes: number; yamlAliases: number };
+  /** The charts' samples of the last 15 minutes. */
+  series(): SeriesView;
+  /** Workers' output for GET /api/v1/logs. */
+  output: WorkerOutputHub;
+  /** Where earlier runs' log files are (`{stateDir}/logs`). */
+  stateDir: string;
 }

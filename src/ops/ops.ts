@@ -16,7 +16,9 @@ import { OpsMetrics } from './metrics/metrics.js';
 import type { OtelExport } from './metrics/otel-export.js';
 import { adminPolicyInstances, adminPolicyStorage } from './policies/admin-ports.js';
 import { PolicyManager } from './policies/manager.js';
+import { SeriesRecorder } from './series/recorder.js';
 import { createOpsServer } from './server.js';
+import { parseJsonOrNull } from '../sdk/messages.js';
 import { describedUpdateModes, type UpdateModeSource } from './updates.js';
 
 export interface OpsOptions {
@@ -35,6 +37,8 @@ export interface OpsOptions {
   /** Update modes with their next check; default the admin's updater. */
   updates?: UpdateModeSource;
   logger?: Logger;
+  /** Time between two samples of the charts (default 5 s); the window is always 15 minutes. */
+  seriesStepMs?: number;
 }
 
 export interface RunningOps {
@@ -55,8 +59,16 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
   const clock = options.clock ?? systemClock;
   const metrics = options.metrics ?? new OpsMetrics();
   metrics.watchInstances(() => admin.registry.statuses());
+  // The charts run on wall time, whatever `clock` drives the policies with.
+  const series = new SeriesRecorder(() => admin.registry.statuses(), { now: Date.now(), ...(options.seriesStepMs ? { stepMs: options.seriesStepMs } : {}) });
+  metrics.onCommand((status, latencyMs) => series.command(status, latencyMs));
+  admin.output.onDropped((ref, dropped) => metrics.outputDropped(ref, dropped));
   const feed = new AdminEventFeed(() => admin.link.rpc.watchEvents({ topics: ['admin'] }), {
-    logger, onEvent: (event) => metrics.adminEvent(event.event),
+    logger, onEvent: (event) => {
+      metrics.adminEvent(event.event);
+      const payload = parseJsonOrNull(event.payload);
+      series.event(event.event, payload !== null && typeof payload === 'object' ? payload as Record<string, unknown> : {}, Number(event.timestamp_ms) || Date.now());
+    },
   });
   const scheduler = options.scheduler ?? admin.scheduler;
   const policies = new PolicyManager({
@@ -73,6 +85,7 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
     policies, events: () => feed.events(), metrics, auth: createAdminAuth(options.adminToken),
     updates: options.updates ?? describedUpdateModes(config.connectors, (ref) => admin.updates.modes.describe(ref)),
     limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases },
+    series: () => series.view(Date.now()), output: admin.output, stateDir: config.stateDir,
   };
   const otel = await startOtel(config, metrics, logger);
   const server: Server = createOpsServer(ctx, logger);
@@ -81,12 +94,15 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
   logger.info({ ops: address }, 'ops API listening');
   if (!isLocalAddress(listen)) logger.warn({ ops: address }, 'ops API on a non-loopback address without TLS: status is readable by anyone who reaches it, and the admin token of POST/DELETE crosses the network in clear text');
   feed.start();
+  const sampling = setInterval(() => series.sample(Date.now()), series.ring.stepMs);
+  sampling.unref();
   const restored = policies.restore().catch((error: unknown) => logger.error({ err: errorMessage(error) }, 'policies not restored'));
   let closing: Promise<void> | undefined;
   return {
     address, metrics, policies, restored,
     close: () => (closing ??= (async () => {
       await restored;
+      clearInterval(sampling);
       feed.close();
       await policies.close();
       try {

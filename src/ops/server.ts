@@ -5,6 +5,8 @@ import type { OpsContext } from './context.js';
 import { sendDetail, sendError, sendText } from './http/respond.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page/status-page.js';
 import { deletePolicy, postPolicies } from './routes/policies.js';
+import { getLogs } from './routes/logs.js';
+import { getSeries } from './routes/series.js';
 import { getCapabilities, getEvents, getMetrics, getStatus, getUpdates } from './routes/read.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, ctx: OpsContext, param: string) => void | Promise<void>;
@@ -24,6 +26,8 @@ const ROUTES: readonly Route[] = [
   { path: '/api/v1/capabilities', methods: { GET: getCapabilities } },
   { path: '/api/v1/updates', methods: { GET: getUpdates } },
   { path: '/api/v1/events', methods: { GET: getEvents } },
+  { path: '/api/v1/series', methods: { GET: getSeries } },
+  { path: '/api/v1/logs', methods: { GET: getLogs } },
   { path: '/api/v1/policies', methods: { POST: postPolicies } },
   { path: /^\/api\/v1\/policies\/([^/]+)$/, methods: { DELETE: deletePolicy } },
   { path: '/metrics', methods: { GET: getMetrics } },

@@ -26,6 +26,9 @@ function logsDir(stateDir: string): string {
   return join(stateDir, 'logs');
 }
 
+/** Bytes a run's file may have waiting for the disk; past it, lines skip the file (counted, noted once it catches up). */
+export const FILE_BACKLOG_BYTES = 1024 * 1024;
+
 /** `{stateDir}/logs/{identifier}.{n}.log`. */
 export function logFilePath(stateDir: string, identifier: string, run: number): string {
   return join(logsDir(stateDir), `${assertIdentifier(identifier)}.${run}.log`);
@@ -44,6 +47,7 @@ export class WorkerLog {
   private state: LogState = 'open';
   private closing: Promise<void> | undefined;
   private readonly logger: Logger | undefined;
+  private skipped = 0;
 
   private constructor(
     private readonly options: WorkerLogOptions,
@@ -74,7 +78,10 @@ export class WorkerLog {
         // 'wx': two runs of one identifier (rolling update) never share a file; 0600: output may be sensitive.
         const fd = openSync(path, 'wx', 0o600);
         highest.set(identifier, run);
-        return new WorkerLog(options, createWriteStream(path, { fd }), path, run);
+        const file = createWriteStream(path, { fd });
+        // Which version wrote it: `worker-admin logs --run N` prefixes the lines of an earlier run with it.
+        file.write(`${runHeader(options.identifier, options.version, run)}\n`);
+        return new WorkerLog(options, file, path, run);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         run += 1;
@@ -87,11 +94,21 @@ export class WorkerLog {
     return WorkerLog.openSync(options);
   }
 
-  /** Records one line the worker printed. */
-  line(stream: OutputStream, text: string): void {
+  /** Records one line the worker printed (`at`: its ISO time, default now). */
+  line(stream: OutputStream, text: string, at = new Date().toISOString()): void {
     // INFO whatever the stream: a worker's stderr is its log, not a warning from the admin.
     this.logger?.info({ stream }, text);
-    if (this.state === 'open') this.file.write(`${new Date().toISOString()} ${stream} ${text}\n`);
+    if (this.state !== 'open') return;
+    // Never an unbounded queue in front of a slow disk: past the backlog the line skips the file.
+    if (this.file.writableLength > FILE_BACKLOG_BYTES) {
+      this.skipped += 1;
+      return;
+    }
+    if (this.skipped > 0) {
+      this.file.write(`${at} stderr ${this.skipped} lines dropped (log file behind)\n`);
+      this.skipped = 0;
+    }
+    this.file.write(`${at} ${stream} ${text}\n`);
   }
 
   /** Ends the run: flushes the file, then removes it in production mode. Idempotent. */
@@ -125,6 +142,11 @@ export class LogRuns {
   byIdentifier(): Map<string, number> {
     return (this.highest ??= highestRuns(logsDir(this.stateDir)));
   }
+}
+
+/** The first line of each run's file: `# worker-admin identifier=ID version=V run=N`. */
+export function runHeader(identifier: string, version: string, run: number): string {
+  return `# worker-admin identifier=${identifier} version=${version} run=${run}`;
 }
 
 function highestRuns(dir: string): Map<string, number> {

@@ -21,6 +21,10 @@ export interface SpawnOptions {
   gid?: number;
   /** Each line the worker prints; output is always read so a worker never blocks on a full pipe. */
   onLine?: (stream: OutputStream, line: string) => void;
+  /** Bytes of one line; a longer one is cut into pieces (default MAX_LINE_BYTES). */
+  maxLineBytes?: number;
+  /** Asked before each line is read: false drops it unread (the output rate limit). */
+  admit?: () => boolean;
 }
 
 /** How a process ended: an exit code, or the signal that killed it. */
@@ -91,9 +95,10 @@ export async function spawnWorker(options: SpawnOptions): Promise<ChildHandle> {
   child.stdin.on('error', () => undefined);
   child.stdin.end(`${options.stdinLine}\n`);
   const onLine = options.onLine ?? (() => undefined);
+  const lineOptions = { ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}), ...(options.admit ? { admit: options.admit } : {}) };
   const outputClosed = Promise.all([
-    readLines(child.stdout, (line) => onLine('stdout', line)),
-    readLines(child.stderr, (line) => onLine('stderr', line)),
+    readLines(child.stdout, (line) => onLine('stdout', line), lineOptions),
+    readLines(child.stderr, (line) => onLine('stderr', line), lineOptions),
   ]).then(() => undefined);
   return { pid, pgid: pid, exited, outputClosed };
 }

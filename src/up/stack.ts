@@ -40,7 +40,7 @@ export interface StackOptions {
   /** Why Python connectors cannot run here (undefined: they can); default: probe for a python3 with grpcio. */
   pythonProblem?: () => Promise<string | undefined>;
   /** Tests drive policy schedules through these. */
-  ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates'>;
+  ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates' | 'seriesStepMs'>;
 }
 
 /** What `up` did with each connector version of one source tree: packed now, or left as it was (same inputs). */

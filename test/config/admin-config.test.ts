@@ -39,7 +39,7 @@ describe('admin config defaults', () => {
     expect(config.timeouts).toEqual({ startMs: 30_000, drainMs: 30_000, killMs: 5_000, commandMs: 30_000, adminCommandMs: 600_000 });
     expect(config.limits).toEqual({
       zipBytes: 100 * 1024 ** 2, unpackedBytes: 500 * 1024 ** 2, entries: 10_000, ratio: 1000,
-      yamlBytes: 1024 ** 2, yamlAliases: 100, messageBytes: 4 * 1024 ** 2, queue: 10_000, instances: 500,
+      yamlBytes: 1024 ** 2, yamlAliases: 100, messageBytes: 4 * 1024 ** 2, queue: 10_000, instances: 500, outputRate: 1000, outputBurst: 10_000, lineBytes: 16 * 1024,
     });
     expect(config.connectors).toEqual([]);
   });

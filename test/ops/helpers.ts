@@ -22,12 +22,12 @@ export interface OpsStack {
 }
 
 /** Starts a stack whose ops API listens on 127.0.0.1:0; policies and update checks share one scheduler on a ManualClock. */
-export async function startOpsStack(opts: { stateDir?: string; clock?: ManualClock; connectors?: unknown[] } = {}): Promise<OpsStack> {
+export async function startOpsStack(opts: { stateDir?: string; clock?: ManualClock; connectors?: unknown[]; seriesStepMs?: number } = {}): Promise<OpsStack> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'wa-ops-'));
   const clock = opts.clock ?? new ManualClock(new Date(2030, 0, 1, 0, 0, 30).getTime());
   const stack = await startBareStack(stateDir, {
     connectors: opts.connectors ?? [], timeouts: { command: '5s' },
-  }, { scheduler: createScheduler(clock), ops: { clock } });
+  }, { scheduler: createScheduler(clock), ops: { clock, ...(opts.seriesStepMs ? { seriesStepMs: opts.seriesStepMs } : {}) } });
   const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
   return {
     stack, stateDir, clock, base: `http://${stack.ops.address}`, token: stack.credentials.adminToken, rpc,

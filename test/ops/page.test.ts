@@ -1,13 +1,12 @@
 // The status page at GET / in headless Chromium (Debian's chromium driven by playwright-core), with a screenshot.
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, hasChromium, openBrowser } from './browser.js';
 import { ECHO_CONNECTOR, http, postPolicies, startOpsStack, type OpsStack } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`status page browser test skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 let t: OpsStack | undefined;
@@ -33,16 +32,9 @@ describe('status page', () => {
 
   it.skipIf(!hasChromium)('shows instances, versions, states, update mode, policies and last events, and refreshes itself', async () => {
     t ??= await startOpsStack({ connectors: [ECHO_CONNECTOR] });
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = browser.pages()[0] ?? await browser.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
+    const opened = await openBrowser(profile, { width: 1280, height: 900 });
+    browser = opened.browser;
+    const { page, problems } = opened;
     await page.goto(`${t.base}/`);
     await page.waitForSelector('body[data-loaded="true"]', { timeout: 15_000 });
     const workers = page.locator('#workers tr', { hasText: 'utils-echo-1' });

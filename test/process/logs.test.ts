@@ -48,7 +48,9 @@ describe('worker logs', () => {
     ].sort() as never);
     await log.close();
     const file = readFileSync(log.path, 'utf8');
-    expect(file.trim().split('\n').map((l) => l.replace(/^\S+ /, '')).sort()).toEqual(['stderr err 1', 'stderr err 2', 'stderr no newline at the end', 'stdout out 1', 'stdout out 2']);
+    const [header, ...lines] = file.trim().split('\n');
+    expect(header).toBe('# worker-admin identifier=utils-echo-1 version=1.2 run=1');
+    expect(lines.map((l) => l.replace(/^\S+ /, '')).sort()).toEqual(['stderr err 1', 'stderr err 2', 'stderr no newline at the end', 'stdout out 1', 'stdout out 2']);
     expect(statSync(log.path).mode & 0o777).toBe(0o600);
   });
 

@@ -20,6 +20,8 @@ export class OpsMetrics {
   private readonly downloads: Counter<'product'>;
   private readonly downloadBytes: Counter<'product'>;
   private readonly policyRuns: Counter<'policy' | 'status'>;
+  private readonly outputDroppedLines: Counter<'identifier' | 'product'>;
+  private readonly commandListeners: Array<(status: string, latencyMs: number) => void> = [];
 
   constructor() {
     const registers = [this.registry];
@@ -33,6 +35,7 @@ export class OpsMetrics {
       commandCompleted: (command, status, latencyMs) => {
         commands.inc({ command, status });
         latency.observe({ command }, latencyMs / 1000);
+        for (const listen of this.commandListeners) listen(status, latencyMs);
       },
       queueSize: (size) => queue.set(size),
     };
@@ -56,6 +59,17 @@ export class OpsMetrics {
     this.downloads = new Counter({ name: 'worker_admin_package_downloads_total', help: 'Worker packages downloaded from the repository', labelNames: ['product'] as const, registers });
     this.downloadBytes = new Counter({ name: 'worker_admin_package_download_bytes_total', help: 'Bytes of worker packages downloaded', labelNames: ['product'] as const, registers });
     this.policyRuns = new Counter({ name: 'worker_admin_policy_runs_total', help: 'Policy commands sent, by policy and reply status', labelNames: ['policy', 'status'] as const, registers });
+    this.outputDroppedLines = new Counter({ name: 'worker_admin_output_lines_dropped_total', help: 'Worker output lines dropped by the per-worker rate limit', labelNames: ['identifier', 'product'] as const, registers });
+  }
+
+  /** Also tells `listen` about each command the router answered (the series of the status page). */
+  onCommand(listen: (status: string, latencyMs: number) => void): void {
+    this.commandListeners.push(listen);
+  }
+
+  /** Counts worker output lines the rate limit dropped. */
+  outputDropped(ref: { identifier: string; product: string }, dropped: number): void {
+    this.outputDroppedLines.inc(ref, dropped);
   }
 
   /** Where instance rows come from at scrape time (the admin's registry). */

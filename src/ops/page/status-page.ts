@@ -1,9 +1,11 @@
 // GET / of the ops server: one self-contained HTML page whose inline script polls the ops API (no build step).
 import { createHash } from 'node:crypto';
+import { CHARTS_HTML, CHARTS_SCRIPT, CHARTS_STYLE } from './charts-script.js';
 
-// Runs in the browser: fetches status, update modes and events every 2 s and renders them with textContent only.
+// Runs in the browser: fetches status, update modes, events and series every 2 s; renders with textContent and SVG only.
 const SCRIPT = String.raw`
 'use strict';
+${CHARTS_SCRIPT}
 const $ = (id) => document.getElementById(id);
 const fmtUptime = (s) => {
   const d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
@@ -42,7 +44,8 @@ async function getJson(path) {
 }
 async function refresh() {
   try {
-    const [status, updates, events] = await Promise.all([getJson('/api/v1/status'), getJson('/api/v1/updates'), getJson('/api/v1/events')]);
+    const [status, updates, events, series] = await Promise.all([getJson('/api/v1/status'), getJson('/api/v1/updates'), getJson('/api/v1/events'), getJson('/api/v1/series')]);
+    drawCharts(series);
     $('version').textContent = status.version;
     $('uptime').textContent = fmtUptime(status.up_time_seconds);
     fill('workers', status.workers, (w) => [w.identifier, w.product, w.version, state(w.state), w.pid, w.restarts, fmtUptime(w.uptimeSeconds), w.reason || ''], 'no instances');
@@ -76,6 +79,7 @@ th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #e3e6e
 th { background: #eceff3; font-weight: 600; } td.empty { color: #8a93a3; font-style: italic; }
 .state { font-weight: 600; } .state-ready, .state-active { color: #137333; } .state-failed, .state-invalid { color: #b3261e; }
 .state-starting, .state-restarting, .state-draining, .state-deleting { color: #a15c00; } .state-stopped { color: #5b6475; }
+${CHARTS_STYLE}
 #error { background: #fde7e6; color: #b3261e; padding: .5rem .8rem; margin: .8rem 0; }
 `;
 
@@ -93,7 +97,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <h1>worker-admin</h1>
 <div class="meta">version <span id="version">…</span> · up <span id="uptime">…</span> · refreshed <span id="refreshed">never</span></div>
 <div id="error" hidden></div>
-<h2>Instances</h2>
+${CHARTS_HTML}<h2>Instances</h2>
 <table><thead><tr><th>Identifier</th><th>Product</th><th>Version</th><th>State</th><th>PID</th><th>Restarts</th><th>Uptime</th><th>Reason</th></tr></thead><tbody id="workers"></tbody></table>
 <h2>Updates</h2>
 <table><thead><tr><th>Product</th><th>Mode</th><th>Range</th><th>Interval / at</th><th>Next check</th></tr></thead><tbody id="updates"></tbody></table>
