@@ -31,7 +31,8 @@ export type ErrorCode =
   | 'POLICY_INVALID'
   | 'POLICY_CONFIG_MISSING'
   | 'POLICY_EXISTS'
-  | 'POLICY_NOT_FOUND';
+  | 'POLICY_NOT_FOUND'
+  | 'FLEET_ENGINE';
 
 /** The one error class of the project: a stable code, a message naming what was wrong, a cause. */
 export class WorkerAdminError extends Error {
