@@ -16,6 +16,8 @@ export class ConnectionRegistry {
   /** Connections not CLOSED (READY or DRAINING) by command they declare: the command is known. */
   private readonly liveByCommand = new Map<string, Set<WorkerConnection>>();
   private nextId = 1;
+  /** Told after a connection is added, removed or changes state (the fleet's host record follows it). */
+  private readonly changeListeners: Array<() => void> = [];
   /** The connection `used` moved to the front last. */
   private lastUsed: WorkerConnection | undefined;
 
@@ -26,9 +28,13 @@ export class ConnectionRegistry {
 
   add(connection: WorkerConnection): void {
     this.byId.set(connection.id, connection);
-    connection.onTransition((c, from) => this.reindex(c, from));
+    connection.onTransition((c, from) => {
+      this.reindex(c, from);
+      this.changed();
+    });
     if (connection.state !== 'CLOSED') index(this.liveByCommand, connection, connection.commands, newSet);
     if (connection.state === 'READY') this.indexReady(connection);
+    this.changed();
   }
 
   remove(connection: WorkerConnection): void {
@@ -36,6 +42,16 @@ export class ConnectionRegistry {
     connection.onTransition(undefined);
     this.unindexReady(connection);
     unindex(this.liveByCommand, connection, connection.commands);
+    this.changed();
+  }
+
+  /** Calls `listener` after every change of the set of connections or of a connection's state. */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
   }
 
   /** READY connections serving `command`, the one that answered last first (live view: do not keep it). */
