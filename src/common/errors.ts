@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'POLICY_CONFIG_MISSING'
   | 'POLICY_EXISTS'
   | 'POLICY_NOT_FOUND'
-  | 'FLEET_ENGINE';
+  | 'FLEET_ENGINE'
+  | 'PAYLOAD_TOO_LARGE';
 
 /** The one error class of the project: a stable code, a message naming what was wrong, a cause. */
 export class WorkerAdminError extends Error {
