@@ -85,7 +85,10 @@ export class CommandRouter {
     const payloadText = input.payload.trim() === '' ? '{}' : input.payload;
     const isAdmin = input.command.startsWith(ADMIN_PREFIX);
     const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
-    return fleet.claims.guard(input.uuid, commandFingerprint(input.command, payloadText), timeoutMs, () => this.submitNow(input, false));
+    const fingerprint = commandFingerprint(input.command, payloadText);
+    // this router already has it (pending or answered): its own replay cache answers, no claim needed
+    if (this.deps.uuids.lookup(input.uuid, fingerprint).kind !== 'new') return this.submitNow(input, false);
+    return fleet.claims.guard(input.uuid, fingerprint, timeoutMs, () => this.submitNow(input, false));
   }
 
   private submitNow(input: Command, localOnly: boolean): Promise<Reply> {
