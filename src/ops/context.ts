@@ -25,4 +25,6 @@ export interface OpsContext {
   metrics: OpsMetrics;
   auth: AdminAuth;
   limits: { yamlBytes: number; yamlAliases: number };
+  /** The fleet as this host sees it; undefined when this host is not in a fleet. */
+  fleet(): Promise<unknown>;
 }

@@ -34,6 +34,8 @@ export interface OpsOptions {
   scheduler?: Scheduler;
   /** Update modes with their next check; default the admin's updater. */
   updates?: UpdateModeSource;
+  /** What this host knows of its fleet (GET /api/v1/fleet); absent or undefined: not in a fleet. */
+  fleet?: () => Promise<unknown>;
   logger?: Logger;
 }
 
@@ -73,6 +75,7 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
     policies, events: () => feed.events(), metrics, auth: createAdminAuth(options.adminToken),
     updates: options.updates ?? describedUpdateModes(config.connectors, (ref) => admin.updates.modes.describe(ref)),
     limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases },
+    fleet: options.fleet ?? (() => Promise.resolve(undefined)),
   };
   const otel = await startOtel(config, metrics, logger);
   const server: Server = createOpsServer(ctx, logger);
