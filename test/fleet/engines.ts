@@ -23,6 +23,8 @@ export interface FleetEngines {
   etcd: LocalServer;
   tokens: { admin: string; client: string };
   repositoryDir: string;
+  /** Stops nats-server (or etcd) and starts it again on the same port and data dir; `down` runs while it is stopped. */
+  restart(which: 'nats' | 'etcd', down?: () => Promise<void>): Promise<void>;
   /** A fleet under its own prefix on these engines. */
   fleet(options: Pick<LocalFleetOptions, 'hosts'> & Partial<LocalFleetOptions>): Promise<LocalFleet>;
   close(): Promise<void>;
@@ -34,23 +36,38 @@ let prefixes = 0;
 export async function startFleetEngines(): Promise<FleetEngines> {
   const base = process.platform === 'linux' ? '/dev/shm' : undefined;
   const dir = mkdtempSync(join(base ?? '/tmp', 'wa-fleet-'));
-  const nats = await startNatsServer({ dir: join(dir, 'nats') });
-  const etcd = await startEtcd({ dir: join(dir, 'etcd') }).catch(async (error: unknown) => {
+  let nats = await startNatsServer({ dir: join(dir, 'nats') });
+  let etcd = await startEtcd({ dir: join(dir, 'etcd') }).catch(async (error: unknown) => {
     await nats.stop();
     throw error;
   });
   const tokens = { admin: randomBytes(24).toString('hex'), client: randomBytes(24).toString('hex') };
   const repositoryDir = await packedRepository();
   const fleets: LocalFleet[] = [];
-  return {
+  const engines: FleetEngines = {
     dir, nats, etcd, tokens, repositoryDir,
+    async restart(which, down) {
+      if (which === 'nats') {
+        const port = nats.port;
+        await nats.stop();
+        await down?.();
+        nats = await startNatsServer({ dir: join(dir, 'nats'), port });
+        engines.nats = nats;
+      } else {
+        const { port, peerPort } = etcd;
+        await etcd.stop();
+        await down?.();
+        etcd = await startEtcd({ dir: join(dir, 'etcd'), clientPort: port, ...(peerPort ? { peerPort } : {}) });
+        engines.etcd = etcd;
+      }
+    },
     async fleet(options) {
       prefixes += 1;
       const fleet = await startLocalFleet({
         dir: join(dir, `fleet-${prefixes}`),
         repositoryDir,
         tokens,
-        engines: { nats, etcd },
+        engines: { nats: [nats.url], etcd: [etcd.url] },
         prefix: `/wa-test-${process.pid}-${prefixes}`,
         env: { WORKER_ADMIN_LOG_LEVEL: 'info' },
         ...options,
@@ -65,6 +82,7 @@ export async function startFleetEngines(): Promise<FleetEngines> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return engines;
 }
 
 /** Calls `probe` until it returns true (outside a test, where expect.poll is not allowed); rejects after `ms`. */

@@ -11,6 +11,8 @@ export interface LocalServer {
   /** nats://127.0.0.1:PORT or http://127.0.0.1:PORT */
   readonly url: string;
   readonly port: number;
+  /** etcd's peer port (a restart on the same data dir reuses it). */
+  readonly peerPort?: number;
   /** SIGTERM, then SIGKILL after 5 s; resolves when the process has exited. Idempotent. */
   stop(): Promise<void>;
   /** Sends a signal (SIGKILL, SIGSTOP, SIGCONT…) to the process. */
@@ -180,7 +182,7 @@ export async function startEtcd(options: EtcdOptions): Promise<LocalServer> {
     await server.stop();
     throw error;
   }
-  return server;
+  return { ...server, peerPort };
 }
 
 /** etcd listens before it has elected itself leader: wait for /health to say so. */
