@@ -126,6 +126,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         addresses: { router: router.address, ops: ops.address }, logger: logger.child({ component: 'fleet' }),
       });
       const host = fleet;
+      admin.registry.useClaims(host.identifiers);
       // SIGTERM: leave first (nothing new from other hosts, theirs finished), then drain; the leases go last
       closers.unshift(() => host.leave());
       closers.splice(closers.length - (repository ? 1 : 0), 0, () => host.close());

@@ -88,6 +88,14 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
     expect(unknown.error).toMatch(/^HOST_LOST: /);
   });
 
+  it('refuses an identifier that runs on another host: IDENTIFIER_CONFLICT', async () => {
+    const reply = await send(client('host-c', true), 'ADMIN_START_WORKER', { product: 'tests/counter', version: '1.0' }, { timeout_ms: 60_000 });
+    expect(reply.status).toBe('FAIL');
+    expect(reply.error).toMatch(/^IDENTIFIER_CONFLICT: tests-counter-1 runs on host host-b/);
+    const list = await send(client('host-c', true), 'ADMIN_LIST_WORKERS');
+    expect((list.data?.['workers'] as Array<{ identifier: string }>).map((w) => w.identifier)).toEqual(['utils-echo-1']);
+  });
+
   it('refuses a forwarded ADMIN_* without a valid proof of the admin token', async () => {
     const nc = await connect({ servers: engines.nats.url });
     try {

@@ -40,7 +40,7 @@ export class IdentifierClaims {
       const kv = result.responses[0]?.response_range?.kvs[0];
       const holder = kv ? parseHolder(kv.value.toString()) : undefined;
       if (holder?.host !== this.host) {
-        throw new WorkerAdminError('IDENTIFIER_CONFLICT', `identifier ${identifier} runs on host ${holder?.host ?? '?'} of this fleet: choose another identifier, or stop it there`);
+        throw new WorkerAdminError('IDENTIFIER_CONFLICT', `IDENTIFIER_CONFLICT: ${identifier} runs on host ${holder?.host ?? '?'} of this fleet: choose another identifier, or stop it there`);
       }
       // ours from an earlier incarnation: move it under the current claims lease
       await withDeadline(this.client.if(key, 'Mod', '==', kv!.mod_revision).then(this.client.put(key).value(value).lease(leases.claimsId)).commit(), 2000);
