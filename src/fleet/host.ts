@@ -13,6 +13,7 @@ import type { RunningRouter } from '../router/server.js';
 import { UuidClaims } from './claims/uuid-claims.js';
 import { IdentifierClaims } from './claims/identifiers.js';
 import type { FleetConfig } from './config.js';
+import { fleetConfigurationStore } from './config-store.js';
 import { connectEtcd } from './engines/etcd.js';
 import { connectNats } from './engines/nats.js';
 import { HostDirectory } from './registry/directory.js';
@@ -132,6 +133,7 @@ export class FleetHost {
       forwardEvent: (event) => {
         if (this.transport.linkUp) this.transport.publishEvent(event);
       },
+      store: (local) => fleetConfigurationStore(this.etcd, config.prefix, local, logger.child({ component: 'fleet-store' })),
     });
     this.outbound.bind(this.port);
     this.inbound = new Inbound(this.port, {
@@ -266,6 +268,11 @@ export class FleetHost {
       await withDeadline(this.etcd.put(`${config.prefix}/hosts/${config.host}`).value(JSON.stringify(this.record())).lease(leases.hostId).exec(), 2000);
     });
     return this.writing;
+  }
+
+  /** Commands of other hosts served or bounced here. */
+  inboundCounts(): { served: number; bounced: number } {
+    return { served: this.inbound?.served ?? 0, bounced: this.inbound?.bounced ?? 0 };
   }
 
   /** What this host knows of the fleet now. */

@@ -1,6 +1,7 @@
 // What a router needs from a fleet (docs/fleet.md): remote candidates for dispatch, fleet-wide replay, event fan-out.
 // The router never imports the fleet: the fleet implements these and attaches itself to a running router.
 import type { Event, Reply } from '../proto/types.js';
+import type { ConfigurationStore } from './config-store.js';
 import type { PendingCommand } from './pending.js';
 
 /** Other hosts' instances as dispatch candidates. */
@@ -27,4 +28,6 @@ export interface FleetLink {
   readonly claims: ReplayClaims;
   /** An event published on this host: send it to the other hosts. */
   forwardEvent(event: Event): void;
+  /** The fleet's configuration store, built around the router's own. */
+  store?(local: ConfigurationStore): ConfigurationStore;
 }

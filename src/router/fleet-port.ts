@@ -28,6 +28,7 @@ export interface RouterFleetPort {
 /** Attaches `link` to the router of `ctx` and returns the router's side of the bargain. */
 export function fleetPort(ctx: RouterContext, link: FleetLink): RouterFleetPort {
   ctx.commands.attachFleet(link);
+  if (link.store) ctx.store = link.store(ctx.store);
   ctx.hub.attachFleet(link.host, (event) => link.forwardEvent(event));
   return {
     takeCommand: (command) => ctx.commands.takeFromFleet(command),

@@ -127,6 +127,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       });
       const host = fleet;
       admin.registry.useClaims(host.identifiers);
+      const { registerFleetMetrics } = await import('../fleet/metrics.js');
+      registerFleetMetrics(metrics.registry, host);
       // SIGTERM: leave first (nothing new from other hosts, theirs finished), then drain; the leases go last
       closers.unshift(() => host.leave());
       closers.splice(closers.length - (repository ? 1 : 0), 0, () => host.close());

@@ -48,6 +48,9 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
     expect(replies.map((r) => r.status)).toEqual(replies.map(() => 'SUCCESS'));
     expect(new Set(replies.map((r) => r.worker))).toEqual(new Set(['utils-echo-1@1.1']));
     expect(replies.map((r) => r.data?.['i'])).toEqual(replies.map((_, i) => i));
+    const metrics = await (await fetch(`http://${fleet.host('host-a').ops}/metrics`)).text();
+    expect(metrics).toMatch(/worker_admin_fleet_hosts\{status="live"\} 3/);
+    expect(Number(/worker_admin_fleet_cross_host_commands_total\{outcome="answered"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(40);
     const status = (await (await fetch(`http://${fleet.host('host-c').ops}/api/v1/fleet`)).json()) as { hosts: Array<{ name: string; instances: Array<{ identifier: string }> }> };
     expect(status.hosts.find((h) => h.name === 'host-c')?.instances.map((i) => i.identifier)).toContain('utils-echo-1');
   });

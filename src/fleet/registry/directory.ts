@@ -27,6 +27,8 @@ export class HostDirectory {
   private closed = false;
   /** Heartbeat silence is not judged while this host itself cannot hear (its NATS link is down). */
   private deafSince: number | undefined;
+  /** Incarnations seen lost since start (metrics). */
+  lostCount = 0;
   /** Last time the list of hosts was read from etcd (for `fleet status`: etcd reachable). */
   listedAt = 0;
 
@@ -160,6 +162,7 @@ export class HostDirectory {
   private upsert(record: HostRecord): void {
     const known = this.hosts.get(record.name);
     if (known && known.record.incarnation !== record.incarnation) {
+      if (!known.silent) this.lostCount += 1;
       this.events.lost(record.name, known.record.incarnation, `it restarted (incarnation ${record.incarnation} replaced ${known.record.incarnation})`);
     }
     const sameIncarnation = known !== undefined && known.record.incarnation === record.incarnation;
@@ -168,6 +171,7 @@ export class HostDirectory {
 
   private drop(name: string, known: KnownHost, reason: string): void {
     this.hosts.delete(name);
+    if (!known.silent) this.lostCount += 1;
     this.events.lost(name, known.record.incarnation, reason);
   }
 
@@ -177,6 +181,7 @@ export class HostDirectory {
     for (const [name, known] of this.hosts) {
       if (known.silent || now - known.heardAt <= this.leaseTtlMs) continue;
       known.silent = true;
+      this.lostCount += 1;
       this.logger.warn({ host: name, incarnation: known.record.incarnation, silentMs: now - known.heardAt }, 'fleet host silent: treated as lost');
       this.events.lost(name, known.record.incarnation, `no heartbeat for ${now - known.heardAt} ms`);
       this.events.changed();
