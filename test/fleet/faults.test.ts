@@ -2,6 +2,7 @@
 // nats-server restarted. Every command sent gets exactly one reply.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
+import { connectRouter } from '../../src/sdk/client.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
 import { runLoad, tally, type Sent } from './load.js';
@@ -95,7 +96,8 @@ describe.skipIf(skip !== undefined)('a fleet under faults', () => {
     await until(bothServe, 30_000, 'B serves again');
     const sent = await load.stop();
     expect(sent.filter((s) => s.error !== undefined)).toEqual([]);
-    for (const s of sent.filter((x) => onB(x) && x.sentAt < frozenAt && (x.repliedAt ?? 0) > frozenAt)) {
+    // B cannot answer while frozen: a reply later than 1 s after SIGSTOP (not one already on its way) is a FAIL
+    for (const s of sent.filter((x) => onB(x) && x.sentAt < frozenAt && (x.repliedAt ?? 0) > frozenAt + 1000)) {
       expect(s.reply?.status).toBe('FAIL');
       expect(s.repliedAt! - frozenAt).toBeLessThanOrEqual(LOST_BOUND_MS);
     }
@@ -145,5 +147,35 @@ describe.skipIf(skip !== undefined)('a fleet under faults', () => {
     expect(sent.filter((s) => s.error !== undefined || s.reply === undefined)).toEqual([]);
     const statuses = new Set(sent.map((s) => (s.reply!.status === 'FAIL' ? s.reply!.error.split(':')[0] : s.reply!.status)));
     for (const status of statuses) expect(['SUCCESS', 'TRANSPORT_LOST', 'HOST_LOST', 'NO_WORKER', 'TIMEOUT']).toContain(status);
+  }, 180_000);
+
+  it('keeps a client given two routers going when one of them is SIGKILLed', async () => {
+    const client = connectRouter({ address: [fleet.host('host-a').router, fleet.host('host-c').router], token: engines.tokens.client });
+    const results: Array<{ status: string; error: string } | { thrown: string }> = [];
+    let stop = false;
+    const lanes = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        try {
+          const reply = await client.send('SLOW', { ms: 100 }, { timeout: '15s' });
+          results.push({ status: reply.status, error: reply.error });
+        } catch (error) {
+          results.push({ thrown: (error as Error).message });
+        }
+      }
+    });
+    try {
+      await until(() => results.length >= 20, 30_000, 'client load flows');
+      fleet.host('host-a').signal('SIGKILL');
+      await fleet.host('host-a').exited();
+      const mark = results.length;
+      await until(() => results.slice(mark).filter((r) => 'status' in r && r.status === 'SUCCESS').length >= 20, 60_000, 'client goes on through host-c');
+    } finally {
+      stop = true;
+      await Promise.all(lanes);
+      client.close();
+    }
+    expect(results.filter((r) => 'thrown' in r)).toEqual([]);
+    for (const r of results) if ('status' in r && r.status !== 'SUCCESS') expect(r.error).toMatch(/^(HOST_LOST|TRANSPORT_LOST|WORKER_LOST): /);
+    await fleet.host('host-a').start();
   }, 180_000);
 });

@@ -33,6 +33,9 @@ export interface LocalFleetOptions {
   env?: Record<string, string>;
   /** Extra admin.yaml fields of every host. */
   extra?: Record<string, unknown>;
+  /** Engine credentials: written as ${WA_NATS_PASSWORD} / ${WA_ETCD_PASSWORD} references, the values in each host's environment. */
+  natsAuth?: { user: string; password: string };
+  etcdAuth?: { username: string; password: string };
 }
 
 export interface LocalHost {
@@ -116,8 +119,8 @@ async function prepareHost(spec: LocalHostSpec, options: LocalFleetOptions, engi
     fleet: {
       host: spec.name,
       labels: spec.labels ?? {},
-      nats: { servers: engines.nats },
-      etcd: { endpoints: engines.etcd },
+      nats: { servers: engines.nats, ...(options.natsAuth ? { user: options.natsAuth.user, password: '${WA_NATS_PASSWORD}' } : {}) },
+      etcd: { endpoints: engines.etcd, ...(options.etcdAuth ? { username: options.etcdAuth.username, password: '${WA_ETCD_PASSWORD}' } : {}) },
       prefix: options.prefix ?? '/worker-admin',
       leaseTtl: options.leaseTtl ?? '3s',
       reassignAfter: options.reassignAfter ?? '30s',
@@ -132,6 +135,8 @@ async function prepareHost(spec: LocalHostSpec, options: LocalFleetOptions, engi
     WORKER_ADMIN_CLIENT_TOKEN: options.tokens.client,
     WORKER_ADMIN_LOG_LEVEL: 'info',
     WORKER_ADMIN_LOG_FORMAT: 'json',
+    ...(options.natsAuth ? { WA_NATS_PASSWORD: options.natsAuth.password } : {}),
+    ...(options.etcdAuth ? { WA_ETCD_PASSWORD: options.etcdAuth.password } : {}),
     ...options.env,
   };
   let child: ChildProcess | undefined;
