@@ -17,6 +17,7 @@ const BENCHES = [
   { id: 'cold-start', file: 'cold-start.mjs', fn: 'runColdStartBench', what: 'cold start: ADMIN_START_WORKER → READY vs node worker.mjs by hand' },
   { id: 'scale', file: 'scale.mjs', fn: 'runScaleBench', what: 'scale: 200 instances vs PM2, RSS, dispatch at 1/20/200' },
   { id: 'rolling', file: 'rolling.mjs', fn: 'runRollingBench', what: 'rolling update under 1,000 commands/s vs PM2 cluster-mode reload' },
+  { id: 'fleet', file: 'fleet.mjs', fn: 'runFleetBench', what: 'fleet: cross-host commands vs bare NATS request-reply; local traffic with uuids vs a single host' },
 ];
 
 // Goals the issue sets that a bench's own rows leave open: router p99 ≤ 2× bare (its latency ratio is bare / router).

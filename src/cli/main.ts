@@ -16,6 +16,7 @@ const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => 
   pack: { usage: 'pack SRC_DIR --out REPO_DIR', summary: 'build a repository tree from a connectors/-style tree', load: () => import('./pack.js') },
   repo: { usage: 'repo serve DIR [--listen ADDR] [--upload-token-file FILE]', summary: 'serve a repository over HTTP', load: () => import('./repo.js') },
   status: { usage: 'status [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'what the ops API says, as a table', load: () => import('./status.js') },
+  fleet: { usage: 'fleet status [--ops ADDR] [--token TOKEN] [--state-dir DIR] [--json] | fleet demo [--dir DIR] [--connectors DIR]', summary: 'a fleet: its hosts, instances and engines as a table (status); nats-server + etcd + a repository + 3 hosts on this machine (demo)', load: () => import('./fleet.js') },
 };
 
 /** The help text listing every subcommand. */
