@@ -18,6 +18,7 @@ const BENCHES = [
   { id: 'scale', file: 'scale.mjs', fn: 'runScaleBench', what: 'scale: 200 instances vs PM2, RSS, dispatch at 1/20/200' },
   { id: 'rolling', file: 'rolling.mjs', fn: 'runRollingBench', what: 'rolling update under 1,000 commands/s vs PM2 cluster-mode reload' },
   { id: 'flood', file: 'flood.mjs', fn: 'runFloodBench', what: 'flood: admin RSS and echo throughput beside a worker flooding stdout' },
+  { id: 'fleet', file: 'fleet.mjs', fn: 'runFleetBench', what: 'fleet: cross-host commands vs bare NATS request-reply; local traffic with uuids vs a single host' },
 ];
 
 // Goals the issue sets that a bench's own rows leave open: router p99 ≤ 2× bare (its latency ratio is bare / router).

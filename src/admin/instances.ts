@@ -7,13 +7,25 @@ import type { DesiredInstance } from '../process/state-schema.js';
 
 interface StartOutcome { instance: Instance; alreadyRunning: boolean }
 
+/** Identifiers claimed fleet-wide before an instance starts (docs/fleet.md); IDENTIFIER_CONFLICT when held elsewhere. */
+export interface IdentifierClaimer {
+  claim(identifier: string): Promise<void>;
+  release(identifier: string): Promise<void>;
+}
+
 /** Instances by identifier; one live instance per identifier. */
 export class InstanceRegistry {
   private readonly byId = new Map<string, Instance>();
   /** A note about an instance's version from the repository (yanked, removed), shown as `notice` in its status. */
   noticeOf: ((spec: InstanceSpec) => string | undefined) | undefined;
+  private claims: IdentifierClaimer | undefined;
 
   constructor(private readonly deps: InstanceDeps, private readonly maxInstances: number) {}
+
+  /** In a fleet: every new identifier is claimed fleet-wide first, and given up when its instance is stopped. */
+  useClaims(claims: IdentifierClaimer): void {
+    this.claims = claims;
+  }
 
   /** Starts `spec` unless the same identifier is already live (same spec: alreadyRunning; else IDENTIFIER_CONFLICT). */
   async start(spec: InstanceSpec): Promise<StartOutcome> {
@@ -28,6 +40,7 @@ export class InstanceRegistry {
     if (live >= this.maxInstances) {
       throw new WorkerAdminError('LIMIT_EXCEEDED', `${live} instances are running, the instances limit is ${this.maxInstances}`);
     }
+    await this.claims?.claim(spec.identifier);
     const instance = new Instance(spec, this.deps);
     this.byId.set(spec.identifier, instance);
     try {
@@ -35,6 +48,7 @@ export class InstanceRegistry {
     } catch (error) {
       if (this.byId.get(spec.identifier) === instance) this.byId.delete(spec.identifier);
       this.deps.changed();
+      await this.claims?.release(spec.identifier).catch(() => undefined);
       throw error;
     }
     return { instance, alreadyRunning: false };
@@ -46,7 +60,10 @@ export class InstanceRegistry {
       && (filter.identifier === undefined || i.identifier === filter.identifier)
       && (filter.type === undefined || (i.spec.type === filter.type && i.spec.product === filter.product))
       && (filter.version === undefined || i.spec.version === filter.version));
-    await Promise.all(matching.map((i) => i.stop()));
+    await Promise.all(matching.map(async (i) => {
+      await i.stop();
+      await this.claims?.release(i.identifier).catch(() => undefined);
+    }));
     return matching.map((i) => i.identifier);
   }
 

@@ -9,7 +9,7 @@ const USAGE = 'status [--ops ADDR] [--token TOKEN] [--state-dir DIR]';
 const DEFAULT_OPS = '127.0.0.1:8071';
 
 /** The ops address: --ops, then WORKER_ADMIN_OPS, then credentials.json of the state dir, then the default. */
-async function resolveOps(flag: string | undefined, stateDir: string): Promise<string> {
+export async function resolveOps(flag: string | undefined, stateDir: string): Promise<string> {
   if (flag) return flag;
   const env = process.env['WORKER_ADMIN_OPS'];
   if (env) return env;

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'REPLY_INVALID', 'ROUTER_SHUTDOWN',
   // the SDK's own FAIL replies, for a command that never reached a handler
   'WORKER_DRAINING',
+  // a fleet: its engines, hosts lost with commands in flight, the transport between hosts
+  'FLEET_ENGINE', 'HOST_LOST', 'TRANSPORT_LOST', 'PAYLOAD_TOO_LARGE', 'REPLAY_INCOMPLETE',
   // the router ending a worker's stream
   'WORKER_CUT_OFF', 'MISBEHAVING', 'SLOW_READER',
   // the ops API's update policies

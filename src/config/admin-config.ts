@@ -5,6 +5,7 @@ import { dirname, join as joinPath, resolve } from 'node:path';
 import { formatAddress } from '../common/address.js';
 import { WorkerAdminError, errorMessage } from '../common/errors.js';
 import { parseYamlDocument, type ParsedYaml } from '../common/yaml.js';
+import { readFleet } from '../fleet/config.js';
 import { readConnectors } from './connectors.js';
 import { substituteEnv } from './env.js';
 import { FieldReader } from './fields.js';
@@ -22,7 +23,7 @@ interface ParseOptions {
   requireRouterToken?: boolean;
 }
 
-const TOP_FIELDS = ['stateDir', 'mode', 'router', 'repository', 'ops', 'dryRunDir', 'timeouts', 'limits', 'connectors'] as const;
+const TOP_FIELDS = ['stateDir', 'mode', 'router', 'repository', 'ops', 'dryRunDir', 'timeouts', 'limits', 'connectors', 'fleet'] as const;
 const MIN_TOKEN_LENGTH = 32;
 const DEFAULT_STATE_DIR = '.worker-admin';
 
@@ -75,6 +76,7 @@ function buildConfig(value: unknown, opts: ParseOptions & { file: string }, line
     timeouts: readTimeouts(reader, raw['timeouts']),
     limits: readLimits(reader, raw['limits']),
     connectors: readConnectors(reader, raw['connectors']),
+    fleet: readFleet(reader, raw['fleet']),
   };
   return config;
 }

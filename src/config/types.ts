@@ -1,5 +1,6 @@
 // The admin configuration after validation (docs/configuration.md): durations in ms, sizes in bytes, absolute paths.
 import type { Address } from '../common/address.js';
+import type { FleetConfig } from '../fleet/config.js';
 
 /** `development` keeps exited workers' log files; `production` removes them. */
 export type AdminMode = 'development' | 'production';
@@ -116,4 +117,6 @@ export interface AdminConfig {
   timeouts: Timeouts;
   limits: Limits;
   connectors: ConnectorConfig[];
+  /** Several hosts as one (docs/fleet.md); undefined: a single host. */
+  fleet: FleetConfig | undefined;
 }

@@ -33,4 +33,6 @@ export interface OpsContext {
   output: WorkerOutputHub;
   /** Where earlier runs' log files are (`{stateDir}/logs`). */
   stateDir: string;
+  /** The fleet as this host sees it; undefined when this host is not in a fleet. */
+  fleet(): Promise<unknown>;
 }

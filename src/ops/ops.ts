@@ -36,6 +36,8 @@ export interface OpsOptions {
   scheduler?: Scheduler;
   /** Update modes with their next check; default the admin's updater. */
   updates?: UpdateModeSource;
+  /** What this host knows of its fleet (GET /api/v1/fleet); absent or undefined: not in a fleet. */
+  fleet?: () => Promise<unknown>;
   logger?: Logger;
   /** Time between two samples of the charts (default 5 s); the window is always 15 minutes. */
   seriesStepMs?: number;
@@ -86,6 +88,7 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
     updates: options.updates ?? describedUpdateModes(config.connectors, (ref) => admin.updates.modes.describe(ref)),
     limits: { yamlBytes: config.limits.yamlBytes, yamlAliases: config.limits.yamlAliases },
     series: () => series.view(Date.now()), output: admin.output, stateDir: config.stateDir,
+    fleet: options.fleet ?? (() => Promise.resolve(undefined)),
   };
   const otel = await startOtel(config, metrics, logger);
   const server: Server = createOpsServer(ctx, logger);

@@ -4,6 +4,7 @@ import type { Logger } from '../common/log.js';
 import type { OpsContext } from './context.js';
 import { sendDetail, sendError, sendText } from './http/respond.js';
 import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './page/status-page.js';
+import { getFleet } from './routes/fleet.js';
 import { deletePolicy, postPolicies } from './routes/policies.js';
 import { getLogs } from './routes/logs.js';
 import { getSeries } from './routes/series.js';
@@ -30,6 +31,7 @@ const ROUTES: readonly Route[] = [
   { path: '/api/v1/logs', methods: { GET: getLogs } },
   { path: '/api/v1/policies', methods: { POST: postPolicies } },
   { path: /^\/api\/v1\/policies\/([^/]+)$/, methods: { DELETE: deletePolicy } },
+  { path: '/api/v1/fleet', methods: { GET: getFleet } },
   { path: '/metrics', methods: { GET: getMetrics } },
 ];
 

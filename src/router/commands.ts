@@ -7,6 +7,8 @@ import type { Command, Reply, Status } from '../proto/types.js';
 import type { WorkerConnection } from './connection.js';
 import { pickConnection } from './dispatch.js';
 import type { EventsHub } from './events-hub.js';
+import type { ExpectationRegistry } from './expectations.js';
+import type { FleetLink } from './fleet-link.js';
 import type { RouterObserver } from './options.js';
 import { PendingCommand, routerReply } from './pending.js';
 import type { ProductScope } from './products.js';
@@ -61,13 +63,43 @@ export class CommandRouter {
   private closing = false;
   /** Sequence of replies: a connection's `usedAt` (ties of least-in-flight go to the one that answered last). */
   private uses = 0;
+  /** Other hosts, when this router is part of a fleet (docs/fleet.md). */
+  private fleet: FleetLink | undefined;
 
   constructor(private readonly deps: CommandRouterDeps) {
     this.now = deps.now ?? Date.now;
   }
 
+  /** Joins a fleet: other hosts' instances become candidates, client uuids are claimed fleet-wide. */
+  attachFleet(link: FleetLink): void {
+    this.fleet = link;
+    this.deps.products.useRemote(link.remote);
+  }
+
+  /**
+   * A command another host sent here: served by a local worker, or undefined ("bounce") when none can take it now —
+   * it never waits here, never goes to a third host, and its uuid was claimed by the sender.
+   */
+  takeFromFleet(input: Command): Promise<Reply> | undefined {
+    if (this.closing) return undefined;
+    if (!pickConnection(this.deps.registry.ready(input.command), input, true)) return undefined;
+    return this.submitNow(input, true);
+  }
+
   /** Takes a command from a client (roles are checked by the caller) and resolves with its Reply. */
   submit(input: Command): Promise<Reply> {
+    const fleet = this.fleet;
+    if (fleet === undefined || input.uuid === '') return this.submitNow(input, false);
+    const payloadText = input.payload.trim() === '' ? '{}' : input.payload;
+    const isAdmin = input.command.startsWith(ADMIN_PREFIX);
+    const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
+    const fingerprint = commandFingerprint(input.command, payloadText);
+    // this router already has it (pending or answered): its own replay cache answers, no claim needed
+    if (this.deps.uuids.lookup(input.uuid, fingerprint).kind !== 'new') return this.submitNow(input, false);
+    return fleet.claims.guard(input.uuid, fingerprint, timeoutMs, () => this.submitNow(input, false));
+  }
+
+  private submitNow(input: Command, localOnly: boolean): Promise<Reply> {
     const uuid = input.uuid || randomUUID();
     const refuse = (error: string): Promise<Reply> => Promise.resolve(routerReply(uuid, 'INVALID', error));
     if (!COMMAND_RE.test(input.command)) {
@@ -97,18 +129,22 @@ export class CommandRouter {
     const receivedAt = this.now();
     const command: Command = { ...input, uuid, product, payload: payloadText, timeout_ms: timeoutMs, context: input.context ?? {} };
     const pending = new PendingCommand(command, payload, receivedAt, receivedAt + timeoutMs);
+    pending.localOnly = localOnly;
     this.deps.uuids.begin(uuid, fingerprint, pending.reply);
     pending.timer = setTimeout(() => this.onDeadline(pending), timeoutMs);
 
+    const adminHost = /^admin@(.+)$/.exec(command.target)?.[1];
     const refusal = this.refusal(command);
     if (refusal) this.settle(pending, routerReply(uuid, refusal.status, refusal.error));
+    else if (adminHost !== undefined) this.routeToAdmin(pending, adminHost);
     else this.route(pending);
     return pending.reply;
   }
 
   /** Why an accepted command cannot be routed at all (shutting down, unknown), or undefined. */
-  private refusal({ command, product }: Command): { status: Status; error: string } | undefined {
+  private refusal({ command, product, target }: Command): { status: Status; error: string } | undefined {
     if (this.closing) return { status: 'FAIL', error: coded('ROUTER_SHUTDOWN', 'the router is shutting down') };
+    if (target.startsWith('admin@')) return undefined;
     if (this.deps.products.knows(command, product)) return undefined;
     const whose = product === '' ? '' : ` of ${product}`;
     return { status: 'NO_WORKER', error: coded('UNKNOWN_COMMAND', `no worker${whose} serves ${command}: none connected, expected or declared by a stored pivot`) };
@@ -153,9 +189,12 @@ export class CommandRouter {
     if (queue.size === 0) return;
     for (const pending of queue.snapshot()) {
       const connection = pickConnection(registry.ready(pending.command.command), pending.command, true);
-      if (!connection) continue;
-      queue.remove(pending);
-      this.dispatch(connection, pending);
+      if (connection) {
+        queue.remove(pending);
+        this.dispatch(connection, pending);
+      } else if (this.sendRemote(pending)) {
+        queue.remove(pending);
+      }
     }
     this.deps.observer.queueSize?.(queue.size);
   }
@@ -177,12 +216,54 @@ export class CommandRouter {
     }
   }
 
+  /** An answer from the host a REMOTE command went to (or HOST_LOST / TRANSPORT_LOST made for it by the fleet). */
+  settleRemote(pending: PendingCommand, reply: Reply): void {
+    if (pending.state === 'REMOTE') this.settle(pending, reply);
+  }
+
+  /** The host a REMOTE command went to never ran it (bounce, no responders): dispatch it again. */
+  requeue(pending: PendingCommand): void {
+    if (pending.state !== 'REMOTE') return;
+    pending.state = 'NEW';
+    pending.connectionName = '';
+    this.route(pending);
+  }
+
+  /** target admin@HOST: this host's admin takes it here; another host's gets it over the fleet. */
+  private routeToAdmin(pending: PendingCommand, host: string): void {
+    const fleet = this.fleet;
+    if (fleet === undefined || host === fleet.host) {
+      pending.command.target = '';
+      this.route(pending);
+      return;
+    }
+    if (!pending.command.command.startsWith(ADMIN_PREFIX)) {
+      this.settle(pending, routerReply(pending.uuid, 'INVALID', coded('NAME_INVALID', `target admin@${host} takes ADMIN_* commands only, not ${pending.command.command}`)));
+      return;
+    }
+    pending.state = 'REMOTE';
+    if (fleet.remote.sendToAdmin(pending, host)) return;
+    pending.state = 'NEW';
+    this.settle(pending, routerReply(pending.uuid, 'FAIL', coded('HOST_LOST', `host ${host} is not a live host of this fleet`)));
+  }
+
+  /** Sends a command to another host when this router is in a fleet and one can take it (then it is REMOTE). */
+  private sendRemote(pending: PendingCommand): boolean {
+    if (pending.localOnly || this.fleet === undefined) return false;
+    const before = pending.state;
+    pending.state = 'REMOTE'; // before the send: an answer (or a refusal) may settle it at once
+    if (this.fleet.remote.send(pending)) return true;
+    if (pending.state === 'REMOTE') pending.state = before;
+    return false;
+  }
+
   private route(pending: PendingCommand): void {
     const connection = pickConnection(this.deps.registry.ready(pending.command.command), pending.command, true);
     if (connection) {
       this.dispatch(connection, pending);
       return;
     }
+    if (this.sendRemote(pending)) return;
     const { queue } = this.deps;
     if (!queue.push(pending)) {
       this.settle(pending, routerReply(pending.uuid, 'FAIL', coded('QUEUE_FULL', `${queue.size} commands already wait for a worker (limit ${queue.limit})`)));
@@ -212,7 +293,7 @@ export class CommandRouter {
 
   private onDeadline(pending: PendingCommand): void {
     pending.timer = undefined;
-    if (pending.state === 'IN_FLIGHT') {
+    if (pending.state === 'IN_FLIGHT' || pending.state === 'REMOTE') {
       this.settle(pending, routerReply(pending.uuid, 'TIMEOUT', coded('TIMEOUT', `no reply from ${pending.connectionName} within ${pending.command.timeout_ms} ms`), pending.connectionName));
     } else {
       this.settle(pending, routerReply(pending.uuid, 'NO_WORKER', coded('NO_WORKER', `no READY worker took ${pending.command.command} within ${pending.command.timeout_ms} ms`)));
@@ -222,8 +303,10 @@ export class CommandRouter {
   /** The one place a Reply is given: leaves queue or in-flight map, records the replay, tells the observer. */
   private settle(pending: PendingCommand, reply: Reply): void {
     const wasQueued = pending.state === 'QUEUED';
+    const wasRemote = pending.state === 'REMOTE';
     const connection = this.deps.registry.get(pending.connectionId);
     if (!pending.settle(reply)) return;
+    if (wasRemote) this.fleet?.remote.settled(pending);
     if (wasQueued && this.deps.queue.remove(pending)) this.deps.observer.queueSize?.(this.deps.queue.size);
     if (connection && connection.inFlight.get(pending.uuid) === pending) {
       const wasFull = connection.inFlight.size >= connection.maxInFlight;

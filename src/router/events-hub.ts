@@ -21,6 +21,8 @@ interface Watcher {
 export class EventsHub {
   private readonly watchers = new Set<Watcher>();
   private droppedForWorkers = 0;
+  /** In a fleet: this host's name (stamped on admin and router payloads) and where local events go to other hosts. */
+  private fleet: { host: string; forward: (event: Event) => void } | undefined;
 
   constructor(
     private readonly registry: ConnectionRegistry,
@@ -39,17 +41,33 @@ export class EventsHub {
     return this.watchers.size;
   }
 
+  /** Joins a fleet: events published here also go to `forward`; admin and router payloads say which host. */
+  attachFleet(host: string, forward: (event: Event) => void): void {
+    this.fleet = { host, forward };
+  }
+
   /** Stamps what is missing (uuid, timestamp) and delivers; `from` (the emitter) does not get its own event back. */
   publish(input: Partial<Event> & { topic: string; event: string }, from?: WorkerConnection): Event {
     const event: Event = {
       uuid: input.uuid || randomUUID(),
       topic: input.topic,
       event: input.event,
-      payload: input.payload ?? '',
+      payload: this.fleet ? withHost(input, this.fleet.host) : (input.payload ?? ''),
       reference_uuid: input.reference_uuid ?? '',
       timestamp_ms: input.timestamp_ms || this.now(),
       source: input.source ?? '',
     };
+    this.deliver(event, from);
+    this.fleet?.forward(event);
+    return event;
+  }
+
+  /** An event another host published: delivered here only. */
+  deliverFromFleet(event: Event): void {
+    this.deliver(event, undefined);
+  }
+
+  private deliver(event: Event, from: WorkerConnection | undefined): void {
     for (const watcher of this.watchers) {
       if (watcher.topics.size > 0 && !watcher.topics.has(event.topic)) continue;
       if (watcher.events.size > 0 && !watcher.events.has(event.event)) continue;
@@ -59,7 +77,6 @@ export class EventsHub {
       if (connection === from || connection.state !== 'READY') continue;
       if (!connection.writer.offer({ event })) this.dropForWorker(connection, event);
     }
-    return event;
   }
 
   /** An event of the router itself on topic `router`. */
@@ -88,5 +105,18 @@ export class EventsHub {
     if (this.droppedForWorkers === 1 || this.droppedForWorkers % 1000 === 0) {
       this.logger.warn({ worker: connection.name, topic: event.topic, event: event.event, dropped: this.droppedForWorkers }, 'worker does not read fast enough: event dropped');
     }
+  }
+}
+
+/** The payload of an `admin` or `router` event with `host` added (other topics: as given). */
+function withHost(input: Partial<Event> & { topic: string }, host: string): string {
+  const text = input.payload ?? '';
+  if (input.topic !== ADMIN_TOPIC && input.topic !== ROUTER_TOPIC) return text;
+  try {
+    const value: unknown = text.trim() === '' ? {} : JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return text;
+    return JSON.stringify({ ...(value as Record<string, unknown>), host });
+  } catch {
+    return text;
   }
 }

@@ -86,6 +86,12 @@ export class ExpectationRegistry {
     return products;
   }
 
+  /** `type/product` and commands of every live expectation (what this host will soon serve). */
+  products(): Array<{ product: string; commands: string[] }> {
+    this.sweep();
+    return [...this.live.values()].map((e) => ({ product: `${e.type}/${e.product}`, commands: [...e.commands] }));
+  }
+
   /** IDENTIFIER@VERSION of every live expectation. */
   expected(): string[] {
     this.sweep();

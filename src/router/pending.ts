@@ -1,16 +1,18 @@
-// One command between SendCommand and its single Reply: QUEUED → IN_FLIGHT → DONE, settled exactly once.
+// One command between SendCommand and its single Reply: QUEUED → IN_FLIGHT (or REMOTE: on another host) → DONE, settled once.
 import type { Command, Reply, Status } from '../proto/types.js';
 
-type PendingState = 'NEW' | 'QUEUED' | 'IN_FLIGHT' | 'DONE';
+export type PendingState = 'NEW' | 'QUEUED' | 'IN_FLIGHT' | 'REMOTE' | 'DONE';
 
 /** A command the router owes exactly one Reply. */
 export class PendingCommand {
   state: PendingState = 'NEW';
   /** Connection id while IN_FLIGHT. */
   connectionId: number | undefined;
-  /** IDENTIFIER@VERSION while IN_FLIGHT (for TIMEOUT replies). */
+  /** IDENTIFIER@VERSION while IN_FLIGHT, or HOST/IDENTIFIER@VERSION while REMOTE (for TIMEOUT replies). */
   connectionName = '';
   timer: NodeJS.Timeout | undefined;
+  /** Sent by another host: served here or bounced, never forwarded again. */
+  localOnly = false;
   readonly reply: Promise<Reply>;
   private resolveReply!: (reply: Reply) => void;
 

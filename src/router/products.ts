@@ -6,6 +6,8 @@ import type { ConnectionRegistry } from './registry.js';
 export class ProductScope {
   /** The products (`type/product`) the admin's configuration lists, as its last Hello said. */
   private configured: ReadonlySet<string> = new Set();
+  /** In a fleet: the products other hosts serve, expect or are configured for. */
+  private remote: { productsDeclaring(command: string): Set<string> } | undefined;
 
   constructor(
     private readonly registry: ConnectionRegistry,
@@ -18,13 +20,20 @@ export class ProductScope {
     this.configured = new Set(products);
   }
 
+  /** Joins a fleet: what other hosts declare counts too. */
+  useRemote(remote: { productsDeclaring(command: string): Set<string> }): void {
+    this.remote = remote;
+  }
+
   /**
    * Known (queued until a worker takes it, not NO_WORKER at once): a live connection, a live expectation or any stored
    * pivot declares it — of `product` only, when the command is pinned to one.
    */
   knows(command: string, product = ''): boolean {
     const { registry, expectations, pivots } = this;
-    if (product === '') return registry.declares(command) || expectations.declares(command) || pivots.declares(command);
+    const remote = this.remote?.productsDeclaring(command);
+    if (product === '') return registry.declares(command) || expectations.declares(command) || pivots.declares(command) || (remote !== undefined && remote.size > 0);
+    if (remote?.has(product)) return true;
     return has(registry.productsServing(command), product) || expectations.productsDeclaring(command).has(product) || has(pivots.productsDeclaring(command), product);
   }
 
@@ -36,6 +45,7 @@ export class ProductScope {
     const products = new Set(this.registry.productsServing(command));
     for (const p of this.expectations.productsDeclaring(command)) products.add(p);
     for (const p of this.pivots.productsDeclaring(command)) if (this.configured.has(p)) products.add(p);
+    for (const p of this.remote?.productsDeclaring(command) ?? []) products.add(p);
     if (products.size < 2) return undefined;
     return [...products].sort();
   }

@@ -18,6 +18,8 @@ export class ConnectionRegistry {
   /** By command: how many live connections of each product (`type/product`) declare it. */
   private readonly liveProducts = new Map<string, Map<string, number>>();
   private nextId = 1;
+  /** Told after a connection is added, removed or changes state (the fleet's host record follows it). */
+  private readonly changeListeners: Array<() => void> = [];
   /** The connection `used` moved to the front last. */
   private lastUsed: WorkerConnection | undefined;
 
@@ -28,9 +30,13 @@ export class ConnectionRegistry {
 
   add(connection: WorkerConnection): void {
     this.byId.set(connection.id, connection);
-    connection.onTransition((c, from) => this.reindex(c, from));
+    connection.onTransition((c, from) => {
+      this.reindex(c, from);
+      this.changed();
+    });
     if (connection.state !== 'CLOSED') this.indexLive(connection);
     if (connection.state === 'READY') this.indexReady(connection);
+    this.changed();
   }
 
   remove(connection: WorkerConnection): void {
@@ -38,6 +44,16 @@ export class ConnectionRegistry {
     connection.onTransition(undefined);
     this.unindexReady(connection);
     this.unindexLive(connection);
+    this.changed();
+  }
+
+  /** Calls `listener` after every change of the set of connections or of a connection's state. */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
   }
 
   /** READY connections serving `command`, the one that answered last first (live view: do not keep it). */

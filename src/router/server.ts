@@ -9,14 +9,18 @@ import { routerServiceDefinition } from '../proto/load.js';
 import { createFileConfigurationStore } from './config-store.js';
 import { resolveRouterOptions, type RouterOptions, type RouterTls } from './options.js';
 import { createRouterCore, type RouterCore } from './router-core.js';
+import { fleetPort, type RouterFleetPort } from './fleet-port.js';
+import type { FleetLink } from './fleet-link.js';
 import { prepareSocketPath, removeSocket, restrictSocket } from './socket.js';
 
-export type {  RouterOptions, RouterTls } from './options.js';
-;
+export type { RouterOptions, RouterTls } from './options.js';
+export type { RouterFleetPort } from './fleet-port.js';
 
 export interface RunningRouter {
   /** Actually bound, absolute: 'unix:/abs/path' or 'HOST:PORT'. */
   readonly address: string;
+  /** Joins a fleet (docs/fleet.md); what the fleet may do with this router comes back. */
+  attachFleet(link: FleetLink): RouterFleetPort;
   /** Idempotent: answers queued commands FAIL ROUTER_SHUTDOWN, ends streams, forceShutdown after a short grace. */
   close(): Promise<void>;
 }
@@ -102,6 +106,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   };
   return {
     address,
+    attachFleet: (link) => fleetPort(core.context, link),
     close: () => (closing ??= doClose()),
   };
 }

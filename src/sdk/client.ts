@@ -1,16 +1,18 @@
 // connectRouter (docs/protocol.md): a client's send / events / on / listWorkers over one channel.
 import * as grpc from '@grpc/grpc-js';
-import { errorMessage } from '../common/errors.js';
+import { WorkerAdminError, errorMessage } from '../common/errors.js';
 import { parseDuration } from '../common/units.js';
 import type { Event, WorkerList } from '../proto/types.js';
 import { iterateEvents } from './event-stream.js';
 import { toEventMessage, toJsonText, toReplyResult } from './messages.js';
+import { RouterPool } from './failover.js';
 import { createRouterRpc, routerCallError, type RouterRpc } from './rpc.js';
 import type { EventMessage, RouterConnection, SendOptions, TlsOptions, WatchOptions } from './types.js';
 
 /** Options of connectRouter. */
 export interface ConnectOptions {
-  address: string;
+  /** A router, or several routers of one fleet: a command goes to the next one when its router cannot be reached. */
+  address: string | string[];
   /** Client token (admin token for ADMIN_* commands). */
   token?: string;
   tls?: TlsOptions;
@@ -30,7 +32,10 @@ export interface RouterClient extends RouterConnection {
 
 /** Opens a client connection (lazily: the channel connects on the first call). */
 export function connectRouter(options: ConnectOptions): RouterClient {
-  const rpc = createRouterRpc({ address: options.address, ...(options.token ? { token: options.token } : {}), ...(options.tls ? { tls: options.tls } : {}) });
+  const addresses = [options.address].flat();
+  if (addresses.length === 0) throw new WorkerAdminError('ADDRESS_INVALID', 'connectRouter: give at least one router address');
+  const pool = new RouterPool(addresses.map((address) => createRouterRpc({ address, ...(options.token ? { token: options.token } : {}), ...(options.tls ? { tls: options.tls } : {}) })));
+  const rpc = pool.preferred;
   const watches = new Set<grpc.ClientReadableStream<Event>>();
   const watch = (topics: string[], events: string[]): grpc.ClientReadableStream<Event> => {
     const call = rpc.watchEvents({ topics, events });
@@ -42,7 +47,7 @@ export function connectRouter(options: ConnectOptions): RouterClient {
   return {
     rpc,
     async send(command: string, payload: unknown = {}, opts: SendOptions = {}) {
-      const reply = await rpc.sendCommand({
+      const reply = await pool.send({
         command,
         payload: toJsonText(payload, `the payload of ${command}`),
         timeout_ms: opts.timeout === undefined ? 0 : parseDuration(opts.timeout, 'timeout'),
@@ -86,7 +91,7 @@ export function connectRouter(options: ConnectOptions): RouterClient {
     close() {
       for (const call of watches) call.cancel();
       watches.clear();
-      rpc.close();
+      pool.close();
     },
   };
 }

@@ -4,7 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startAdmin, type Admin } from '../admin/admin.js';
 import { writeCredentials, type Credentials } from '../common/credentials.js';
-import { errorMessage } from '../common/errors.js';
+import { WorkerAdminError, errorMessage } from '../common/errors.js';
+import type { FleetHost } from '../fleet/host.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { formatAddress } from '../common/address.js';
 import type { Scheduler } from '../common/scheduler.js';
@@ -56,7 +57,10 @@ export interface RunningStack {
   skipped: SkippedConnector[];
   router: RunningRouter;
   admin: Admin;
-  repository: RepositoryServer;
+  /** The local repository server; undefined for a fleet host using a shared repository. */
+  repository: RepositoryServer | undefined;
+  /** This host's membership of a fleet, when the config has a fleet: section. */
+  fleet: FleetHost | undefined;
   ops: RunningOps;
   credentials: Credentials;
   /** Drain every worker, then stop admin, router and repository. Idempotent. */
@@ -71,11 +75,19 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const logger = options.logger ?? createLogger('worker-admin');
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   const env = options.env ?? {};
-  const adminToken = options.adminToken ?? config.router.token ?? env['WORKER_ADMIN_TOKEN'] ?? newToken();
-  const clientToken = options.clientToken ?? env['WORKER_ADMIN_CLIENT_TOKEN'] ?? newToken();
+  const givenAdmin = options.adminToken ?? config.router.token ?? env['WORKER_ADMIN_TOKEN'];
+  const givenClient = options.clientToken ?? env['WORKER_ADMIN_CLIENT_TOKEN'];
+  if (config.fleet && (givenAdmin === undefined || givenClient === undefined)) {
+    // one admin token and one client token hold in the whole fleet: a host never makes up its own
+    throw new WorkerAdminError('CONFIG_INVALID', `${config.file}: a fleet host needs its tokens given, not generated: set WORKER_ADMIN_TOKEN and WORKER_ADMIN_CLIENT_TOKEN (the same on every host)`);
+  }
+  const adminToken = givenAdmin ?? newToken();
+  const clientToken = givenClient ?? newToken();
 
   const repoDir = join(config.stateDir, 'repository');
-  const sources = options.repositoryDir ? [] : [options.connectorsDir ?? 'connectors'].flat();
+  // in a fleet the repository is shared and given (repository.url); ./connectors is packed only when asked for
+  const sources = options.repositoryDir ? [] : config.fleet && options.connectorsDir === undefined ? [] : [options.connectorsDir ?? 'connectors'].flat();
+  const serveLocal = options.repositoryDir !== undefined || sources.length > 0;
   const packs: StackPack[] = [];
   const guard = upPackGuard(config.mode, logger);
   if (sources.length > 0) {
@@ -96,8 +108,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const skipped = await connectorsWithoutRuntime(config.connectors, sources, options.pythonProblem);
   for (const s of skipped) logger.warn({ product: s.product, reason: s.reason }, 'connector skipped');
   const adminConfig = skipped.length === 0 ? config : { ...config, connectors: config.connectors.filter((c) => !skipped.some((s) => s.product === c.ref)) };
-  const repository = await startRepositoryServer({ dir: options.repositoryDir ?? repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' });
-  const closers: Array<() => Promise<void>> = [() => repository.close()];
+  const repository = serveLocal ? await startRepositoryServer({ dir: options.repositoryDir ?? repoDir, listen: options.repositoryListen ?? '127.0.0.1:0' }) : undefined;
+  const repositoryUrl = repository?.url ?? config.repository.url;
+  const closers: Array<() => Promise<void>> = repository ? [() => repository.close()] : [];
+  let fleet: FleetHost | undefined;
   const metrics = new OpsMetrics();
   try {
     const router = await startRouter({
@@ -108,7 +122,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     closers.unshift(() => router.close());
     const admin = await startAdmin({
-      config: adminConfig, adminToken, routerAddress: router.address, repositoryUrl: repository.url,
+      config: adminConfig, adminToken, routerAddress: router.address, repositoryUrl,
       logger: logger.child({ component: 'admin' }), ...(options.backoff ? { backoff: options.backoff } : {}),
       ...(options.scheduler ? { scheduler: options.scheduler } : {}),
       onPackage: (pkg, request) => metrics.packageProvided(pkg, request),
@@ -116,16 +130,33 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     closers.unshift(() => admin.close());
     // a re-published version's keys and pivot replace what the router's store kept from its previous bytes
     for (const ref of guard.republished) await refreshVersionConfiguration(ref, { rpc: admin.link.rpc, repository: admin.context.repository, logger });
-    const ops = await startOps({ admin, config: adminConfig, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops });
+    const ops = await startOps({
+      admin, config: adminConfig, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops,
+      fleet: () => (fleet ? fleet.status() : Promise.resolve(undefined)),
+    });
     closers.unshift(() => ops.close());
+    if (config.fleet) {
+      const { joinFleet } = await import('../fleet/host.js'); // the engines' clients load only in a fleet
+      fleet = await joinFleet({
+        config: config.fleet, router, adminToken, stateDir: config.stateDir,
+        addresses: { router: router.address, ops: ops.address }, logger: logger.child({ component: 'fleet' }),
+      });
+      const host = fleet;
+      admin.registry.useClaims(host.identifiers);
+      const { registerFleetMetrics } = await import('../fleet/metrics.js');
+      registerFleetMetrics(metrics.registry, host);
+      // SIGTERM: leave first (nothing new from other hosts, theirs finished), then drain; the leases go last
+      closers.unshift(() => host.leave());
+      closers.splice(closers.length - (repository ? 1 : 0), 0, () => host.close());
+    }
     const credentials: Credentials = {
-      router: router.address, ops: ops.address, repository: repository.url, adminToken, clientToken,
+      router: router.address, ops: ops.address, repository: repositoryUrl, adminToken, clientToken,
     };
     await writeCredentials(config.stateDir, credentials);
     if (options.startConnectors !== false) await admin.startConfiguredConnectors();
     let closing: Promise<void> | undefined;
     return {
-      packs, skipped, router, admin, repository, ops, credentials,
+      packs, skipped, router, admin, repository, ops, credentials, fleet,
       close: () => (closing ??= runAll(closers, logger)),
     };
   } catch (error) {

@@ -114,7 +114,7 @@ describe('admin lifecycle', () => {
     try {
       await t3.stack.admin.startConfiguredConnectors();
       const pid = ((await t3.send('ADMIN_LIST_WORKERS')).data as { workers: Array<{ pid: number }> }).workers[0]!.pid;
-      await t3.stack.repository.close();
+      await t3.stack.repository!.close();
       const before = t3.events.length;
       process.kill(pid, 'SIGKILL');
       await t3.waitForEvent((e, p) => e.event === 'WORKER_READY' && p['identifier'] === 'utils-echo-1', 20_000, before);

@@ -30,7 +30,7 @@ export interface TestStack {
 
 let packed: Promise<string> | undefined;
 /** connectors/ and the test fixtures packed once per test process (bundling is the slow part of a stack start). */
-function packedRepository(): Promise<string> {
+export function packedRepository(): Promise<string> {
   return (packed ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wa-repo-'));
     await packRepository({ src: join(ROOT, 'connectors'), out: dir });

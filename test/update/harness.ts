@@ -66,7 +66,8 @@ export async function startUpdateStack(opts: { connectors?: unknown[]; scheduler
     for (const close of closers.reverse()) await close().catch(() => undefined);
   };
   try {
-    const { admin, repository } = stack;
+    const { admin } = stack;
+    const repository = stack.repository!; // repositoryDir given: always served here
     const rpc = createRouterRpc({ address: stack.router.address, token: stack.credentials.adminToken });
     closers.push(async () => rpc.close());
     const log = watchAdminEvents(rpc, (e) => ({ event: e.event, payload: payloadOf(e) }));

@@ -1,0 +1,193 @@
+// Fleet-wide replay (docs/fleet.md, a uuid claim): the first router to claim a client's uuid runs it; others wait for
+// the reply it records. etcd out of reach: the receiving host's own replay cache decides, logged and counted.
+import type { Etcd3, Lease } from 'etcd3';
+import type { Logger } from '../../common/log.js';
+import type { Reply } from '../../proto/types.js';
+import type { ReplayClaims } from '../../router/fleet-link.js';
+import { routerReply } from '../../router/pending.js';
+import { withDeadline } from '../registry/leases.js';
+
+/** Replies up to this size are recorded whole; larger ones without their payload (etcd takes 1.5 MiB requests). */
+const INLINE_PAYLOAD = 256 * 1024;
+const WINDOW_S = 11 * 60;
+const CALL_MS = 2000;
+
+interface ClaimValue {
+  fingerprint: string;
+  host: string;
+  incarnation: string;
+  state: 'pending' | 'done';
+  reply?: Reply;
+  /** Set when the recorded reply left its payload out. */
+  payloadOmitted?: number;
+}
+
+export interface ClaimCounters {
+  won: number;
+  replayed: number;
+  conflicts: number;
+  fallbacks: number;
+}
+
+export interface ClaimsContext {
+  host: string;
+  incarnation(): string;
+  /** True when `incarnation` of `host` is known to be lost. */
+  isLost(host: string, incarnation: string): boolean;
+}
+
+export class UuidClaims implements ReplayClaims {
+  readonly counters: ClaimCounters = { won: 0, replayed: 0, conflicts: 0, fallbacks: 0 };
+  private lease: { lease: Lease; id: Promise<string>; at: number } | undefined;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+    private readonly ctx: ClaimsContext,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async guard(uuid: string, fingerprint: string, timeoutMs: number, run: () => Promise<Reply>): Promise<Reply> {
+    const key = `${this.prefix}/uuids/${uuid}`;
+    const mine: ClaimValue = { fingerprint, host: this.ctx.host, incarnation: this.ctx.incarnation(), state: 'pending' };
+    let claim: { won: true; revision: string } | { won: false; value: ClaimValue | undefined; revision: string };
+    try {
+      claim = await this.claim(key, mine);
+    } catch (error) {
+      this.counters.fallbacks += 1;
+      this.logger.warn({ err: error, uuid }, 'uuid claim not possible (etcd unreachable): replay checked on this host only');
+      return run();
+    }
+    if (claim.won) {
+      this.counters.won += 1;
+      const reply = await run();
+      await this.record(key, mine, reply, claim.revision);
+      return reply;
+    }
+    const existing = claim.value;
+    if (existing && existing.fingerprint !== fingerprint) {
+      this.counters.conflicts += 1;
+      return routerReply(uuid, 'INVALID', `UUID_CONFLICT: uuid ${uuid} was already used with another command or payload`);
+    }
+    this.counters.replayed += 1;
+    return this.follow(key, uuid, existing, claim.revision, timeoutMs);
+  }
+
+  /** Create-if-absent; on loss, what is there and the revision to watch from. */
+  private async claim(key: string, value: ClaimValue): Promise<{ won: true; revision: string } | { won: false; value: ClaimValue | undefined; revision: string }> {
+    const leaseId = await this.windowLease();
+    const result = await withDeadline(
+      this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(JSON.stringify(value)).lease(leaseId)).else(this.client.get(key)).commit(),
+      CALL_MS,
+    );
+    if (result.succeeded) return { won: true, revision: result.header.revision };
+    const kv = result.responses[0]?.response_range?.kvs[0];
+    return { won: false, value: kv ? parse(kv.value.toString()) : undefined, revision: result.header.revision };
+  }
+
+  /** The first reply, recorded before it is returned (a fresh window from now), only over our own pending claim. */
+  private async record(key: string, mine: ClaimValue, reply: Reply, claimRevision: string): Promise<void> {
+    const done: ClaimValue = { ...mine, state: 'done', reply: reply.payload.length <= INLINE_PAYLOAD ? reply : { ...reply, payload: '' } };
+    if (reply.payload.length > INLINE_PAYLOAD) done.payloadOmitted = reply.payload.length;
+    try {
+      const leaseId = await this.windowLease();
+      await withDeadline(
+        this.client.if(key, 'Mod', '==', claimRevision).then(this.client.put(key).value(JSON.stringify(done)).lease(leaseId)).commit(),
+        CALL_MS,
+      );
+    } catch (error) {
+      this.counters.fallbacks += 1;
+      this.logger.warn({ err: error, key }, 'uuid reply not recorded in the fleet (etcd unreachable): a replay through another router may wait');
+    }
+  }
+
+  /** Waits for the owner's recorded reply; HOST_LOST (recorded) when the owner is lost; TIMEOUT at the command's timeout. */
+  private async follow(key: string, uuid: string, existing: ClaimValue | undefined, revision: string, timeoutMs: number): Promise<Reply> {
+    if (existing?.state === 'done' && existing.reply) return this.replay(existing);
+    const until = this.now() + timeoutMs;
+    let watcher: Awaited<ReturnType<ReturnType<Etcd3['watch']>['create']>> | undefined;
+    let tick: NodeJS.Timeout | undefined;
+    try {
+      let latest = existing;
+      let latestRevision = revision;
+      const done = new Promise<ClaimValue | undefined>((resolve) => {
+        void this.client
+          .watch()
+          .key(key)
+          .startRevision((BigInt(revision) + 1n).toString())
+          .create()
+          .then((w) => {
+            watcher = w;
+            w.on('put', (kv) => {
+              const value = parse(kv.value.toString());
+              latest = value;
+              latestRevision = kv.mod_revision;
+              if (value?.state === 'done') resolve(value);
+            });
+            w.on('delete', () => resolve(undefined));
+          }, () => resolve(undefined));
+        tick = setInterval(() => {
+          if (latest && latest.state === 'pending' && this.ctx.isLost(latest.host, latest.incarnation)) resolve(latest);
+          if (this.now() >= until) resolve(undefined);
+        }, 200);
+      });
+      const value = await done;
+      clearInterval(tick);
+      if (value?.state === 'done' && value.reply) return this.replay(value);
+      if (value?.state === 'pending') return this.recordLost(key, uuid, value, latestRevision);
+      return routerReply(uuid, 'TIMEOUT', `uuid ${uuid} is being served through another router (host ${latest?.host ?? '?'}): no reply within ${timeoutMs} ms`);
+    } finally {
+      clearInterval(tick);
+      await watcher?.cancel().catch(() => undefined);
+    }
+  }
+
+  /** The owner was lost before recording: record HOST_LOST in its place (or return what won that race). */
+  private async recordLost(key: string, uuid: string, owner: ClaimValue, revision: string): Promise<Reply> {
+    const reply = routerReply(uuid, 'FAIL', `HOST_LOST: host ${owner.host} (incarnation ${owner.incarnation}) was lost while it served uuid ${uuid}`);
+    try {
+      const leaseId = await this.windowLease();
+      const result = await withDeadline(
+        this.client.if(key, 'Mod', '==', revision).then(this.client.put(key).value(JSON.stringify({ ...owner, state: 'done', reply }))
+          .lease(leaseId)).else(this.client.get(key)).commit(),
+        CALL_MS,
+      );
+      if (!result.succeeded) {
+        const kv = result.responses[0]?.response_range?.kvs[0];
+        const value = kv ? parse(kv.value.toString()) : undefined;
+        if (value?.state === 'done' && value.reply) return this.replay(value);
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, key }, 'HOST_LOST for a claimed uuid not recorded (etcd unreachable)');
+    }
+    return reply;
+  }
+
+  private replay(value: ClaimValue): Reply {
+    const reply = value.reply!;
+    if (value.payloadOmitted === undefined) return reply;
+    return { ...reply, status: 'FAIL', payload: '', error: `REPLAY_INCOMPLETE: the first reply (${reply.status}, ${value.payloadOmitted} bytes of payload) was recorded without its payload; it was served by host ${value.host}` };
+  }
+
+  /** One lease per minute for the uuid window: a key put under it lives 10 to 11 minutes from now. */
+  private async windowLease(): Promise<string> {
+    const now = this.now();
+    if (!this.lease || now - this.lease.at >= 60_000) {
+      const lease = this.client.lease(WINDOW_S, { autoKeepAlive: false });
+      this.lease = { lease, id: lease.grant(), at: now };
+      this.lease.id.catch(() => {
+        this.lease = undefined;
+      });
+    }
+    return withDeadline(this.lease.id, CALL_MS);
+  }
+}
+
+function parse(text: string): ClaimValue | undefined {
+  try {
+    return JSON.parse(text) as ClaimValue;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,31 @@
+// The etcd client of a host: endpoints, TLS and user from the config, checked with one read at start.
+import { readFile } from 'node:fs/promises';
+import { Etcd3, type IOptions } from 'etcd3';
+import { WorkerAdminError, errorMessage } from '../../common/errors.js';
+import type { EtcdSettings } from '../config.js';
+
+/** Builds the client options (files read once). */
+async function etcdOptions(settings: EtcdSettings): Promise<IOptions> {
+  const options: IOptions = { hosts: settings.endpoints, dialTimeout: 5000 };
+  if (settings.username !== undefined) options.auth = { username: settings.username, password: settings.password ?? '' };
+  if (settings.tls) {
+    const read = async (path: string | undefined): Promise<Buffer | undefined> => (path === undefined ? undefined : readFile(path));
+    const ca = await read(settings.tls.ca);
+    const cert = await read(settings.tls.cert);
+    const key = await read(settings.tls.key);
+    options.credentials = { rootCertificate: ca ?? Buffer.alloc(0), ...(cert && key ? { certChain: cert, privateKey: key } : {}) };
+  }
+  return options;
+}
+
+/** Connects and reads one key, so that a wrong endpoint, certificate or password fails here, naming etcd. */
+export async function connectEtcd(settings: EtcdSettings, prefix: string): Promise<Etcd3> {
+  const client = new Etcd3(await etcdOptions(settings));
+  try {
+    await client.get(`${prefix}/probe`).string();
+  } catch (error) {
+    client.close();
+    throw new WorkerAdminError('FLEET_ENGINE', `etcd: cannot use ${settings.endpoints.join(', ')}: ${errorMessage(error)}`, { cause: error });
+  }
+  return client;
+}

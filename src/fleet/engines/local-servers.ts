@@ -1,0 +1,203 @@
+// nats-server and etcd started on loopback (free ports, own data dirs): for `fleet demo` and the tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { join } from 'node:path';
+
+export interface LocalServer {
+  readonly name: string;
+  readonly pid: number;
+  /** nats://127.0.0.1:PORT or http://127.0.0.1:PORT */
+  readonly url: string;
+  readonly port: number;
+  /** etcd's peer port (a restart on the same data dir reuses it). */
+  readonly peerPort?: number;
+  /** SIGTERM, then SIGKILL after 5 s; resolves when the process has exited. Idempotent. */
+  stop(): Promise<void>;
+  /** Sends a signal (SIGKILL, SIGSTOP, SIGCONT…) to the process. */
+  signal(signal: NodeJS.Signals): void;
+  readonly exited: Promise<number | null>;
+}
+
+const SEARCH = ['/usr/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/sbin'];
+
+/** The absolute path of an engine binary, or undefined when it is not installed. */
+export async function findBinary(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const dirs = [...(env['PATH'] ?? '').split(':').filter((d) => d !== ''), ...SEARCH];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** A TCP port nothing listens on right now (the kernel's choice). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects when the child exits first. */
+async function waitForPort(port: number, child: ChildProcess, name: string, log: () => string, timeoutMs = 20_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited before it listened on ${port}: ${log()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() - started > timeoutMs) throw new Error(`${name} did not listen on ${port} within ${timeoutMs} ms: ${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function track(name: string, child: ChildProcess, url: string, port: number): LocalServer {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stopping: Promise<void> | undefined;
+  return {
+    name,
+    pid: child.pid ?? -1,
+    url,
+    port,
+    exited,
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    stop() {
+      return (stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGCONT');
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      })());
+    },
+  };
+}
+
+function capture(child: ChildProcess): () => string {
+  let text = '';
+  const keep = (chunk: Buffer): void => {
+    text = (text + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => text.trim().split('\n').slice(-8).join('\n');
+}
+
+export interface NatsServerOptions {
+  dir: string;
+  port?: number;
+  /** max_payload in bytes (default 8 MiB: a 4 MiB command plus our envelope fits). */
+  maxPayload?: number;
+  /** Require this user and password. */
+  auth?: { user: string; password: string };
+  /** Join a cluster: this node's route port and the other nodes' route ports. */
+  cluster?: { name: string; port: number; routes: number[] };
+  binary?: string;
+}
+
+/** Starts Debian's nats-server on 127.0.0.1 with a config file of ours. */
+export async function startNatsServer(options: NatsServerOptions): Promise<LocalServer> {
+  const binary = options.binary ?? (await findBinary('nats-server'));
+  if (!binary) throw new Error('nats-server is not installed (apt-get install -y nats-server)');
+  const port = options.port ?? (await freePort());
+  await mkdir(options.dir, { recursive: true });
+  const lines = [`listen: 127.0.0.1:${port}`, `max_payload: ${options.maxPayload ?? 8 * 1024 * 1024}`, 'ping_interval: "2s"', 'ping_max: 2'];
+  if (options.auth) lines.push(`authorization { user: ${JSON.stringify(options.auth.user)}, password: ${JSON.stringify(options.auth.password)} }`);
+  if (options.cluster) {
+    const routes = options.cluster.routes.map((p) => `nats-route://127.0.0.1:${p}`);
+    lines.push(`cluster { name: ${JSON.stringify(options.cluster.name)}, listen: 127.0.0.1:${options.cluster.port}, routes: ${JSON.stringify(routes)} }`);
+  }
+  const configFile = join(options.dir, `nats-${port}.conf`);
+  await writeFile(configFile, `${lines.join('\n')}\n`);
+  const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' } });
+  const log = capture(child);
+  const server = track('nats-server', child, `nats://127.0.0.1:${port}`, port);
+  try {
+    await waitForPort(port, child, 'nats-server', log);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
+
+export interface EtcdOptions {
+  dir: string;
+  clientPort?: number;
+  peerPort?: number;
+  name?: string;
+  binary?: string;
+}
+
+/** Starts Debian's etcd (a single member) on 127.0.0.1 with its data in `dir`. */
+export async function startEtcd(options: EtcdOptions): Promise<LocalServer> {
+  const binary = options.binary ?? (await findBinary('etcd'));
+  if (!binary) throw new Error('etcd is not installed (apt-get install -y etcd-server)');
+  const clientPort = options.clientPort ?? (await freePort());
+  const peerPort = options.peerPort ?? (await freePort());
+  const name = options.name ?? 'etcd-local';
+  await mkdir(options.dir, { recursive: true });
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const args = [
+    '--name', name,
+    '--data-dir', join(options.dir, `${name}.etcd`),
+    '--listen-client-urls', client,
+    '--advertise-client-urls', client,
+    '--listen-peer-urls', peer,
+    '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `${name}=${peer}`,
+    '--initial-cluster-state', 'new',
+    '--logger', 'zap',
+    '--log-level', 'error',
+  ];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ETCD_UNSUPPORTED_ARCH: process.env['ETCD_UNSUPPORTED_ARCH'] ?? '' } });
+  const log = capture(child);
+  const server = track('etcd', child, client, clientPort);
+  try {
+    await waitForPort(clientPort, child, 'etcd', log);
+    await waitForHealth(client, child, log);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return { ...server, peerPort };
+}
+
+/** etcd listens before it has elected itself leader: wait for /health to say so. */
+async function waitForHealth(client: string, child: ChildProcess, log: () => string, timeoutMs = 20_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`etcd exited: ${log()}`);
+    try {
+      const response = await fetch(`${client}/health`);
+      const body = (await response.json()) as { health?: string };
+      if (body.health === 'true') return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`etcd was not healthy within ${timeoutMs} ms: ${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

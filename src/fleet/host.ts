@@ -1,0 +1,352 @@
+// One host of a fleet (docs/fleet.md, a host): joins through etcd and NATS, attaches to its router, leaves on SIGTERM.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Etcd3 } from 'etcd3';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { writeFileAtomic } from '../common/credentials.js';
+import { WorkerAdminError, errorMessage } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { VERSION } from '../common/version.js';
+import type { RouterFleetPort } from '../router/fleet-port.js';
+import type { RunningRouter } from '../router/server.js';
+import { UuidClaims } from './claims/uuid-claims.js';
+import { IdentifierClaims } from './claims/identifiers.js';
+import type { FleetConfig } from './config.js';
+import { fleetConfigurationStore } from './config-store.js';
+import { connectEtcd } from './engines/etcd.js';
+import { connectNats } from './engines/nats.js';
+import { HostDirectory } from './registry/directory.js';
+import { localView, parseHostRecord, type HostRecord } from './registry/host-record.js';
+import { HostLeases, withDeadline, type LeaseHealth } from './registry/leases.js';
+import { Inbound } from './remote/inbound.js';
+import { Outbound } from './remote/outbound.js';
+import { NatsTransport } from './transport/nats-transport.js';
+import { PROTOCOL } from './transport/subjects.js';
+
+export type HostState = 'JOINING' | 'LIVE' | 'CUT_OFF' | 'FENCED' | 'LEAVING' | 'LEFT';
+
+export interface JoinOptions {
+  config: FleetConfig;
+  router: RunningRouter;
+  adminToken: string;
+  stateDir: string;
+  /** Where this host's router and ops API listen (shown to the fleet). */
+  addresses: { router: string; ops: string };
+  /** Products of the admin config with the commands of their pivots, when known (counted as declared). */
+  configured?: () => Array<{ product: string; commands: string[] }>;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** What `fleet status` and GET /api/v1/fleet show from this host's point of view. */
+export interface FleetStatus {
+  host: string;
+  state: HostState;
+  incarnation: string;
+  engines: { nats: 'connected' | 'disconnected'; etcd: 'reachable' | 'unreachable' };
+  hosts: Array<{ name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>; addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'] }>;
+  counters: Record<string, number>;
+}
+
+const PREVIOUS_FILE = 'fleet-host.json';
+
+/** Joins the fleet of `options.config`; throws FLEET_ENGINE naming the engine when one cannot be used. */
+export async function joinFleet(options: JoinOptions): Promise<FleetHost> {
+  const { config, logger } = options;
+  const etcd = await connectEtcd(config.etcd, config.prefix);
+  let nc: NatsConnection | undefined;
+  try {
+    nc = await connectNats(config.nats, config.host);
+    const host = new FleetHost(options, etcd, nc);
+    await host.join();
+    return host;
+  } catch (error) {
+    await nc?.close().catch(() => undefined);
+    etcd.close();
+    logger.error({ err: errorMessage(error) }, 'fleet join failed');
+    throw error;
+  }
+}
+
+export class FleetHost {
+  state: HostState = 'JOINING';
+  readonly transport: NatsTransport;
+  readonly directory: HostDirectory;
+  readonly outbound: Outbound;
+  readonly claims: UuidClaims;
+  readonly identifiers: IdentifierClaims;
+  private inbound: Inbound | undefined;
+  private port: RouterFleetPort | undefined;
+  private leases: HostLeases | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private writeTimer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly startedAt: number;
+  private readonly now: () => number;
+  private leaving: Promise<void> | undefined;
+  private readonly inboxToken = randomBytes(6).toString('hex');
+
+  constructor(
+    private readonly options: JoinOptions,
+    private readonly etcd: Etcd3,
+    private readonly nc: NatsConnection,
+  ) {
+    const { config, logger } = options;
+    this.now = options.now ?? Date.now;
+    this.startedAt = this.now();
+    const self = (): { host: string; incarnation: string } => ({ host: config.host, incarnation: this.incarnation });
+    this.transport = new NatsTransport(nc, config.subjectPrefix, self, this.inboxToken, logger.child({ component: 'fleet-transport' }), this.now);
+    this.directory = new HostDirectory(etcd, config.prefix, config.host, config.leaseTtlMs, {
+      lost: (host, incarnation, reason) => {
+        logger.warn({ host, incarnation, reason }, 'fleet host lost');
+        this.outbound.hostLost(host, incarnation, reason);
+      },
+      changed: () => this.port?.pump(),
+    }, logger.child({ component: 'fleet-directory' }), this.now);
+    this.outbound = new Outbound(this.directory, this.transport, options.adminToken, logger.child({ component: 'fleet-outbound' }), this.now);
+    this.claims = new UuidClaims(etcd, config.prefix, {
+      host: config.host,
+      incarnation: () => this.incarnation,
+      isLost: (host, incarnation) => host !== config.host && this.directory.live(host)?.record.incarnation !== incarnation,
+    }, logger.child({ component: 'fleet-claims' }), this.now);
+    this.identifiers = new IdentifierClaims(etcd, config.prefix, config.host, () => this.leases, logger.child({ component: 'fleet-identifiers' }));
+  }
+
+  get incarnation(): string {
+    return this.leases?.incarnation ?? '';
+  }
+
+  get name(): string {
+    return this.options.config.host;
+  }
+
+  /** JOINING → LIVE: leases, record, subscriptions, the watch of other hosts, heartbeats. */
+  async join(): Promise<void> {
+    const { config, router, logger } = this.options;
+    await this.takeOverPrevious();
+    await this.grantLeases();
+    this.port = router.attachFleet({
+      host: config.host,
+      remote: this.outbound,
+      claims: this.claims,
+      forwardEvent: (event) => {
+        if (this.transport.linkUp) this.transport.publishEvent(event);
+      },
+      store: (local) => fleetConfigurationStore(this.etcd, config.prefix, local, logger.child({ component: 'fleet-store' })),
+    });
+    this.outbound.bind(this.port);
+    this.inbound = new Inbound(this.port, {
+      incarnation: () => this.incarnation,
+      refusal: () => this.refusal(),
+    }, this.options.adminToken, logger.child({ component: 'fleet-inbound' }), this.now);
+    const inbound = this.inbound;
+    await this.transport.start({
+      command: (envelope, payload, answer) => inbound.take(envelope, payload, answer),
+      answer: (id, answer) => this.outbound.answered(id, answer),
+      event: (_from, event) => this.port?.deliverEvent(event),
+      heartbeat: (from) => this.directory.heard(from.host, from.incarnation),
+      link: (up) => {
+        this.directory.deaf(!up);
+        if (!up) this.outbound.transportLost();
+        else this.port?.pump();
+      },
+    });
+    await this.writeRecord();
+    await withDeadline(this.etcd.put(`${config.prefix}/seen/${config.host}`).value(JSON.stringify(this.record())).exec(), 2000);
+    await this.directory.start();
+    this.port.onWorkersChanged(() => this.scheduleWrite());
+    this.heartbeat = setInterval(() => this.transport.heartbeat(), Math.max(100, Math.floor(config.leaseTtlMs / 3)));
+    this.heartbeat.unref();
+    this.transport.heartbeat();
+    this.setState('LIVE');
+  }
+
+  /** Why commands of other hosts must not run here now, or undefined. */
+  private refusal(): string | undefined {
+    if (this.state === 'LEAVING' || this.state === 'LEFT') return `host ${this.name} is leaving the fleet`;
+    const leases = this.leases;
+    if (!leases || leases.health === 'LAPSED') return `host ${this.name} has no lease (re-registering)`;
+    if (leases.sinceRenewal() >= this.options.config.leaseTtlMs) return `host ${this.name} has not renewed its lease for ${leases.sinceRenewal()} ms`;
+    return undefined;
+  }
+
+  /** A previous run of this very host (its incarnation recorded in our state dir) hands over; anyone else: refused. */
+  private async takeOverPrevious(): Promise<void> {
+    const { config, stateDir } = this.options;
+    const response = await withDeadline(this.etcd.get(`${config.prefix}/hosts/${config.host}`).string(), 2000);
+    if (response === null) return;
+    const live = parseHostRecord(response);
+    let previous: string | undefined;
+    try {
+      previous = (JSON.parse(await readFile(join(stateDir, PREVIOUS_FILE), 'utf8')) as { incarnation?: string }).incarnation;
+    } catch {
+      previous = undefined;
+    }
+    if (!live || live.incarnation !== previous) {
+      throw new WorkerAdminError('FLEET_ENGINE', `etcd: host ${config.host} is already live in the fleet (incarnation ${live?.incarnation ?? '?'}, started from another state dir): give this host another fleet.host, or stop the other one`);
+    }
+    this.options.logger.warn({ incarnation: previous }, 'the previous run of this host still holds its lease: revoking it');
+    await withDeadline(this.etcd.leaseClient.leaseRevoke({ ID: BigInt(`0x${previous}`).toString() }), 2000).catch(() => undefined);
+  }
+
+  private async grantLeases(): Promise<void> {
+    const { config, stateDir, logger } = this.options;
+    this.leases = await HostLeases.grant(this.etcd, { leaseTtlMs: config.leaseTtlMs, claimsTtlMs: config.reassignAfterMs }, logger.child({ component: 'fleet-lease' }), this.now);
+    await writeFileAtomic(join(stateDir, PREVIOUS_FILE), JSON.stringify({ incarnation: this.leases.incarnation }));
+    this.leases.keepAlive((health) => this.onLeaseHealth(health));
+  }
+
+  private onLeaseHealth(health: LeaseHealth): void {
+    if (this.state === 'LEAVING' || this.state === 'LEFT') return;
+    if (health === 'LIVE') this.setState('LIVE');
+    else if (health === 'CUT_OFF') this.setState(this.leases && this.leases.sinceRenewal() >= this.options.config.reassignAfterMs - this.options.config.leaseTtlMs ? 'FENCED' : 'CUT_OFF');
+    else void this.reRegister();
+  }
+
+  /** The lease lapsed (etcd said so): a new incarnation, once etcd answers again. */
+  private async reRegister(): Promise<void> {
+    const { logger } = this.options;
+    this.setState('CUT_OFF');
+    this.leases?.stop();
+    for (let attempt = 0; this.state !== 'LEAVING' && this.state !== 'LEFT'; attempt += 1) {
+      try {
+        await this.grantLeases();
+        await this.identifiers.reclaimAll();
+        await this.writeRecord();
+        this.setState('LIVE');
+        logger.info({ incarnation: this.incarnation }, 'fleet host re-registered with a new incarnation');
+        return;
+      } catch (error) {
+        logger.warn({ err: errorMessage(error), attempt }, 'fleet re-registration failed: trying again');
+        await new Promise((r) => setTimeout(r, Math.min(2000, 250 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private setState(state: HostState): void {
+    if (this.state === state) return;
+    this.options.logger.info({ from: this.state, to: state }, 'fleet host state');
+    this.state = state;
+  }
+
+  /** This host's record, as other hosts see it. */
+  record(): HostRecord {
+    const { config } = this.options;
+    const port = this.port;
+    const view = port ? localView(port.workers(), port.expected(), this.options.configured?.() ?? []) : { instances: [], serves: [], declares: [] };
+    return {
+      name: config.host,
+      incarnation: this.incarnation,
+      inbox: this.inboxToken,
+      protocol: PROTOCOL,
+      labels: config.labels,
+      capacity: config.capacity ?? null,
+      addresses: this.options.addresses,
+      version: VERSION,
+      startedAt: this.startedAt,
+      state: this.state === 'LEAVING' || this.state === 'LEFT' ? 'leaving' : 'live',
+      ...view,
+    };
+  }
+
+  /** Writes the record under the host lease; changes in quick succession make one write (at most one per 100 ms). */
+  private scheduleWrite(): void {
+    if (this.writeTimer !== undefined) return;
+    this.writeTimer = setTimeout(() => {
+      this.writeTimer = undefined;
+      void this.writeRecord().catch((error: unknown) => this.options.logger.warn({ err: errorMessage(error) }, 'fleet host record not written (etcd unreachable): written again on the next change or renewal'));
+    }, 100);
+    this.writeTimer.unref();
+  }
+
+  private writeRecord(): Promise<void> {
+    const { config } = this.options;
+    const leases = this.leases;
+    if (!leases) return Promise.resolve();
+    this.writing = this.writing.catch(() => undefined).then(async () => {
+      await withDeadline(this.etcd.put(`${config.prefix}/hosts/${config.host}`).value(JSON.stringify(this.record())).lease(leases.hostId).exec(), 2000);
+    });
+    return this.writing;
+  }
+
+  /** Commands of other hosts served or bounced here. */
+  inboundCounts(): { served: number; bounced: number } {
+    return { served: this.inbound?.served ?? 0, bounced: this.inbound?.bounced ?? 0 };
+  }
+
+  /** What this host knows of the fleet now. */
+  async status(): Promise<FleetStatus> {
+    const { config } = this.options;
+    let etcd: 'reachable' | 'unreachable' = 'reachable';
+    const seen = new Map<string, HostRecord>();
+    try {
+      const all = await withDeadline(this.etcd.getAll().prefix(`${config.prefix}/seen/`).strings(), 2000);
+      for (const text of Object.values(all)) {
+        const record = parseHostRecord(text);
+        if (record) seen.set(record.name, record);
+      }
+    } catch {
+      etcd = 'unreachable';
+    }
+    if (this.leases && this.leases.sinceRenewal() > config.leaseTtlMs / 3 + 2000) etcd = 'unreachable';
+    const hosts: FleetStatus['hosts'] = [];
+    const self = this.record();
+    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances: self.instances });
+    for (const known of this.directory.all()) {
+      const r = known.record;
+      hosts.push({ name: r.name, status: known.silent ? 'silent' : r.state === 'leaving' ? 'leaving' : 'live', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: r.instances });
+    }
+    for (const [name, r] of seen) {
+      if (hosts.some((h) => h.name === name)) continue;
+      hosts.push({ name, status: 'lost', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: [] });
+    }
+    hosts.sort((a, b) => a.name.localeCompare(b.name));
+    return {
+      host: config.host,
+      state: this.state,
+      incarnation: this.incarnation,
+      engines: { nats: this.transport.linkUp ? 'connected' : 'disconnected', etcd },
+      hosts,
+      counters: {
+        ...prefixed('outbound', this.outbound.counters),
+        ...prefixed('claims', this.claims.counters),
+        inboundServed: this.inbound?.served ?? 0,
+        inboundBounced: this.inbound?.bounced ?? 0,
+        refusedMessages: this.transport.refused,
+      },
+    };
+  }
+
+  /**
+   * SIGTERM, first half: say `leaving`, stop taking other hosts' commands, finish those taken. The caller then drains
+   * the workers and calls close(), which waits for this host's own cross-host commands and revokes the leases.
+   */
+  leave(): Promise<void> {
+    return (this.leaving ??= (async () => {
+      this.setState('LEAVING');
+      await this.writeRecord().catch(() => undefined);
+      await this.transport.stopCommands();
+      await this.inbound?.drained();
+    })());
+  }
+
+  /** Leaves (if not done yet), waits for commands sent elsewhere (bounded), revokes the leases, closes both engines. */
+  async close(): Promise<void> {
+    await this.leave();
+    const until = this.now() + 10_000;
+    while (this.outbound.inFlight > 0 && this.now() < until) await new Promise((r) => setTimeout(r, 20));
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.writeTimer) clearTimeout(this.writeTimer);
+    await this.directory.close();
+    await this.identifiers.releaseAll().catch(() => undefined);
+    await this.leases?.revoke();
+    this.setState('LEFT');
+    await this.transport.close().catch(() => undefined);
+    this.etcd.close();
+  }
+}
+
+function prefixed(prefix: string, counters: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(counters).map(([k, v]) => [`${prefix}${k[0]!.toUpperCase()}${k.slice(1)}`, v as number]));
+}

@@ -1,0 +1,25 @@
+// NATS subjects of a fleet (docs/fleet.md): one per host for commands, one inbox per host process, events, heartbeats.
+
+export const PROTOCOL = 1;
+
+export interface Subjects {
+  /** Commands for `host`'s workers (or its admin). */
+  commands(host: string): string;
+  /** Where answers for commands sent by `host`'s process `inbox` arrive (append `.ID`). */
+  inboxBase(host: string, inbox: string): string;
+  /** Every event published on any host. */
+  readonly events: string;
+  /** Every host's sign of life. */
+  readonly heartbeat: string;
+}
+
+/** Subjects under `prefix` (the dotted form of fleet.prefix). */
+export function subjects(prefix: string): Subjects {
+  const base = `${prefix}.v${PROTOCOL}`;
+  return {
+    commands: (host) => `${base}.host.${host}.cmd`,
+    inboxBase: (host, inbox) => `${base}.inbox.${host}.${inbox}`,
+    events: `${base}.events`,
+    heartbeat: `${base}.heartbeat`,
+  };
+}

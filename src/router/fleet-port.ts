@@ -1,0 +1,44 @@
+// What a fleet may do with the router it attached to: hand it commands and events from other hosts, follow its workers.
+import type { Command, Event, Reply, WorkerInfo } from '../proto/types.js';
+import type { RouterContext } from './context.js';
+import type { FleetLink } from './fleet-link.js';
+import type { PendingCommand } from './pending.js';
+
+export interface RouterFleetPort {
+  /** A command another host sent: its Reply, or undefined when no local worker can take it now (bounce). */
+  takeCommand(command: Command): Promise<Reply> | undefined;
+  /** The answer of the host a REMOTE command went to (or HOST_LOST / TRANSPORT_LOST). */
+  settleRemote(pending: PendingCommand, reply: Reply): void;
+  /** The host a REMOTE command went to never ran it: dispatch it again. */
+  requeue(pending: PendingCommand): void;
+  /** Other hosts' candidates changed: serve what waits in the queue. */
+  pump(): void;
+  /** An event published on another host, for this host's watchers and workers. */
+  deliverEvent(event: Event): void;
+  /** This router's connections (READY or DRAINING), the admin's included. */
+  workers(): WorkerInfo[];
+  /** Products whose workers are expected (started, not connected yet), with the commands they will serve. */
+  expected(): Array<{ product: string; commands: string[] }>;
+  /** Commands in flight on local workers, and commands waiting in the queue. */
+  load(): { inFlight: number; queued: number };
+  /** Called after any change of the local workers. */
+  onWorkersChanged(listener: () => void): void;
+}
+
+/** Attaches `link` to the router of `ctx` and returns the router's side of the bargain. */
+export function fleetPort(ctx: RouterContext, link: FleetLink): RouterFleetPort {
+  ctx.commands.attachFleet(link);
+  if (link.store) ctx.store = link.store(ctx.store);
+  ctx.hub.attachFleet(link.host, (event) => link.forwardEvent(event));
+  return {
+    takeCommand: (command) => ctx.commands.takeFromFleet(command),
+    settleRemote: (pending, reply) => ctx.commands.settleRemote(pending, reply),
+    requeue: (pending) => ctx.commands.requeue(pending),
+    pump: () => ctx.commands.pump(),
+    deliverEvent: (event) => ctx.hub.deliverFromFleet(event),
+    workers: () => ctx.registry.infos(),
+    expected: () => ctx.expectations.products(),
+    load: () => ({ inFlight: ctx.registry.inFlightCount(), queued: ctx.queue.size }),
+    onWorkersChanged: (listener) => ctx.registry.onChange(listener),
+  };
+}

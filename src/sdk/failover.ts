@@ -1,0 +1,50 @@
+// A client given several routers (a fleet): a command whose router cannot be reached goes to the next one, with the
+// same uuid, so that it never runs twice (docs/fleet.md, replay in a fleet).
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { WorkerAdminError } from '../common/errors.js';
+import type { Command, Reply } from '../proto/types.js';
+import type { RouterRpc } from './rpc.js';
+
+/** gRPC codes that mean "this router did not give an answer": try the next one. */
+const FAIL_OVER = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.UNKNOWN, grpc.status.INTERNAL]);
+
+function shouldFailOver(error: unknown): boolean {
+  if (!(error instanceof WorkerAdminError)) return false;
+  const code = error.details?.['grpcCode'];
+  return typeof code === 'number' && FAIL_OVER.has(code);
+}
+
+/** Routers in order of preference; the one that answered last is tried first next time. */
+export class RouterPool {
+  private current = 0;
+
+  constructor(readonly rpcs: RouterRpc[]) {}
+
+  /** The router in use (events, listWorkers). */
+  get preferred(): RouterRpc {
+    return this.rpcs[this.current]!;
+  }
+
+  /** Sends through the preferred router, then the others; a uuid is made here when there are several routers. */
+  async send(command: Partial<Command>): Promise<Reply> {
+    const withUuid = this.rpcs.length > 1 && !command.uuid ? { ...command, uuid: randomUUID() } : command;
+    let last: unknown;
+    for (let i = 0; i < this.rpcs.length; i += 1) {
+      const index = (this.current + i) % this.rpcs.length;
+      try {
+        const reply = await this.rpcs[index]!.sendCommand(withUuid);
+        this.current = index;
+        return reply;
+      } catch (error) {
+        if (!shouldFailOver(error) || this.rpcs.length === 1) throw error;
+        last = error;
+      }
+    }
+    throw last;
+  }
+
+  close(): void {
+    for (const rpc of this.rpcs) rpc.close();
+  }
+}

@@ -1,0 +1,151 @@
+// Three hosts as processes on one nats-server and one etcd: commands, pins, replay, admin@HOST and events across hosts.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, headers } from '@nats-io/transport-node';
+import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
+import type { Event } from '../../src/proto/types.js';
+import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
+import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
+
+const skip = await fleetSkipReason();
+
+describe.skipIf(skip !== undefined)('commands across hosts', () => {
+  let engines: FleetEngines;
+  let fleet: LocalFleet;
+  const rpcs: RouterRpc[] = [];
+  const client = (host: string, admin = false): RouterRpc => {
+    const rpc = createRouterRpc({ address: fleet.host(host).router, token: admin ? engines.tokens.admin : engines.tokens.client });
+    rpcs.push(rpc);
+    return rpc;
+  };
+  const send = async (rpc: RouterRpc, command: string, payload: unknown = {}, extra: Record<string, unknown> = {}) => {
+    const reply = await rpc.sendCommand({ command, payload: JSON.stringify(payload), timeout_ms: 15_000, ...extra });
+    return { ...reply, data: reply.payload ? (JSON.parse(reply.payload) as Record<string, unknown>) : null };
+  };
+
+  beforeAll(async () => {
+    engines = await startFleetEngines();
+    fleet = await engines.fleet({
+      hosts: [
+        { name: 'host-a' },
+        { name: 'host-b', connectors: [{ type: 'tests', product: 'counter', versions: ['1.0'] }] },
+        { name: 'host-c', connectors: [{ type: 'utils', product: 'echo', versions: ['^1'], config: { greeting: 'hi' } }] },
+      ],
+    });
+    // every host has seen the others' workers once B and C answer through A
+    const a = client('host-a');
+    await until(async () => (await send(a, 'ECHO', { warm: true })).status === 'SUCCESS' && (await send(a, 'TICK', {})).status === 'SUCCESS', 30_000, 'A serves ECHO (on C) and TICK (on B)');
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const rpc of rpcs) rpc.close();
+    await engines?.close();
+  });
+
+  it('serves a command from A with the only worker on C, naming C\'s instance', async () => {
+    const a = client('host-a');
+    const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => send(a, 'ECHO', { i })));
+    expect(replies.map((r) => r.status)).toEqual(replies.map(() => 'SUCCESS'));
+    expect(new Set(replies.map((r) => r.worker))).toEqual(new Set(['utils-echo-1@1.1']));
+    expect(replies.map((r) => r.data?.['i'])).toEqual(replies.map((_, i) => i));
+    const metrics = await (await fetch(`http://${fleet.host('host-a').ops}/metrics`)).text();
+    expect(metrics).toMatch(/worker_admin_fleet_hosts\{status="live"\} 3/);
+    expect(Number(/worker_admin_fleet_cross_host_commands_total\{outcome="answered"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(40);
+    const status = (await (await fetch(`http://${fleet.host('host-c').ops}/api/v1/fleet`)).json()) as { hosts: Array<{ name: string; instances: Array<{ identifier: string }> }> };
+    expect(status.hosts.find((h) => h.name === 'host-c')?.instances.map((i) => i.identifier)).toContain('utils-echo-1');
+  });
+
+  it('pins a target on another host', async () => {
+    const a = client('host-a');
+    const reply = await send(a, 'TICK', {}, { target: 'tests-counter-1' });
+    expect(reply.status).toBe('SUCCESS');
+    expect(reply.worker).toBe('tests-counter-1@1.0');
+    const onC = await send(a, 'ECHO', {}, { target: 'utils-echo-1' });
+    expect(onC.worker).toBe('utils-echo-1@1.1');
+    const nowhere = await send(a, 'TICK', {}, { target: 'utils-echo-1', timeout_ms: 1500 });
+    expect(nowhere.status).toBe('NO_WORKER');
+  });
+
+  it('replays a client uuid through a second router: the first reply, one execution', async () => {
+    const uuid = randomUUID();
+    const first = await send(client('host-a'), 'TICK', {}, { uuid, target: 'tests-counter-1' });
+    expect(first.status).toBe('SUCCESS');
+    const again = await send(client('host-c'), 'TICK', {}, { uuid, target: 'tests-counter-1' });
+    expect(again).toEqual(first);
+    const viaB = await send(client('host-b'), 'TICK', {}, { uuid, target: 'tests-counter-1' });
+    expect(viaB).toEqual(first);
+    const next = await send(client('host-a'), 'TICK', {}, { target: 'tests-counter-1' });
+    expect(next.data?.['runs']).toBe(Number(first.data?.['runs']) + 1);
+    const conflict = await send(client('host-c'), 'TICK', { other: true }, { uuid, target: 'tests-counter-1' });
+    expect(conflict.status).toBe('INVALID');
+    expect(conflict.error).toMatch(/^UUID_CONFLICT: /);
+  });
+
+  it('sends ADMIN_* to another host\'s admin with admin@HOST', async () => {
+    const reply = await send(client('host-a', true), 'ADMIN_LIST_WORKERS', {}, { target: 'admin@host-b' });
+    expect(reply.status).toBe('SUCCESS');
+    const workers = (reply.data?.['workers'] ?? []) as Array<{ identifier: string }>;
+    expect(workers.map((w) => w.identifier)).toEqual(['tests-counter-1']);
+    const unknown = await send(client('host-a', true), 'ADMIN_LIST_WORKERS', {}, { target: 'admin@host-z' });
+    expect(unknown.status).toBe('FAIL');
+    expect(unknown.error).toMatch(/^HOST_LOST: /);
+  });
+
+  it('refuses an identifier that runs on another host: IDENTIFIER_CONFLICT', async () => {
+    const reply = await send(client('host-c', true), 'ADMIN_START_WORKER', { product: 'tests/counter', version: '1.0' }, { timeout_ms: 60_000 });
+    expect(reply.status).toBe('FAIL');
+    expect(reply.error).toMatch(/^IDENTIFIER_CONFLICT: tests-counter-1 runs on host host-b/);
+    const list = await send(client('host-c', true), 'ADMIN_LIST_WORKERS');
+    expect((list.data?.['workers'] as Array<{ identifier: string }>).map((w) => w.identifier)).toEqual(['utils-echo-1']);
+  });
+
+  it('refuses a forwarded ADMIN_* without a valid proof of the admin token', async () => {
+    const nc = await connect({ servers: engines.nats.url });
+    try {
+      const record = (await (await fetch(`http://${fleet.host('host-b').ops}/api/v1/fleet`)).json()) as { incarnation: string };
+      const prefix = `wa-test-${process.pid}-1.v1`;
+      const inbox = `${prefix}.inbox.forger.x`;
+      const answers: Array<{ envelope: Record<string, unknown> }> = [];
+      const sub = nc.subscribe(`${inbox}.>`, { callback: (_e, msg) => void answers.push({ envelope: JSON.parse(msg.headers?.get('wa') ?? '{}') as Record<string, unknown> }) });
+      await nc.flush();
+      const h = headers();
+      const envelope = {
+        v: 1, id: 'forged1', from: { host: 'forger', incarnation: 'x' }, to: { host: 'host-b', incarnation: record.incarnation }, ttlMs: 5000,
+        command: { uuid: randomUUID(), command: 'ADMIN_STOP_ALL_WORKERS', timeout_ms: 5000, target: '', major: '', context: {} },
+        proof: 'ab'.repeat(32),
+      };
+      h.set('wa', JSON.stringify(envelope));
+      nc.publish(`${prefix}.host.host-b.cmd`, new TextEncoder().encode('{}'), { headers: h, reply: `${inbox}.forged1` });
+      await expect.poll(() => answers.length, { timeout: 10_000 }).toBe(1);
+      const reply = answers[0]!.envelope['reply'] as { status: string; error: string };
+      expect(reply.status).toBe('INVALID');
+      expect(reply.error).toMatch(/^UNAUTHENTICATED: /);
+      sub.unsubscribe();
+      // and nothing was stopped on host-b
+      const list = await send(client('host-b', true), 'ADMIN_LIST_WORKERS');
+      expect((list.data?.['workers'] as Array<{ state: string }>).map((w) => w.state)).toEqual(['READY']);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('delivers an event published on one host once to a watcher on another, admin events with their host', async () => {
+    const watch = client('host-a').watchEvents({ topics: ['tests-fleet'] });
+    const seen: Event[] = [];
+    watch.on('data', (e: Event) => seen.push(e));
+    watch.on('error', () => undefined);
+    try {
+      // the watch is registered on A before C publishes: retry the publish until A delivers it
+      const marker = randomUUID();
+      await expect.poll(async () => {
+        await client('host-c').sendEvent({ topic: 'tests-fleet', event: 'PING', payload: JSON.stringify({ marker }) });
+        return seen.length;
+      }, { timeout: 10_000, interval: 300 }).toBeGreaterThan(0);
+      const n = seen.length;
+      await client('host-c').sendEvent({ topic: 'tests-fleet', event: 'PING', payload: JSON.stringify({ marker, last: true }) });
+      await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(n + 1);
+    } finally {
+      watch.cancel();
+    }
+  });
+});

@@ -1,0 +1,96 @@
+// Fleet test set-up: one nats-server and one etcd per test file (data on /dev/shm), a packed repository, tokens.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { findBinary, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../src/fleet/demo/local-fleet.js';
+import { packedRepository } from '../helpers/stack.js';
+
+/** Why fleet tests cannot run here (a binary missing), with the command that installs it; undefined when they can. */
+export async function fleetSkipReason(): Promise<string | undefined> {
+  const missing: string[] = [];
+  if (!(await findBinary('nats-server'))) missing.push('nats-server');
+  if (!(await findBinary('etcd'))) missing.push('etcd-server');
+  if (missing.length === 0) return undefined;
+  const reason = `fleet tests skipped: ${missing.join(' and ')} not installed (apt-get install -y ${missing.join(' ')})`;
+  console.warn(reason);
+  return reason;
+}
+
+export interface FleetEngines {
+  dir: string;
+  nats: LocalServer;
+  etcd: LocalServer;
+  tokens: { admin: string; client: string };
+  repositoryDir: string;
+  /** Stops nats-server (or etcd) and starts it again on the same port and data dir; `down` runs while it is stopped. */
+  restart(which: 'nats' | 'etcd', down?: () => Promise<void>): Promise<void>;
+  /** A fleet under its own prefix on these engines. */
+  fleet(options: Pick<LocalFleetOptions, 'hosts'> & Partial<LocalFleetOptions>): Promise<LocalFleet>;
+  close(): Promise<void>;
+}
+
+let prefixes = 0;
+
+/** Engines for one test file; every fleet started through it gets its own etcd prefix and its own host dirs. */
+export async function startFleetEngines(): Promise<FleetEngines> {
+  const base = process.platform === 'linux' ? '/dev/shm' : undefined;
+  const dir = mkdtempSync(join(base ?? '/tmp', 'wa-fleet-'));
+  let nats = await startNatsServer({ dir: join(dir, 'nats') });
+  let etcd = await startEtcd({ dir: join(dir, 'etcd') }).catch(async (error: unknown) => {
+    await nats.stop();
+    throw error;
+  });
+  const tokens = { admin: randomBytes(24).toString('hex'), client: randomBytes(24).toString('hex') };
+  const repositoryDir = await packedRepository();
+  const fleets: LocalFleet[] = [];
+  const engines: FleetEngines = {
+    dir, nats, etcd, tokens, repositoryDir,
+    async restart(which, down) {
+      if (which === 'nats') {
+        const port = nats.port;
+        await nats.stop();
+        await down?.();
+        nats = await startNatsServer({ dir: join(dir, 'nats'), port });
+        engines.nats = nats;
+      } else {
+        const { port, peerPort } = etcd;
+        await etcd.stop();
+        await down?.();
+        etcd = await startEtcd({ dir: join(dir, 'etcd'), clientPort: port, ...(peerPort ? { peerPort } : {}) });
+        engines.etcd = etcd;
+      }
+    },
+    async fleet(options) {
+      prefixes += 1;
+      const fleet = await startLocalFleet({
+        dir: join(dir, `fleet-${prefixes}`),
+        repositoryDir,
+        tokens,
+        engines: { nats: [nats.url], etcd: [etcd.url] },
+        prefix: `/wa-test-${process.pid}-${prefixes}`,
+        env: { WORKER_ADMIN_LOG_LEVEL: 'info' },
+        ...options,
+      });
+      fleets.push(fleet);
+      return fleet;
+    },
+    async close() {
+      for (const fleet of fleets) await fleet.close().catch(() => undefined);
+      await nats.stop();
+      await etcd.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return engines;
+}
+
+/** Calls `probe` until it returns true (outside a test, where expect.poll is not allowed); rejects after `ms`. */
+export async function until(probe: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
