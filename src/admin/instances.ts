@@ -8,7 +8,7 @@ import type { DesiredInstance } from '../process/state-schema.js';
 interface StartOutcome { instance: Instance; alreadyRunning: boolean }
 
 /** Identifiers claimed fleet-wide before an instance starts (docs/fleet.md); IDENTIFIER_CONFLICT when held elsewhere. */
-export interface IdentifierClaimer {
+interface IdentifierClaimer {
   claim(identifier: string): Promise<void>;
   release(identifier: string): Promise<void>;
 }

@@ -9,7 +9,7 @@ import { checkSignature } from '../repository/signature.js';
 import type { VersionEntry } from '../repository/versions.js';
 
 /** A version as the repository lists it; `yanked` holds the reason when only yanked.yaml has it. */
-export interface CatalogEntry {
+interface CatalogEntry {
   entry: VersionEntry;
   yanked?: string;
 }

@@ -54,7 +54,7 @@ export function errorMessage(error: unknown): string {
 }
 
 /** True when `text` is one of the project's codes. */
-export function isErrorCode(text: string): text is ErrorCode {
+function isErrorCode(text: string): text is ErrorCode {
   return CODES.has(text);
 }
 

@@ -16,7 +16,7 @@ interface EtcdStored {
 }
 
 /** The layers with every secret key's default removed, and whether anything was removed. */
-export function withoutSecretDefaults(layersJson: string): { json: string; omitted: boolean } {
+function withoutSecretDefaults(layersJson: string): { json: string; omitted: boolean } {
   let omitted = false;
   const layers = JSON.parse(layersJson) as Array<{ keys?: Array<Record<string, unknown>> }>;
   for (const layer of layers) {

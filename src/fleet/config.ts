@@ -1,7 +1,7 @@
 // The `fleet:` section of the admin configuration (docs/fleet.md), validated once: durations in ms, prefix in both forms.
 import type { FieldReader } from '../config/fields.js';
 
-export const HOST_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const HOST_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const PREFIX_RE = /^(\/[A-Za-z0-9_-]+)+$/;
 

@@ -26,7 +26,7 @@ import { PROTOCOL } from './transport/subjects.js';
 
 export type HostState = 'JOINING' | 'LIVE' | 'CUT_OFF' | 'FENCED' | 'LEAVING' | 'LEFT';
 
-export interface JoinOptions {
+interface JoinOptions {
   config: FleetConfig;
   router: RunningRouter;
   adminToken: string;

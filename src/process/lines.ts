@@ -3,9 +3,9 @@
 import type { Readable } from 'node:stream';
 
 /** Bytes of the longest line kept whole (default); a longer run without a newline is cut into pieces of at most this size. */
-export const MAX_LINE_BYTES = 16 * 1024;
+const MAX_LINE_BYTES = 16 * 1024;
 
-export interface ReadLinesOptions {
+interface ReadLinesOptions {
   /** Default MAX_LINE_BYTES; cuts fall on UTF-8 character boundaries. */
   maxLineBytes?: number;
   /** Asked once per line (and per piece of a cut line) before it is decoded: false skips it unread (the rate limit). */

@@ -27,7 +27,7 @@ function logsDir(stateDir: string): string {
 }
 
 /** Bytes a run's file may have waiting for the disk; past it, lines skip the file (counted, noted once it catches up). */
-export const FILE_BACKLOG_BYTES = 1024 * 1024;
+const FILE_BACKLOG_BYTES = 1024 * 1024;
 
 /** `{stateDir}/logs/{identifier}.{n}.log`. */
 export function logFilePath(stateDir: string, identifier: string, run: number): string {
@@ -145,7 +145,7 @@ export class LogRuns {
 }
 
 /** The first line of each run's file: `# worker-admin identifier=ID version=V run=N`. */
-export function runHeader(identifier: string, version: string, run: number): string {
+function runHeader(identifier: string, version: string, run: number): string {
   return `# worker-admin identifier=${identifier} version=${version} run=${run}`;
 }
 

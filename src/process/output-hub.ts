@@ -10,11 +10,11 @@ import { TailRing, type OutputLine } from './tail-ring.js';
 export const TAIL_LINES = 1000;
 export const TAIL_CHARS = 128 * 1024;
 /** How often a flooding worker's `N lines dropped` line is written. */
-export const DROP_REPORT_MS = 5000;
+const DROP_REPORT_MS = 5000;
 // Ended runs whose tail stays readable (the output of a crash), newest kept.
 const ENDED_KEPT = 50;
 
-export interface OutputHubOptions {
+interface OutputHubOptions {
   stateDir: string;
   mode: AdminMode;
   logger?: Logger;
@@ -26,7 +26,7 @@ export interface OutputHubOptions {
 }
 
 /** Where one run's lines go (the spawner's output sink): `admit` first (the rate limit), then `line` for each admitted one. */
-export interface RunSink {
+interface RunSink {
   readonly run: number;
   admit(): boolean;
   line(stream: OutputStream, text: string): void;
@@ -35,7 +35,7 @@ export interface RunSink {
 }
 
 /** Lines dropped by the rate limit, for the metric. */
-export type DropListener = (ref: { identifier: string; product: string }, dropped: number) => void;
+type DropListener = (ref: { identifier: string; product: string }, dropped: number) => void;
 
 interface RunState {
   identifier: string;

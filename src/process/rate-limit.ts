@@ -6,7 +6,7 @@ export interface LimiterClock {
   sleep(ms: number): Promise<void>;
 }
 
-export interface RateLimitOptions {
+interface RateLimitOptions {
   /** Lines per second a worker may print in the long run. */
   rate: number;
   /** Lines it may print at once before the rate applies. */

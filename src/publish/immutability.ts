@@ -8,16 +8,16 @@ import { parsePivotYaml } from '../repository/pivot.js';
 import { parseVersionsYaml, type VersionEntry } from '../repository/versions.js';
 
 /** Reads one repository file by relative path; null when absent. */
-export type RepositoryReader = (path: string) => Promise<Buffer | null>;
+type RepositoryReader = (path: string) => Promise<Buffer | null>;
 
 /** What is about to be written: yaml files by relative path, and versions with their new zip's sha256. */
-export interface ImmutabilityCandidate {
+interface ImmutabilityCandidate {
   yaml: ReadonlyMap<string, Buffer>;
   versions: ReadonlyArray<{ type: string; product: string; version: string; sha256: string; zip: string }>;
 }
 
 /** One broken rule: the file and the rule, in words that say what to do instead. */
-export interface Violation {
+interface Violation {
   file: string;
   rule: string;
 }

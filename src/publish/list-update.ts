@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { WorkerAdminError } from '../common/errors.js';
 import type { RemoteRepository } from './remote.js';
 
-export interface ListUpdate<T> {
+interface ListUpdate<T> {
   path: string;
   parse(text: string): T[];
   render(entries: readonly T[]): string;
@@ -13,7 +13,7 @@ export interface ListUpdate<T> {
 }
 
 /** What happened: how many conditional PUTs it took, and whether the server could not do conditions (no ETag). */
-export interface ListUpdateResult {
+interface ListUpdateResult {
   attempts: number;
   written: boolean;
   unconditional: boolean;

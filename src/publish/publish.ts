@@ -31,7 +31,7 @@ export interface PublishReporter {
   progress?(label: string): { update(sent: number, total: number): void; done(): void };
 }
 
-export interface PublishOptions {
+interface PublishOptions {
   src: string;
   remote: RemoteRepository;
   only?: readonly VersionRef[] | undefined;
@@ -42,9 +42,9 @@ export interface PublishOptions {
 }
 
 /** What one version came to. */
-export type VersionOutcome = 'new' | 'published' | 'replaced';
+type VersionOutcome = 'new' | 'published' | 'replaced';
 
-export interface PublishResult {
+interface PublishResult {
   versions: Array<VersionRef & { sha256: string; outcome: VersionOutcome }>;
   /** Relative paths uploaded (or that would be, with dryRun), in order; versions.yaml files last. */
   uploads: string[];

@@ -22,7 +22,7 @@ export interface UploadLimits {
   yamlAliases: number;
 }
 
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { zipBytes: 100 * 1024 * 1024, yamlBytes: DEFAULT_YAML_BYTES, yamlAliases: DEFAULT_YAML_ALIASES };
+const DEFAULT_UPLOAD_LIMITS: UploadLimits = { zipBytes: 100 * 1024 * 1024, yamlBytes: DEFAULT_YAML_BYTES, yamlAliases: DEFAULT_YAML_ALIASES };
 
 /** A refusal: HTTP status and the reason sent back as text. */
 class Refusal extends Error {
@@ -35,7 +35,7 @@ class Refusal extends Error {
 export const etagOf = (data: Buffer): string => `"${createHash('sha256').update(data).digest('hex')}"`;
 
 /** The current ETag of `file`, or null when it does not exist. */
-export async function fileEtag(file: string): Promise<string | null> {
+async function fileEtag(file: string): Promise<string | null> {
   const data = await readFile(file).catch(() => null);
   return data === null ? null : etagOf(data);
 }

@@ -7,7 +7,6 @@ import type { Command, Reply, Status } from '../proto/types.js';
 import type { WorkerConnection } from './connection.js';
 import { pickConnection } from './dispatch.js';
 import type { EventsHub } from './events-hub.js';
-import type { ExpectationRegistry } from './expectations.js';
 import type { FleetLink } from './fleet-link.js';
 import type { RouterObserver } from './options.js';
 import { PendingCommand, routerReply } from './pending.js';

@@ -1,7 +1,7 @@
 // One command between SendCommand and its single Reply: QUEUED → IN_FLIGHT (or REMOTE: on another host) → DONE, settled once.
 import type { Command, Reply, Status } from '../proto/types.js';
 
-export type PendingState = 'NEW' | 'QUEUED' | 'IN_FLIGHT' | 'REMOTE' | 'DONE';
+type PendingState = 'NEW' | 'QUEUED' | 'IN_FLIGHT' | 'REMOTE' | 'DONE';
 
 /** A command the router owes exactly one Reply. */
 export class PendingCommand {

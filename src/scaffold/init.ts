@@ -9,7 +9,7 @@ import { pythonSdkDir } from '../packages/pack/python-entry.js';
 import { registerConnector, type Registration } from './register.js';
 import { commandName, SCAFFOLD_LANGS, scaffoldFiles, type ScaffoldLang } from './templates.js';
 
-export interface InitOptions {
+interface InitOptions {
   /** `type/product`. */
   name: string;
   lang: ScaffoldLang;
@@ -19,7 +19,7 @@ export interface InitOptions {
   config: string;
 }
 
-export interface InitResult {
+interface InitResult {
   type: string;
   product: string;
   command: string;

@@ -11,7 +11,7 @@ export function commandName(product: string): string {
 }
 
 /** One file of the scaffold, relative to the connectors folder. */
-export interface ScaffoldFile {
+interface ScaffoldFile {
   path: string;
   text: string;
   executable?: boolean;

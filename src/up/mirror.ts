@@ -10,7 +10,7 @@ import { zipPath } from '../repository/paths.js';
 import { parseVersionsYaml } from '../repository/versions.js';
 import { versionsYamlText } from '../repository/yanked.js';
 
-export interface VersionId { type: string; product: string; version: string }
+interface VersionId { type: string; product: string; version: string }
 
 /** The pack hook of `up`: development records (and logs) versions re-published with other bytes; production refuses them. */
 export function upPackGuard(mode: 'development' | 'production', logger: Logger): { beforeWrite: (plan: PackPlan) => Promise<void>; republished: VersionId[] } {

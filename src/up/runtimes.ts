@@ -12,7 +12,7 @@ export interface SkippedConnector {
 }
 
 /** True when some version of `type/product` in one of the source trees is a Python worker. */
-export function isPythonConnector(sources: readonly string[], type: string, product: string): boolean {
+function isPythonConnector(sources: readonly string[], type: string, product: string): boolean {
   for (const src of sources) {
     const dir = resolve(src, type, product);
     for (const major of subdirs(dir)) {

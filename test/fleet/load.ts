@@ -12,7 +12,7 @@ export interface Sent {
   error?: string;
 }
 
-export interface Load {
+interface Load {
   sent: Sent[];
   /** Stops sending and waits for every outstanding reply. */
   stop(): Promise<Sent[]>;

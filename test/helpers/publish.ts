@@ -22,7 +22,7 @@ export function cliEnv(): Record<string, string> {
 }
 
 /** A worker.mjs (bundled with the SDK) answering CONFIG with {version, config}. */
-export const CONFIG_WORKER = `import { startWorker } from 'worker-admin/sdk';
+const CONFIG_WORKER = `import { startWorker } from 'worker-admin/sdk';
 let worker;
 worker = await startWorker({ commands: { CONFIG: async () => ({ version: worker?.version ?? null, config: worker?.config ?? {} }) } });
 `;
@@ -67,7 +67,7 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-export interface RemoteAdmin {
+interface RemoteAdmin {
   admin: RunningAdmin;
   rpc: RouterRpc;
   send(command: string, payload?: unknown): Promise<Reply & { data: unknown }>;

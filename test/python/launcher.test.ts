@@ -35,7 +35,7 @@ function pythonWithoutGrpc(): string {
 function zipEntries(zip: string): Promise<Array<{ name: string; mode: number }>> {
   return new Promise((resolve, reject) => {
     yauzl.open(zip, { lazyEntries: true }, (error, file) => {
-      if (error || !file) return reject(error);
+      if (error || !file) return reject(error ?? new Error(`cannot open ${zip}`));
       const out: Array<{ name: string; mode: number }> = [];
       file.on('entry', (e: yauzl.Entry) => {
         out.push({ name: e.fileName, mode: (e.externalFileAttributes >>> 16) & 0o777 });

@@ -22,14 +22,14 @@ interface ClaimValue {
   payloadOmitted?: number;
 }
 
-export interface ClaimCounters {
+interface ClaimCounters {
   won: number;
   replayed: number;
   conflicts: number;
   fallbacks: number;
 }
 
-export interface ClaimsContext {
+interface ClaimsContext {
   host: string;
   incarnation(): string;
   /** True when `incarnation` of `host` is known to be lost. */
@@ -135,7 +135,7 @@ export class UuidClaims implements ReplayClaims {
       const value = await done;
       clearInterval(tick);
       if (value?.state === 'done' && value.reply) return this.replay(value);
-      if (value?.state === 'pending') return this.recordLost(key, uuid, value, latestRevision);
+      if (value?.state === 'pending') return await this.recordLost(key, uuid, value, latestRevision);
       return routerReply(uuid, 'TIMEOUT', `uuid ${uuid} is being served through another router (host ${latest?.host ?? '?'}): no reply within ${timeoutMs} ms`);
     } finally {
       clearInterval(tick);

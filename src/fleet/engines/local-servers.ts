@@ -104,7 +104,7 @@ function capture(child: ChildProcess): () => string {
   return () => text.trim().split('\n').slice(-8).join('\n');
 }
 
-export interface NatsServerOptions {
+interface NatsServerOptions {
   dir: string;
   port?: number;
   /** max_payload in bytes (default 8 MiB: a 4 MiB command plus our envelope fits). */
@@ -142,7 +142,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<Local
   return server;
 }
 
-export interface EtcdOptions {
+interface EtcdOptions {
   dir: string;
   clientPort?: number;
   peerPort?: number;

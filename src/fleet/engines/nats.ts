@@ -8,7 +8,7 @@ import type { NatsSettings } from '../config.js';
 export const MIN_MAX_PAYLOAD = 4 * 1024 * 1024 + 64 * 1024;
 
 /** Connection options we insist on: reconnect forever, find a dead link in seconds, not minutes. */
-export async function natsOptions(settings: NatsSettings, host: string): Promise<NodeConnectionOptions> {
+async function natsOptions(settings: NatsSettings, host: string): Promise<NodeConnectionOptions> {
   const options: NodeConnectionOptions = {
     servers: settings.servers,
     name: `worker-admin ${host}`,

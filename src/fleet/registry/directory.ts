@@ -4,7 +4,7 @@ import type { Logger } from '../../common/log.js';
 import { PROTOCOL } from '../transport/subjects.js';
 import { parseHostRecord, type HostRecord, type ServedInstance } from './host-record.js';
 
-export interface KnownHost {
+interface KnownHost {
   record: HostRecord;
   /** Local time of the last heartbeat (or of the record, before the first one). */
   heardAt: number;
@@ -12,7 +12,7 @@ export interface KnownHost {
   silent: boolean;
 }
 
-export interface DirectoryEvents {
+interface DirectoryEvents {
   /** An incarnation is gone for good (key deleted or replaced) or went silent: answer its commands in flight. */
   lost(host: string, incarnation: string, reason: string): void;
   /** Candidates may have changed: serve the queue again. */

@@ -5,7 +5,7 @@ import type { Logger } from '../../common/log.js';
 /** LIVE: renewed within leaseTtl/3; CUT_OFF: not; LAPSED: etcd said the lease is gone (a new incarnation is needed). */
 export type LeaseHealth = 'LIVE' | 'CUT_OFF' | 'LAPSED';
 
-export interface LeaseTimes {
+interface LeaseTimes {
   leaseTtlMs: number;
   claimsTtlMs: number;
 }

@@ -4,7 +4,7 @@ import type { RouterFleetPort } from '../../router/fleet-port.js';
 import type { Answer, CommandEnvelope } from '../transport/nats-transport.js';
 import { checkAdminProof } from '../transport/proof.js';
 
-export interface InboundState {
+interface InboundState {
   /** This host's current incarnation. */
   incarnation(): string;
   /** Why this host must not run commands of other hosts now (lease maybe lapsed, leaving), or undefined. */

@@ -23,7 +23,7 @@ interface InFlight {
   instance: string;
 }
 
-export interface OutboundCounters {
+interface OutboundCounters {
   sent: number;
   answered: number;
   bounced: number;

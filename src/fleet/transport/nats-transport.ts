@@ -26,7 +26,7 @@ export interface CommandEnvelope {
 
 export type Answer = { kind: 'reply'; reply: Reply } | { kind: 'bounce'; reason: string };
 
-export interface TransportHandlers {
+interface TransportHandlers {
   /** A command for this host; `answer` sends the one answer back. */
   command(envelope: CommandEnvelope, payload: string, answer: (answer: Answer) => void): void;
   /** The answer to command `id` sent by this process (undefined: "no responders"). */
@@ -193,7 +193,7 @@ export class NatsTransport {
       return;
     }
     if (envelope['kind'] === 'bounce') {
-      handlers.answer(id, { kind: 'bounce', reason: String(envelope['reason'] ?? '') });
+      handlers.answer(id, { kind: 'bounce', reason: typeof envelope['reason'] === 'string' ? envelope['reason'] : '' });
       return;
     }
     const reply = envelope['reply'] as Omit<Reply, 'payload'> | undefined;

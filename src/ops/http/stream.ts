@@ -25,7 +25,8 @@ export function streamOpsLines(address: string, path: string, opts: { token?: st
           const text = Buffer.concat(chunks).toString('utf8');
           let detail = text.slice(0, 300);
           try {
-            detail = String((JSON.parse(text) as { detail?: unknown }).detail ?? detail);
+            const given = (JSON.parse(text) as { detail?: unknown }).detail;
+            if (typeof given === 'string') detail = given;
           } catch {
             // not JSON: the text as is
           }

@@ -7,12 +7,12 @@ import type { OutputLine } from '../../process/tail-ring.js';
 import type { OpsContext } from '../context.js';
 
 /** Lines a follower may have waiting in its socket; past it, lines are skipped for it and the count is sent once it catches up. */
-export const FOLLOW_BACKLOG_BYTES = 1024 * 1024;
-export const DEFAULT_LINES = 20;
+const FOLLOW_BACKLOG_BYTES = 1024 * 1024;
+const DEFAULT_LINES = 20;
 const MAX_LINES = 100_000;
 
 /** The query, validated once: `identifier`, `lines`, `run`, `follow`. */
-export interface LogsQuery {
+interface LogsQuery {
   identifier: string | undefined;
   lines: number;
   run: number | undefined;
@@ -20,7 +20,7 @@ export interface LogsQuery {
 }
 
 /** Parses the query string; a bad value is PAYLOAD_INVALID naming the parameter. */
-export function parseLogsQuery(search: URLSearchParams): LogsQuery {
+function parseLogsQuery(search: URLSearchParams): LogsQuery {
   const bad = (name: string, reason: string): never => {
     throw new WorkerAdminError('PAYLOAD_INVALID', `${name}: ${reason}`);
   };

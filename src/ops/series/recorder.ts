@@ -3,7 +3,7 @@ import type { WorkerStatus } from '../../admin/instance.js';
 import { SeriesRing, STATES, STATUSES, type ReplyStatus, type SeriesView } from './ring.js';
 
 /** Latencies kept per step for its percentiles: a uniform sample (reservoir) of at most this many. */
-export const LATENCY_RESERVOIR = 1024;
+const LATENCY_RESERVOIR = 1024;
 
 /** Counts what happens between two samples and turns it into one point per step. */
 export class SeriesRecorder {

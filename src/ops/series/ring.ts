@@ -6,8 +6,8 @@ export type ReplyStatus = (typeof STATUSES)[number];
 export const STATES: readonly InstanceState[] = ['STARTING', 'READY', 'DRAINING', 'STOPPED', 'RESTARTING', 'FAILED', 'INVALID'];
 
 /** Defaults: one point every 5 s over the last 15 minutes (180 points). */
-export const SERIES_STEP_MS = 5_000;
-export const SERIES_WINDOW_MS = 15 * 60_000;
+const SERIES_STEP_MS = 5_000;
+const SERIES_WINDOW_MS = 15 * 60_000;
 /** Markers and bands kept at most (older ones also leave with the window). */
 export const MAX_MARKERS = 256;
 export const MAX_BANDS = 64;

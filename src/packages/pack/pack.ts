@@ -118,7 +118,7 @@ async function packTree(opts: PackOptions): Promise<PackResult> {
 }
 
 /** versions.yaml text: quoted versions sorted by semver, each with its sha256 (and signature) when known. */
-export const versionsYaml = versionsYamlText;
+const versionsYaml = versionsYamlText;
 
 
 interface WorkerFiles {
