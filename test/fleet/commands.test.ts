@@ -148,4 +148,23 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
       watch.cancel();
     }
   });
+
+  it('carries admin events of another host to a watcher here, naming that host', async () => {
+    const watch = client('host-a', true).watchEvents({ topics: ['admin'] });
+    const seen: Event[] = [];
+    watch.on('data', (e: Event) => seen.push(e));
+    watch.on('error', () => undefined);
+    try {
+      // nothing newer than what host-c runs: its admin answers and publishes UPDATE_SKIPPED
+      await expect.poll(async () => {
+        const reply = await send(client('host-a', true), 'ADMIN_UPDATE', { product: 'utils/echo' }, { target: 'admin@host-c', timeout_ms: 30_000 });
+        expect(reply.status).toBe('SUCCESS');
+        return seen.filter((e) => e.event === 'UPDATE_SKIPPED').length;
+      }, { timeout: 20_000, interval: 500 }).toBeGreaterThan(0);
+      const skipped = seen.find((e) => e.event === 'UPDATE_SKIPPED')!;
+      expect(JSON.parse(skipped.payload)).toMatchObject({ host: 'host-c', product: 'utils/echo' });
+    } finally {
+      watch.cancel();
+    }
+  });
 });
