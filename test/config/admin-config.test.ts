@@ -151,7 +151,7 @@ connectors:
 
 describe('admin config refusals name the file, line, field and reason', () => {
   it('an unknown field, at any depth', () => {
-    expect(refusal('stateDir: x\ncolour: blue\n')).toBe('/etc/wa/admin.yaml (line 2): colour: unknown field (allowed: stateDir, mode, router, repository, ops, dryRunDir, timeouts, limits, connectors)');
+    expect(refusal('stateDir: x\ncolour: blue\n')).toBe('/etc/wa/admin.yaml (line 2): colour: unknown field (allowed: stateDir, mode, router, repository, ops, dryRunDir, timeouts, limits, connectors, fleet)');
     expect(refusal('timeouts:\n  startup: 3s\n')).toMatch(/\(line 2\): timeouts\.startup: unknown field/);
     expect(refusal(connector('    update: { mode: auto, every: 5s }\n'))).toMatch(/\(line 4\): connectors\[0\]\.update\.every: unknown field/);
     expect(refusal(connector('    restrat: always\n'))).toMatch(/connectors\[0\]\.restrat: unknown field/);

@@ -88,15 +88,15 @@ describe('update modes (scheduler driven by the test)', () => {
 
   it('refuses bad modes with INVALID naming the field, and changes nothing', async () => {
     const refusals: Array<[Record<string, unknown>, RegExp]> = [
-      [{ mode: 'planned', at: '0 0 3 * * *' }, /^ADMIN_SET_UPDATE_MODE: at: cron expression "0 0 3 \* \* \*" has 6 fields: seconds are not supported/],
-      [{ mode: 'planned', at: '0 3 L * *' }, /^ADMIN_SET_UPDATE_MODE: at: .*day of month field "L" uses "L" \(last day\), which is not supported/],
-      [{ mode: 'planned', at: '24:00' }, /^ADMIN_SET_UPDATE_MODE: at: time "24:00" is out of range/],
-      [{ mode: 'planned' }, /^ADMIN_SET_UPDATE_MODE: at: is required with mode planned/],
-      [{ mode: 'auto', at: '03:00' }, /^ADMIN_SET_UPDATE_MODE: at: is only used with mode planned/],
-      [{ mode: 'auto', interval: 'soon' }, /^ADMIN_SET_UPDATE_MODE: interval: "soon" is not a duration/],
-      [{ mode: 'auto', interval: '5' }, /^ADMIN_SET_UPDATE_MODE: interval: "5" has no unit/],
-      [{ mode: 'auto', interval: 10 }, /^ADMIN_SET_UPDATE_MODE: interval: 10ms is too short/],
-      [{ mode: 'auto', range: 'one' }, /^ADMIN_SET_UPDATE_MODE: range: "one" is not a semver range/],
+      [{ mode: 'planned', at: '0 0 3 * * *' }, /^PAYLOAD_INVALID: ADMIN_SET_UPDATE_MODE: at: cron expression "0 0 3 \* \* \*" has 6 fields: seconds are not supported/],
+      [{ mode: 'planned', at: '0 3 L * *' }, /^PAYLOAD_INVALID: ADMIN_SET_UPDATE_MODE: at: .*day of month field "L" uses "L" \(last day\), which is not supported/],
+      [{ mode: 'planned', at: '24:00' }, /^PAYLOAD_INVALID: ADMIN_SET_UPDATE_MODE: at: time "24:00" is out of range/],
+      [{ mode: 'planned' }, /^PAYLOAD_INVALID: ADMIN_SET_UPDATE_MODE: at: is required with mode planned/],
+      [{ mode: 'auto', at: '03:00' }, /^PAYLOAD_INVALID: ADMIN_SET_UPDATE_MODE: at: is only used with mode planned/],
+      [{ mode: 'auto', interval: 'soon' }, /^PAYLOAD_INVALID: ADMIN_SET_UPDATE_MODE: interval: "soon" is not a duration/],
+      [{ mode: 'auto', interval: '5' }, /^PAYLOAD_INVALID: ADMIN_SET_UPDATE_MODE: interval: "5" has no unit/],
+      [{ mode: 'auto', interval: 10 }, /^PAYLOAD_INVALID: ADMIN_SET_UPDATE_MODE: interval: 10ms is too short/],
+      [{ mode: 'auto', range: 'one' }, /^PAYLOAD_INVALID: ADMIN_SET_UPDATE_MODE: range: "one" is not a semver range/],
       [{ mode: 'sometimes' }, /mode/],
     ];
     for (const [payload, message] of refusals) {
