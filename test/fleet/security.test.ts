@@ -53,6 +53,19 @@ describe.skipIf(skip !== undefined)('fleet engines with credentials', () => {
     await expect(fleetOf('bad-etcd', { etcd: { ...etcdAuth, password: 'wrong-password-2' } })).rejects.toThrow(/FLEET_ENGINE: etcd: /);
   }, 60_000);
 
+  it('refuses to start against a nats-server whose max_payload cannot carry a 4 MiB command, naming it', async () => {
+    const small = await startNatsServer({ dir: join(dir, 'nats-small'), maxPayload: 1024 * 1024, auth: { user: natsAuth.user, password: natsAuth.password } });
+    try {
+      const attempt = startLocalFleet({
+        dir: join(dir, 'small'), repositoryDir: await packedRepository(), tokens, leaseTtl: '3s',
+        engines: { nats: [small.url], etcd: [etcd.url] }, natsAuth, etcdAuth, hosts: [{ name: 'host-a' }],
+      });
+      await expect(attempt).rejects.toThrow(/FLEET_ENGINE: nats: the server allows messages of 1048576 bytes \(max_payload\)/);
+    } finally {
+      await small.stop();
+    }
+  }, 60_000);
+
   it('writes no secret to etcd and publishes none on NATS', async () => {
     const spy = await connect({ servers: nats.url, user: natsAuth.user, pass: natsAuth.password });
     const seen: string[] = [];
