@@ -13,6 +13,7 @@ let client: RouterClient;
 let worker: RunningWorker;
 const exits: number[] = [];
 let runs = 0;
+let abortedWaits = 0;
 const holds: Array<() => void> = [];
 
 /** Announces and starts an in-process worker; its exit code lands in `exits`. */
@@ -26,7 +27,11 @@ async function inProcessWorker(identifier: string, tokenOverride?: string, heart
     commands: {
       COUNT: () => ({ runs: ++runs }),
       HOLD: () => new Promise((resolve) => holds.push(() => resolve({ held: true }))),
-      WAIT: (_p, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve('aborted'))),
+      // answers well after its signal aborted, so the router's TIMEOUT (same deadline) is the reply even on a loaded machine
+      WAIT: (_p, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => {
+        abortedWaits += 1;
+        setTimeout(() => resolve('aborted'), 3000);
+      })),
     },
     events: ['TICK'],
     stdin: Readable.from([`${JSON.stringify(line)}\n`]),
@@ -60,8 +65,10 @@ describe('connectRouter', () => {
   });
 
   it('send: TIMEOUT after dispatch aborts the handler signal; unknown commands are NO_WORKER at once', async () => {
+    const before = abortedWaits;
     const reply = await client.send('WAIT', {}, { timeout: 150 });
     expect(reply.status).toBe('TIMEOUT');
+    await expect.poll(() => abortedWaits, { timeout: 10_000 }).toBe(before + 1);
     expect((await client.send('NOBODY_SERVES_THIS', {})).status).toBe('NO_WORKER');
   });
 
