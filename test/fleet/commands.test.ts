@@ -40,7 +40,7 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
   afterAll(async () => {
     for (const rpc of rpcs) rpc.close();
     await engines?.close();
-  });
+  }, 180_000);
 
   it('serves a command from A with the only worker on C, naming C\'s instance', async () => {
     const a = client('host-a');

@@ -34,7 +34,7 @@ describe.skipIf(skip !== undefined)('fleet configuration store', () => {
     client?.close();
     await etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 180_000);
 
   it('keeps the first writer in etcd and gives its copy to a host that has none', async () => {
     const a = fleetConfigurationStore(client, '/s1', createFileConfigurationStore(join(dir, 'a1')), logger);

@@ -46,7 +46,7 @@ describe.skipIf(skip !== undefined)('worker-admin fleet demo', () => {
     }
     for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 180_000);
 
   it('starts engines, a repository and three hosts, serves ECHO from host-a on host-c, and stops all on SIGINT', async () => {
     const proc = spawn(process.execPath, [BIN, 'fleet', 'demo', '--dir', dir], { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -50,7 +50,7 @@ describe.skipIf(skip !== undefined)('a fleet under faults', () => {
     for (const r of rpcs) r.close();
     for (const h of fleet?.hosts ?? []) h.signal('SIGCONT');
     await engines?.close();
-  });
+  }, 180_000);
 
   /** SLOW commands alternately pinned to B's and C's instance, through A. */
   const pinnedLoad = (ms: number) => runLoad(rpc('host-a'), (i) => ({ command: 'SLOW', payload: JSON.stringify({ ms }), target: i % 2 === 0 ? 'utils-echo-1' : 'echo-c', timeout_ms: 8000 }), 6);

@@ -52,7 +52,7 @@ describe.skipIf(skip !== undefined)('a fleet on a 3-node NATS cluster', () => {
     await fleet?.close();
     for (const s of servers) await s.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 180_000);
 
   it('answers every command when the node host-a is connected to dies', async () => {
     const load = runLoad(rpcs[0]!, () => ({ command: 'SLOW', payload: JSON.stringify({ ms: 200 }), timeout_ms: 10_000 }), 6);

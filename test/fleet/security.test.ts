@@ -36,7 +36,7 @@ describe.skipIf(skip !== undefined)('fleet engines with credentials', () => {
     await nats?.stop();
     await etcd?.stop();
     rmSync(dir, { recursive: true, force: true });
-  });
+  }, 180_000);
 
   const fleetOf = async (name: string, overrides: { nats?: typeof natsAuth; etcd?: typeof etcdAuth }) => startLocalFleet({
     dir: join(dir, name), repositoryDir: await packedRepository(), tokens, leaseTtl: '3s',
