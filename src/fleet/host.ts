@@ -33,8 +33,6 @@ interface JoinOptions {
   stateDir: string;
   /** Where this host's router and ops API listen (shown to the fleet). */
   addresses: { router: string; ops: string };
-  /** Products of the admin config with the commands of their pivots, when known (counted as declared). */
-  configured?: () => Array<{ product: string; commands: string[] }>;
   logger: Logger;
   now?: () => number;
 }
@@ -234,7 +232,7 @@ export class FleetHost {
   record(): HostRecord {
     const { config } = this.options;
     const port = this.port;
-    const view = port ? localView(port.workers(), port.expected(), this.options.configured?.() ?? []) : { instances: [], serves: [], declares: [] };
+    const view = port ? localView(port.workers(), port.expected()) : { instances: [], serves: [], declares: [] };
     return {
       name: config.host,
       incarnation: this.incarnation,

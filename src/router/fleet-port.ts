@@ -19,8 +19,6 @@ export interface RouterFleetPort {
   workers(): WorkerInfo[];
   /** Products whose workers are expected (started, not connected yet), with the commands they will serve. */
   expected(): Array<{ product: string; commands: string[] }>;
-  /** Commands in flight on local workers, and commands waiting in the queue. */
-  load(): { inFlight: number; queued: number };
   /** Called after any change of the local workers. */
   onWorkersChanged(listener: () => void): void;
 }
@@ -38,7 +36,6 @@ export function fleetPort(ctx: RouterContext, link: FleetLink): RouterFleetPort 
     deliverEvent: (event) => ctx.hub.deliverFromFleet(event),
     workers: () => ctx.registry.infos(),
     expected: () => ctx.expectations.products(),
-    load: () => ({ inFlight: ctx.registry.inFlightCount(), queued: ctx.queue.size }),
     onWorkersChanged: (listener) => ctx.registry.onChange(listener),
   };
 }

@@ -68,14 +68,6 @@ export class HostDirectory {
     }
   }
 
-  /** Some other live host serves or declares `command`. */
-  declares(command: string): boolean {
-    for (const known of this.hosts.values()) {
-      if (known.record.declares.some((d) => d.commands.includes(command))) return true;
-    }
-    return false;
-  }
-
   /** `type/product` of every other host's product declaring `command`. */
   productsDeclaring(command: string): Set<string> {
     const products = new Set<string>();

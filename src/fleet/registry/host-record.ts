@@ -32,15 +32,14 @@ export interface HostRecord {
   instances: InstanceState[];
   /** READY instances other hosts may send commands to. */
   serves: ServedInstance[];
-  /** Products this host runs, expects or is configured for, with their commands (known commands, ambiguity). */
+  /** Products this host runs or expects, with their commands (known commands, ambiguity). */
   declares: Array<{ product: string; commands: string[] }>;
 }
 
-/** What a host serves and declares, from its router's connections, its expectations and its configured connectors. */
+/** What a host serves and declares, from its router's connections and its expectations. */
 export function localView(
   workers: WorkerInfo[],
   expected: Array<{ product: string; commands: string[] }>,
-  configured: Array<{ product: string; commands: string[] }>,
 ): Pick<HostRecord, 'instances' | 'serves' | 'declares'> {
   const instances: InstanceState[] = [];
   const serves: ServedInstance[] = [];
@@ -57,7 +56,7 @@ export function localView(
     if (w.state === 'READY') serves.push({ identifier: w.identifier, version: w.version, product, major: w.version.split('.')[0] ?? '', commands: [...w.commands].sort() });
     declare(product, w.commands);
   }
-  for (const e of [...expected, ...configured]) declare(e.product, e.commands);
+  for (const e of expected) declare(e.product, e.commands);
   return {
     instances: instances.sort((a, b) => `${a.identifier}@${a.version}`.localeCompare(`${b.identifier}@${b.version}`)),
     serves: serves.sort((a, b) => `${a.identifier}@${a.version}`.localeCompare(`${b.identifier}@${b.version}`)),
