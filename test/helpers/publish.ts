@@ -1,7 +1,8 @@
 // Publishing tests: a source tree whose worker answers CONFIG with its configuration, `repo serve` and `publish` run
 // as the built CLI, and an admin (router + admin in this process) on its own state dir using a remote repository.
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { startAdmin, type Admin as RunningAdmin } from '../../src/admin/admin.js';
 import { createLogger } from '../../src/common/log.js';
@@ -88,4 +89,18 @@ export async function startRemoteAdmin(cleanup: Cleanup, stateDir: string, repos
   const rpc = createRouterRpc({ address: router.address, token: adminToken });
   cleanup.add(() => rpc.close());
   return { admin, rpc, send: (command, payload) => sendAdmin(rpc, command, payload) };
+}
+
+/** Every file under `dir` (relative path → sha256), temp files included: what a repository serves. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -2,10 +2,10 @@
 // row), and an upload cut off midway leaves the repository serving exactly what it served before.
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer as createNetServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { updateList } from '../../src/publish/list-update.js';
@@ -14,7 +14,7 @@ import { createRemoteRepository, type RemoteRepository } from '../../src/publish
 import { startRepositoryServer } from '../../src/repository/server.js';
 import { parseVersionsYaml } from '../../src/repository/versions.js';
 import { versionsYamlText } from '../../src/repository/yanked.js';
-import { cliEnv, BIN, newToken } from '../helpers/publish.js';
+import { cliEnv, BIN, newToken, snapshot } from '../helpers/publish.js';
 import { createCleanup, tempDir, writeDemoSource, writeTree } from '../helpers/repo.js';
 import { execa } from 'execa';
 
@@ -27,19 +27,6 @@ async function server(dir: string, token: string): Promise<string> {
   const s = await startRepositoryServer({ dir, listen: '127.0.0.1:0', uploadToken: token });
   cleanup.add(() => s.close());
   return s.url;
-}
-
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 // Waits for `check` to hold, looking again after each short pause; fails after `ms` with `what`.

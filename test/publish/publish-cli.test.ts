@@ -1,31 +1,16 @@
 // `worker-admin publish` against a fresh `repo serve --upload-token-file`: an admin elsewhere runs what was
 // published, published versions are immutable (refused with both digests, --force accepted), --dry-run sends nothing.
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, newToken, serveRepository, startRemoteAdmin, writePubSource } from '../helpers/publish.js';
+import { cli, newToken, serveRepository, snapshot, startRemoteAdmin, writePubSource } from '../helpers/publish.js';
 import { createCleanup, tempDir } from '../helpers/repo.js';
 
 const cleanup = createCleanup();
 const PLAIN = 'export default 0; // a worker that bundles fast\n';
 afterEach(() => cleanup.run());
-
-/** Every file under `dir` (relative path → sha256), temp files included: what a repository serves. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else out[relative(dir, path)] = createHash('sha256').update(readFileSync(path)).digest('hex');
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 async function freshRepository() {
   const repo = tempDir(cleanup);
