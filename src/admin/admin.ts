@@ -28,6 +28,7 @@ import { InstanceRegistry } from './instances.js';
 import { launchWorker, VerdictListeners } from './launcher.js';
 import { AdminPersistence } from './persistence.js';
 import { adminPivot } from './pivot.js';
+import type { AdminFleet } from './fleet-port.js';
 import type { SpawnedWorker, WorkerSpawner } from './ports.js';
 import { RouterLink } from './router-link.js';
 import { createProcessSpawner, terminateWorker } from './spawner.js';
@@ -189,6 +190,11 @@ export class Admin {
     this.state = 'RUNNING';
   }
 
+  /** Joins this admin to its host's fleet: managed products are refused by hand, fleet commands are served. */
+  useFleet(fleet: AdminFleet): void {
+    this.context.fleet = fleet;
+  }
+
   /** Starts the connectors of the config (instances a previous run wanted first); resolves when each is READY or failed (logged). */
   async startConfiguredConnectors(): Promise<void> {
     // Restored first, so a rollback or a pinned version survives a restart.
@@ -200,7 +206,13 @@ export class Admin {
         this.logger.error({ identifier: d.identifier, err: errorMessage(error) }, 'desired instance did not come back');
       }
     }));
-    await Promise.all(this.config.connectors.flatMap((connector) => connector.versions.map(async (spec) => {
+    const { fleet } = this.context;
+    const own = this.config.connectors.filter((connector) => {
+      if (!fleet?.managed(connector)) return true;
+      this.logger.warn({ product: connector.ref }, 'connector ignored: the fleet desired state manages this product (the coordinator places its instances)');
+      return false;
+    });
+    await Promise.all(own.flatMap((connector) => connector.versions.map(async (spec) => {
       const ref = { type: connector.type, product: connector.product };
       try {
         const { version } = await pickVersion(this.context, ref, specRange(spec));
