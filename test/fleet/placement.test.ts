@@ -64,7 +64,7 @@ describe('placement', () => {
     expect(second.assignments.get('host-a')!.at).toBe(NOW);
   });
 
-  it.each([
+  it.each<{ name: string; hosts: PlacementHost[]; sel: Record<string, string>; want: Record<string, number> }>([
     { name: 'a selector limits instances to labelled hosts', hosts: [host('host-a', { labels: { zone: 'eu' } }), host('host-b', { labels: { zone: 'us' } }), host('host-c', { labels: { zone: 'eu', tier: 'x' } })], sel: { zone: 'eu' }, want: { 'host-a': 3, 'host-c': 3 } },
     { name: 'every label of the selector must match', hosts: [host('host-a', { labels: { zone: 'eu' } }), host('host-b', { labels: { zone: 'us' } }), host('host-c', { labels: { zone: 'eu', tier: 'x' } })], sel: { zone: 'eu', tier: 'x' }, want: { 'host-c': 6 } },
     { name: 'capacity caps a host', hosts: [host('host-a', { capacity: 1 }), host('host-b'), host('host-c')], sel: {}, want: { 'host-a': 1, 'host-b': 3, 'host-c': 2 } },

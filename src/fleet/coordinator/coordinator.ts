@@ -62,8 +62,8 @@ export class Coordinator {
   }
 
   /** The host re-registered with a new lease: campaign on it now rather than at the next tick. */
-  reRegistered(): void {
-    this.election.check();
+  reRegistered(): Promise<void> {
+    return this.election.check();
   }
 
   /** Asks for a pass soon (coalesced): the rollout runner calls it when it waits on nothing etcd would announce. */

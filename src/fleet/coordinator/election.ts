@@ -52,13 +52,15 @@ export class Election {
   writer: FencedWriter | undefined;
   /** When this host became coordinator (ms). */
   since: number | undefined;
+  /** Campaign transactions sent (for tests and metrics). */
+  campaigns = 0;
   /** The lease our key lives on. */
   private leaseId: string | undefined;
   private watcher: Watcher | undefined;
   private watching = false;
   private ticker: NodeJS.Timeout | undefined;
   private stepDownTimer: NodeJS.Timeout | undefined;
-  private running = false;
+  private looking: Promise<void> | undefined;
   private again = false;
   private readonly now: () => number;
 
@@ -73,29 +75,29 @@ export class Election {
   start(): void {
     this.watch();
     const every = Math.max(200, Math.floor(this.deps.leaseTtlMs / 3));
-    this.ticker = setInterval(() => this.check(), every);
+    this.ticker = setInterval(() => void this.check(), every);
     this.ticker.unref();
-    this.check();
+    void this.check();
   }
 
-  /** Looks again now: the lease may have changed (re-registration) or the key gone. */
-  check(): void {
-    if (this.state === 'CLOSED') return;
-    if (this.running) {
+  /** Looks again now: the lease may have changed (re-registration) or the key gone. Resolves when the look is done. */
+  check(): Promise<void> {
+    if (this.state === 'CLOSED') return Promise.resolve();
+    if (this.looking) {
       this.again = true;
-      return;
+      return this.looking;
     }
-    this.running = true;
-    void (async () => {
+    this.looking = (async () => {
       try {
         do {
           this.again = false;
           await this.step().catch((error: unknown) => this.deps.logger.warn({ err: errorMessage(error) }, 'coordinator election: etcd did not answer, trying again'));
         } while (this.again && this.state !== 'CLOSED');
       } finally {
-        this.running = false;
+        this.looking = undefined;
       }
     })();
+    return this.looking;
   }
 
   /** Whether this host coordinates under `revision` now. */
@@ -137,6 +139,7 @@ export class Election {
   private async campaign(lease: ElectionLease): Promise<void> {
     const { etcd, keys, host, logger } = this.deps;
     const value: CoordinatorKey = { host, incarnation: lease.incarnation, since: this.now() };
+    this.campaigns += 1;
     const result = await withDeadline(
       etcd.if(keys.coordinator, 'Create', '==', 0).then(etcd.put(keys.coordinator).value(JSON.stringify(value)).lease(lease.hostId)).else(etcd.get(keys.coordinator)).commit(),
       2000,
@@ -162,7 +165,7 @@ export class Election {
     this.writer = new FencedWriter(this.deps, revision, {
       current: () => this.holds(revision),
       refused: (reason) => {
-        if (this.revision === revision) this.depose(reason, false);
+        if (this.revision === revision) void this.depose(reason, false);
       },
     });
     this.deps.logger.info({ revision, incarnation: lease.incarnation }, 'elected coordinator of the fleet');
@@ -171,7 +174,7 @@ export class Election {
   }
 
   /** COORDINATOR → FOLLOWER; `resign`: delete our key if it is still there (a successor need not wait for the lease). */
-  private depose(reason: string, resign: boolean): void {
+  private async depose(reason: string, resign: boolean): Promise<void> {
     if (this.state !== 'COORDINATOR') return;
     const revision = this.revision!;
     this.transition('FOLLOWER');
@@ -182,8 +185,8 @@ export class Election {
     if (this.stepDownTimer) clearTimeout(this.stepDownTimer);
     this.deps.logger.warn({ revision, reason }, 'no longer the coordinator of the fleet');
     this.events.onDeposed(reason);
-    if (resign) void this.resign(revision);
-    this.check();
+    if (resign) await this.resign(revision);
+    void this.check();
   }
 
   /** No successful keepalive for leaseTtl − 1 s: the lease may lapse any moment. */
@@ -200,7 +203,7 @@ export class Election {
     const left = lease ? this.deps.leaseTtlMs - MARGIN_MS - lease.sinceRenewal() : 0;
     this.stepDownTimer = setTimeout(() => {
       if (this.state !== 'COORDINATOR') return;
-      if (this.stale()) this.depose(`its lease was not renewed for ${this.deps.leases()?.sinceRenewal() ?? '?'} ms`, true);
+      if (this.stale()) void this.depose(`its lease was not renewed for ${this.deps.leases()?.sinceRenewal() ?? '?'} ms`, true);
       else this.scheduleStepDown();
     }, Math.max(10, left));
     this.stepDownTimer.unref();
@@ -229,11 +232,11 @@ export class Election {
       this.watcher = watcher;
       watcher.on('delete', (kv) => {
         // a deletion older than our key is not ours
-        if (this.state === 'COORDINATOR' && BigInt(String(kv.mod_revision)) > BigInt(this.revision!)) this.depose(`${keys.coordinator} was deleted (lease lapsed)`, false);
-        this.check();
+        if (this.state === 'COORDINATOR' && BigInt(String(kv.mod_revision)) > BigInt(this.revision!)) void this.depose(`${keys.coordinator} was deleted (lease lapsed)`, false);
+        void this.check();
       });
       watcher.on('put', (kv) => {
-        if (this.state === 'COORDINATOR' && String(kv.create_revision) !== this.revision) this.depose(`${keys.coordinator} is held by another host`, false);
+        if (this.state === 'COORDINATOR' && String(kv.create_revision) !== this.revision) void this.depose(`${keys.coordinator} is held by another host`, false);
       });
       watcher.on('error', (error) => {
         logger.warn({ err: errorMessage(error) }, 'coordinator key watch broke: watching again');
