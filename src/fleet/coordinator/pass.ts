@@ -56,7 +56,7 @@ export async function runPass(deps: PassDeps, writer: FencedWriter): Promise<Pas
   const compareOf = (host: string): FencedCompare => ({ key: keys.assignments(host), ...(view.assignments.has(host) ? { target: 'Mod', value: view.assignments.get(host)!.modRevision } : { target: 'Create', value: 0 }) });
   for (const host of result.changed) writes.push({ op: { put: keys.assignments(host), value: JSON.stringify(result.assignments.get(host)) }, compare: compareOf(host) });
   for (const host of result.removed) writes.push({ op: { delete: keys.assignments(host) }, compare: compareOf(host) });
-  const gapsChanged = JSON.stringify(view.placement?.value.missing ?? []) !== JSON.stringify(result.missing);
+  const gapsChanged = !view.placement || JSON.stringify(view.placement.value.missing) !== JSON.stringify(result.missing);
   const ops: FencedOp[] = gapsChanged ? [{ put: keys.placement, value: JSON.stringify({ at: view.now, missing: result.missing } satisfies PlacementGaps) }] : [];
   let complete = true;
   for (let i = 0; i < writes.length || (i === 0 && ops.length > 0); i += CHUNK) {
