@@ -228,4 +228,18 @@ describe.skipIf(skip !== undefined)('coordinator passes', () => {
     await until(() => a.coordinator.status().passes > passes + 1, 10_000, 'two more passes');
     expect(JSON.parse((await admin.get(keys.running('mail', 'smtp')).string())!)).toMatchObject({ version: '2.0' });
   });
+
+  it('keeps the newest 1,000 history entries', async () => {
+    nextKeys();
+    await put(keys.hosts('host-a'), record('host-a'));
+    const all = Array.from({ length: 1005 }, (_, i) => keys.history(1_000_000 + i, 'r'));
+    for (let i = 0; i < all.length; i += 100) {
+      await admin.if(keys.coordinator, 'Create', '==', 0).then(...all.slice(i, i + 100).map((key) => admin.put(key).value('{}'))).commit();
+    }
+    await start('host-a');
+    await until(async () => (await admin.getAll().prefix(keys.historyPrefix).count()) === 1000, 10_000, '1,000 history entries left');
+    const left = await admin.getAll().prefix(keys.historyPrefix).sort('Key', 'Ascend').keys();
+    expect(left[0]).toBe(all[5]);
+    expect(left.at(-1)).toBe(all.at(-1));
+  });
 });

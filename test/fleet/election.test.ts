@@ -114,9 +114,9 @@ describe.skipIf(skip !== undefined)('coordinator election', () => {
     const winner = await oneCoordinator(10_000);
     expect(await holder()).toEqual({ host: winner.name, incarnation: winner.leases.incarnation, since: expect.any(Number) });
     const losers = all.filter((c) => c !== winner);
-    const before = losers.map((c) => c.election.campaigns);
-    // each loser campaigns twice more (its timer): still one coordinator
-    await until(() => losers.every((c, i) => c.election.campaigns >= before[i]! + 2), 10_000, 'losers campaigned again');
+    const before = losers.map((c) => c.election.checks);
+    // each loser looks twice more (its timer): still one coordinator
+    await until(() => losers.every((c, i) => c.election.checks >= before[i]! + 2), 10_000, 'losers looked again');
     expect(coordinators()).toEqual([winner]);
     expect(winner.elected).toHaveLength(1);
     for (const c of losers) expect(c.elected).toEqual([]);
@@ -265,7 +265,7 @@ describe.skipIf(skip !== undefined)('coordinator election', () => {
     await oneCoordinator(10_000);
     const b = await contender('host-b');
     b.election.start();
-    await until(() => b.election.campaigns > 0, 5000, 'host-b campaigned');
+    await until(() => b.election.checks > 0, 5000, 'host-b looked');
     await a.election.close();
     expect(a.deposed).toEqual(['closed']);
     expect(a.election.state).toBe('CLOSED');

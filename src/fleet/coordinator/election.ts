@@ -52,7 +52,8 @@ export class Election {
   writer: FencedWriter | undefined;
   /** When this host became coordinator (ms). */
   since: number | undefined;
-  /** Campaign transactions sent (for tests and metrics). */
+  /** Looks taken (a campaign, or a check of our key), and campaign transactions sent (for tests and metrics). */
+  checks = 0;
   campaigns = 0;
   /** The lease our key lives on. */
   private leaseId: string | undefined;
@@ -112,7 +113,7 @@ export class Election {
     if (this.stepDownTimer) clearTimeout(this.stepDownTimer);
     const watcher = this.watcher;
     this.watcher = undefined;
-    await watcher?.cancel().catch(() => undefined);
+    if (watcher) await withDeadline(watcher.cancel(), 2000).catch(() => undefined);
     const revision = this.revision;
     const was = this.state;
     this.transition('CLOSED');
@@ -122,6 +123,7 @@ export class Election {
 
   private async step(): Promise<void> {
     if (this.state === 'CLOSED') return;
+    this.checks += 1;
     if (!this.watcher) this.watch();
     const lease = this.deps.leases();
     if (this.state === 'COORDINATOR') {
@@ -132,6 +134,9 @@ export class Election {
       return;
     }
     if (!lease || lease.sinceRenewal() >= this.deps.leaseTtlMs - MARGIN_MS) return;
+    // a read costs etcd less than a transaction with a write (which goes through consensus even when it fails)
+    const kv = await this.read();
+    if (kv && String(kv.lease) !== lease.hostId) return;
     await this.campaign(lease);
   }
 
