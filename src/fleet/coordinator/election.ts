@@ -25,7 +25,7 @@ export interface CoordinatorKey {
 /** What the election needs of the host's leases (a new object after each re-registration). */
 export type ElectionLease = Pick<HostLeases, 'hostId' | 'incarnation' | 'sinceRenewal'>;
 
-export interface ElectionDeps {
+interface ElectionDeps {
   etcd: Etcd3;
   keys: FleetKeys;
   host: string;
@@ -36,7 +36,7 @@ export interface ElectionDeps {
   now?: () => number;
 }
 
-export interface ElectionEvents {
+interface ElectionEvents {
   onElected(createRevision: string): void;
   onDeposed(reason: string): void;
 }

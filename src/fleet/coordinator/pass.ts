@@ -21,7 +21,7 @@ export interface RolloutHook {
   pass(view: FleetView, writer: FencedWriter): Promise<void>;
 }
 
-export interface PassDeps {
+interface PassDeps {
   etcd: Etcd3;
   keys: FleetKeys;
   reassignAfterMs: number;
@@ -31,7 +31,7 @@ export interface PassDeps {
   now: () => number;
 }
 
-export interface PassOutcome {
+interface PassOutcome {
   /** False when a write was not applied (a compared key changed, or the fence failed): run another pass. */
   complete: boolean;
   missing: PlacementGaps['missing'];

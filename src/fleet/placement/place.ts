@@ -47,7 +47,7 @@ export interface PlacementInput {
   reassignAfterMs: number;
 }
 
-export interface PlacementResult {
+interface PlacementResult {
   /** The new assignments of every host that has some or had a key. */
   assignments: Map<string, HostAssignments>;
   /** Hosts whose assignments differ from the current ones (to be written). */
@@ -60,7 +60,7 @@ export interface PlacementResult {
 const productKey = (c: { type: string; product: string }): string => `${c.type}/${c.product}`;
 
 /** Whether every label of `selector` is among `labels`. */
-export function labelsMatch(labels: Record<string, string>, selector: Record<string, string>): boolean {
+function labelsMatch(labels: Record<string, string>, selector: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
