@@ -23,7 +23,7 @@ import { handleAdminCommand, lifecycleHandlers } from './commands/index.js';
 import { updateHandlers } from './commands/update.js';
 import type { AdminContext, Handler } from './commands/context.js';
 import { pickVersion, specRange } from './commands/versions.js';
-import type { InstanceDeps } from './instance.js';
+import type { Instance, InstanceDeps, InstanceSpec } from './instance.js';
 import { InstanceRegistry } from './instances.js';
 import { launchWorker, VerdictListeners } from './launcher.js';
 import { AdminPersistence } from './persistence.js';
@@ -33,6 +33,7 @@ import type { SpawnedWorker, WorkerSpawner } from './ports.js';
 import { RouterLink } from './router-link.js';
 import { createProcessSpawner, terminateWorker } from './spawner.js';
 import { drainAndStop } from './update/drain.js';
+import { replaceInstance, type Replaced } from './update/rolling.js';
 import { UpdateService } from './update/service.js';
 import { VersionCatalog } from './version-catalog.js';
 import { VersionConfigurations } from './version-configuration.js';
@@ -87,6 +88,7 @@ export class Admin {
   /** Workers' output: rate-limited, logged, tailed and followed (`worker-admin logs`). */
   readonly output: WorkerOutputHub;
   private readonly spawner: WorkerSpawner;
+  private readonly instanceDeps: InstanceDeps;
   private readonly routerTarget: string;
   private readonly desired: DesiredInstance[];
   private state: AdminState = 'NEW';
@@ -147,6 +149,7 @@ export class Admin {
       restartPolicy: (mode) => new RestartPolicy(mode, options.backoff ?? {}, this.clock),
       changed: () => persistence.changed(),
     };
+    this.instanceDeps = instanceDeps;
     this.registry = new InstanceRegistry(instanceDeps, config.limits.instances);
     persistence.attach(this.registry);
     this.registry.noticeOf = (spec) => catalog.note(spec.type, spec.product, spec.version);
@@ -188,6 +191,14 @@ export class Admin {
       throw error;
     }
     this.state = 'RUNNING';
+  }
+
+  /** A fleet's swap of one instance (docs/fleet.md, a host converging): the drain-then-stop of a rolling update. */
+  swapInstance(instance: Instance, version: string, config: InstanceSpec['config']): Promise<Replaced> {
+    return replaceInstance(instance, version, {
+      launch: this.instanceDeps.launch, drainAndStop: this.instanceDeps.drainAndStop, publish: this.instanceDeps.publish,
+      closing: () => this.state !== 'RUNNING',
+    }, config);
   }
 
   /** Joins this admin to its host's fleet: managed products are refused by hand, fleet commands are served. */
