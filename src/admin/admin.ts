@@ -218,7 +218,6 @@ export class Admin {
         this.logger.error({ identifier: d.identifier, err: errorMessage(error) }, 'desired instance did not come back');
       }
     }));
-    const { fleet } = this.context;
     const own = this.config.connectors.filter((connector) => {
       if (!fleet?.managed(connector)) return true;
       this.logger.warn({ product: connector.ref }, 'connector ignored: the fleet desired state manages this product (the coordinator places its instances)');
