@@ -163,7 +163,7 @@ describe.skipIf(skip !== undefined)('coordinator passes', () => {
     expect(afterLeave['host-b']).toEqual(expect.arrayContaining(placed['host-b']!.instances.map((i) => i.identifier)));
 
     // host-b's report says it refused one (CONFIG_INVALID): its instances of utils/echo go elsewhere
-    await put(keys.reports('host-b'), { incarnation: 'inc-host-b', at: 1, instances: [{ identifier: afterLeave['host-b']![0]!, version: '1.2', state: 'REFUSED', readySince: null, restarts: 0, error: 'CONFIG_INVALID: GREETING is not set on this host' }] } satisfies HostReport);
+    await put(keys.reports('host-b'), { incarnation: 'inc-host-b', at: 1, instances: [{ identifier: afterLeave['host-b']![0]!, version: '1.2', state: 'REFUSED', readySince: null, restarts: 0, error: 'CONFIG_INVALID: GREETING is not set on this host', failedVersion: null }] } satisfies HostReport);
     await settle({ 'host-a': 6, 'host-b': 0, 'host-c': 0 }, 'host-b refusing');
     await admin.delete().key(keys.reports('host-b')).exec();
 
@@ -184,7 +184,7 @@ describe.skipIf(skip !== undefined)('coordinator passes', () => {
     await settle({ 'host-a': 0, 'host-b': 0, 'host-c': 0 }, 'connector removed');
   });
 
-  it('a lost host keeps its instances for reassignAfter (counted from lostSince, across coordinators), then they move', async () => {
+  it('a lost host keeps its instances for reassignAfter on the coordinator\'s clock (a new one counts from its takeover), then they move', async () => {
     nextKeys();
     let now = 5_000_000;
     const clock = (): number => now;
@@ -198,12 +198,18 @@ describe.skipIf(skip !== undefined)('coordinator passes', () => {
     await until(async () => (await assignments())['host-c']?.lostSince === lostAt, 10_000, 'host-c recorded lost');
     expect((await layout())['host-c']).toHaveLength(2);
 
-    // a new coordinator does not restart the count
+    // a new coordinator, whose clock need not agree, counts from its takeover: later, never sooner
     await first.coordinator.close();
     now += REASSIGN - 1;
+    const takeover = now;
     const second = await start('host-b', clock);
-    await until(() => second.coordinator.status().passes > 0, 10_000, 'the new coordinator passed');
-    expect((await assignments())['host-c']).toMatchObject({ lostSince: lostAt });
+    await until(async () => (await assignments())['host-c']?.lostSince === takeover, 10_000, 'the count restarted at the takeover');
+    expect((await layout())['host-c']).toHaveLength(2);
+
+    now += REASSIGN - 1;
+    const passes = second.coordinator.status().passes;
+    second.coordinator.poke();
+    await until(() => second.coordinator.status().passes > passes, 10_000, 'one more pass');
     expect((await layout())['host-c']).toHaveLength(2);
 
     now += 1;

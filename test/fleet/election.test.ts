@@ -258,6 +258,22 @@ describe.skipIf(skip !== undefined)('coordinator election', () => {
     expect(String(kvs[0]!.lease)).toBe(fresh.hostId);
   });
 
+  it('a key of this host\'s earlier term is deleted, never adopted: the new term has a new create revision', async () => {
+    nextKeys();
+    const a = await contender('host-a');
+    // as left by a step-down that could not delete it: this host's name, its live lease
+    await admin.put(keys.coordinator).value(JSON.stringify({ host: 'host-a', incarnation: a.leases.incarnation, since: 1 })).lease(a.leases.hostId).exec();
+    const left = (await admin.get(keys.coordinator).exec()).kvs[0]!.create_revision;
+    a.election.start();
+    await oneCoordinator(10_000);
+    expect(BigInt(a.elected[0]!)).toBeGreaterThan(BigInt(left));
+    const { kvs } = await admin.get(keys.coordinator).exec();
+    expect(String(kvs[0]!.create_revision)).toBe(a.elected[0]);
+    // a writer of the old term is refused
+    const old = new FencedWriter({ etcd: a.client, keys, logger }, String(left), { current: () => true, refused: () => undefined });
+    expect(await old.commit([{ put: `${keys.desiredPrefix}x`, value: '1' }])).toBe(false);
+  });
+
   it('close() resigns: the key goes at once and another contender is elected without waiting for the lease', async () => {
     nextKeys();
     const a = await contender('host-a');

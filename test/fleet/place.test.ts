@@ -7,7 +7,7 @@ const NOW = 1_000_000;
 const REASSIGN = 60_000;
 
 function connector(over: Partial<PlacedConnector> = {}): PlacedConnector {
-  return { type: 'utils', product: 'echo', version: '1.2.0', major: '1', instances: 6, hosts: {}, config: { greeting: 'hi' }, restart: 'always', keepAssignedVersions: false, ...over };
+  return { type: 'utils', product: 'echo', version: '1.2.0', major: '1', instances: 6, hosts: {}, config: { greeting: 'hi' }, restart: 'always', ...over };
 }
 
 function host(name: string, over: Partial<PlacementHost> = {}): PlacementHost {
@@ -17,7 +17,7 @@ function host(name: string, over: Partial<PlacementHost> = {}): PlacementHost {
 const three = (): PlacementHost[] => [host('host-a'), host('host-b'), host('host-c')];
 
 function run(over: Partial<PlacementInput>): ReturnType<typeof place> {
-  return place({ connectors: [connector()], hosts: three(), current: new Map(), now: NOW, reassignAfterMs: REASSIGN, ...over });
+  return place({ connectors: [connector()], hosts: three(), current: new Map(), now: NOW, reassignAfterMs: REASSIGN, countLostFrom: 0, ...over });
 }
 
 /** identifier → host, from a result. */
@@ -161,6 +161,18 @@ describe('placement', () => {
       expect(counts(result)).toEqual({ 'host-b': 3, 'host-c': 3 });
     });
 
+    it('a new coordinator counts from its takeover, never from an earlier record: it may wait longer, never shorter', () => {
+      const takeover = NOW - 1000;
+      const kept = run({ hosts, current: cur(NOW - REASSIGN * 2), countLostFrom: takeover });
+      expect(kept.assignments.get('host-a')).toMatchObject({ lostSince: takeover });
+      expect(where(kept)['utils-echo-1-1']).toBe('host-a');
+      expect(kept.changed).toEqual(['host-a']);
+      // a count that began after the takeover is kept as it is
+      expect(run({ hosts, current: cur(NOW - 10), countLostFrom: takeover }).changed).toEqual([]);
+      const moved = run({ hosts, current: cur(takeover), countLostFrom: takeover, now: takeover + REASSIGN });
+      expect(moved.removed).toEqual(['host-a']);
+    });
+
     it('live again: lostSince cleared, instances stay', () => {
       const result = run({ current: cur(NOW - 10) });
       expect(result.assignments.get('host-a')).toMatchObject({ lostSince: null });
@@ -221,24 +233,33 @@ describe('placement', () => {
       expect(result.changed).toEqual([]);
     });
 
-    it('without a rollout, every instance runs the recorded version', () => {
-      const result = run({ connectors: [connector({ version: '1.3.0' })], current: current({ 'host-a': [1, 4], 'host-b': [2, 5], 'host-c': [3, 6] }) });
-      for (const a of result.assignments.values()) for (const i of a.instances) expect(i.version).toBe('1.3.0');
-      expect(result.changed).toEqual(['host-a', 'host-b', 'host-c']);
-    });
-
-    it('during a rollout, instances that stay keep their assigned version; new ones get the recorded one', () => {
+    it('only a rollout changes versions: a recorded version that changed reaches new identifiers only', () => {
       const cur = current({ 'host-a': [1, 4], 'host-b': [2, 5] });
       cur.get('host-a')!.instances[0]!.version = '1.3.0';
-      const result = run({ connectors: [connector({ version: '1.2.0', keepAssignedVersions: true })], current: cur });
+      const result = run({ connectors: [connector({ version: '1.2.5' })], current: cur });
       const versions = Object.fromEntries([...result.assignments.values()].flatMap((a) => a.instances.map((i) => [i.identifier, i.version])));
-      expect(versions).toEqual({ 'utils-echo-1-1': '1.3.0', 'utils-echo-1-2': '1.2.0', 'utils-echo-1-3': '1.2.0', 'utils-echo-1-4': '1.2.0', 'utils-echo-1-5': '1.2.0', 'utils-echo-1-6': '1.2.0' });
+      expect(versions).toEqual({ 'utils-echo-1-1': '1.3.0', 'utils-echo-1-2': '1.2.0', 'utils-echo-1-3': '1.2.5', 'utils-echo-1-4': '1.2.0', 'utils-echo-1-5': '1.2.0', 'utils-echo-1-6': '1.2.5' });
       expect(result.changed).toEqual(['host-c']);
     });
 
-    it('no version resolved: placed instances keep theirs, nothing new is placed', () => {
-      const result = run({ connectors: [connector({ version: null, versionError: 'down' })], current: current({ 'host-a': [1] }) });
-      expect(where(result)).toEqual({ 'utils-echo-1-1': 'host-a' });
+    it('a moved identifier keeps its version (a rollout set it)', () => {
+      const cur = current({ 'host-a': [1, 4], 'host-b': [2, 5], 'host-c': [3, 6] });
+      cur.get('host-a')!.instances[1]!.version = '1.3.0';
+      const result = run({ hosts: [host('host-a', { leaving: true }), host('host-b'), host('host-c')], connectors: [connector({ version: '1.2.0' })], current: cur });
+      const moved = [...result.assignments.values()].flatMap((a) => a.instances).find((i) => i.identifier === 'utils-echo-1-4')!;
+      expect(moved.version).toBe('1.3.0');
+      expect(where(result)['utils-echo-1-4']).not.toBe('host-a');
+    });
+
+    it('a lost host\'s identifiers keep their version when they move', () => {
+      const cur = current({ 'host-a': [1], 'host-b': [2] }, { lostSince: NOW - REASSIGN }, '1.1.0');
+      const result = run({ hosts: [host('host-b'), host('host-c')], connectors: [connector({ instances: 2 })], current: cur });
+      expect(result.assignments.get('host-c')!.instances).toMatchObject([{ identifier: 'utils-echo-1-1', version: '1.1.0' }]);
+    });
+
+    it('no version resolved: placed instances keep theirs (and move with it), nothing new is placed', () => {
+      const result = run({ hosts: [host('host-a', { cordon: 'drain' }), host('host-b'), host('host-c')], connectors: [connector({ version: null, versionError: 'down' })], current: current({ 'host-a': [1] }) });
+      expect(where(result)).toEqual({ 'utils-echo-1-1': 'host-b' });
       expect(result.missing).toEqual([{ product: 'utils/echo', wanted: 6, placed: 1, reason: 'no version to run: down' }]);
     });
 
