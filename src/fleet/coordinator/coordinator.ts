@@ -7,7 +7,8 @@ import type { FleetKeys } from '../keys.js';
 import type { PlacementGaps } from '../placement/types.js';
 import { withDeadline } from '../registry/leases.js';
 import { Election, parseKey, type CoordinatorKey, type ElectionLease, type ElectionState } from './election.js';
-import { runPass, type ResolveVersion, type RolloutHook, type Term } from './pass.js';
+import type { FencedWriter } from './fenced.js';
+import { runPass, type ResolveVersion, type RolloutHook } from './pass.js';
 
 export interface CoordinatorDeps {
   etcd: Etcd3;
@@ -45,7 +46,7 @@ export class Coordinator {
   private running: Promise<void> | undefined;
   private dirty = false;
   /** The current term (while COORDINATOR): every pass captures it when it starts and ends with it. */
-  private term: Term | undefined;
+  private term: { writer: FencedWriter; since: number } | undefined;
   private passes = 0;
   private lastPass: CoordinatorLocalStatus['lastPass'] = null;
   private missing: PlacementGaps['missing'] = [];
@@ -132,7 +133,7 @@ export class Coordinator {
         this.dirty = false;
         if (!term || this.term !== term) break;
         try {
-          const outcome = await runPass({ ...this.deps, rollouts: this.deps.rollouts, now: this.now }, term);
+          const outcome = await runPass({ ...this.deps, rollouts: this.deps.rollouts, now: this.now }, term.writer, term.since);
           this.missing = outcome.missing;
           this.lastPass = { at: this.now(), error: null };
           if (!outcome.complete) this.dirty = true;

@@ -41,16 +41,12 @@ interface PassOutcome {
 const CHUNK = 100;
 const HISTORY_KEPT = 1000;
 
-/** One coordinator term: its fenced writer (fixed create revision) and when it began (the coordinator's clock). */
-export interface Term {
-  writer: FencedWriter;
-  since: number;
-}
-
-/** One pass for `term`; it stops at the first write refused (a term that ended writes nothing). */
-export async function runPass(deps: PassDeps, term: Term): Promise<PassOutcome> {
+/**
+ * One pass for the term of `writer` (its create revision is fixed: a term that ended writes nothing); `termSince`: when
+ * the term began on the coordinator's clock, from which hosts lost before are counted. Stops at the first write refused.
+ */
+export async function runPass(deps: PassDeps, writer: FencedWriter, termSince = 0): Promise<PassOutcome> {
   const { etcd, keys, logger, now } = deps;
-  const { writer } = term;
   let view = await readView(etcd, keys, logger, now());
 
   const versionErrors = await recordVersions(deps, view, writer);
@@ -64,7 +60,7 @@ export async function runPass(deps: PassDeps, term: Term): Promise<PassOutcome> 
     current,
     now: view.now,
     reassignAfterMs: deps.reassignAfterMs,
-    countLostFrom: term.since,
+    countLostFrom: termSince,
   });
 
   const writes: Array<{ op: FencedOp; compare: FencedCompare }> = [];
