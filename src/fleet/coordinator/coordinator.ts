@@ -111,6 +111,7 @@ export class Coordinator {
   private deposed(): void {
     this.term = undefined;
     this.stopWork();
+    this.deps.rollouts?.close?.();
   }
 
   private stopWork(): void {

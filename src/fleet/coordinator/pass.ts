@@ -19,6 +19,8 @@ export type ResolveVersion = (type: string, product: string, versions: string[])
 /** The rollout runner, called at the end of each pass with what it read and the term's writer. */
 export interface RolloutHook {
   pass(view: FleetView, writer: FencedWriter): Promise<void>;
+  /** The term ended (stepped down or closing): stop any timer of its own. */
+  close?(): void;
 }
 
 interface PassDeps {
