@@ -7,7 +7,8 @@ import semver from 'semver';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { Coordinator, coordinatorStatus } from '../../src/fleet/coordinator/coordinator.js';
-import type { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
+import { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
+import { runPass } from '../../src/fleet/coordinator/pass.js';
 import type { FleetView } from '../../src/fleet/coordinator/view.js';
 import type { DesiredConnector } from '../../src/fleet/desired/types.js';
 import { findBinary, startEtcd, type LocalServer } from '../../src/fleet/engines/local-servers.js';
@@ -233,6 +234,38 @@ describe.skipIf(skip !== undefined)('coordinator passes', () => {
     const passes = a.coordinator.status().passes;
     await until(() => a.coordinator.status().passes > passes + 1, 10_000, 'two more passes');
     expect(JSON.parse((await admin.get(keys.running('mail', 'smtp')).string())!)).toMatchObject({ version: '2.0' });
+  });
+
+  it('the pass of a coordinator whose term ended writes nothing: the successor\'s assignments stay', async () => {
+    nextKeys();
+    for (const h of ['host-a', 'host-b', 'host-c']) await put(keys.hosts(h), record(h));
+    await put(keys.desired('utils', 'echo'), desired());
+    const closed: string[] = [];
+    const a = await start('host-a');
+    await settle({ 'host-a': 2, 'host-b': 2, 'host-c': 2 }, 'placed by host-a');
+    const oldRevision = a.coordinator.election.writer!.revision;
+    const oldWriter = a.coordinator.election.writer!;
+    await a.coordinator.close();
+    expect(oldWriter.fenced).toBe(true);
+
+    const b = await start('host-b');
+    await put(keys.desired('utils', 'echo'), desired({ instances: 3 }));
+    await settle({ 'host-a': 1, 'host-b': 1, 'host-c': 1 }, 'scaled down by host-b');
+    // host-b's term ends and a third coordinator holds the key (written here, so that nothing else reacts meanwhile)
+    await b.coordinator.close();
+    await put(keys.coordinator, { host: 'host-c', incarnation: 'c1', since: 1 });
+    const before = await admin.getAll().prefix(keys.assignmentsPrefix).exec();
+
+    // host-a frozen mid-term and woken up: it still believes in its term, and the desired state now asks for more
+    await put(keys.desired('utils', 'echo'), desired({ instances: 9 }));
+    const frozen = new FencedWriter({ etcd: a.client, keys, logger }, oldRevision, { current: () => true, refused: (r) => closed.push(r) });
+    const deps = { etcd: a.client, keys, reassignAfterMs: REASSIGN, resolveVersion: resolve, rollouts: undefined, logger, now: Date.now };
+    expect(await runPass(deps, frozen)).toMatchObject({ complete: false });
+    expect(closed).toEqual([`a fenced write was refused: ${keys.coordinator} is held by host-c (incarnation c1)`]);
+    expect(await runPass(deps, oldWriter)).toMatchObject({ complete: false });
+    const after = await admin.getAll().prefix(keys.assignmentsPrefix).exec();
+    expect(after.kvs.map((kv) => [kv.key.toString(), kv.mod_revision])).toEqual(before.kvs.map((kv) => [kv.key.toString(), kv.mod_revision]));
+    expect(await admin.get(keys.placement).string()).toContain('"missing":[]');
   });
 
   it('keeps the newest 1,000 history entries', async () => {
