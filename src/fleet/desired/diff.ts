@@ -14,7 +14,7 @@ function fieldsOf(entry: DesiredEntry): Map<string, { value: unknown; text: stri
   add('instances', entry.instances, String(entry.instances));
   const hosts = Object.keys(entry.hosts).sort();
   add('hosts', hosts.map((k) => [k, entry.hosts[k]]), hosts.length === 0 ? '(every host)' : hosts.map((k) => `${k}=${entry.hosts[k]}`).join(','));
-  for (const key of Object.keys(entry.config).sort()) add(`config.${key}`, entry.config[key], String(entry.config[key]));
+  for (const key of Object.keys(entry.config).sort()) add(`config.${key}`, entry.config[key], configText(entry.config[key]!));
   const u = entry.update;
   add('update.mode', u.mode, u.mode);
   add('update.interval', u.intervalMs, formatDuration(u.intervalMs));
@@ -25,6 +25,12 @@ function fieldsOf(entry: DesiredEntry): Map<string, { value: unknown; text: stri
   add('update.minHealthy', u.minHealthyMs, formatDuration(u.minHealthyMs));
   add('restart', entry.restart, entry.restart);
   return fields;
+}
+
+// A string that reads as a number, a boolean or nothing is quoted, so that `1 → "1"` shows what changed.
+function configText(value: string | number | boolean): string {
+  if (typeof value !== 'string') return String(value);
+  return value.trim() === '' || value === 'true' || value === 'false' || !Number.isNaN(Number(value)) ? JSON.stringify(value) : value;
 }
 
 /** The changes of one connector from `before` to `after` (none when they declare the same). */
