@@ -1,7 +1,7 @@
 // What an apply changes, field by field, as people read it: `+ utils/echo instances 6`, `~ utils/echo instances 6 → 3`,
 // `- mail/smtp` (docs/fleet.md, desired state). Pure: the store decides what to write from the same comparison.
 import { productKey } from '../../common/names.js';
-import { formatDuration } from '../../common/units.js';
+import { formatDurationExact } from '../../common/units.js';
 import type { Change, DesiredEntry } from './types.js';
 
 const NONE = '(none)';
@@ -17,12 +17,12 @@ function fieldsOf(entry: DesiredEntry): Map<string, { value: unknown; text: stri
   for (const key of Object.keys(entry.config).sort()) add(`config.${key}`, entry.config[key], configText(entry.config[key]!));
   const u = entry.update;
   add('update.mode', u.mode, u.mode);
-  add('update.interval', u.intervalMs, formatDuration(u.intervalMs));
+  add('update.interval', u.intervalMs, formatDurationExact(u.intervalMs));
   add('update.range', u.range, u.range ?? NONE);
   add('update.at', u.at, u.at ?? NONE);
   add('update.maxParallel', u.maxParallel, String(u.maxParallel));
   add('update.canary', u.canary, String(u.canary));
-  add('update.minHealthy', u.minHealthyMs, formatDuration(u.minHealthyMs));
+  add('update.minHealthy', u.minHealthyMs, formatDurationExact(u.minHealthyMs));
   add('restart', entry.restart, entry.restart);
   return fields;
 }
