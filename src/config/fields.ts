@@ -5,7 +5,7 @@ import { WorkerAdminError, errorMessage } from '../common/errors.js';
 import { parseSize } from '../common/units.js';
 
 /** How a message names the place of a field: `admin.yaml (line 7)` (the default) or `desired.yaml:7`. */
-export type LocationStyle = 'parenthesis' | 'colon';
+type LocationStyle = 'parenthesis' | 'colon';
 
 /** Reads fields of one config document; `lines` maps field paths to source lines when known. */
 export class FieldReader {

@@ -9,7 +9,7 @@ import { resolveClientTarget } from '../send.js';
 export const CLIENT_OPTIONS = { router: { type: 'string' }, token: { type: 'string' }, 'state-dir': { type: 'string' } } as const;
 
 /** The reply of one admin command: its payload, or its `CODE: explanation`. */
-export type AdminAnswer = { ok: true; payload: unknown } | { ok: false; error: string };
+type AdminAnswer = { ok: true; payload: unknown } | { ok: false; error: string };
 
 /** Sends `command` to the admin behind the router the flags name; INVALID and FAIL come back as `error`. */
 export async function sendAdminCommand(values: Record<string, unknown>, command: string, payload: Record<string, unknown>): Promise<AdminAnswer> {

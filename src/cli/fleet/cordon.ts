@@ -3,7 +3,7 @@ import { HOST_NAME_RE } from '../../fleet/config.js';
 import { parseCommandLine, UsageError } from '../args.js';
 import { CLIENT_OPTIONS, sendAdminCommand, whoAmI } from './admin-command.js';
 
-export const USAGE = 'fleet cordon|uncordon|drain HOST [--router ADDR] [--token TOKEN] [--state-dir DIR]';
+const USAGE = 'fleet cordon|uncordon|drain HOST [--router ADDR] [--token TOKEN] [--state-dir DIR]';
 
 type Mode = 'cordon' | 'uncordon' | 'drain';
 

@@ -10,7 +10,7 @@ import { readLabels } from '../config.js';
 import type { DesiredEntry } from './types.js';
 
 /** One etcd transaction writes a whole apply: etcd's default `--max-txn-ops` is 128. */
-export const MAX_DESIRED_PRODUCTS = 100;
+const MAX_DESIRED_PRODUCTS = 100;
 const MAX_INSTANCES = 10_000;
 const CONNECTOR_FIELDS = [...SHARED_CONNECTOR_FIELDS, 'instances', 'hosts'] as const;
 const ROLLOUT_FIELDS = ['maxParallel', 'canary', 'minHealthy'] as const;

@@ -11,7 +11,7 @@ import { checkSecrets, type SecretKeys } from './secrets.js';
 import type { CordonMode, DesiredStore } from './store.js';
 import { effectiveUpdate } from './types.js';
 
-export interface DesiredHandlerDeps {
+interface DesiredHandlerDeps {
   store: DesiredStore;
   /** This host's name in the fleet (events and the default `by`). */
   host: string;

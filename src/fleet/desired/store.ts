@@ -13,7 +13,7 @@ const DEADLINE_MS = 2000;
 /** etcd's default `--max-txn-ops`. */
 const DEFAULT_MAX_TXN_OPS = 128;
 
-export interface DesiredStoreOptions {
+interface DesiredStoreOptions {
   client: Etcd3;
   /** The fleet's etcd prefix (`/worker-admin`). */
   prefix: string;
