@@ -30,20 +30,23 @@ export function repositorySecretKeys(repository: Pick<RepositoryClient, 'listVer
  * connectors with a literal value ask the repository.
  */
 export async function checkSecrets(entries: readonly DesiredEntry[], secretKeys: SecretKeys, fail: (field: string, reason: string) => never): Promise<void> {
-  for (const [index, entry] of entries.entries()) {
+  // every product asked at once, the verdicts read in file order: the first refusal named is the same every time
+  const verdicts = await Promise.allSettled(entries.map(async (entry) => {
     const literal = Object.keys(entry.config).filter((key) => !isEnvReference(entry.config[key]));
-    if (literal.length === 0) continue;
-    let secrets: Set<string>;
-    try {
-      secrets = await secretKeys(entry.type, entry.product, entry.versions);
-    } catch (error) {
+    if (literal.length === 0) return undefined;
+    const secrets = await secretKeys(entry.type, entry.product, entry.versions);
+    return literal.find((name) => secrets.has(name));
+  }));
+  for (const [index, verdict] of verdicts.entries()) {
+    const entry = entries[index]!;
+    if (verdict.status === 'rejected') {
       // the same code (VERSION_NOT_FOUND, REPOSITORY_ERROR…), said of this connector: unchecked secrets are not written
+      const error: unknown = verdict.reason;
       if (!isWorkerAdminError(error)) throw error;
       throw new WorkerAdminError(error.code, `connectors[${index}] (${productKey(entry)}): its secret keys cannot be checked: ${error.message}`, { cause: error });
     }
-    const key = literal.find((name) => secrets.has(name));
-    if (key !== undefined) {
-      fail(`connectors[${index}].config.${key}`, `is secret in ${productKey(entry)}: write it as a \${VAR} reference (each host resolves it from its own environment), never as a value`);
+    if (verdict.value !== undefined) {
+      fail(`connectors[${index}].config.${verdict.value}`, `is secret in ${productKey(entry)}: write it as a \${VAR} reference (each host resolves it from its own environment), never as a value`);
     }
   }
 }
