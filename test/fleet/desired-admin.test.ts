@@ -69,6 +69,8 @@ describe.skipIf(skip !== undefined)('desired state through the admin', () => {
     const literal = await t.send('ADMIN_FLEET_APPLY', { file: 'desired.yaml', text: ECHO('sk-live-123') });
     expect(literal.status).toBe('FAIL');
     expect(literal.error).toBe('CONFIG_INVALID: desired.yaml:8: connectors[0].config.api_key: is secret in utils/echo: write it as a ${VAR} reference (each host resolves it from its own environment), never as a value');
+    const exact = await t.send('ADMIN_FLEET_APPLY', { file: 'desired.yaml', text: ECHO('sk-live-123').replace('"^1"', '"1.0"') });
+    expect(exact.error).toMatch(/^CONFIG_INVALID: desired\.yaml:8: connectors\[0\]\.config\.api_key: is secret in utils\/echo/);
     expect(await client.getAll().prefix(`${PREFIX}/`).keys()).toEqual([]);
 
     const bad = await t.send('ADMIN_FLEET_APPLY', { file: 'desired.yaml', text: 'connectors:\n  - type: utils\n    product: echo\n    instances: -1\n' });
