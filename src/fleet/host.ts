@@ -27,6 +27,9 @@ import type { Admin } from '../admin/admin.js';
 import type { Handler } from '../admin/commands/context.js';
 import type { ProductRef } from '../admin/payloads.js';
 import { Converger } from './converge/converger.js';
+import { desiredHandlers } from './desired/handlers.js';
+import { repositorySecretKeys } from './desired/secrets.js';
+import { DesiredStore } from './desired/store.js';
 import { PrefixMirror } from './engines/prefix-mirror.js';
 import { fleetKeys, type FleetKeys } from './keys.js';
 
@@ -187,7 +190,11 @@ export class FleetHost {
    */
   async attachAdmin(admin: Admin, env: NodeJS.ProcessEnv, handlers: Record<string, Handler> = {}): Promise<void> {
     const { config, logger } = this.options;
-    admin.useFleet({ host: config.host, managed: (ref) => this.managed(ref), handlers });
+    const store = new DesiredStore({ client: this.etcd, prefix: config.prefix });
+    admin.useFleet({
+      host: config.host, managed: (ref) => this.managed(ref),
+      handlers: { ...desiredHandlers({ store, host: config.host, secretKeys: repositorySecretKeys(admin.context.repository) }), ...handlers },
+    });
     this.converger = new Converger({
       etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
       admin: {
