@@ -27,7 +27,7 @@ import type { Admin } from '../admin/admin.js';
 import type { Handler } from '../admin/commands/context.js';
 import type { ProductRef } from '../admin/payloads.js';
 import { Converger } from './converge/converger.js';
-import { Coordinator } from './coordinator/coordinator.js';
+import { Coordinator, coordinatorStatus } from './coordinator/coordinator.js';
 import { repositoryVersions } from './coordinator/resolve.js';
 import { desiredHandlers } from './desired/handlers.js';
 import { repositorySecretKeys } from './desired/secrets.js';
@@ -56,6 +56,9 @@ export interface FleetStatus {
   engines: { nats: 'connected' | 'disconnected'; etcd: 'reachable' | 'unreachable' };
   hosts: Array<{ name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>; addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'] }>;
   counters: Record<string, number>;
+  /** The fleet's coordinator now (null while none is elected), and what placement could not place. */
+  coordinator?: { host: string; since: number } | null;
+  missing?: Array<{ product: string; wanted: number; placed: number; reason: string }>;
 }
 
 const PREVIOUS_FILE = 'fleet-host.json';
@@ -323,6 +326,8 @@ export class FleetHost {
       startedAt: this.startedAt,
       state: this.state === 'LEAVING' || this.state === 'LEFT' ? 'leaving' : 'live',
       ...view,
+      // other hosts send nothing to an instance withheld here
+      serves: view.serves.filter((served) => !this.withheld(served.identifier)),
     };
   }
 
@@ -368,7 +373,9 @@ export class FleetHost {
     if (this.leases && this.leases.sinceRenewal() > config.leaseTtlMs / 3 + 2000) etcd = 'unreachable';
     const hosts: FleetStatus['hosts'] = [];
     const self = this.record();
-    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances: self.instances });
+    // a fleet-managed instance this router does not dispatch to now (fenced, or back from a loss) says so
+    const instances = self.instances.map((i) => (i.state === 'READY' && this.withheld(i.identifier) ? { ...i, state: 'WITHHELD' } : i));
+    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances });
     for (const known of this.directory.all()) {
       const r = known.record;
       hosts.push({ name: r.name, status: known.silent ? 'silent' : r.state === 'leaving' ? 'leaving' : 'live', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: r.instances });
@@ -378,6 +385,7 @@ export class FleetHost {
       hosts.push({ name, status: 'lost', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: [] });
     }
     hosts.sort((a, b) => a.name.localeCompare(b.name));
+    const coordination = await coordinatorStatus(this.etcd, this.keys).catch(() => undefined);
     return {
       host: config.host,
       state: this.state,
@@ -390,7 +398,10 @@ export class FleetHost {
         inboundServed: this.inbound?.served ?? 0,
         inboundBounced: this.inbound?.bounced ?? 0,
         refusedMessages: this.transport.refused,
+        fencedWritesRefused: this.coordinator?.election.fencedRefusals ?? 0,
       },
+      coordinator: coordination?.coordinator ? { host: coordination.coordinator.host, since: coordination.coordinator.since } : null,
+      missing: coordination?.missing ?? [],
     };
   }
 
