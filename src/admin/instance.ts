@@ -7,6 +7,7 @@ import { LaunchError, type LaunchedWorker, type LaunchSpec } from './launcher.js
 import type { Clock } from '../common/clock.js';
 import type { RestartDecision, RestartPolicy } from '../process/backoff.js';
 import type { ExitInfo, SpawnedWorker } from './ports.js';
+import type { DrainRef } from './update/drain.js';
 import { productKey } from '../common/names.js';
 
 /** What ADMIN_LIST_WORKERS and /api/v1/status show of an instance (docs/architecture.md). */
@@ -27,7 +28,7 @@ export interface WorkerStatus {
 export interface InstanceDeps {
   launch(spec: LaunchSpec): Promise<LaunchedWorker>;
   /** Drain on the router (no new commands), wait for exit up to drainTimeout, then SIGTERM/SIGKILL the group. */
-  drainAndStop(worker: SpawnedWorker, ref: { identifier: string; version: string }): Promise<void>;
+  drainAndStop(worker: SpawnedWorker, ref: DrainRef): Promise<void>;
   publish(event: string, payload: Record<string, unknown>): void;
   clock: Clock;
   logger: Logger;
@@ -76,9 +77,9 @@ export class Instance {
     }
   }
 
-  /** Swaps in a worker of another version that is already READY (rolling update); returns the old one to drain. */
-  swap(next: LaunchedWorker, version: string): { worker: SpawnedWorker | undefined; version: string } {
-    const old = { worker: this.worker, version: this.spec.version };
+  /** Swaps in a worker of another version (or other bytes of this one) already READY (rolling update); returns the old one to drain. */
+  swap(next: LaunchedWorker, version: string): { worker: SpawnedWorker | undefined; ref: DrainRef } {
+    const old = { worker: this.worker, ref: this.drainRef() };
     this.spec = { ...this.spec, version };
     this.adopt(next, false);
     return old;
@@ -99,6 +100,11 @@ export class Instance {
     };
   }
 
+  // The stream of the current worker on the router: its launch's token tells it from another stream of the same version.
+  private drainRef(): DrainRef {
+    return { identifier: this.identifier, version: this.spec.version, tokenSha256: this.launched?.tokenSha256 ?? '' };
+  }
+
   private adopt(launched: LaunchedWorker, announce = true): void {
     this.launched = launched;
     this.worker = launched.worker;
@@ -115,7 +121,7 @@ export class Instance {
     if (this.state === 'READY' || this.state === 'STARTING') this.moveTo('DRAINING');
     const worker = this.worker;
     if (worker && this.state === 'DRAINING') {
-      await this.deps.drainAndStop(worker, { identifier: this.identifier, version: this.spec.version });
+      await this.deps.drainAndStop(worker, this.drainRef());
     }
     if (this.state !== 'STOPPED') this.moveTo('STOPPED');
   }
@@ -157,7 +163,7 @@ export class Instance {
     try {
       const launched = await this.deps.launch(this.spec);
       if (this.stopping) {
-        await this.deps.drainAndStop(launched.worker, { identifier: this.identifier, version: this.spec.version });
+        await this.deps.drainAndStop(launched.worker, { identifier: this.identifier, version: this.spec.version, tokenSha256: launched.tokenSha256 });
         return;
       }
       this.adopt(launched);
