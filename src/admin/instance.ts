@@ -23,6 +23,15 @@ export interface WorkerStatus {
   reason?: string;
   /** What the repository says of this version now: yanked (with the reason), or no longer listed. */
   notice?: string;
+  /** The last development-mode re-publish that moved it onto new bytes of its version: when, and the zips' sha256. */
+  republished?: Republished;
+}
+
+/** A version re-published in place under `up` in development mode (docs/repository.md). */
+export interface Republished {
+  at: string;
+  from: string;
+  to: string;
 }
 
 export interface InstanceDeps {
@@ -49,6 +58,8 @@ export class Instance {
   lastExit: WorkerStatus['lastExit'];
   reason: string | undefined;
   launched: LaunchedWorker | undefined;
+  /** Set once a re-publish moved it onto new bytes of its version; cleared when it moves to another version. */
+  republished: Republished | undefined;
   private readonly restart: RestartPolicy;
   private readonly abort = new AbortController();
   private stopping: Promise<void> | undefined;
@@ -80,6 +91,7 @@ export class Instance {
   /** Swaps in a worker of another version (or other bytes of this one) already READY (rolling update); returns the old one to drain. */
   swap(next: LaunchedWorker, version: string): { worker: SpawnedWorker | undefined; ref: DrainRef } {
     const old = { worker: this.worker, ref: this.drainRef() };
+    if (version !== this.spec.version) this.republished = undefined;
     this.spec = { ...this.spec, version };
     this.adopt(next, false);
     return old;
@@ -97,6 +109,7 @@ export class Instance {
       identifier: this.identifier, product: this.productRef, version: this.spec.version, state: this.state,
       pid: this.live ? this.worker?.pid ?? null : null, restarts: this.restarts, uptimeSeconds: up,
       ...(this.lastExit ? { lastExit: this.lastExit } : {}), ...(this.reason ? { reason: this.reason } : {}),
+      ...(this.republished ? { republished: this.republished } : {}),
     };
   }
 
