@@ -12,7 +12,7 @@ import { productKey } from '../common/names.js';
 import { packSources, type SourcesPacked } from './sources.js';
 
 /** What one reload did: the pack, and per re-published version what became of its running instances. */
-export interface ReloadResult extends SourcesPacked {
+interface ReloadResult extends SourcesPacked {
   /** `error`: the re-publish failed before any instance was touched (its configuration could not be fetched). */
   moved: Array<{ id: string; error?: string } & RepublishResult>;
 }
@@ -26,7 +26,7 @@ interface DevLoopDeps {
 }
 
 /** Quiet time after the last change under the sources before a watch reloads (an editor saves in several writes). */
-export const WATCH_DEBOUNCE_MS = 300;
+const WATCH_DEBOUNCE_MS = 300;
 
 /** Reloads one at a time; a request made during a reload is served by one more reload after it, which sees it. */
 export class DevLoop {
@@ -78,7 +78,8 @@ export class DevLoop {
     this.closed = true;
     clearTimeout(this.timer);
     for (const w of this.watchers.splice(0)) w.close();
-    await Promise.all([this.running, this.next].map((p) => p?.catch(() => undefined)));
+    await this.running?.catch(() => undefined);
+    await this.next?.catch(() => undefined);
   }
 
   private schedule(debounceMs: number): void {
