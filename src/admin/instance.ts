@@ -89,12 +89,17 @@ export class Instance {
   }
 
   /** Swaps in a worker of another version (or other bytes of this one) already READY (rolling update); returns the old one to drain. */
-  swap(next: LaunchedWorker, version: string): { worker: SpawnedWorker | undefined; ref: DrainRef } {
+  swap(next: LaunchedWorker, version: string, config: InstanceSpec['config'] = this.spec.config): { worker: SpawnedWorker | undefined; ref: DrainRef } {
     const old = { worker: this.worker, ref: this.drainRef() };
     if (version !== this.spec.version) this.republished = undefined;
-    this.spec = { ...this.spec, version };
+    this.spec = { ...this.spec, version, config };
     this.adopt(next, false);
     return old;
+  }
+
+  /** How long it has been READY on its current process (ms); undefined when it is not READY. */
+  readyForMs(): number | undefined {
+    return this.state === 'READY' ? this.restart.uptimeMs() : undefined;
   }
 
   /** Drain then stop; idempotent. Exits during drain or stop are never crashes. */
