@@ -3,7 +3,7 @@
 // rolling update: every command gets exactly one SUCCESS reply, the replies switch from the old answer to the new one.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { connectRouter, type RouterClient } from '../../src/sdk/client.js';
 import type { ReplyResult } from '../../src/sdk/types.js';
 import { parseVersionsYaml } from '../../src/repository/versions.js';
 import { testEnv } from '../helpers/env.js';
-import { stopRecordedWorkers } from '../helpers/leftovers.js';
+import { stopUpRuns } from '../helpers/leftovers.js';
 import { writeTree } from '../helpers/repo.js';
 import { alive, ROOT } from '../helpers/stack.js';
 
@@ -178,16 +178,8 @@ async function editUnderLoad(p: { dir: string; workerFile: string }, up: Up, tri
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  await Promise.all(children.splice(0).map(async (c) => {
-    if (c.exitCode !== null || c.signalCode !== null) return;
-    const exited = once(c, 'exit');
-    c.kill('SIGKILL');
-    await exited;
-  }));
-  for (const d of dirs.splice(0)) {
-    await stopRecordedWorkers(join(d, 'state'));
-    rmSync(d, { recursive: true, force: true });
-  }
+  // workers of an `up` killed with -9 outlive it (stubborn ones on purpose): stopped by the pids it recorded
+  await stopUpRuns(children, dirs);
 });
 
 describe('up, development mode: an edited worker moves onto its new bytes under load', () => {
