@@ -172,6 +172,8 @@ async function editUnderLoad(p: { dir: string; workerFile: string }, up: Up, tri
   expect(after!.republished!.from).not.toBe(after!.republished!.to);
   expect(after!.pid).not.toBe(oldPid);
   expect(alive(oldPid)).toBe(false);
+  const status = spawnSync(process.execPath, [BIN, 'status', '--state-dir', stateDir], { encoding: 'utf8', env: testEnv(), timeout: 60_000 });
+  expect(status.stdout).toMatch(new RegExp(`tests-dev-1 .* re-published \\S+ \\(${after!.republished!.from.slice(0, 12)} → ${after!.republished!.to.slice(0, 12)}\\)`));
   expect(up.err()).toMatch(/development-mode re-publish: the version was edited in place/);
   expect(up.err()).toMatch(/running instances moved onto the new bytes by a rolling update/);
 }
