@@ -32,6 +32,7 @@ import { repositorySecretKeys } from './desired/secrets.js';
 import { DesiredStore } from './desired/store.js';
 import { PrefixMirror } from './engines/prefix-mirror.js';
 import { fleetKeys, type FleetKeys } from './keys.js';
+import type { RolloutRecord } from './rollout/types.js';
 
 export type HostState = 'JOINING' | 'LIVE' | 'CUT_OFF' | 'FENCED' | 'LEAVING' | 'LEFT';
 
@@ -52,8 +53,21 @@ export interface FleetStatus {
   state: HostState;
   incarnation: string;
   engines: { nats: 'connected' | 'disconnected'; etcd: 'reachable' | 'unreachable' };
-  hosts: Array<{ name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>; addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'] }>;
+  hosts: Array<{
+    name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>;
+    addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'];
+    /** `fleet cordon` / `fleet drain` in force on the host (K/cordons/HOST); null when none. */
+    cordon?: 'cordon' | 'drain' | null;
+    /** Fleet-managed instances the host takes at most; null when unbounded. */
+    capacity?: number | null;
+  }>;
   counters: Record<string, number>;
+  /** The elected coordinator (K/coordinator); null while there is none. */
+  coordinator?: { host: string; since: number } | null;
+  /** Per fleet-managed product: instances wanted, READY fleet-wide, count per version, why some could not be placed. */
+  desired?: Array<{ product: string; instances: number; running: number; versions: Record<string, number>; missing: string | null }>;
+  /** Each product's current or last rollout (K/rollouts/). */
+  rollouts?: RolloutRecord[];
 }
 
 const PREVIOUS_FILE = 'fleet-host.json';
