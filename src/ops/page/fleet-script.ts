@@ -40,8 +40,9 @@ function drawFleetMatrix(fleet) {
     if (!columns.some((c) => c.product === i.product && c.version === i.version)) columns.push({ product: i.product, version: i.version });
   }
   columns.sort((a, b) => a.product.localeCompare(b.product) || byVersion(a.version, b.version));
-  const head = $('fleet-matrix-head');
-  head.replaceChildren(el('th', 'Host'), ...columns.map((c) => el('th', c.product + ' ' + c.version)));
+  const head = el('tr');
+  head.append(el('th', 'Host'), ...columns.map((c) => el('th', c.product + ' ' + c.version)));
+  $('fleet-matrix-head').replaceChildren(head);
   // A cell: how many instances of that version the host runs, and how many of them are not READY.
   const cell = (instances) => {
     if (instances.length === 0) return '';
@@ -75,16 +76,16 @@ function drawFleetRollouts(fleet) {
   if (fleet.rollouts === undefined) return;
   const running = fleet.rollouts.filter((r) => !TERMINAL.includes(r.state)).sort((a, b) => a.startedAt - b.startedAt);
   const ended = fleet.rollouts.filter((r) => TERMINAL.includes(r.state)).sort((a, b) => (b.endedAt || 0) - (a.endedAt || 0));
+  const at = (r) => batchLabel(r, r.batch) + ' (' + (r.batch + 1) + ' of ' + r.batches.length + ')';
   fill('fleet-rollouts', [...running, ...ended], (r) => [
-    r.product, r.from + ' → ' + r.to, state(r.state),
-    TERMINAL.includes(r.state) ? r.batches.length + ' batch(es)' : batchLabel(r, r.batch) + ' (' + (r.batch + 1) + ' of ' + r.batches.length + ')',
+    r.product, r.from + ' → ' + r.to, state(r.state), TERMINAL.includes(r.state) ? r.batches.length + ' batch(es)' : at(r),
     clock(r.startedAt), clock(r.endedAt), r.reason ? r.reason + (r.host ? ' on ' + r.host : '') : '',
   ], 'no rollout yet');
   // The rollouts in progress, batch by batch: which one is moving, and each instance's state in it.
   for (const r of running) {
     const table = el('table', undefined, 'batches');
     table.dataset.rollout = r.id;
-    table.append(el('caption', r.product + ' ' + r.from + ' → ' + r.to + ' · ' + r.state + ' · ' + batchLabel(r, r.batch) + ' of ' + r.batches.length + ' batch(es)'));
+    table.append(el('caption', r.product + ' ' + r.from + ' → ' + r.to + ' · ' + r.state + ' · ' + at(r)));
     const head = table.createTHead().insertRow();
     for (const h of ['Batch', 'Progress', 'Instances']) head.append(el('th', h));
     const body = table.createTBody();
@@ -159,7 +160,7 @@ export const FLEET_HTML = `
 <div id="fleet-error" class="fleet-error" hidden></div>
 <table><thead><tr><th>Host</th><th>Status</th><th>Labels</th><th>Capacity</th><th>Instances</th><th>Version</th><th>Router</th><th>Ops</th></tr></thead><tbody id="fleet-hosts"></tbody></table>
 <h3>Instances per host and version</h3>
-<table><thead><tr id="fleet-matrix-head"></tr></thead><tbody id="fleet-matrix"></tbody></table>
+<table><thead id="fleet-matrix-head"></thead><tbody id="fleet-matrix"></tbody></table>
 <div id="fleet-desired-part" hidden><h3>Desired vs running</h3>
 <table><thead><tr><th>Product</th><th>Desired</th><th>Running</th><th>Versions</th><th>Missing</th></tr></thead><tbody id="fleet-desired"></tbody></table></div>
 <div id="fleet-rollouts-part" hidden><h3>Rollouts</h3>
