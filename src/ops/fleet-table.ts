@@ -53,11 +53,11 @@ function rollouts(records: RolloutRecord[]): string[] {
   const done = records.filter(ended).sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0));
   const out = ['', 'ROLLOUTS'];
   out.push(...table(['PRODUCT', 'FROM', 'TO', 'STATE', 'BATCH', 'STARTED', 'ENDED', 'REASON'], [...running, ...done].map((r) => [
-    r.product, r.from, r.to, r.state, ended(r) ? `${r.batches.length} batch(es)` : `${batchLabel(r, r.batch)} (${r.batch + 1} of ${r.batches.length})`,
+    r.product, r.from, r.to, r.state, ended(r) ? `${r.batches.length} batch(es)` : at(r),
     formatTime(r.startedAt), formatTime(r.endedAt), r.reason ? `${r.reason}${r.host ? ` on ${r.host}` : ''}` : '-',
   ]), 'no rollout yet'));
   for (const r of running) {
-    out.push('', `rollout ${r.id}: ${r.product} ${r.from} → ${r.to}, ${r.state}`);
+    out.push('', `rollout ${r.id}: ${r.product} ${r.from} → ${r.to}, ${r.state}, ${at(r)}`);
     out.push(...table(['  BATCH', 'PROGRESS', 'INSTANCES'], r.batches.map((ids, i) => [
       `  ${batchLabel(r, i)}`, progress(r, i),
       ids.map((id) => {
@@ -67,6 +67,11 @@ function rollouts(records: RolloutRecord[]): string[] {
     ]), 'no batches'));
   }
   return out;
+}
+
+/** The batch in progress: `batch 1 (2 of 3)`. */
+function at(r: RolloutRecord): string {
+  return `${batchLabel(r, r.batch)} (${r.batch + 1} of ${r.batches.length})`;
 }
 
 /** `canary`, then `batch 1`…; without canaries the first batch is `batch 1`. */

@@ -48,7 +48,7 @@ async function freshPage(): Promise<{ page: Page; problems: string[] }> {
 
 /** The text of every cell of each row of a table body, read in one turn of the page's event loop. */
 function rows(page: Page, selector: string): Promise<string[][]> {
-  return page.evaluate((sel) => [...document.querySelectorAll(`${sel} tr`)].map((tr) => [...tr.querySelectorAll('th, td')].map((c) => c.textContent ?? '')), selector);
+  return page.evaluate(`[...document.querySelectorAll(${JSON.stringify(`${selector} tr`)})].map((tr) => [...tr.querySelectorAll('th, td')].map((c) => c.textContent ?? ''))`);
 }
 
 describe('GET /api/v1/fleet', () => {
