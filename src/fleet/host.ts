@@ -27,6 +27,8 @@ import type { Admin } from '../admin/admin.js';
 import type { Handler } from '../admin/commands/context.js';
 import type { ProductRef } from '../admin/payloads.js';
 import { Converger } from './converge/converger.js';
+import { Coordinator } from './coordinator/coordinator.js';
+import { repositoryVersions } from './coordinator/resolve.js';
 import { desiredHandlers } from './desired/handlers.js';
 import { repositorySecretKeys } from './desired/secrets.js';
 import { DesiredStore } from './desired/store.js';
@@ -111,6 +113,7 @@ export class FleetHost {
   /** The products with a desired state (K/desired/): fleet-managed. */
   private readonly desired: PrefixMirror;
   private converger: Converger | undefined;
+  private coordinator: Coordinator | undefined;
   /** From a lost lease until the assignments were read again: fleet-managed instances are withheld from dispatch. */
   private returning = false;
 
@@ -221,6 +224,13 @@ export class FleetHost {
       env, handOffMs: admin.config.timeouts.startMs + 10_000, logger: logger.child({ component: 'fleet-converge' }), now: this.now,
     });
     await this.converger.start();
+    this.coordinator = new Coordinator({
+      etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
+      leaseTtlMs: config.leaseTtlMs, reassignAfterMs: config.reassignAfterMs,
+      resolveVersion: repositoryVersions(admin.context.repository),
+      logger: logger.child({ component: 'fleet-coordinator' }), now: this.now,
+    });
+    this.coordinator.start();
   }
 
   /**
@@ -292,6 +302,7 @@ export class FleetHost {
         await this.converger?.resync();
         this.returning = false;
         await this.identifiers.reclaimAll();
+        await this.coordinator?.reRegistered();
         await this.writeRecord();
         this.setState('LIVE');
         logger.info({ incarnation: this.incarnation }, 'fleet host re-registered with a new incarnation');
@@ -405,6 +416,8 @@ export class FleetHost {
     return (this.leaving ??= (async () => {
       this.setState('LEAVING');
       await this.writeRecord().catch(() => undefined);
+      // a leaving coordinator resigns first: its successor places this host's instances elsewhere
+      await this.coordinator?.close();
       // the coordinator places this host's instances elsewhere at once; each is drained here once its copy is READY
       await this.converger?.handOff();
       await this.transport.stopCommands();
@@ -419,6 +432,7 @@ export class FleetHost {
     while (this.outbound.inFlight > 0 && this.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.writeTimer) clearTimeout(this.writeTimer);
+    await this.coordinator?.close();
     await this.converger?.close();
     await this.desired.close();
     await this.directory.close();
