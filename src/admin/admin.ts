@@ -208,8 +208,9 @@ export class Admin {
 
   /** Starts the connectors of the config (instances a previous run wanted first); resolves when each is READY or failed (logged). */
   async startConfiguredConnectors(): Promise<void> {
-    // Restored first, so a rollback or a pinned version survives a restart.
-    await Promise.all(this.desired.map(async (d) => {
+    const { fleet } = this.context;
+    // Restored first, so a rollback or a pinned version survives a restart; fleet-managed ones come from assignments.
+    await Promise.all(this.desired.filter((d) => !fleet?.managed(d)).map(async (d) => {
       const connector = this.config.connectors.find((c) => c.type === d.type && c.product === d.product);
       try {
         await this.registry.start({ ...d, config: connector?.config ?? {}, runAs: connector?.runAs, restart: connector?.restart ?? 'always' });
@@ -217,7 +218,6 @@ export class Admin {
         this.logger.error({ identifier: d.identifier, err: errorMessage(error) }, 'desired instance did not come back');
       }
     }));
-    const { fleet } = this.context;
     const own = this.config.connectors.filter((connector) => {
       if (!fleet?.managed(connector)) return true;
       this.logger.warn({ product: connector.ref }, 'connector ignored: the fleet desired state manages this product (the coordinator places its instances)');

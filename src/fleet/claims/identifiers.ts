@@ -13,8 +13,8 @@ interface Holder {
 export class IdentifierClaims {
   /** Identifiers this host holds. */
   private readonly held = new Set<string>();
-  /** True for an identifier the coordinator moved to this host: its old host's claim is taken over. */
-  movedHere: (identifier: string) => boolean = () => false;
+  /** True when the coordinator moved `identifier` here from `holder`, which is live and no longer has it assigned. */
+  movedHere: (identifier: string, holder: string) => boolean = () => false;
 
   constructor(
     private readonly client: Etcd3,
@@ -41,7 +41,7 @@ export class IdentifierClaims {
     if (!result.succeeded) {
       const kv = result.responses[0]?.response_range?.kvs[0];
       const holder = kv ? parseHolder(kv.value.toString()) : undefined;
-      if (holder?.host !== this.host && !this.movedHere(identifier)) {
+      if (holder?.host !== this.host && (holder === undefined || !this.movedHere(identifier, holder.host))) {
         throw new WorkerAdminError('IDENTIFIER_CONFLICT', `${identifier} runs on host ${holder?.host ?? '?'} of this fleet: choose another identifier, or stop it there`);
       }
       // ours from an earlier incarnation, or moved here by the coordinator (the old host drains its copy once this one is

@@ -34,6 +34,8 @@ interface ConvergeDeps {
   claims: IdentifierClaims;
   /** A product with a desired state (its instances here are the fleet's, even those a previous run started). */
   managed(ref: ProductRef): boolean;
+  /** A host whose record is live now. */
+  isLive(host: string): boolean;
   env: NodeJS.ProcessEnv;
   /** How long a moved instance's new copy may take to be READY elsewhere before this host stops its own anyway. */
   handOffMs: number;
@@ -77,8 +79,9 @@ export class Converger {
     const kick = (): void => this.kick();
     this.assignments = new PrefixMirror(deps.etcd, deps.keys.assignmentsPrefix, kick, deps.logger);
     this.reports = new PrefixMirror(deps.etcd, deps.keys.reportsPrefix, kick, deps.logger);
-    // an identifier the coordinator moved here is still claimed by its old host until that one drains it
-    deps.claims.movedHere = (identifier) => this.assigned.has(identifier);
+    // an identifier moved here from a live host is still claimed by it until it drains its copy; a lost holder's claim
+    // is never taken over (it lapses with its claims lease)
+    deps.claims.movedHere = (identifier, holder) => this.assigned.has(identifier) && deps.isLive(holder) && !this.assignedTo(holder, identifier);
   }
 
   /** Reads the assignments and reports, then converges and reports every 500 ms and on every change. */
@@ -137,7 +140,8 @@ export class Converger {
     await Promise.all([this.assignments.close(), this.reports.close()]);
   }
 
-  private isManagedHere(identifier: string): boolean {
+  /** An instance of this host that belongs to the fleet (started for it, or of a fleet-managed product). */
+  isManagedHere(identifier: string): boolean {
     const instance = this.deps.admin.registry.get(identifier);
     return this.owned.has(identifier) || (instance !== undefined && this.deps.managed(instance.spec));
   }
@@ -276,6 +280,11 @@ export class Converger {
     await this.deps.admin.registry.stop({ identifier });
     this.owned.delete(identifier);
     this.failures.delete(identifier);
+  }
+
+  private assignedTo(host: string, identifier: string): boolean {
+    const text = this.assignments.values.get(this.deps.keys.assignments(host));
+    return text !== undefined && (parseJson<HostAssignments>(text)?.instances.some((a) => a.identifier === identifier) ?? false);
   }
 
   private assignedElsewhere(identifier: string): string | undefined {
