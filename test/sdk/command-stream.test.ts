@@ -17,6 +17,7 @@ import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { StreamPool } from '../../src/sdk/stream-pool.js';
 import { testEnv } from '../helpers/env.js';
 import { makeToken, startTestRouter, type TestRouter } from '../helpers/router.js';
+import { PYTHON, SKIP_REASON } from '../python/harness.js';
 import { REPO_ROOT } from '../helpers/workers.js';
 import { connectWorker, RawCommandStream, RawWorker, routerClient, sendCommand } from '../router/raw.js';
 
@@ -184,6 +185,12 @@ describe('SDK batches under the message limit', () => {
     pool.close();
   });
 
+  it('streams per router must be 1–8: anything else is CONFIG_INVALID before any channel opens', () => {
+    for (const streams of [0, 9, 1.5]) {
+      expect(() => connectRouter({ address: r.address, streams })).toThrow(/^connectRouter: streams must be an integer from 1 to 8/);
+    }
+  });
+
   it('a single command over the limit is refused before it is written, as unary refuses it; the stream goes on', async () => {
     const context = { blob: 'x'.repeat(4 * MiB + 10) };
     const streaming = connectRouter({ address: r.address, token: r.clientToken });
@@ -282,6 +289,56 @@ describe('SDK streams when the router process dies', () => {
       expect(await sdk.send('ECHO', { back: true })).toMatchObject({ status: 'SUCCESS', payload: { back: true }, worker: 'w@1.0' });
     } finally {
       sdk.close();
+    }
+  });
+
+  it.skipIf(!PYTHON)(`the Python client too: each command in flight gets ROUTER_ERROR, the next send reconnects${SKIP_REASON ? ` (${SKIP_REASON})` : ''}`, async () => {
+    const first = await router('py');
+    const holder = await connectWorker(rawClient(first.address), tokens.adminToken, { identifier: 'w', commands: ['HANG', 'ECHO'], handler: () => undefined });
+    const child = spawn(PYTHON!, ['-B', join(REPO_ROOT, 'test/fixtures/python-client/broken.py'), first.address], {
+      cwd: join(REPO_ROOT, 'sdk/python'), env: testEnv({ PYTHONPATH: join(REPO_ROOT, 'sdk/python') }), stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((done) => child.once('close', done));
+    try {
+      let out = '';
+      let err = '';
+      const arrived = new Set<() => void>();
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        for (const wake of [...arrived]) wake();
+      });
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      /** The value under `key` in the first JSON line that has it, once printed. */
+      const line = (key: string): Promise<unknown> => new Promise((resolve, reject) => {
+        const look = (): void => {
+          const found = out.split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => key in l);
+          if (!found) return;
+          arrived.delete(look);
+          resolve(found[key]);
+        };
+        arrived.add(look);
+        void exited.then(() => arrived.has(look) && reject(new Error(`broken.py exited before printing ${key}: ${out} ${err}`)));
+        look();
+      });
+      child.stdin.write(`${tokens.clientToken}\n`);
+      await line('sent');
+      await holder.until(() => holder.commands.length === 3, 15_000);
+      await kill(first);
+      const hung = (await line('hung')) as Array<{ code: string; message: string }>;
+      expect(hung).toHaveLength(3);
+      for (const h of hung) {
+        expect(h.code).toBe('ROUTER_ERROR');
+        expect(h.message).toMatch(/SendCommands failed with UNAVAILABLE: .*it may have run/);
+      }
+      const again = await startRouterProcess(dirs[0]!, tokens);
+      routers.push(again);
+      await connectWorker(rawClient(again.address), tokens.adminToken, { identifier: 'w', commands: ['ECHO'] });
+      child.stdin.end('go\n');
+      expect(await line('again')).toEqual({ status: 'SUCCESS' });
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
     }
   });
 
