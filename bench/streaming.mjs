@@ -12,7 +12,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { spawnReady } from './lib/children.mjs';
 import { closedLoop } from './lib/load.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
@@ -25,20 +24,8 @@ const P99_GOAL = 2; // ours ÷ NATS
 const FLOOR_GOAL = 0.95;
 const PAYLOAD = { text: 'hello', n: 42 };
 
-const self = fileURLToPath(import.meta.url);
-const role = (file, name, opts = {}) => spawnReady(process.execPath, [file, '--role', name], { stopSignal: 'SIGKILL', ...opts });
-const ROUTER_ROLES = join(ROOT, 'bench', 'router.mjs'); // router, worker, relay, relay-worker
-
-/** Child role: the NATS responder, in a queue group, JSON-parsing and stringifying each request as a worker's SDK does. */
-async function runResponder() {
-  const { connect } = await import('@nats-io/transport-node');
-  const nc = await connect({ servers: process.env.BENCH_NATS, noEcho: true });
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
-  nc.subscribe('bench.echo', { queue: 'bench', callback: (_err, msg) => msg.respond(encoder.encode(JSON.stringify(JSON.parse(decoder.decode(msg.data))))) });
-  await nc.flush();
-  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
-}
+/** A child of bench/router.mjs in one of its roles: router, worker, relay, relay-worker. */
+const routerRole = (name, opts = {}) => spawnReady(process.execPath, [join(ROOT, 'bench', 'router.mjs'), '--role', name], { stopSignal: 'SIGKILL', ...opts });
 
 /** A side of the comparison: `call()` → Promise<boolean ok>, the pids it runs on besides this process. */
 function side(name, call, pids) {
@@ -86,7 +73,7 @@ async function startOurs(stops) {
   stops.push(async () => rmSync(stateDir, { recursive: true, force: true }));
   const adminToken = randomBytes(32).toString('hex');
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? stateDir, WORKER_ADMIN_LOG_LEVEL: 'silent' };
-  const router = await role(ROUTER_ROLES, 'router', { env: { ...env, BENCH_STATE_DIR: stateDir, BENCH_ADMIN_TOKEN: adminToken } });
+  const router = await routerRole('router', { env: { ...env, BENCH_STATE_DIR: stateDir, BENCH_ADMIN_TOKEN: adminToken } });
   stops.push(() => router.stop());
   const address = router.info.address;
   const { createRouterRpc } = await import('../dist/sdk/rpc.js');
@@ -95,11 +82,11 @@ async function startOurs(stops) {
   await rpc.expectWorker({ identifier: 'bench-echo', version: '1.0', type: 'bench', product: 'echo', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['ECHO'] });
   rpc.close();
   const line = JSON.stringify({ identifier: 'bench-echo', target: address, token, type: 'bench', product: 'echo', version: '1.0', config: {} });
-  const worker = await role(ROUTER_ROLES, 'worker', { env, stdinText: `${line}\n` });
+  const worker = await routerRole('worker', { env, stdinText: `${line}\n` });
   stops.push(() => worker.stop());
-  const relay = await role(ROUTER_ROLES, 'relay', { env });
+  const relay = await routerRole('relay', { env });
   stops.push(() => relay.stop());
-  const relayWorker = await role(ROUTER_ROLES, 'relay-worker', { env: { ...env, BENCH_RELAY_ADDRESS: relay.info.address } });
+  const relayWorker = await routerRole('relay-worker', { env: { ...env, BENCH_RELAY_ADDRESS: relay.info.address } });
   stops.push(() => relayWorker.stop());
   return { address, adminToken, router: router.proc.pid, worker: worker.proc.pid, relay: { address: relay.info.address, pid: relay.proc.pid, worker: relayWorker.proc.pid } };
 }
@@ -112,7 +99,7 @@ async function startNats(stops) {
   stops.push(async () => rmSync(dir, { recursive: true, force: true }));
   const server = await startNatsServer({ dir });
   stops.push(() => server.stop());
-  const responder = await role(self, 'responder', { env: { PATH: process.env.PATH ?? '', BENCH_NATS: server.url } });
+  const responder = await spawnReady(process.execPath, [join(ROOT, 'bench', 'lib', 'nats-responder.mjs')], { stopSignal: 'SIGKILL', env: { PATH: process.env.PATH ?? '', BENCH_NATS: server.url } });
   stops.push(() => responder.stop());
   const { connect } = await import('@nats-io/transport-node');
   const nc = await connect({ servers: server.url, noEcho: true });
@@ -186,9 +173,7 @@ export async function runStreamingBench({ quick = false } = {}) {
   }
 }
 
-if (process.argv.includes('--role')) {
-  await runResponder();
-} else if (isMain(import.meta.url)) {
+if (isMain(import.meta.url)) {
   const started = Date.now();
   const rows = await runStreamingBench({ quick: process.argv.includes('--quick') });
   console.table(rows.map(({ note, ...r }) => r));
