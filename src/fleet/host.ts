@@ -27,11 +27,14 @@ import type { Admin } from '../admin/admin.js';
 import type { Handler } from '../admin/commands/context.js';
 import type { ProductRef } from '../admin/payloads.js';
 import { Converger } from './converge/converger.js';
+import { Coordinator, coordinatorStatus } from './coordinator/coordinator.js';
+import { repositoryVersions } from './coordinator/resolve.js';
 import { desiredHandlers } from './desired/handlers.js';
 import { repositorySecretKeys } from './desired/secrets.js';
 import { DesiredStore } from './desired/store.js';
 import { PrefixMirror } from './engines/prefix-mirror.js';
 import { fleetKeys, type FleetKeys } from './keys.js';
+import type { RolloutRecord } from './rollout/types.js';
 
 export type HostState = 'JOINING' | 'LIVE' | 'CUT_OFF' | 'FENCED' | 'LEAVING' | 'LEFT';
 
@@ -52,8 +55,21 @@ export interface FleetStatus {
   state: HostState;
   incarnation: string;
   engines: { nats: 'connected' | 'disconnected'; etcd: 'reachable' | 'unreachable' };
-  hosts: Array<{ name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>; addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'] }>;
+  hosts: Array<{
+    name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>;
+    addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'];
+    /** `fleet cordon` / `fleet drain` in force on the host (K/cordons/HOST); null when none. */
+    cordon?: 'cordon' | 'drain' | null;
+    /** Fleet-managed instances the host takes at most; null when unbounded. */
+    capacity?: number | null;
+  }>;
   counters: Record<string, number>;
+  /** The elected coordinator (K/coordinator); null while there is none. */
+  coordinator?: { host: string; since: number } | null;
+  /** Per fleet-managed product: instances wanted, READY fleet-wide, count per version, why some could not be placed. */
+  desired?: Array<{ product: string; instances: number; running: number; versions: Record<string, number>; missing: string | null }>;
+  /** Each product's current or last rollout (K/rollouts/). */
+  rollouts?: RolloutRecord[];
 }
 
 const PREVIOUS_FILE = 'fleet-host.json';
@@ -97,6 +113,7 @@ export class FleetHost {
   /** The products with a desired state (K/desired/): fleet-managed. */
   private readonly desired: PrefixMirror;
   private converger: Converger | undefined;
+  private coordinator: Coordinator | undefined;
   /** From a lost lease until the assignments were read again: fleet-managed instances are withheld from dispatch. */
   private returning = false;
 
@@ -207,6 +224,13 @@ export class FleetHost {
       env, handOffMs: admin.config.timeouts.startMs + 10_000, logger: logger.child({ component: 'fleet-converge' }), now: this.now,
     });
     await this.converger.start();
+    this.coordinator = new Coordinator({
+      etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
+      leaseTtlMs: config.leaseTtlMs, reassignAfterMs: config.reassignAfterMs,
+      resolveVersion: repositoryVersions(admin.context.repository),
+      logger: logger.child({ component: 'fleet-coordinator' }), now: this.now,
+    });
+    this.coordinator.start();
   }
 
   /**
@@ -278,6 +302,7 @@ export class FleetHost {
         await this.converger?.resync();
         this.returning = false;
         await this.identifiers.reclaimAll();
+        await this.coordinator?.reRegistered();
         await this.writeRecord();
         this.setState('LIVE');
         logger.info({ incarnation: this.incarnation }, 'fleet host re-registered with a new incarnation');
@@ -312,6 +337,8 @@ export class FleetHost {
       startedAt: this.startedAt,
       state: this.state === 'LEAVING' || this.state === 'LEFT' ? 'leaving' : 'live',
       ...view,
+      // other hosts send nothing to an instance withheld here
+      serves: view.serves.filter((served) => !this.withheld(served.identifier)),
     };
   }
 
@@ -357,16 +384,19 @@ export class FleetHost {
     if (this.leases && this.leases.sinceRenewal() > config.leaseTtlMs / 3 + 2000) etcd = 'unreachable';
     const hosts: FleetStatus['hosts'] = [];
     const self = this.record();
-    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances: self.instances });
+    // a fleet-managed instance this router does not dispatch to now (fenced, or back from a loss) says so
+    const instances = self.instances.map((i) => (i.state === 'READY' && this.withheld(i.identifier) ? { ...i, state: 'WITHHELD' } : i));
+    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances, capacity: self.capacity });
     for (const known of this.directory.all()) {
       const r = known.record;
-      hosts.push({ name: r.name, status: known.silent ? 'silent' : r.state === 'leaving' ? 'leaving' : 'live', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: r.instances });
+      hosts.push({ name: r.name, status: known.silent ? 'silent' : r.state === 'leaving' ? 'leaving' : 'live', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: r.instances, capacity: r.capacity });
     }
     for (const [name, r] of seen) {
       if (hosts.some((h) => h.name === name)) continue;
       hosts.push({ name, status: 'lost', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: [] });
     }
     hosts.sort((a, b) => a.name.localeCompare(b.name));
+    const coordination = await coordinatorStatus(this.etcd, this.keys).catch(() => undefined);
     return {
       host: config.host,
       state: this.state,
@@ -379,8 +409,64 @@ export class FleetHost {
         inboundServed: this.inbound?.served ?? 0,
         inboundBounced: this.inbound?.bounced ?? 0,
         refusedMessages: this.transport.refused,
+        fencedWritesRefused: this.coordinator?.election.fencedRefusals ?? 0,
       },
+      coordinator: coordination?.coordinator ? { host: coordination.coordinator.host, since: coordination.coordinator.since } : null,
+      ...(await this.desiredStatus(hosts, coordination?.missing ?? [])),
     };
+  }
+
+  /** Cordons on every host, desired vs running per fleet-managed product, and each product's current or last rollout. */
+  private async desiredStatus(hosts: FleetStatus['hosts'], missing: Array<{ product: string; wanted: number; placed: number; reason: string }>): Promise<Pick<FleetStatus, 'desired' | 'rollouts'>> {
+    const read = async (prefix: string): Promise<unknown[]> => {
+      try {
+        return Object.values(await withDeadline(this.etcd.getAll().prefix(prefix).strings(), 2000)).flatMap((text) => {
+          try {
+            return [JSON.parse(text) as unknown];
+          } catch {
+            return [];
+          }
+        });
+      } catch {
+        return [];
+      }
+    };
+    const rollouts = await read(this.keys.rolloutsPrefix);
+    const cordonOf = new Map<string, 'cordon' | 'drain'>();
+    const cordonsPrefix = this.keys.cordonsPrefix;
+    const all = await withDeadline(this.etcd.getAll().prefix(cordonsPrefix).strings(), 2000).catch(() => ({} as Record<string, string>));
+    for (const [key, text] of Object.entries(all)) {
+      try {
+        const mode = (JSON.parse(text) as { mode?: string }).mode;
+        if (mode === 'cordon' || mode === 'drain') cordonOf.set(key.slice(cordonsPrefix.length), mode);
+      } catch {
+        // not a cordon record
+      }
+    }
+    for (const h of hosts) h.cordon = cordonOf.get(h.name) ?? null;
+    const desired: NonNullable<FleetStatus['desired']> = [];
+    for (const text of this.desired.values.values()) {
+      let entry: { type?: string; product?: string; instances?: number };
+      try {
+        entry = JSON.parse(text) as typeof entry;
+      } catch {
+        continue;
+      }
+      const product = `${entry.type ?? '?'}/${entry.product ?? '?'}`;
+      const versions: Record<string, number> = {};
+      let running = 0;
+      for (const h of hosts) {
+        for (const i of h.instances) {
+          if (i.product !== product || i.state !== 'READY') continue;
+          running += 1;
+          versions[i.version] = (versions[i.version] ?? 0) + 1;
+        }
+      }
+      const gap = missing.find((m) => m.product === product);
+      desired.push({ product, instances: entry.instances ?? 0, running, versions, missing: gap ? `${gap.wanted - gap.placed} of ${gap.wanted} not placed: ${gap.reason}` : null });
+    }
+    desired.sort((a, b) => a.product.localeCompare(b.product));
+    return { desired, rollouts: rollouts as RolloutRecord[] };
   }
 
   /**
@@ -391,6 +477,8 @@ export class FleetHost {
     return (this.leaving ??= (async () => {
       this.setState('LEAVING');
       await this.writeRecord().catch(() => undefined);
+      // a leaving coordinator resigns first: its successor places this host's instances elsewhere
+      await this.coordinator?.close();
       // the coordinator places this host's instances elsewhere at once; each is drained here once its copy is READY
       await this.converger?.handOff();
       await this.transport.stopCommands();
@@ -405,6 +493,7 @@ export class FleetHost {
     while (this.outbound.inFlight > 0 && this.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.writeTimer) clearTimeout(this.writeTimer);
+    await this.coordinator?.close();
     await this.converger?.close();
     await this.desired.close();
     await this.directory.close();
