@@ -24,11 +24,12 @@ export class StreamPool implements CommandSender {
       uuid: input.uuid || randomUUID(), command: input.command ?? '', payload: input.payload ?? '', timeout_ms: input.timeout_ms ?? 0,
       target: input.target ?? '', major: input.major ?? '', context: input.context ?? {}, product: input.product ?? '',
     };
-    const tooBig = this.oversize(command);
+    const bytes = embeddedBytes(commandBytes(command));
+    const tooBig = bytes > MESSAGE_BYTES ? this.oversize(command) : undefined;
     if (tooBig !== undefined) return Promise.reject(tooBig);
     if (this.closed) return Promise.reject(routerCallFailure('SendCommands', this.rpc.address, grpc.status.CANCELLED, 'the client was closed'));
     return new Promise<Reply>((resolve, reject) => {
-      this.enqueue({ command, bytes: embeddedBytes(commandBytes(command)), deadlineAt: Date.now() + commandDeadlineMs(command), done: false, resolve, reject });
+      this.enqueue({ command, bytes, deadlineAt: Date.now() + commandDeadlineMs(command), done: false, resolve, reject });
     });
   }
 
@@ -38,9 +39,11 @@ export class StreamPool implements CommandSender {
     for (const stream of this.streams) stream.halfClose();
   }
 
-  /** The error a command that no message can carry gets (gRPC would refuse the whole batch, ending the stream). */
+  /**
+   * For a command whose quick size bound is over the limit: the error it gets when no message can carry it (gRPC
+   * would refuse the whole batch, ending the stream), counted exactly.
+   */
   private oversize(command: Command): Error | undefined {
-    if (embeddedBytes(commandBytes(command)) <= MESSAGE_BYTES) return undefined;
     const bytes = commandBytes(command, true);
     if (embeddedBytes(bytes) <= MESSAGE_BYTES) return undefined;
     return routerCallFailure('SendCommands', this.rpc.address, grpc.status.RESOURCE_EXHAUSTED, `the command is ${bytes} bytes, over the ${MESSAGE_BYTES}-byte message limit`);
