@@ -125,8 +125,8 @@ export async function runFleetBench({ quick = false } = {}) {
     return [{ name: 'fleet cross-host vs NATS', value: null, goal: null, note }, { name: 'fleet local traffic with uuids vs single host', value: null, goal: null, note }];
   }
   const { startLocalFleet } = await import('../dist/fleet/demo/local-fleet.js');
-  const { packRepository } = await dist('packages/pack/pack.js');
-  const { createRouterRpc } = await dist('sdk/rpc.js');
+  const { packRepository } = await import('../dist/packages/pack/pack.js');
+  const { createRouterRpc } = await import('../dist/sdk/rpc.js');
   const { connect } = await import('@nats-io/transport-node');
   const ms = quick ? 1000 : 3000;
   const rounds = quick ? 2 : 6;
