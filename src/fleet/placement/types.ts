@@ -54,6 +54,8 @@ export interface RunningVersion {
   version: string;
   failed: string[];
   since: number;
+  /** The version before the last successful rollout (ADMIN_ROLLBACK goes back to it); null when none. */
+  previous?: string | null;
 }
 
 /** `{type}-{product}-{major}-{n}` */

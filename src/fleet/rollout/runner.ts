@@ -1,0 +1,311 @@
+// Fleet rolling updates inside the coordinator's pass (docs/fleet.md, a rollout): every decision is read from and
+// written to etcd (K/rollouts, K/assignments, K/running), so a new coordinator resumes a rollout where the last one
+// left it. Runs after placement in the same pass, on the assignments placement just wrote.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../../common/log.js';
+import type { FleetKeys } from '../keys.js';
+import { judgeMoving, judgeReverting, placedAt, type Verdict } from './health.js';
+import { applyEvent, canApply, isTerminal, newRollout, type RolloutEvent } from './machine.js';
+import type { Read, RolloutView, RolloutWriter } from './ports.js';
+import { instancesToMove, resolveTarget, rolloutSettings, type ListVersions } from './target.js';
+import type { RolloutControl, RolloutInstance, RolloutRecord, RolloutRequest } from './types.js';
+import { PassState, splitProduct, type Change } from './writes.js';
+
+export interface RolloutRunnerDeps {
+  keys: FleetKeys;
+  /** The coordinator's host name (in event payloads). */
+  host: string;
+  listVersions: ListVersions;
+  /** Publishes an `admin` event (UPDATE_STARTED, UPDATE_SUCCEEDED, UPDATE_FAILED, UPDATE_SKIPPED). */
+  publish(event: string, payload: Record<string, unknown>): void;
+  /** The admin's timeouts.start: a moved instance has this + minHealthy + 30 s to be healthy. */
+  startTimeoutMs: number;
+  logger: Logger;
+  /** Asks the coordinator for another pass soon (a write was not applied, or a minHealthy wait ends before its timer). */
+  poke?: () => void;
+  newId?: () => string;
+}
+
+/** One event to publish once its write is applied. */
+type Publication = [event: string, payload: Record<string, unknown>];
+
+/** A rollout still moving instances (not ended). */
+export function rolloutInProgress(record: RolloutRecord | undefined): boolean {
+  return record !== undefined && !isTerminal(record.state);
+}
+
+export class RolloutRunner {
+  private wake: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: RolloutRunnerDeps) {}
+
+  /** Steps every rollout in progress, then starts the oldest request of each product with none. */
+  async pass(view: RolloutView, writer: RolloutWriter): Promise<void> {
+    const state = new PassState(view, this.deps.keys);
+    const products = new Set([...view.rollouts.keys(), ...view.requests.keys(), ...view.controls.keys()]);
+    for (const product of [...products].sort()) {
+      if (writer.fenced) return;
+      if (!(await this.product(product, state, writer))) {
+        this.deps.poke?.();
+        return;
+      }
+    }
+  }
+
+  /** Stops the wake-up timer (the coordinator stepped down or closes). */
+  close(): void {
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = undefined;
+  }
+
+  /** False when a write was not applied (the pass stops; the next one reads again). */
+  private async product(product: string, state: PassState, writer: RolloutWriter): Promise<boolean> {
+    const record = state.rollouts.get(product)?.value;
+    if (rolloutInProgress(record)) return this.step(product, record!, state, writer);
+    const control = state.view.controls.get(product);
+    if (control) {
+      // nothing in progress to pause, resume or abort
+      const change = state.change();
+      change.delete(this.controlKey(product), control.modRevision);
+      if (!(await change.commit(writer))) return false;
+    }
+    for (const request of state.view.requests.get(product) ?? []) {
+      const key = this.deps.keys.rolloutRequest(...splitProduct(product), request.value.id);
+      if (state.deleted.has(key)) continue;
+      const started = await this.start(product, request.value, key, state, writer);
+      if (started === 'refused-write') return false;
+      if (started === 'running' || started === 'waiting') return true;
+    }
+    return true;
+  }
+
+  /** Starts a request: a record in its first batch, or ended at once. */
+  private async start(product: string, request: RolloutRequest, key: string, state: PassState, writer: RolloutWriter): Promise<'running' | 'ended' | 'waiting' | 'refused-write'> {
+    const { view } = state;
+    const desired = view.desired.get(product);
+    const running = state.running.get(product)?.value;
+    if (desired && !running) return 'waiting'; // placement has not recorded a version yet
+    const change = state.change();
+    const base = { id: this.deps.newId?.() ?? newRolloutId(view.now), product, trigger: request.trigger, requests: [request.id] };
+    const end = async (record: RolloutRecord | undefined, published: Publication[] = []): Promise<'ended' | 'refused-write'> => {
+      change.delete(key);
+      if (record) change.putRecord(product, record);
+      if (!(await change.commit(writer))) return 'refused-write';
+      for (const [event, payload] of published) this.deps.publish(event, payload);
+      return 'ended';
+    };
+    if (!desired || !running) {
+      const from = running?.version ?? request.version ?? '';
+      return end(this.refuse({ ...base, from, to: request.version ?? from }, `${product} has no fleet desired state (apply one with \`worker-admin fleet apply\`)`, view.now, writer));
+    }
+    const target = await resolveTarget(request, running, desired, view.overrides.get(product), this.deps.listVersions);
+    const from = running.version;
+    if (request.trigger === 'auto' || request.trigger === 'planned') {
+      // an automatic check with nothing to do leaves the last rollout's record as it is
+      if (target.kind !== 'update') {
+        this.deps.logger.info({ product, trigger: request.trigger, reason: target.reason }, 'rollout check: nothing to update');
+        return end(undefined);
+      }
+    }
+    if (target.kind === 'refused') return end(this.refuse({ ...base, from, to: request.version ?? from }, target.reason, view.now, writer));
+    const to = target.to;
+    const instances = instancesToMove(view, ...splitProduct(product), to);
+    const pending = newRollout({ ...base, ...rolloutSettings(request, desired, view.overrides.get(product)), from, to, instances }, view.now);
+    if (instances.length === 0) {
+      const record = { ...applyEvent(pending, { type: 'nothing' }, view.now), term: writer.revision };
+      if (to !== from) change.putRunning(product, { ...running, version: to, previous: from, since: view.now });
+      const reason = target.kind === 'none' ? target.reason : `no instance of ${product} to move`;
+      return end(record, [to === from ? ['UPDATE_SKIPPED', this.payload(record, { reason })] : ['UPDATE_SUCCEEDED', this.payload(record, { instances: [] })]]);
+    }
+    // the request stays until the rollout ends: its record then answers it
+    const record = this.moveBatch({ ...applyEvent(pending, { type: 'begin' }, view.now), term: writer.revision }, state, change);
+    change.putRecord(product, record);
+    if (!(await change.commit(writer))) return 'refused-write';
+    this.deps.logger.info({ product, rollout: record.id, from, to, state: record.state, batches: record.batches }, 'rollout started');
+    this.deps.publish('UPDATE_STARTED', this.payload(record, {}));
+    return 'running';
+  }
+
+  /** An ended record for a request that cannot be served (nothing moved, nothing marked failed). */
+  private refuse(spec: { id: string; product: string; trigger: RolloutRequest['trigger']; requests: string[]; from: string; to: string }, reason: string, now: number, writer: RolloutWriter): RolloutRecord {
+    this.deps.logger.warn({ product: spec.product, requests: spec.requests, reason }, 'rollout request refused');
+    const pending = newRollout({ ...spec, canary: 0, maxParallel: 1, minHealthyMs: 0, instances: [] }, now);
+    const failed = applyEvent(pending, { type: 'fail', cause: 'refused', reason, host: null }, now);
+    return { ...applyEvent(failed, { type: 'reverted' }, now), term: writer.revision };
+  }
+
+  private controlKey(product: string): string {
+    return this.deps.keys.rolloutControl(...splitProduct(product));
+  }
+
+  /** Sets the version of every instance of the record's current batch to `to`; they are moving from now on. */
+  private moveBatch(record: RolloutRecord, state: PassState, change: Change): RolloutRecord {
+    const now = state.view.now;
+    const current = state.current();
+    const instances = { ...record.instances };
+    for (const identifier of record.batches[record.batch] ?? []) {
+      const instance = instances[identifier];
+      if (!instance) continue;
+      const placed = placedAt(current, identifier);
+      if (!placed) {
+        instances[identifier] = { ...instance, state: 'healthy' }; // scaled down: nothing to move
+        continue;
+      }
+      change.setVersion(placed.host, identifier, record.to);
+      instances[identifier] = this.moved(instance, placed.host, state.view, identifier, 'moving');
+    }
+    return { ...record, instances };
+  }
+
+  /** An instance whose assignment was just set on `host`: its clocks and baselines start again. */
+  private moved(instance: RolloutInstance, host: string, view: RolloutView, identifier: string, to: 'moving' | 'reverting'): RolloutInstance {
+    const report = view.reports.get(host);
+    const line = report?.incarnation === view.hosts.get(host)?.incarnation ? report?.instances.find((i) => i.identifier === identifier) : undefined;
+    return {
+      ...instance, host, state: to, movedAt: view.now, incarnation: view.hosts.get(host)?.incarnation ?? null,
+      error: line?.error ?? null, restarts: null, readySince: null, readyAt: null,
+    };
+  }
+
+  /** One step of a rollout in progress: control, the batch's health, the next batch or the end; rollback. */
+  private async step(product: string, stored: RolloutRecord, state: PassState, writer: RolloutWriter): Promise<boolean> {
+    const now = state.view.now;
+    const change = state.change();
+    const published: Publication[] = [];
+    let record = stored.term === writer.revision ? stored : rearm(stored, now);
+    record = { ...record, term: writer.revision };
+    const control = state.view.controls.get(product);
+    if (control) {
+      change.delete(this.controlKey(product), control.modRevision);
+      record = this.control(record, control, now);
+    }
+    if (record.state === 'CANARY' || record.state === 'BATCH' || record.state === 'PAUSED') {
+      record = this.checkBatch(record, state, change, published);
+    }
+    if (record.state === 'ROLLING_BACK') record = this.rollBack(record, state, change, published);
+    if (isTerminal(record.state)) {
+      for (const id of record.requests) change.delete(this.deps.keys.rolloutRequest(...splitProduct(product), id));
+    }
+    if (JSON.stringify(record) === JSON.stringify(stored) && change.empty) {
+      this.scheduleWake(record, now);
+      return true;
+    }
+    change.putRecord(product, record);
+    if (!(await change.commit(writer))) return false;
+    if (record.state !== stored.state) this.deps.logger.info({ product, rollout: record.id, from: stored.state, to: record.state, batch: record.batch, reason: record.reason }, 'rollout state');
+    for (const [event, payload] of published) this.deps.publish(event, payload);
+    this.scheduleWake(record, now);
+    return true;
+  }
+
+  /** pause | resume | abort, when the record's state allows it (otherwise consumed and ignored). */
+  private control(record: RolloutRecord, control: Read<RolloutControl>, now: number): RolloutRecord {
+    const { action, by } = control.value;
+    const event: RolloutEvent = action === 'abort'
+      ? { type: 'fail', cause: 'abort', reason: `aborted by ${by}`, host: null }
+      : { type: action };
+    return canApply(record.state, event.type) ? applyEvent(record, event, now) : record;
+  }
+
+  /** Judges the batch in progress; on a failure starts the rollback, when healthy starts the next batch or ends. */
+  private checkBatch(record: RolloutRecord, state: PassState, change: Change, published: Publication[]): RolloutRecord {
+    const now = state.view.now;
+    const instances = { ...record.instances };
+    let failure: Extract<Verdict, { kind: 'failed' }> | undefined;
+    for (const identifier of record.batches[record.batch] ?? []) {
+      const instance = instances[identifier];
+      if (!instance || instance.state !== 'moving') continue;
+      const verdict = judgeMoving(record, identifier, instance, state.current(), this.deps.startTimeoutMs);
+      if (verdict.kind === 'failed') {
+        instances[identifier] = { ...instance, state: 'failed' };
+        failure ??= verdict;
+      } else if (verdict.kind === 'reassign') {
+        change.setVersion(verdict.host, identifier, record.to);
+        instances[identifier] = this.moved(instance, verdict.host, state.view, identifier, 'moving');
+      } else {
+        instances[identifier] = { ...instance, ...verdict.patch, ...(verdict.kind === 'done' ? { state: 'healthy' as const } : {}) };
+      }
+    }
+    let next: RolloutRecord = { ...record, instances };
+    if (failure) return applyEvent(next, { type: 'fail', cause: 'failure', reason: failure.reason, host: failure.host }, now);
+    const batchDone = (next.batches[next.batch] ?? []).every((id) => next.instances[id]?.state === 'healthy');
+    if (!batchDone || next.state === 'PAUSED') return next;
+    next = applyEvent(next, { type: 'advance' }, now);
+    if (next.state !== 'SUCCEEDED') return this.moveBatch(next, state, change);
+    const running = state.running.get(next.product)?.value;
+    change.putRunning(next.product, { version: next.to, previous: next.from === next.to ? (running?.previous ?? null) : next.from, failed: running?.failed ?? [], since: now });
+    published.push(['UPDATE_SUCCEEDED', this.payload(next, { instances: Object.keys(next.instances) })]);
+    return next;
+  }
+
+  /** Puts every moved instance back on its `from` and waits for it READY; ends ROLLED_BACK or ROLLBACK_FAILED. */
+  private rollBack(record: RolloutRecord, state: PassState, change: Change, published: Publication[]): RolloutRecord {
+    const now = state.view.now;
+    const instances = { ...record.instances };
+    let revertFailure: string | undefined;
+    for (const [identifier, instance] of Object.entries(instances)) {
+      if (instance.state === 'moving' || instance.state === 'healthy' || instance.state === 'failed') {
+        const placed = placedAt(state.current(), identifier);
+        if (!placed) {
+          instances[identifier] = { ...instance, state: 'reverted' };
+          continue;
+        }
+        change.setVersion(placed.host, identifier, instance.from);
+        instances[identifier] = this.moved(instance, placed.host, state.view, identifier, 'reverting');
+        continue;
+      }
+      if (instance.state !== 'reverting') continue;
+      const verdict = judgeReverting(identifier, instance, state.current(), this.deps.startTimeoutMs);
+      if (verdict.kind === 'failed') revertFailure ??= verdict.reason;
+      else if (verdict.kind === 'reassign') {
+        change.setVersion(verdict.host, identifier, instance.from);
+        instances[identifier] = this.moved(instance, verdict.host, state.view, identifier, 'reverting');
+      } else if (verdict.kind === 'done') instances[identifier] = { ...instance, ...verdict.patch, state: 'reverted' };
+    }
+    let next: RolloutRecord = { ...record, instances };
+    if (revertFailure === undefined && Object.values(instances).some((i) => i.state === 'reverting')) return next;
+    next = revertFailure === undefined ? applyEvent(next, { type: 'reverted' }, now) : applyEvent(next, { type: 'revert-failed', reason: revertFailure }, now);
+    const running = state.running.get(next.product)?.value;
+    if (next.cause === 'failure' && running && !running.failed.includes(next.to)) change.putRunning(next.product, { ...running, failed: [...running.failed, next.to] });
+    if (next.cause !== 'refused') {
+      published.push(['UPDATE_FAILED', this.payload(next, { reason: next.reason, rolledBack: next.state === 'ROLLED_BACK' })]);
+    }
+    return next;
+  }
+
+  /** The payload of an UPDATE_* event: `version` is the target, `host` where it failed (else the coordinator). */
+  private payload(record: RolloutRecord, extra: Record<string, unknown>): Record<string, unknown> {
+    return {
+      product: record.product, version: record.to, from: record.from, to: record.to, host: record.host ?? this.deps.host,
+      trigger: record.trigger, rolloutId: record.id, ...extra,
+    };
+  }
+
+  /** A pass when the batch's minHealthy wait ends, when that comes before the coordinator's own timer. */
+  private scheduleWake(record: RolloutRecord, now: number): void {
+    if (!this.deps.poke || isTerminal(record.state)) return;
+    const readyAts = Object.values(record.instances).filter((i) => i.state === 'moving' && i.readyAt !== null).map((i) => i.readyAt! + record.minHealthyMs);
+    if (readyAts.length === 0) return;
+    const delay = Math.max(0, Math.min(...readyAts) - now) + 10;
+    if (this.wake) clearTimeout(this.wake);
+    this.wake = setTimeout(() => {
+      this.wake = undefined;
+      this.deps.poke?.();
+    }, delay);
+    this.wake.unref();
+  }
+}
+
+/** A record last written by another coordinator: the batch in flight (or the rollback) is waited for again. */
+function rearm(record: RolloutRecord, now: number): RolloutRecord {
+  const instances: Record<string, RolloutInstance> = {};
+  for (const [id, i] of Object.entries(record.instances)) {
+    instances[id] = i.state === 'moving' || i.state === 'reverting' ? { ...i, movedAt: now, readyAt: null } : i;
+  }
+  return { ...record, instances, batchStartedAt: now };
+}
+
+/** A rollout's id: sortable by time, unique enough. */
+function newRolloutId(now: number): string {
+  return `r${now.toString(36)}-${randomBytes(3).toString('hex')}`;
+}
