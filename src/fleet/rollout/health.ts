@@ -57,9 +57,12 @@ export function judgeMoving(record: RolloutRecord, identifier: string, instance:
   const line = reported(view, host, identifier);
   const patch: Partial<RolloutInstance> = {};
   if (line) {
+    if (line.version === to && (line.state === 'FAILED' || line.state === 'REFUSED')) {
+      return { kind: 'failed', host, reason: `${identifier} is ${line.state} on ${to}${line.error ? ` (${line.error})` : ''}` };
+    }
+    // a swap that failed leaves the old version serving, with the new one's error
     if (line.error !== null && line.error !== instance.error) return { kind: 'failed', host, reason: `${identifier}: ${line.error}` };
     if (line.version === to) {
-      if (line.state === 'FAILED' || line.state === 'REFUSED') return { kind: 'failed', host, reason: `${identifier} is ${line.state} on ${to}` };
       const baseline = instance.restarts ?? line.restarts;
       if (instance.restarts === null) patch.restarts = line.restarts;
       if (line.restarts > baseline) return { kind: 'failed', host, reason: `${identifier} restarted on ${to} (restarts ${baseline} → ${line.restarts})` };

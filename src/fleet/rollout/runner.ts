@@ -3,6 +3,7 @@
 // left it. Runs after placement in the same pass, on the assignments placement just wrote.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
+import type { RolloutHook } from '../coordinator/pass.js';
 import type { FleetKeys } from '../keys.js';
 import { judgeMoving, judgeReverting, placedAt, type Verdict } from './health.js';
 import { applyEvent, canApply, isTerminal, newRollout, type RolloutEvent } from './machine.js';
@@ -34,7 +35,8 @@ export function rolloutInProgress(record: RolloutRecord | undefined): boolean {
   return record !== undefined && !isTerminal(record.state);
 }
 
-export class RolloutRunner {
+/** Called by the coordinator at the end of each pass (src/fleet/coordinator/pass.ts), after placement. */
+export class RolloutRunner implements RolloutHook {
   private wake: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: RolloutRunnerDeps) {}

@@ -1,0 +1,172 @@
+// A fleet for the rollout runner's tests on a real etcd: the coordinator's real pass (placement, then the runner) under
+// a test clock, and hosts simulated by writing what their admins would report (the multi-host e2e runs real hosts).
+import type { Etcd3 } from 'etcd3';
+import { createLogger } from '../../src/common/log.js';
+import { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
+import { runPass } from '../../src/fleet/coordinator/pass.js';
+import type { DesiredConnector } from '../../src/fleet/desired/types.js';
+import { fleetKeys, type FleetKeys } from '../../src/fleet/keys.js';
+import type { HostAssignments, HostReport, InstanceReport, RunningVersion } from '../../src/fleet/placement/types.js';
+import type { HostRecord } from '../../src/fleet/registry/host-record.js';
+import { RolloutRunner } from '../../src/fleet/rollout/runner.js';
+import type { RolloutControl, RolloutRecord, RolloutRequest } from '../../src/fleet/rollout/types.js';
+
+export const logger = createLogger('rollout-test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' });
+
+/** How a simulated host treats a version: `swap-fails` keeps the old one serving with the error; `crash` reports FAILED. */
+export type Breakage = 'swap-fails' | 'crash' | 'stall' | 'restarts';
+
+let prefixes = 0;
+
+export class RolloutFleet {
+  readonly keys: FleetKeys;
+  now = 1_700_000_000_000;
+  readonly events: Array<{ event: string; payload: Record<string, unknown> }> = [];
+  /** Versions the repository lists. */
+  versions = ['1.1', '1.2', '1.3', '1.4'];
+  /** What simulated hosts do with a version. */
+  readonly broken = new Map<string, Breakage>();
+  private readonly incarnations = new Map<string, string>();
+  private readonly running = new Map<string, Map<string, InstanceReport>>();
+
+  constructor(readonly etcd: Etcd3, readonly startTimeoutMs = 20_000) {
+    prefixes += 1;
+    this.keys = fleetKeys(`/rollout-test-${process.pid}-${prefixes}`);
+  }
+
+  /** Becomes coordinator (a new election key, so a new term) and returns the term's writer. */
+  async elect(host = 'host-a'): Promise<FencedWriter> {
+    await this.etcd.delete().key(this.keys.coordinator);
+    const put = await this.etcd.put(this.keys.coordinator).value(JSON.stringify({ host, incarnation: `${host}-1`, since: this.now })).exec();
+    let current = true;
+    return new FencedWriter({ etcd: this.etcd, keys: this.keys, logger }, String(put.header.revision), {
+      current: () => current,
+      refused: () => {
+        current = false;
+      },
+    });
+  }
+
+  runner(host = 'host-a'): RolloutRunner {
+    return new RolloutRunner({
+      keys: this.keys, host, startTimeoutMs: this.startTimeoutMs, logger,
+      listVersions: async () => this.versions.map((version) => ({ version })),
+      publish: (event, payload) => this.events.push({ event, payload }),
+    });
+  }
+
+  /** One coordinator pass: placement, then the runner, at the test clock. */
+  async pass(runner: RolloutRunner, writer: FencedWriter): Promise<void> {
+    await runPass({
+      etcd: this.etcd, keys: this.keys, reassignAfterMs: 300_000, rollouts: runner, logger, now: () => this.now,
+      resolveVersion: async () => '1.2',
+    }, writer);
+  }
+
+  async hosts(...names: string[]): Promise<void> {
+    for (const name of names) {
+      const incarnation = `${name}-${(this.incarnations.size + 1).toString()}`;
+      this.incarnations.set(name, incarnation);
+      const record: HostRecord = {
+        name, incarnation, inbox: `inbox-${name}`, protocol: 1, labels: {}, capacity: null, addresses: { router: '', ops: '' },
+        version: '0.1', startedAt: this.now, state: 'live', instances: [], serves: [], declares: [],
+      };
+      await this.etcd.put(this.keys.hosts(name)).value(JSON.stringify(record));
+    }
+  }
+
+  /** The host's lease lapsed: its record and its report are gone. */
+  async lose(name: string): Promise<void> {
+    await this.etcd.delete().key(this.keys.hosts(name));
+    await this.etcd.delete().key(this.keys.reports(name));
+    this.incarnations.delete(name);
+    this.running.delete(name);
+  }
+
+  async desire(instances: number, update: Partial<DesiredConnector['update']> = {}): Promise<void> {
+    const desired: DesiredConnector = {
+      type: 'utils', product: 'echo', versions: ['^1'], instances, hosts: {}, config: { greeting: 'hi' }, restart: 'always',
+      update: { mode: 'manual', intervalMs: 60_000, range: undefined, at: undefined, maxParallel: 1, canary: 0, minHealthyMs: 10_000, ...update },
+      applied: { by: 'test', at: this.now, file: 'desired.yaml', digest: 'd' },
+    };
+    await this.etcd.put(this.keys.desired('utils', 'echo')).value(JSON.stringify(desired));
+  }
+
+  async request(id: string, fields: Partial<RolloutRequest> = {}): Promise<void> {
+    const request: RolloutRequest = {
+      id, version: undefined, maxParallel: undefined, canary: undefined, minHealthyMs: undefined, trigger: 'command', by: 'test', at: this.now, ...fields,
+    };
+    await this.etcd.put(this.keys.rolloutRequest('utils', 'echo', id)).value(JSON.stringify(request));
+  }
+
+  async control(action: RolloutControl['action']): Promise<void> {
+    await this.etcd.put(this.keys.rolloutControl('utils', 'echo')).value(JSON.stringify({ action, at: this.now, by: 'test' } satisfies RolloutControl));
+  }
+
+  /** Every simulated host converges to its assignments (a swap is instant) and reports. */
+  async converge(): Promise<void> {
+    for (const [host, incarnation] of this.incarnations) {
+      const text = await this.etcd.get(this.keys.assignments(host)).string();
+      const assigned = text === null ? [] : (JSON.parse(text) as HostAssignments).instances;
+      const mine = this.running.get(host) ?? new Map<string, InstanceReport>();
+      for (const id of [...mine.keys()]) if (!assigned.some((a) => a.identifier === id)) mine.delete(id);
+      for (const a of assigned) mine.set(a.identifier, this.swap(mine.get(a.identifier), a.identifier, a.version));
+      this.running.set(host, mine);
+      const report: HostReport = { incarnation, at: this.now, instances: [...mine.values()] };
+      await this.etcd.put(this.keys.reports(host)).value(JSON.stringify(report));
+    }
+  }
+
+  private swap(line: InstanceReport | undefined, identifier: string, version: string): InstanceReport {
+    const broken = this.broken.get(version);
+    if (line?.version === version) {
+      // a version that restarts keeps doing so
+      return broken === 'restarts' ? { ...line, restarts: line.restarts + 1, readySince: this.now } : line;
+    }
+    const ready: InstanceReport = { identifier, version, state: 'READY', readySince: this.now, restarts: line?.restarts ?? 0, error: null };
+    switch (broken) {
+      case undefined:
+      case 'restarts':
+        return ready;
+      case 'crash':
+        return { ...ready, state: 'FAILED', readySince: null, error: 'WORKER_EXITED: the worker exited with code 1 before it was READY' };
+      case 'stall':
+        return { ...ready, state: 'STARTING', readySince: null };
+      case 'swap-fails':
+        return line ? { ...line, error: `START_TIMEOUT: ${identifier} ${version} was not READY within 20000 ms` } : { ...ready, state: 'FAILED', readySince: null };
+    }
+  }
+
+  /** identifier → [host, version] as assigned now. */
+  async assignments(): Promise<Map<string, { host: string; version: string }>> {
+    const out = new Map<string, { host: string; version: string }>();
+    const all = await this.etcd.getAll().prefix(this.keys.assignmentsPrefix).strings();
+    for (const [key, text] of Object.entries(all)) {
+      for (const a of (JSON.parse(text) as HostAssignments).instances) out.set(a.identifier, { host: key.slice(this.keys.assignmentsPrefix.length), version: a.version });
+    }
+    return out;
+  }
+
+  /** How many instances are assigned `version`. */
+  async on(version: string): Promise<number> {
+    return [...(await this.assignments()).values()].filter((a) => a.version === version).length;
+  }
+
+  async record(): Promise<RolloutRecord | undefined> {
+    const text = await this.etcd.get(this.keys.rollouts('utils', 'echo')).string();
+    return text === null ? undefined : (JSON.parse(text) as RolloutRecord);
+  }
+
+  async runningVersion(): Promise<RunningVersion | undefined> {
+    const text = await this.etcd.get(this.keys.running('utils', 'echo')).string();
+    return text === null ? undefined : (JSON.parse(text) as RunningVersion);
+  }
+
+  async pendingRequests(): Promise<string[]> {
+    return Object.keys(await this.etcd.getAll().prefix(this.keys.rolloutRequests('utils', 'echo')).strings()).map((k) => k.split('/').pop()!);
+  }
+
+  names(): string[] {
+    return this.events.map((e) => e.event);
+  }
+}
