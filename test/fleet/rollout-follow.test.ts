@@ -1,0 +1,172 @@
+// The admin side of a fleet rollout on a real etcd: a request answered from the record while the coordinator's passes
+// run, failures worded for the reply, the caller's deadline, a request followed again by its id, and the handlers.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WorkerAdminError, isWorkerAdminError } from '../../src/common/errors.js';
+import type { AdminContext } from '../../src/admin/commands/context.js';
+import type { ProductRef } from '../../src/admin/payloads.js';
+import type { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
+import { findBinary, startEtcd, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { controlRollout, requestRollout } from '../../src/fleet/rollout/follow.js';
+import { rolloutHandlers } from '../../src/fleet/rollout/handlers.js';
+import type { RolloutRunner } from '../../src/fleet/rollout/runner.js';
+import { until } from './engines.js';
+import { RolloutFleet } from './rollout-harness.js';
+
+const skip = (await findBinary('etcd')) ? undefined : 'rollout follow tests skipped: etcd not installed (apt-get install -y etcd-server)';
+if (skip) console.warn(skip);
+
+const ECHO = Array.from({ length: 6 }, (_, i) => `utils-echo-1-${i + 1}`);
+const REF: ProductRef = { type: 'utils', product: 'echo' };
+/** Handlers here ignore the admin context: everything they use comes in through their deps. */
+const NO_CONTEXT = {} as AdminContext;
+
+async function rejection(promise: Promise<unknown>): Promise<WorkerAdminError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof WorkerAdminError) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe.skipIf(skip !== undefined)('fleet rollout: requests answered from the record', () => {
+  let dir: string;
+  let etcd: LocalServer;
+  let client: Etcd3;
+  let fleet: RolloutFleet;
+  let writer: FencedWriter;
+  let runner: RolloutRunner;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', 'wa-follow-'));
+    etcd = await startEtcd({ dir: join(dir, 'etcd') });
+    client = new Etcd3({ hosts: etcd.url });
+  }, 60_000);
+
+  afterAll(async () => {
+    client?.close();
+    await etcd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  beforeEach(async () => {
+    fleet = new RolloutFleet(client);
+    fleet.versions = ['1.1', '1.2', '1.3'];
+    await fleet.hosts('host-a', 'host-b', 'host-c');
+    await fleet.desire(6, { canary: 1, maxParallel: 2, minHealthyMs: 10_000 });
+    writer = await fleet.elect();
+    runner = fleet.runner();
+    await fleet.pass(runner, writer);
+    await fleet.converge();
+  });
+
+  const deps = (): { etcd: Etcd3; keys: RolloutFleet['keys'] } => ({ etcd: client, keys: fleet.keys });
+
+  /** Runs coordinator passes (hosts converging, the test clock 5 s on each time) until `work` settles. */
+  async function whilePassing<T>(work: Promise<T>): Promise<T> {
+    let settled = false;
+    work.then(() => (settled = true), () => (settled = true));
+    for (let i = 0; i < 200 && !settled; i += 1) {
+      await fleet.pass(runner, writer);
+      await fleet.converge();
+      fleet.now += 5000;
+      await new Promise((r) => setTimeout(r, 10)); // lets the watch deliver what the pass wrote
+    }
+    return work;
+  }
+
+  it('answers {from, to, instances} once the record lists the request as SUCCEEDED', async () => {
+    const outcome = await whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'admin@host-b' }, Date.now() + 60_000));
+    expect(outcome).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
+    expect(await fleet.runningVersion()).toMatchObject({ version: '1.3', previous: '1.2' });
+  });
+
+  it('throws UPDATE_FAILED naming the host and the reason, and that the old version keeps serving', async () => {
+    fleet.broken.set('1.3', 'crash');
+    const error = await rejection(whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'test' }, Date.now() + 60_000)));
+    const record = (await fleet.record())!;
+    expect(error.code).toBe('UPDATE_FAILED');
+    expect(error.message).toBe(`utils/echo 1.2 → 1.3 failed on ${record.host}: ${ECHO[0]} is FAILED on 1.3 (WORKER_EXITED: the worker exited with code 1 before it was READY) (rolled back: 1.2 keeps serving)`);
+  });
+
+  it('throws the refusal\'s own code for a request that cannot be served', async () => {
+    const error = await rejection(whilePassing(requestRollout(deps(), REF, { version: '7.0', trigger: 'command', by: 'test' }, Date.now() + 60_000)));
+    expect(error.code).toBe('VERSION_NOT_FOUND');
+    expect(error.message).toContain('7.0');
+  });
+
+  it('at its deadline says the rollout goes on, naming it; the same id followed again gets the one answer', async () => {
+    const id = randomUUID();
+    const first = requestRollout(deps(), REF, { trigger: 'command', by: 'test', id }, Date.now() + 1500);
+    await until(async () => (await fleet.pendingRequests()).includes(id), 10_000, 'the request written');
+    await fleet.pass(runner, writer); // the canary moves, then no pass runs until the deadline
+    const late = await rejection(first);
+    const record = (await fleet.record())!;
+    expect(late.code).toBe('TIMEOUT');
+    expect(late.message).toBe(`utils/echo 1.2 → 1.3: rollout ${record.id} goes on (CANARY, batch 1 of 4); \`worker-admin fleet status\` shows it`);
+
+    const again = await whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'test', id }, Date.now() + 60_000));
+    expect(again).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
+    const after = (await fleet.record())!;
+    expect(after).toMatchObject({ id: record.id, requests: [id], state: 'SUCCEEDED' });
+    // answered already: following it once more neither waits nor writes a request
+    expect(await requestRollout(deps(), REF, { trigger: 'command', by: 'test', id }, Date.now() + 1000)).toEqual(again);
+    expect(await fleet.pendingRequests()).toEqual([]);
+  });
+
+  it('says what a request waits behind when its deadline comes first', async () => {
+    await fleet.request('first');
+    await fleet.pass(runner, writer);
+    const running = (await fleet.record())!;
+    const error = await rejection(requestRollout(deps(), REF, { version: '1.1', trigger: 'command', by: 'test', id: 'second' }, Date.now() + 500));
+    expect(error.code).toBe('TIMEOUT');
+    expect(error.message).toBe(`utils/echo: rollout request second still waits behind rollout ${running.id} (1.2 → 1.3, CANARY); it runs when its turn comes`);
+    expect(await fleet.pendingRequests()).toEqual(['first', 'second']);
+  });
+
+  it('pauses through K/rollout-control once the coordinator takes it; nothing in progress is NOT_FOUND', async () => {
+    const missing = await rejection(controlRollout(deps(), REF, 'pause', 'test', 1000));
+    expect(missing.code).toBe('NOT_FOUND');
+    await fleet.request('q1');
+    await fleet.pass(runner, writer);
+    const outcome = await whilePassing(controlRollout(deps(), REF, 'pause', 'admin@host-c', 10_000));
+    expect(outcome).toMatchObject({ product: 'utils/echo', action: 'pause', state: 'PAUSED', taken: true });
+  });
+
+  describe('handlers', () => {
+    const manual: Array<{ ref: ProductRef; by: string }> = [];
+    const handlers = (): ReturnType<typeof rolloutHandlers> => rolloutHandlers({
+      etcd: client, keys: fleet.keys, host: 'host-b', setManual: async (ref, by) => void manual.push({ ref, by }),
+    });
+    const call = (): { uuid: string; deadlineAt: number } => ({ uuid: randomUUID(), deadlineAt: Date.now() + 60_000 });
+
+    it('ADMIN_UPDATE rolls out with the payload\'s settings, ADMIN_ROLLBACK goes back to the previous version in manual mode', async () => {
+      const h = handlers();
+      const updated = await whilePassing(h['ADMIN_UPDATE']!({ product: 'utils/echo', version: '1.3', maxParallel: 5, canary: 0, minHealthy: '0s' }, NO_CONTEXT, call()));
+      expect(updated).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
+      expect((await fleet.record())!.batches).toEqual([ECHO.slice(0, 5), ECHO.slice(5)]);
+
+      const back = await whilePassing(h['ADMIN_ROLLBACK']!({ product: 'utils/echo' }, NO_CONTEXT, call()));
+      expect(back).toEqual({ from: '1.3', to: '1.2', instances: ECHO });
+      expect(manual).toEqual([{ ref: REF, by: 'admin@host-b' }]);
+      expect((await fleet.record())!.trigger).toBe('rollback');
+      expect(await fleet.runningVersion()).toMatchObject({ version: '1.2', previous: '1.3' });
+    });
+
+    it('refuses bad payloads as PAYLOAD_INVALID, and a rollback with nothing before as NOT_FOUND', async () => {
+      const h = handlers();
+      for (const payload of [{}, { product: 'echo' }, { product: 'utils/echo', maxParallel: 0 }, { product: 'utils/echo', minHealthy: 'soon' }, { product: 'utils/echo', version: '1' }, { product: 'utils/echo', request: 'a b' }]) {
+        const error = await rejection(h['ADMIN_UPDATE']!(payload, NO_CONTEXT, call()));
+        expect(isWorkerAdminError(error, 'PAYLOAD_INVALID'), JSON.stringify(payload)).toBe(true);
+      }
+      expect((await rejection(h['ADMIN_FLEET_ROLLOUT']!({ product: 'utils/echo', action: 'stop' }, NO_CONTEXT, call()))).code).toBe('PAYLOAD_INVALID');
+      expect((await rejection(h['ADMIN_ROLLBACK']!({ product: 'utils/echo' }, NO_CONTEXT, call()))).code).toBe('NOT_FOUND');
+      expect(await fleet.pendingRequests()).toEqual([]);
+    });
+  });
+});
