@@ -33,6 +33,8 @@ export interface FollowDeps {
   etcd: Etcd3;
   keys: FleetKeys;
   now?: () => number;
+  /** Aborted when the admin closes: a follower answers at once that the rollout goes on. */
+  signal?: AbortSignal | undefined;
 }
 
 const CALL_MS = 2000;
@@ -84,9 +86,13 @@ async function follow(deps: FollowDeps, ref: ProductRef, id: string, revision: b
   if (current && isTerminal(current.state) && current.requests.includes(id)) return answer(current);
   let watcher: Awaited<ReturnType<ReturnType<Etcd3['watch']>['create']>> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let stop: (() => void) | undefined;
   try {
     const ended = await new Promise<RolloutRecord | undefined>((resolve, reject) => {
       timer = setTimeout(() => resolve(undefined), Math.max(0, deadlineAt - now()));
+      stop = () => resolve(undefined);
+      if (deps.signal?.aborted) stop();
+      deps.signal?.addEventListener('abort', stop, { once: true });
       etcd.watch().key(key).startRevision(String(revision + 1n)).create().then((w) => {
         watcher = w;
         w.on('put', (kv) => {
@@ -105,6 +111,7 @@ async function follow(deps: FollowDeps, ref: ProductRef, id: string, revision: b
     if (ended) return answer(ended);
   } finally {
     clearTimeout(timer);
+    if (stop) deps.signal?.removeEventListener('abort', stop);
     await watcher?.cancel().catch(() => undefined);
   }
   throw await stillGoing(deps, ref, id);

@@ -19,6 +19,8 @@ export interface RolloutHandlerDeps {
   host: string;
   /** ADMIN_ROLLBACK first sets the product's update override to manual, so that auto mode does not undo it. */
   setManual(ref: ProductRef, by: string): Promise<void>;
+  /** Aborted when the admin closes: a handler following a rollout answers at once that it goes on. */
+  closing?: AbortSignal;
   now?: () => number;
 }
 
@@ -88,7 +90,7 @@ const ACTIONS: ReadonlyArray<RolloutControl['action']> = ['pause', 'resume', 'ab
 export function rolloutHandlers(deps: RolloutHandlerDeps): Record<string, Handler> {
   const now = deps.now ?? Date.now;
   const by = `admin@${deps.host}`;
-  const follow = { etcd: deps.etcd, keys: deps.keys, now };
+  const follow = { etcd: deps.etcd, keys: deps.keys, now, signal: deps.closing };
   return {
     /** {product, version?, maxParallel?, canary?, minHealthy?, request?} → {from, to, instances} once the rollout ended. */
     ADMIN_UPDATE: async (payload, _ctx, call) => {

@@ -142,7 +142,6 @@ export class RolloutRunner implements RolloutHook {
 
   /** Sets the version of every instance of the record's current batch to `to`; they are moving from now on. */
   private moveBatch(record: RolloutRecord, state: PassState, change: Change): RolloutRecord {
-    const now = state.view.now;
     const current = state.current();
     const instances = { ...record.instances };
     for (const identifier of record.batches[record.batch] ?? []) {
