@@ -5,12 +5,12 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
 import type { RolloutHook } from '../coordinator/pass.js';
 import type { FleetKeys } from '../keys.js';
-import { judgeMoving, judgeReverting, placedAt, type Verdict } from './health.js';
+import { checkBatch, moveBatch, rearm, rollBack } from './batches.js';
 import { applyEvent, canApply, isTerminal, newRollout, type RolloutEvent } from './machine.js';
 import type { Read, RolloutView, RolloutWriter } from './ports.js';
 import { instancesToMove, resolveTarget, rolloutSettings, type ListVersions } from './target.js';
-import type { RolloutControl, RolloutInstance, RolloutRecord, RolloutRequest } from './types.js';
-import { PassState, splitProduct, type Change } from './writes.js';
+import type { RolloutControl, RolloutRecord, RolloutRequest } from './types.js';
+import { PassState, splitProduct } from './writes.js';
 
 export interface RolloutRunnerDeps {
   keys: FleetKeys;
@@ -120,7 +120,7 @@ export class RolloutRunner implements RolloutHook {
       return end(record, [to === from ? ['UPDATE_SKIPPED', this.payload(record, { reason })] : ['UPDATE_SUCCEEDED', this.payload(record, { instances: [] })]]);
     }
     // the request stays until the rollout ends: its record then answers it
-    const record = this.moveBatch({ ...applyEvent(pending, { type: 'begin' }, view.now), term: writer.revision }, state, change);
+    const record = moveBatch({ ...applyEvent(pending, { type: 'begin' }, view.now), term: writer.revision }, state, change);
     change.putRecord(product, record);
     if (!(await change.commit(writer))) return 'refused-write';
     this.deps.logger.info({ product, rollout: record.id, from, to, state: record.state, batches: record.batches }, 'rollout started');
@@ -140,34 +140,6 @@ export class RolloutRunner implements RolloutHook {
     return this.deps.keys.rolloutControl(...splitProduct(product));
   }
 
-  /** Sets the version of every instance of the record's current batch to `to`; they are moving from now on. */
-  private moveBatch(record: RolloutRecord, state: PassState, change: Change): RolloutRecord {
-    const current = state.current();
-    const instances = { ...record.instances };
-    for (const identifier of record.batches[record.batch] ?? []) {
-      const instance = instances[identifier];
-      if (!instance) continue;
-      const placed = placedAt(current, identifier);
-      if (!placed) {
-        instances[identifier] = { ...instance, state: 'healthy' }; // scaled down: nothing to move
-        continue;
-      }
-      change.setVersion(placed.host, identifier, record.to);
-      instances[identifier] = this.moved(instance, placed.host, state.view, identifier, 'moving');
-    }
-    return { ...record, instances };
-  }
-
-  /** An instance whose assignment was just set on `host`: its clocks and baselines start again. */
-  private moved(instance: RolloutInstance, host: string, view: RolloutView, identifier: string, to: 'moving' | 'reverting'): RolloutInstance {
-    const report = view.reports.get(host);
-    const line = report?.incarnation === view.hosts.get(host)?.incarnation ? report?.instances.find((i) => i.identifier === identifier) : undefined;
-    return {
-      ...instance, host, state: to, movedAt: view.now, incarnation: view.hosts.get(host)?.incarnation ?? null,
-      error: line?.error ?? null, restarts: null, readySince: null, readyAt: null,
-    };
-  }
-
   /** One step of a rollout in progress: control, the batch's health, the next batch or the end; rollback. */
   private async step(product: string, stored: RolloutRecord, state: PassState, writer: RolloutWriter): Promise<boolean> {
     const now = state.view.now;
@@ -180,10 +152,22 @@ export class RolloutRunner implements RolloutHook {
       change.delete(this.controlKey(product), control.modRevision);
       record = this.control(record, control, now);
     }
+    const running = state.running.get(product)?.value;
     if (record.state === 'CANARY' || record.state === 'BATCH' || record.state === 'PAUSED') {
-      record = this.checkBatch(record, state, change, published);
+      record = checkBatch(record, state, change, this.deps.startTimeoutMs);
+      if (record.state === 'SUCCEEDED') {
+        change.putRunning(product, { version: record.to, previous: record.from === record.to ? (running?.previous ?? null) : record.from, failed: running?.failed ?? [], since: now });
+        published.push(['UPDATE_SUCCEEDED', this.payload(record, { instances: Object.keys(record.instances) })]);
+      }
     }
-    if (record.state === 'ROLLING_BACK') record = this.rollBack(record, state, change, published);
+    if (record.state === 'ROLLING_BACK') {
+      record = rollBack(record, state, change, this.deps.startTimeoutMs);
+      if (isTerminal(record.state)) {
+        // the version failed fleet-wide (auto and planned skip it); an abort is no verdict on it
+        if (record.cause === 'failure' && running && !running.failed.includes(record.to)) change.putRunning(product, { ...running, failed: [...running.failed, record.to] });
+        published.push(['UPDATE_FAILED', this.payload(record, { reason: record.reason, rolledBack: record.state === 'ROLLED_BACK' })]);
+      }
+    }
     if (isTerminal(record.state)) {
       for (const id of record.requests) change.delete(this.deps.keys.rolloutRequest(...splitProduct(product), id));
     }
@@ -208,72 +192,6 @@ export class RolloutRunner implements RolloutHook {
     return canApply(record.state, event.type) ? applyEvent(record, event, now) : record;
   }
 
-  /** Judges the batch in progress; on a failure starts the rollback, when healthy starts the next batch or ends. */
-  private checkBatch(record: RolloutRecord, state: PassState, change: Change, published: Publication[]): RolloutRecord {
-    const now = state.view.now;
-    const instances = { ...record.instances };
-    let failure: Extract<Verdict, { kind: 'failed' }> | undefined;
-    for (const identifier of record.batches[record.batch] ?? []) {
-      const instance = instances[identifier];
-      if (!instance || instance.state !== 'moving') continue;
-      const verdict = judgeMoving(record, identifier, instance, state.current(), this.deps.startTimeoutMs);
-      if (verdict.kind === 'failed') {
-        instances[identifier] = { ...instance, state: 'failed' };
-        failure ??= verdict;
-      } else if (verdict.kind === 'reassign') {
-        change.setVersion(verdict.host, identifier, record.to);
-        instances[identifier] = this.moved(instance, verdict.host, state.view, identifier, 'moving');
-      } else {
-        instances[identifier] = { ...instance, ...verdict.patch, ...(verdict.kind === 'done' ? { state: 'healthy' as const } : {}) };
-      }
-    }
-    let next: RolloutRecord = { ...record, instances };
-    if (failure) return applyEvent(next, { type: 'fail', cause: 'failure', reason: failure.reason, host: failure.host }, now);
-    const batchDone = (next.batches[next.batch] ?? []).every((id) => next.instances[id]?.state === 'healthy');
-    if (!batchDone || next.state === 'PAUSED') return next;
-    next = applyEvent(next, { type: 'advance' }, now);
-    if (next.state !== 'SUCCEEDED') return this.moveBatch(next, state, change);
-    const running = state.running.get(next.product)?.value;
-    change.putRunning(next.product, { version: next.to, previous: next.from === next.to ? (running?.previous ?? null) : next.from, failed: running?.failed ?? [], since: now });
-    published.push(['UPDATE_SUCCEEDED', this.payload(next, { instances: Object.keys(next.instances) })]);
-    return next;
-  }
-
-  /** Puts every moved instance back on its `from` and waits for it READY; ends ROLLED_BACK or ROLLBACK_FAILED. */
-  private rollBack(record: RolloutRecord, state: PassState, change: Change, published: Publication[]): RolloutRecord {
-    const now = state.view.now;
-    const instances = { ...record.instances };
-    let revertFailure: string | undefined;
-    for (const [identifier, instance] of Object.entries(instances)) {
-      if (instance.state === 'moving' || instance.state === 'healthy' || instance.state === 'failed') {
-        const placed = placedAt(state.current(), identifier);
-        if (!placed) {
-          instances[identifier] = { ...instance, state: 'reverted' };
-          continue;
-        }
-        change.setVersion(placed.host, identifier, instance.from);
-        instances[identifier] = this.moved(instance, placed.host, state.view, identifier, 'reverting');
-        continue;
-      }
-      if (instance.state !== 'reverting') continue;
-      const verdict = judgeReverting(identifier, instance, state.current(), this.deps.startTimeoutMs);
-      if (verdict.kind === 'failed') revertFailure ??= verdict.reason;
-      else if (verdict.kind === 'reassign') {
-        change.setVersion(verdict.host, identifier, instance.from);
-        instances[identifier] = this.moved(instance, verdict.host, state.view, identifier, 'reverting');
-      } else if (verdict.kind === 'done') instances[identifier] = { ...instance, ...verdict.patch, state: 'reverted' };
-    }
-    let next: RolloutRecord = { ...record, instances };
-    if (revertFailure === undefined && Object.values(instances).some((i) => i.state === 'reverting')) return next;
-    next = revertFailure === undefined ? applyEvent(next, { type: 'reverted' }, now) : applyEvent(next, { type: 'revert-failed', reason: revertFailure }, now);
-    const running = state.running.get(next.product)?.value;
-    if (next.cause === 'failure' && running && !running.failed.includes(next.to)) change.putRunning(next.product, { ...running, failed: [...running.failed, next.to] });
-    if (next.cause !== 'refused') {
-      published.push(['UPDATE_FAILED', this.payload(next, { reason: next.reason, rolledBack: next.state === 'ROLLED_BACK' })]);
-    }
-    return next;
-  }
-
   /** The payload of an UPDATE_* event: `version` is the target, `host` where it failed (else the coordinator). */
   private payload(record: RolloutRecord, extra: Record<string, unknown>): Record<string, unknown> {
     return {
@@ -295,15 +213,6 @@ export class RolloutRunner implements RolloutHook {
     }, delay);
     this.wake.unref();
   }
-}
-
-/** A record last written by another coordinator: the batch in flight (or the rollback) is waited for again. */
-function rearm(record: RolloutRecord, now: number): RolloutRecord {
-  const instances: Record<string, RolloutInstance> = {};
-  for (const [id, i] of Object.entries(record.instances)) {
-    instances[id] = i.state === 'moving' || i.state === 'reverting' ? { ...i, movedAt: now, readyAt: null } : i;
-  }
-  return { ...record, instances, batchStartedAt: now };
 }
 
 /** A rollout's id: sortable by time, unique enough. */
