@@ -17,3 +17,6 @@ export interface AdminFleet {
 
 /** The admin commands that act fleet-wide for a managed product instead of on this host. */
 export const FLEET_WIDE_COMMANDS = ['ADMIN_UPDATE', 'ADMIN_ROLLBACK', 'ADMIN_SET_UPDATE_MODE'] as const;
+
+/** `ADMIN_FLEET_*` commands act on the fleet itself: a host not in one answers them FAIL NOT_IN_FLEET. */
+export const FLEET_COMMAND_PREFIX = 'ADMIN_FLEET_';

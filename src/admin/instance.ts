@@ -77,11 +77,16 @@ export class Instance {
   }
 
   /** Swaps in a worker of another version that is already READY (rolling update); returns the old one to drain. */
-  swap(next: LaunchedWorker, version: string): { worker: SpawnedWorker | undefined; version: string } {
+  swap(next: LaunchedWorker, version: string, config: InstanceSpec['config'] = this.spec.config): { worker: SpawnedWorker | undefined; version: string } {
     const old = { worker: this.worker, version: this.spec.version };
-    this.spec = { ...this.spec, version };
+    this.spec = { ...this.spec, version, config };
     this.adopt(next, false);
     return old;
+  }
+
+  /** How long it has been READY on its current process (ms); undefined when it is not READY. */
+  readyForMs(): number | undefined {
+    return this.state === 'READY' ? this.restart.uptimeMs() : undefined;
   }
 
   /** Drain then stop; idempotent. Exits during drain or stop are never crashes. */

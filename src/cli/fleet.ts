@@ -2,13 +2,27 @@
 import type { Subcommand } from './main.js';
 import { UsageError } from './args.js';
 
-export const USAGE = 'fleet status [--ops ADDR] [--token TOKEN] [--state-dir DIR] [--json] | fleet demo [--dir DIR] [--connectors DIR] | fleet update TYPE/PRODUCT [--version V] [--max-parallel N] [--canary N] [--min-healthy 10s] [--timeout D] [--router ADDR] [--token TOKEN] [--state-dir DIR] | fleet rollout pause|resume|abort TYPE/PRODUCT [--router ADDR] [--token TOKEN] [--state-dir DIR]';
+export const USAGE = 'fleet status [--ops ADDR] [--token TOKEN] [--state-dir DIR] [--json] | fleet demo [--dir DIR] [--connectors DIR]'
+  + ' | fleet apply FILE [--dry-run] [--reset-overrides] | fleet get [--json] | fleet cordon|uncordon|drain HOST'
+  + ' | fleet update TYPE/PRODUCT [--version V] [--max-parallel N] [--canary N] [--min-healthy 10s] [--timeout D] | fleet rollout pause|resume|abort TYPE/PRODUCT'
+  + ' (apply, get, cordon, uncordon, drain, update, rollout: [--router ADDR] [--token TOKEN] [--state-dir DIR])';
+
+// cordon, uncordon and drain are one command with three modes
+const hostMode = (mode: 'cordon' | 'uncordon' | 'drain') => async (): Promise<Subcommand> => {
+  const { run } = await import('./fleet/cordon.js');
+  return { run: (argv) => run(argv, mode) };
+};
 
 const FLEET: Record<string, () => Promise<Subcommand>> = {
   status: () => import('./fleet/status.js'),
   demo: () => import('./fleet/demo.js'),
   update: () => import('./fleet/update.js'),
   rollout: () => import('./fleet/rollout.js'),
+  apply: () => import('./fleet/apply.js'),
+  get: () => import('./fleet/get.js'),
+  cordon: hostMode('cordon'),
+  uncordon: hostMode('uncordon'),
+  drain: hostMode('drain'),
 };
 
 /** Runs one `fleet` subcommand. */

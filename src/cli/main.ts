@@ -1,5 +1,6 @@
 // `worker-admin` entry point: one file per subcommand under src/cli/, loaded on demand.
 import { errorMessage, isWorkerAdminError } from '../common/errors.js';
+import { USAGE as FLEET_USAGE } from './fleet.js';
 
 /** What a subcommand module exports. */
 export interface Subcommand {
@@ -20,7 +21,7 @@ const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => 
   yank: { usage: 'yank TYPE/PRODUCT@VERSION --to URL [--token-file F] --reason TEXT', summary: 'take a version out of latest, ranges and updates (still fetchable exactly)', load: () => import('./yank.js') },
   status: { usage: 'status [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'what the ops API says, as a table', load: () => import('./status.js') },
   logs: { usage: 'logs [IDENTIFIER] [--follow] [--lines N] [--run N] [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: "workers' output through the ops API, prefixed identifier@version (admin token)", load: () => import('./logs.js') },
-  fleet: { usage: 'fleet status [--ops ADDR] [--token TOKEN] [--state-dir DIR] [--json] | fleet demo [--dir DIR] [--connectors DIR] | fleet update TYPE/PRODUCT [--version V] [--max-parallel N] [--canary N] [--min-healthy 10s] [--timeout D] [--router ADDR] [--token TOKEN] [--state-dir DIR] | fleet rollout pause|resume|abort TYPE/PRODUCT [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'a fleet: its hosts, instances and engines as a table (status); nats-server + etcd + a repository + 3 hosts on this machine (demo); a fleet rolling update, waiting for its end (update); pause, resume or abort one (rollout)', load: () => import('./fleet.js') },
+  fleet: { usage: FLEET_USAGE, summary: 'a fleet: its hosts, instances and engines as a table (status); nats-server + etcd + a repository + 3 hosts on this machine (demo); its desired state (apply, get); a host taken out of placement (cordon, drain) or back (uncordon); a fleet rolling update, waiting for its end (update); pause, resume or abort one (rollout)', load: () => import('./fleet.js') },
 };
 
 /** The help text listing every subcommand. */

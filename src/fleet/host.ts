@@ -23,6 +23,15 @@ import { Inbound } from './remote/inbound.js';
 import { Outbound } from './remote/outbound.js';
 import { NatsTransport } from './transport/nats-transport.js';
 import { PROTOCOL } from './transport/subjects.js';
+import type { Admin } from '../admin/admin.js';
+import type { Handler } from '../admin/commands/context.js';
+import type { ProductRef } from '../admin/payloads.js';
+import { Converger } from './converge/converger.js';
+import { desiredHandlers } from './desired/handlers.js';
+import { repositorySecretKeys } from './desired/secrets.js';
+import { DesiredStore } from './desired/store.js';
+import { PrefixMirror } from './engines/prefix-mirror.js';
+import { fleetKeys, type FleetKeys } from './keys.js';
 
 export type HostState = 'JOINING' | 'LIVE' | 'CUT_OFF' | 'FENCED' | 'LEAVING' | 'LEFT';
 
@@ -84,6 +93,12 @@ export class FleetHost {
   private readonly now: () => number;
   private leaving: Promise<void> | undefined;
   private readonly inboxToken = randomBytes(6).toString('hex');
+  readonly keys: FleetKeys;
+  /** The products with a desired state (K/desired/): fleet-managed. */
+  private readonly desired: PrefixMirror;
+  private converger: Converger | undefined;
+  /** From a lost lease until the assignments were read again: fleet-managed instances are withheld from dispatch. */
+  private returning = false;
 
   constructor(
     private readonly options: JoinOptions,
@@ -93,6 +108,8 @@ export class FleetHost {
     const { config, logger } = options;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
+    this.keys = fleetKeys(config.prefix);
+    this.desired = new PrefixMirror(etcd, this.keys.desiredPrefix, () => undefined, logger.child({ component: 'fleet-desired' }));
     const self = (): { host: string; incarnation: string } => ({ host: config.host, incarnation: this.incarnation });
     this.transport = new NatsTransport(nc, config.subjectPrefix, self, this.inboxToken, logger.child({ component: 'fleet-transport' }), this.now);
     this.directory = new HostDirectory(etcd, config.prefix, config.host, config.leaseTtlMs, {
@@ -132,6 +149,7 @@ export class FleetHost {
         if (this.transport.linkUp) this.transport.publishEvent(event);
       },
       store: (local) => fleetConfigurationStore(this.etcd, config.prefix, local, logger.child({ component: 'fleet-store' })),
+      withheld: (identifier) => this.withheld(identifier),
     });
     this.outbound.bind(this.port);
     this.inbound = new Inbound(this.port, {
@@ -153,11 +171,55 @@ export class FleetHost {
     await this.writeRecord();
     await withDeadline(this.etcd.put(`${config.prefix}/seen/${config.host}`).value(JSON.stringify(this.record())).exec(), 2000);
     await this.directory.start();
+    await this.desired.start();
     this.port.onWorkersChanged(() => this.scheduleWrite());
     this.heartbeat = setInterval(() => this.transport.heartbeat(), Math.max(100, Math.floor(config.leaseTtlMs / 3)));
     this.heartbeat.unref();
     this.transport.heartbeat();
     this.setState('LIVE');
+  }
+
+  /** A fleet-managed product: its instances are placed by the coordinator (docs/fleet.md, desired state). */
+  managed(ref: ProductRef): boolean {
+    return this.desired.values.has(this.keys.desired(ref.type, ref.product));
+  }
+
+  /**
+   * The admin of this host converges its fleet-managed instances to its assignments from now on; `handlers` are the
+   * fleet's ADMIN_* handlers (desired state, rollouts) it serves.
+   */
+  async attachAdmin(admin: Admin, env: NodeJS.ProcessEnv, handlers: Record<string, Handler> = {}): Promise<void> {
+    const { config, logger } = this.options;
+    const store = new DesiredStore({ client: this.etcd, prefix: config.prefix });
+    admin.useFleet({
+      host: config.host, managed: (ref) => this.managed(ref),
+      handlers: { ...desiredHandlers({ store, host: config.host, secretKeys: repositorySecretKeys(admin.context.repository) }), ...handlers },
+    });
+    this.converger = new Converger({
+      etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
+      admin: {
+        registry: admin.registry,
+        swap: (instance, version, values) => admin.swapInstance(instance, version, values),
+        runAsOf: (ref) => admin.config.connectors.find((c) => c.type === ref.type && c.product === ref.product)?.runAs,
+      },
+      claims: this.identifiers, managed: (ref) => this.managed(ref),
+      isLive: (host) => host === config.host || this.directory.live(host) !== undefined,
+      env, handOffMs: admin.config.timeouts.startMs + 10_000, logger: logger.child({ component: 'fleet-converge' }), now: this.now,
+    });
+    await this.converger.start();
+  }
+
+  /**
+   * A local instance the router must not dispatch to now (checked at every dispatch): a fleet-managed one while this
+   * host is FENCED, back from a loss before it read its assignments again, or no longer assigned here after a return.
+   */
+  private withheld(identifier: string): boolean {
+    const converger = this.converger;
+    if (!converger?.isManagedHere(identifier)) return false;
+    const leases = this.leases;
+    const { leaseTtlMs, reassignAfterMs } = this.options.config;
+    if (this.returning || !leases || leases.sinceRenewal() >= reassignAfterMs - leaseTtlMs) return true;
+    return converger.withheld(identifier);
   }
 
   /** Why commands of other hosts must not run here now, or undefined. */
@@ -206,10 +268,15 @@ export class FleetHost {
   private async reRegister(): Promise<void> {
     const { logger } = this.options;
     this.setState('CUT_OFF');
+    this.returning = true;
     this.leases?.stop();
     for (let attempt = 0; this.state !== 'LEAVING' && this.state !== 'LEFT'; attempt += 1) {
       try {
         await this.grantLeases();
+        // in this order: read the assignments, stop what is no longer ours, claim the rest again, then serve
+        await this.desired.relist();
+        await this.converger?.resync();
+        this.returning = false;
         await this.identifiers.reclaimAll();
         await this.writeRecord();
         this.setState('LIVE');
@@ -324,6 +391,8 @@ export class FleetHost {
     return (this.leaving ??= (async () => {
       this.setState('LEAVING');
       await this.writeRecord().catch(() => undefined);
+      // the coordinator places this host's instances elsewhere at once; each is drained here once its copy is READY
+      await this.converger?.handOff();
       await this.transport.stopCommands();
       await this.inbound?.drained();
     })());
@@ -336,6 +405,8 @@ export class FleetHost {
     while (this.outbound.inFlight > 0 && this.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.writeTimer) clearTimeout(this.writeTimer);
+    await this.converger?.close();
+    await this.desired.close();
     await this.directory.close();
     await this.identifiers.releaseAll().catch(() => undefined);
     await this.leases?.revoke();

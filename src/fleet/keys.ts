@@ -29,6 +29,7 @@ export function fleetKeys(prefix: string) {
     rolloutControlPrefix: `${prefix}/rollout-control/`,
     ticks: (policy: string) => `${prefix}/ticks/${policy}`,
     hosts: (host: string) => `${prefix}/hosts/${host}`,
+    seen: (host: string) => `${prefix}/seen/${host}`,
     hostsPrefix: `${prefix}/hosts/`,
   };
 }

@@ -143,6 +143,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       });
       const host = fleet;
       admin.registry.useClaims(host.identifiers);
+      await host.attachAdmin(admin, env);
       const { registerFleetMetrics } = await import('../fleet/metrics.js');
       registerFleetMetrics(metrics.registry, host);
       // SIGTERM: leave first (nothing new from other hosts, theirs finished), then drain; the leases go last

@@ -121,9 +121,9 @@ export class RolloutFleet {
     const broken = this.broken.get(version);
     if (line?.version === version) {
       // a version that restarts keeps doing so
-      return broken === 'restarts' ? { ...line, restarts: line.restarts + 1, readySince: this.now } : line;
+      return broken === 'restarts' ? { ...line, restarts: line.restarts + 1 } : line;
     }
-    const ready: InstanceReport = { identifier, version, state: 'READY', readySince: this.now, restarts: line?.restarts ?? 0, error: null };
+    const ready: InstanceReport = { identifier, version, state: 'READY', readySince: this.now, restarts: 0, error: null, failedVersion: null };
     switch (broken) {
       case undefined:
       case 'restarts':
@@ -133,7 +133,7 @@ export class RolloutFleet {
       case 'stall':
         return { ...ready, state: 'STARTING', readySince: null };
       case 'swap-fails':
-        return line ? { ...line, error: `START_TIMEOUT: ${identifier} ${version} was not READY within 20000 ms` } : { ...ready, state: 'FAILED', readySince: null };
+        return line ? { ...line, error: `START_TIMEOUT: ${identifier} ${version} was not READY within 20000 ms`, failedVersion: version } : { ...ready, state: 'FAILED', readySince: null };
     }
   }
 

@@ -3,7 +3,7 @@ import { coded, errorMessage, isWorkerAdminError, replyError } from '../../commo
 import type { Command } from '../../proto/types.js';
 import { parseProductRef } from '../../common/names.js';
 import { DEFAULT_ADMIN_COMMAND_TIMEOUT_MS } from '../../sdk/rpc.js';
-import { FLEET_WIDE_COMMANDS } from '../fleet-port.js';
+import { FLEET_COMMAND_PREFIX, FLEET_WIDE_COMMANDS } from '../fleet-port.js';
 import { adminPivot } from '../pivot.js';
 import type { AdminReply } from '../router-link.js';
 import type { AdminContext, Handler } from './context.js';
@@ -51,6 +51,9 @@ export async function handleAdminCommand(command: Command, handlers: Record<stri
   }
   const fleetHandler = ctx.fleet?.handlers[command.command];
   const handler = fleetHandler && (!isFleetWide(command.command) || managedTarget(payload, ctx)) ? fleetHandler : handlers[command.command];
+  if (!handler && !ctx.fleet && command.command.startsWith(FLEET_COMMAND_PREFIX)) {
+    return { status: 'FAIL', error: coded('NOT_IN_FLEET', `${command.command} acts on a fleet, and this host is not in one (its configuration has no fleet: section)`) };
+  }
   if (!handler) return { status: 'FAIL', error: coded('UNKNOWN_COMMAND', `${command.command} is not available in this admin`) };
   try {
     // A fleet rollout answers before the caller's deadline, saying it goes on, rather than leave it a bare TIMEOUT.

@@ -25,8 +25,11 @@ export interface Replaced {
   pid: number;
 }
 
-/** Replaces the worker of a READY instance by one of version `to`; on failure the old worker was never touched. */
-export async function replaceInstance(instance: Instance, to: string, deps: RollingDeps): Promise<Replaced> {
+/**
+ * Replaces the worker of a READY instance by one of version `to` (and `config`, when given: a fleet's changed desired
+ * state); on failure the old worker was never touched.
+ */
+export async function replaceInstance(instance: Instance, to: string, deps: RollingDeps, config?: Instance['spec']['config']): Promise<Replaced> {
   const { identifier } = instance;
   const from = instance.spec.version;
   // The instance stays READY on the old process throughout; these events follow each process by version.
@@ -36,7 +39,7 @@ export async function replaceInstance(instance: Instance, to: string, deps: Roll
   announce('WORKER_STARTING', to);
   let launched: LaunchedWorker;
   try {
-    launched = await deps.launch({ ...instance.spec, version: to });
+    launched = await deps.launch({ ...instance.spec, version: to, ...(config ? { config } : {}) });
   } catch (error) {
     announce('WORKER_INVALID', to, { reason: (error as { reason?: string }).reason ?? (error as Error).message });
     throw error;
@@ -51,7 +54,7 @@ export async function replaceInstance(instance: Instance, to: string, deps: Roll
     throw new WorkerAdminError('UPDATE_ABORTED', refusal);
   }
   announce('WORKER_READY', to, { pid: launched.worker.pid });
-  const old = instance.swap(launched, to);
+  const old = instance.swap(launched, to, config);
   if (old.worker) {
     announce('WORKER_DRAINING', old.version);
     await deps.drainAndStop(old.worker, { identifier, version: old.version });

@@ -28,6 +28,9 @@ export interface DesiredConnector {
   applied: { by: string; at: number; file: string; digest: string };
 }
 
+/** One connector as a desired-state file declares it (before it is stamped with who applied it). */
+export type DesiredEntry = Omit<DesiredConnector, 'applied'>;
+
 /** Run-time changes kept beside the desired state (ADMIN_SET_UPDATE_MODE, ADMIN_ROLLBACK's manual mode). */
 export interface DesiredOverride {
   update: Pick<DesiredUpdate, 'mode' | 'intervalMs' | 'range' | 'at'>;
@@ -40,3 +43,36 @@ export interface DesiredOverride {
 export function effectiveUpdate(desired: DesiredConnector, override: DesiredOverride | undefined): DesiredUpdate {
   return override ? { ...desired.update, ...override.update } : desired.update;
 }
+
+/** What the fleet's desired state holds: its connectors, and the overrides by `type/product`. */
+export interface DesiredState {
+  connectors: DesiredConnector[];
+  overrides: Record<string, DesiredOverride>;
+}
+
+/**
+ * One change an apply makes, as shown to people: `+ utils/echo instances 6`, `~ utils/echo instances 6 → 3`,
+ * `- mail/smtp`, `- utils/echo override`. Values are display strings.
+ */
+export interface Change {
+  op: '+' | '~' | '-';
+  /** `type/product` */
+  product: string;
+  field?: string;
+  from?: string;
+  to?: string;
+}
+
+/** K/cordons/HOST */
+export interface Cordon {
+  mode: 'cordon' | 'drain';
+  by: string;
+  at: number;
+}
+
+/** K/history/TIME-RAND: who did what to the fleet, and when (the rollout's terminal record is written by the coordinator). */
+export type HistoryEntry =
+  | { action: 'apply'; at: number; by: string; file: string; digest: string; changes: Change[] }
+  | { action: 'override'; at: number; by: string; product: string; update: DesiredOverride['update']; reason: string }
+  | { action: 'cordon'; at: number; by: string; host: string; mode: 'cordon' | 'drain' | 'uncordon' }
+  | { action: 'rollout'; at: number; by: string; [field: string]: unknown };

@@ -34,6 +34,8 @@ export interface InstanceReport {
   restarts: number;
   /** `CODE: reason` of the last failure, if any. */
   error: string | null;
+  /** A version this host could not move the instance to (its swap failed; `version` keeps serving); null otherwise. */
+  failedVersion: string | null;
 }
 
 /** K/reports/HOST, under the host lease. */

@@ -5,7 +5,9 @@ import type { RolloutView } from './ports.js';
 import type { RolloutInstance, RolloutRecord } from './types.js';
 
 /** Beyond the start timeout and minHealthy, how long a moved instance may take to be healthy. */
-export const HEALTH_MARGIN_MS = 30_000;
+const HEALTH_MARGIN_MS = 30_000;
+/** Hosts report readySince rounded to whole seconds: a later one within this is the same READY period. */
+const READY_SINCE_SLACK_MS = 2000;
 
 export type Verdict =
   /** Not there yet; `patch`: what was first seen (stored so a new coordinator knows it too). */
@@ -60,8 +62,10 @@ export function judgeMoving(record: RolloutRecord, identifier: string, instance:
     if (line.version === to && (line.state === 'FAILED' || line.state === 'REFUSED')) {
       return { kind: 'failed', host, reason: `${identifier} is ${line.state} on ${to}${line.error ? ` (${line.error})` : ''}` };
     }
-    // a swap that failed leaves the old version serving, with the new one's error
-    if (line.error !== null && line.error !== instance.error) return { kind: 'failed', host, reason: `${identifier}: ${line.error}` };
+    // a swap that failed leaves the old version serving, with the new one's error (one seen before the move is old)
+    if (line.error !== null && line.error !== instance.error && (line.failedVersion === to || line.version === to)) {
+      return { kind: 'failed', host, reason: `${identifier}: ${line.error}` };
+    }
     if (line.version === to) {
       const baseline = instance.restarts ?? line.restarts;
       if (instance.restarts === null) patch.restarts = line.restarts;
@@ -70,8 +74,8 @@ export function judgeMoving(record: RolloutRecord, identifier: string, instance:
         if (instance.readyAt === null) {
           patch.readyAt = now;
           patch.readySince = line.readySince;
-        } else if (line.readySince !== instance.readySince) {
-          return { kind: 'failed', host, reason: `${identifier} restarted on ${to} (READY again since ${String(line.readySince)})` };
+        } else if (line.readySince !== null && instance.readySince !== null && line.readySince - instance.readySince > READY_SINCE_SLACK_MS) {
+          return { kind: 'failed', host, reason: `${identifier} restarted on ${to} (READY again since ${new Date(line.readySince).toISOString()})` };
         }
         const readyAt = patch.readyAt ?? instance.readyAt!;
         if (now - readyAt >= minHealthyMs) return { kind: 'done', patch };
