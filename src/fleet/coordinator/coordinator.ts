@@ -7,6 +7,7 @@ import type { FleetKeys } from '../keys.js';
 import type { PlacementGaps } from '../placement/types.js';
 import { withDeadline } from '../registry/leases.js';
 import { Election, parseKey, type CoordinatorKey, type ElectionLease, type ElectionState } from './election.js';
+import type { FencedWriter } from './fenced.js';
 import { runPass, type ResolveVersion, type RolloutHook } from './pass.js';
 
 export interface CoordinatorDeps {
@@ -44,6 +45,8 @@ export class Coordinator {
   private debounce: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private dirty = false;
+  /** The current term (while COORDINATOR): every pass captures it when it starts and ends with it. */
+  private term: { writer: FencedWriter; since: number } | undefined;
   private passes = 0;
   private lastPass: CoordinatorLocalStatus['lastPass'] = null;
   private missing: PlacementGaps['missing'] = [];
@@ -62,8 +65,8 @@ export class Coordinator {
   }
 
   /** The host re-registered with a new lease: campaign on it now rather than at the next tick. */
-  reRegistered(): void {
-    this.election.check();
+  reRegistered(): Promise<void> {
+    return this.election.check();
   }
 
   /** Asks for a pass soon (coalesced): the rollout runner calls it when it waits on nothing etcd would announce. */
@@ -89,6 +92,7 @@ export class Coordinator {
 
   private elected(): void {
     const { etcd, keys, logger, leaseTtlMs } = this.deps;
+    this.term = { writer: this.election.writer!, since: this.now() };
     const prefixes = [keys.desiredPrefix, keys.overridesPrefix, keys.hostsPrefix, keys.reportsPrefix, keys.cordonsPrefix, keys.rolloutRequestsPrefix, keys.rolloutControlPrefix];
     for (const prefix of prefixes) {
       etcd.watch().prefix(prefix).create().then((watcher) => {
@@ -105,7 +109,9 @@ export class Coordinator {
   }
 
   private deposed(): void {
+    this.term = undefined;
     this.stopWork();
+    this.deps.rollouts?.close?.();
   }
 
   private stopWork(): void {
@@ -123,12 +129,12 @@ export class Coordinator {
       return;
     }
     this.running = (async () => {
+      const term = this.term;
       do {
         this.dirty = false;
-        const writer = this.election.writer;
-        if (this.election.state !== 'COORDINATOR' || !writer) break;
+        if (!term || this.term !== term) break;
         try {
-          const outcome = await runPass({ ...this.deps, rollouts: this.deps.rollouts, now: this.now }, writer);
+          const outcome = await runPass({ ...this.deps, rollouts: this.deps.rollouts, now: this.now }, term.writer, term.since);
           this.missing = outcome.missing;
           this.lastPass = { at: this.now(), error: null };
           if (!outcome.complete) this.dirty = true;
@@ -137,9 +143,11 @@ export class Coordinator {
           this.deps.logger.warn({ err: errorMessage(error) }, 'coordinator pass failed: the next one tries again');
         }
         this.passes += 1;
-      } while (this.dirty && this.election.state === 'COORDINATOR');
+      } while (this.dirty && this.term === term);
     })().finally(() => {
       this.running = undefined;
+      // a trigger of a new term that came while the old term's pass ran
+      if (this.dirty && this.term) this.schedule();
     });
   }
 }

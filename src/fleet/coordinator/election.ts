@@ -25,7 +25,7 @@ export interface CoordinatorKey {
 /** What the election needs of the host's leases (a new object after each re-registration). */
 export type ElectionLease = Pick<HostLeases, 'hostId' | 'incarnation' | 'sinceRenewal'>;
 
-export interface ElectionDeps {
+interface ElectionDeps {
   etcd: Etcd3;
   keys: FleetKeys;
   host: string;
@@ -36,7 +36,7 @@ export interface ElectionDeps {
   now?: () => number;
 }
 
-export interface ElectionEvents {
+interface ElectionEvents {
   onElected(createRevision: string): void;
   onDeposed(reason: string): void;
 }
@@ -52,13 +52,16 @@ export class Election {
   writer: FencedWriter | undefined;
   /** When this host became coordinator (ms). */
   since: number | undefined;
+  /** Looks taken (a campaign, or a check of our key), and campaign transactions sent (for tests and metrics). */
+  checks = 0;
+  campaigns = 0;
   /** The lease our key lives on. */
   private leaseId: string | undefined;
   private watcher: Watcher | undefined;
   private watching = false;
   private ticker: NodeJS.Timeout | undefined;
   private stepDownTimer: NodeJS.Timeout | undefined;
-  private running = false;
+  private looking: Promise<void> | undefined;
   private again = false;
   private readonly now: () => number;
 
@@ -73,29 +76,29 @@ export class Election {
   start(): void {
     this.watch();
     const every = Math.max(200, Math.floor(this.deps.leaseTtlMs / 3));
-    this.ticker = setInterval(() => this.check(), every);
+    this.ticker = setInterval(() => void this.check(), every);
     this.ticker.unref();
-    this.check();
+    void this.check();
   }
 
-  /** Looks again now: the lease may have changed (re-registration) or the key gone. */
-  check(): void {
-    if (this.state === 'CLOSED') return;
-    if (this.running) {
+  /** Looks again now: the lease may have changed (re-registration) or the key gone. Resolves when the look is done. */
+  check(): Promise<void> {
+    if (this.state === 'CLOSED') return Promise.resolve();
+    if (this.looking) {
       this.again = true;
-      return;
+      return this.looking;
     }
-    this.running = true;
-    void (async () => {
+    this.looking = (async () => {
       try {
         do {
           this.again = false;
           await this.step().catch((error: unknown) => this.deps.logger.warn({ err: errorMessage(error) }, 'coordinator election: etcd did not answer, trying again'));
         } while (this.again && this.state !== 'CLOSED');
       } finally {
-        this.running = false;
+        this.looking = undefined;
       }
     })();
+    return this.looking;
   }
 
   /** Whether this host coordinates under `revision` now. */
@@ -103,55 +106,72 @@ export class Election {
     return this.state === 'COORDINATOR' && this.revision === revision && !this.stale();
   }
 
-  /** Steps down (resigning when it can) and stops; the key, if ours, is deleted so a successor is elected at once. */
+  /** Steps down and stops; the key, if ours, is deleted (one try) so a successor is elected at once. */
   async close(): Promise<void> {
     if (this.state === 'CLOSED') return;
     if (this.ticker) clearInterval(this.ticker);
     if (this.stepDownTimer) clearTimeout(this.stepDownTimer);
     const watcher = this.watcher;
     this.watcher = undefined;
-    await watcher?.cancel().catch(() => undefined);
+    if (watcher) await withDeadline(watcher.cancel(), 2000).catch(() => undefined);
     const revision = this.revision;
     const was = this.state;
     this.transition('CLOSED');
-    if (revision !== undefined) await this.resign(revision);
+    this.writer?.end();
+    this.writer = undefined;
+    if (revision !== undefined) {
+      await this.deleteKey(revision).catch((error: unknown) => this.deps.logger.warn({ err: errorMessage(error) }, 'coordinator key not deleted (etcd unreachable): it goes with the lease'));
+    }
     if (was === 'COORDINATOR') this.events.onDeposed('closed');
   }
 
   private async step(): Promise<void> {
     if (this.state === 'CLOSED') return;
+    this.checks += 1;
     if (!this.watcher) this.watch();
     const lease = this.deps.leases();
     if (this.state === 'COORDINATOR') {
-      if (!lease || lease.hostId !== this.leaseId) return this.depose('this host re-registered with a new lease', true);
-      if (this.stale()) return this.depose(`its lease was not renewed for ${lease.sinceRenewal()} ms`, true);
+      if (!lease || lease.hostId !== this.leaseId) return this.depose('this host re-registered with a new lease');
+      if (this.stale()) return this.depose(`its lease was not renewed for ${lease.sinceRenewal()} ms`);
       const kv = await this.read();
-      if (!kv || String(kv.create_revision) !== this.revision) return this.depose(`${this.deps.keys.coordinator} is no longer ours`, false);
+      if (!kv || String(kv.create_revision) !== this.revision) return this.depose(`${this.deps.keys.coordinator} is no longer ours`);
       return;
     }
     if (!lease || lease.sinceRenewal() >= this.deps.leaseTtlMs - MARGIN_MS) return;
+    // a read costs etcd less than a transaction with a write (which goes through consensus even when it fails)
+    const kv = await this.read();
+    if (kv && !(await this.clearOwn(kv))) return;
     await this.campaign(lease);
   }
 
-  /** Create-if-absent on our lease; a key already on our lease (we stepped down and could not resign) is ours again. */
+  /**
+   * A key held by this very host belongs to an earlier term (a step-down that could not delete it, an older lease):
+   * it is deleted and never adopted. False when the key is another host's.
+   */
+  private async clearOwn(kv: IKeyValue): Promise<boolean> {
+    if (parseKey(kv)?.host !== this.deps.host) return false;
+    this.deps.logger.info({ revision: String(kv.create_revision) }, 'coordinator key of an earlier term of this host: deleting it');
+    await this.deleteKey(String(kv.create_revision));
+    return true;
+  }
+
+  /** Create-if-absent on our lease. */
   private async campaign(lease: ElectionLease): Promise<void> {
-    const { etcd, keys, host, logger } = this.deps;
+    const { etcd, keys, host } = this.deps;
     const value: CoordinatorKey = { host, incarnation: lease.incarnation, since: this.now() };
+    this.campaigns += 1;
     const result = await withDeadline(
       etcd.if(keys.coordinator, 'Create', '==', 0).then(etcd.put(keys.coordinator).value(JSON.stringify(value)).lease(lease.hostId)).else(etcd.get(keys.coordinator)).commit(),
       2000,
     );
     if (this.state !== 'FOLLOWER' || this.deps.leases()?.hostId !== lease.hostId) {
-      // closed or re-registered meanwhile: a key we just created must not outlive this term
-      if (result.succeeded) await this.resign(String(result.header.revision));
+      // closed or re-registered meanwhile: a key just created must not outlive this moment
+      if (result.succeeded) await this.deleteKey(String(result.header.revision)).catch(() => undefined);
       return;
     }
     if (result.succeeded) return this.elect(String(result.header.revision), lease, value.since);
     const kv = result.responses[0]?.response_range?.kvs[0];
-    if (kv && String(kv.lease) === lease.hostId) {
-      logger.info({ revision: String(kv.create_revision) }, 'coordinator election key still ours: coordinating again');
-      return this.elect(String(kv.create_revision), lease, parseKey(kv)?.since ?? this.now());
-    }
+    if (kv && (await this.clearOwn(kv))) this.again = true;
   }
 
   private elect(revision: string, lease: ElectionLease, since: number): void {
@@ -162,7 +182,7 @@ export class Election {
     this.writer = new FencedWriter(this.deps, revision, {
       current: () => this.holds(revision),
       refused: (reason) => {
-        if (this.revision === revision) this.depose(reason, false);
+        if (this.revision === revision) void this.depose(reason);
       },
     });
     this.deps.logger.info({ revision, incarnation: lease.incarnation }, 'elected coordinator of the fleet');
@@ -170,11 +190,15 @@ export class Election {
     this.events.onElected(revision);
   }
 
-  /** COORDINATOR → FOLLOWER; `resign`: delete our key if it is still there (a successor need not wait for the lease). */
-  private depose(reason: string, resign: boolean): void {
+  /**
+   * COORDINATOR → FOLLOWER: the term's writer ends, then our key is deleted if it is still there (retried until etcd
+   * answers: the lease may have survived a cut-off, and a key left on a live lease would block every election).
+   */
+  private async depose(reason: string): Promise<void> {
     if (this.state !== 'COORDINATOR') return;
     const revision = this.revision!;
     this.transition('FOLLOWER');
+    this.writer?.end();
     this.revision = undefined;
     this.writer = undefined;
     this.leaseId = undefined;
@@ -182,8 +206,17 @@ export class Election {
     if (this.stepDownTimer) clearTimeout(this.stepDownTimer);
     this.deps.logger.warn({ revision, reason }, 'no longer the coordinator of the fleet');
     this.events.onDeposed(reason);
-    if (resign) void this.resign(revision);
-    this.check();
+    const following = (): boolean => this.state === 'FOLLOWER';
+    for (let attempt = 0; following(); attempt += 1) {
+      try {
+        await this.deleteKey(revision);
+        break;
+      } catch (error) {
+        this.deps.logger.warn({ err: errorMessage(error), attempt }, 'coordinator key not deleted (etcd did not answer): trying again');
+        await new Promise((r) => setTimeout(r, Math.min(2000, 250 * 2 ** attempt)));
+      }
+    }
+    void this.check();
   }
 
   /** No successful keepalive for leaseTtl − 1 s: the lease may lapse any moment. */
@@ -200,7 +233,7 @@ export class Election {
     const left = lease ? this.deps.leaseTtlMs - MARGIN_MS - lease.sinceRenewal() : 0;
     this.stepDownTimer = setTimeout(() => {
       if (this.state !== 'COORDINATOR') return;
-      if (this.stale()) this.depose(`its lease was not renewed for ${this.deps.leases()?.sinceRenewal() ?? '?'} ms`, true);
+      if (this.stale()) void this.depose(`its lease was not renewed for ${this.deps.leases()?.sinceRenewal() ?? '?'} ms`);
       else this.scheduleStepDown();
     }, Math.max(10, left));
     this.stepDownTimer.unref();
@@ -211,13 +244,10 @@ export class Election {
     return response.kvs[0];
   }
 
-  private async resign(revision: string): Promise<void> {
-    const { etcd, keys, logger } = this.deps;
-    try {
-      await withDeadline(etcd.if(keys.coordinator, 'Create', '==', revision).then(etcd.delete().key(keys.coordinator)).commit(), 2000);
-    } catch (error) {
-      logger.warn({ err: errorMessage(error) }, 'coordinator key not deleted (etcd unreachable): it goes with the lease');
-    }
+  /** Deletes K/coordinator if its create revision is `revision` (a key of another term is left alone); 2 s deadline. */
+  private async deleteKey(revision: string): Promise<void> {
+    const { etcd, keys } = this.deps;
+    await withDeadline(etcd.if(keys.coordinator, 'Create', '==', revision).then(etcd.delete().key(keys.coordinator)).commit(), 2000);
   }
 
   private watch(): void {
@@ -229,11 +259,11 @@ export class Election {
       this.watcher = watcher;
       watcher.on('delete', (kv) => {
         // a deletion older than our key is not ours
-        if (this.state === 'COORDINATOR' && BigInt(String(kv.mod_revision)) > BigInt(this.revision!)) this.depose(`${keys.coordinator} was deleted (lease lapsed)`, false);
-        this.check();
+        if (this.state === 'COORDINATOR' && BigInt(String(kv.mod_revision)) > BigInt(this.revision!)) void this.depose(`${keys.coordinator} was deleted (lease lapsed)`);
+        void this.check();
       });
       watcher.on('put', (kv) => {
-        if (this.state === 'COORDINATOR' && String(kv.create_revision) !== this.revision) this.depose(`${keys.coordinator} is held by another host`, false);
+        if (this.state === 'COORDINATOR' && String(kv.create_revision) !== this.revision) void this.depose(`${keys.coordinator} is held by another host`);
       });
       watcher.on('error', (error) => {
         logger.warn({ err: errorMessage(error) }, 'coordinator key watch broke: watching again');

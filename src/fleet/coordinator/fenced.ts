@@ -29,7 +29,7 @@ interface Fence {
 
 /** Writes of one coordinator term: valid while K/coordinator's create revision is `revision`. */
 export class FencedWriter {
-  /** Set once a write was refused because the election key is not ours: every later commit is refused too. */
+  /** Set once this writer's term is over (a write refused: the election key is not ours; or the election stepped down): every later commit is refused. */
   fenced = false;
 
   constructor(
@@ -37,6 +37,11 @@ export class FencedWriter {
     readonly revision: string,
     private readonly fence: Fence,
   ) {}
+
+  /** The term is over: nothing more is written through this writer. */
+  end(): void {
+    this.fenced = true;
+  }
 
   /**
    * Applies `ops` in one transaction whose first comparison is createRevision(K/coordinator) == revision, then

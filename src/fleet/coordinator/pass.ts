@@ -19,9 +19,11 @@ export type ResolveVersion = (type: string, product: string, versions: string[])
 /** The rollout runner, called at the end of each pass with what it read and the term's writer. */
 export interface RolloutHook {
   pass(view: FleetView, writer: FencedWriter): Promise<void>;
+  /** The term ended (stepped down or closing): stop any timer of its own. */
+  close?(): void;
 }
 
-export interface PassDeps {
+interface PassDeps {
   etcd: Etcd3;
   keys: FleetKeys;
   reassignAfterMs: number;
@@ -31,17 +33,21 @@ export interface PassDeps {
   now: () => number;
 }
 
-export interface PassOutcome {
+interface PassOutcome {
   /** False when a write was not applied (a compared key changed, or the fence failed): run another pass. */
   complete: boolean;
   missing: PlacementGaps['missing'];
 }
 
-/** Writes per transaction: etcd refuses more than 128 operations or comparisons in one (--max-txn-ops). */
-const CHUNK = 60;
+/** History entries deleted per transaction (etcd's --max-txn-ops is 128 by default). */
+const CHUNK = 100;
 const HISTORY_KEPT = 1000;
 
-export async function runPass(deps: PassDeps, writer: FencedWriter): Promise<PassOutcome> {
+/**
+ * One pass for the term of `writer` (its create revision is fixed: a term that ended writes nothing); `termSince`: when
+ * the term began on the coordinator's clock, from which hosts lost before are counted. Stops at the first write refused.
+ */
+export async function runPass(deps: PassDeps, writer: FencedWriter, termSince = 0): Promise<PassOutcome> {
   const { etcd, keys, logger, now } = deps;
   let view = await readView(etcd, keys, logger, now());
 
@@ -50,30 +56,29 @@ export async function runPass(deps: PassDeps, writer: FencedWriter): Promise<Pas
   if (versionErrors.wrote) view = await readView(etcd, keys, logger, now());
 
   const current = new Map<string, HostAssignments>([...view.assignments].map(([host, a]) => [host, a.value]));
-  const result = place({ connectors: placedConnectors(view, versionErrors.errors), hosts: placementHosts(view), current, now: view.now, reassignAfterMs: deps.reassignAfterMs });
+  const result = place({
+    connectors: placedConnectors(view, versionErrors.errors),
+    hosts: placementHosts(view),
+    current,
+    now: view.now,
+    reassignAfterMs: deps.reassignAfterMs,
+    countLostFrom: termSince,
+  });
 
   const writes: Array<{ op: FencedOp; compare: FencedCompare }> = [];
   const compareOf = (host: string): FencedCompare => ({ key: keys.assignments(host), ...(view.assignments.has(host) ? { target: 'Mod', value: view.assignments.get(host)!.modRevision } : { target: 'Create', value: 0 }) });
   for (const host of result.changed) writes.push({ op: { put: keys.assignments(host), value: JSON.stringify(result.assignments.get(host)) }, compare: compareOf(host) });
   for (const host of result.removed) writes.push({ op: { delete: keys.assignments(host) }, compare: compareOf(host) });
-  const gapsChanged = JSON.stringify(view.placement?.value.missing ?? []) !== JSON.stringify(result.missing);
-  const ops: FencedOp[] = gapsChanged ? [{ put: keys.placement, value: JSON.stringify({ at: view.now, missing: result.missing } satisfies PlacementGaps) }] : [];
-  let complete = true;
-  for (let i = 0; i < writes.length || (i === 0 && ops.length > 0); i += CHUNK) {
-    const chunk = writes.slice(i, i + CHUNK);
-    const ok = await writer.commit([...(i === 0 ? ops : []), ...chunk.map((w) => w.op)], chunk.map((w) => w.compare));
-    if (!ok) {
-      complete = false;
-      break;
-    }
-  }
-  if (writer.fenced) return { complete: false, missing: result.missing };
+  const gapsChanged = !view.placement || JSON.stringify(view.placement.value.missing) !== JSON.stringify(result.missing);
+  if (gapsChanged) writes.push({ op: { put: keys.placement, value: JSON.stringify({ at: view.now, missing: result.missing } satisfies PlacementGaps) }, compare: view.placement ? { key: keys.placement, target: 'Mod', value: view.placement.modRevision } : { key: keys.placement, target: 'Create', value: 0 } });
+  // one transaction: every identifier is in exactly one host's assignments at every revision
+  if (writes.length > 0 && !(await writer.commit(writes.map((w) => w.op), writes.map((w) => w.compare)))) return { complete: false, missing: result.missing };
   if (result.changed.length + result.removed.length > 0) {
     logger.info({ changed: result.changed, removed: result.removed, missing: result.missing }, 'coordinator: assignments written');
   }
-  if (!complete) return { complete, missing: result.missing };
   if (writes.length > 0) view = await readView(etcd, keys, logger, now());
 
+  if (writer.fenced) return { complete: false, missing: result.missing };
   if (deps.rollouts) await deps.rollouts.pass(view, writer);
   if (view.historyCount > HISTORY_KEPT) await trimHistory(deps, writer, view.historyCount - HISTORY_KEPT);
   return { complete: !writer.fenced, missing: result.missing };
@@ -98,7 +103,8 @@ async function recordVersions(deps: PassDeps, view: FleetView, writer: FencedWri
     }
     try {
       const version = await deps.resolveVersion(desired.type, desired.product, desired.versions);
-      const value: RunningVersion = { version, failed: recorded?.value.failed ?? [], since: deps.now() };
+      // fields written by rollouts (the version before, the failed ones) are kept
+      const value: RunningVersion = { ...recorded?.value, version, failed: recorded?.value.failed ?? [], since: deps.now() };
       const key = deps.keys.running(desired.type, desired.product);
       ops.push({ put: key, value: JSON.stringify(value) });
       compares.push(recorded ? { key, target: 'Mod', value: recorded.modRevision } : { key, target: 'Create', value: 0 });
@@ -126,7 +132,6 @@ function allowed(version: string, versions: string[]): boolean {
 function placedConnectors(view: FleetView, versionErrors: Map<string, string>): PlacedConnector[] {
   return [...view.desired].map(([product, d]) => {
     const version = view.running.get(product)?.value.version || null;
-    const rollout = view.rollouts.get(product)?.value;
     return {
       type: d.type,
       product: d.product,
@@ -137,7 +142,6 @@ function placedConnectors(view: FleetView, versionErrors: Map<string, string>): 
       hosts: d.hosts,
       config: d.config,
       restart: d.restart,
-      keepAssignedVersions: rollout !== undefined && !TERMINAL_ROLLOUT_STATES.includes(rollout.state),
     };
   });
 }

@@ -7,7 +7,7 @@ import { fleetIdentifier, type Assignment, type HostAssignments, type PlacementG
 export interface PlacedConnector {
   type: string;
   product: string;
-  /** The version the fleet runs for the product (K/running); null while none could be resolved. */
+  /** The version new identifiers run (K/running); null while none could be resolved. */
   version: string | null;
   /** Why there is no version (the gap's reason). */
   versionError?: string;
@@ -18,8 +18,6 @@ export interface PlacedConnector {
   hosts: Record<string, string>;
   config: Record<string, string | number | boolean>;
   restart: RestartMode;
-  /** A rollout of the product is in progress: an instance that stays keeps the version its assignment has. */
-  keepAssignedVersions: boolean;
 }
 
 export type CordonMode = 'none' | 'cordon' | 'drain';
@@ -45,9 +43,14 @@ export interface PlacementInput {
   current: ReadonlyMap<string, HostAssignments>;
   now: number;
   reassignAfterMs: number;
+  /**
+   * The coordinator's takeover (its own clock): a host lost before it counts from then, never from a time another
+   * coordinator recorded (it may wait longer, never shorter).
+   */
+  countLostFrom: number;
 }
 
-export interface PlacementResult {
+interface PlacementResult {
   /** The new assignments of every host that has some or had a key. */
   assignments: Map<string, HostAssignments>;
   /** Hosts whose assignments differ from the current ones (to be written). */
@@ -60,7 +63,7 @@ export interface PlacementResult {
 const productKey = (c: { type: string; product: string }): string => `${c.type}/${c.product}`;
 
 /** Whether every label of `selector` is among `labels`. */
-export function labelsMatch(labels: Record<string, string>, selector: Record<string, string>): boolean {
+function labelsMatch(labels: Record<string, string>, selector: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
@@ -85,7 +88,7 @@ export function place(input: PlacementInput): PlacementResult {
   }
   const names = [...hosts.keys()].sort();
   const lostSince = new Map<string, number | null>();
-  for (const name of names) lostSince.set(name, hosts.get(name)!.live ? null : (input.current.get(name)?.lostSince ?? now));
+  for (const name of names) lostSince.set(name, hosts.get(name)!.live ? null : Math.max(input.current.get(name)?.lostSince ?? now, input.countLostFrom));
   const expired = (h: PlacementHost): boolean => !h.live && now - (lostSince.get(h.name) ?? now) >= reassignAfterMs;
 
   const connectors = [...input.connectors].sort((a, b) => productKey(a).localeCompare(productKey(b)));
@@ -97,10 +100,16 @@ export function place(input: PlacementInput): PlacementResult {
   const canStay = (h: PlacementHost, c: PlacedConnector): boolean =>
     h.live ? !h.leaving && h.cordon !== 'drain' && labelsMatch(h.labels, c.hosts) && !h.refuses.has(productKey(c)) : !expired(h);
 
+  // an identifier keeps its version wherever it goes: only a rollout changes versions
+  const byLiveness = [...names].sort((a, b) => Number(hosts.get(b)!.live) - Number(hosts.get(a)!.live));
+  const versions = new Map<string, string>();
+  for (const name of byLiveness) {
+    for (const instance of input.current.get(name)?.instances ?? []) if (!versions.has(instance.identifier)) versions.set(instance.identifier, instance.version);
+  }
+
   // 1. stay: each wanted identifier keeps its host while it may (live hosts first when one is listed twice)
   const kept = new Map<string, Array<{ slot: Slot; version: string }>>();
   const placedOn = new Map<string, string>();
-  const byLiveness = [...names].sort((a, b) => Number(hosts.get(b)!.live) - Number(hosts.get(a)!.live));
   for (const name of byLiveness) {
     const host = hosts.get(name)!;
     const stays: Array<{ slot: Slot; version: string }> = [];
@@ -121,15 +130,12 @@ export function place(input: PlacementInput): PlacementResult {
   const assigned = new Map<string, Assignment[]>(names.map((n) => [n, []]));
   const missing: PlacementGaps['missing'] = [];
   for (const name of names) {
-    for (const { slot, version } of kept.get(name) ?? []) {
-      const c = slot.connector;
-      const v = c.keepAssignedVersions || c.version === null ? version : c.version;
-      assigned.get(name)!.push(assignment(slot, v));
-    }
+    for (const { slot, version } of kept.get(name) ?? []) assigned.get(name)!.push(assignment(slot, version));
   }
 
   // 2. place: every identifier without a host goes to the eligible host with the fewest of this connector, then the
-  //    fewest in all, then the first name; nothing already placed moves to rebalance
+  //    fewest in all, then the first name; nothing already placed moves to rebalance. A moved identifier keeps its
+  //    version; a new one gets the recorded version (none recorded: it waits)
   const eligible = (h: PlacementHost, c: PlacedConnector): boolean =>
     h.live && !h.leaving && h.cordon === 'none' && labelsMatch(h.labels, c.hosts) && !h.refuses.has(productKey(c)) && (total.get(h.name) ?? 0) < (h.capacity ?? Infinity);
   for (const c of connectors) {
@@ -138,18 +144,20 @@ export function place(input: PlacementInput): PlacementResult {
     let unplaced = 0;
     for (let n = 1; n <= c.instances; n += 1) {
       const slot: Slot = { connector: c, n };
-      if (placedOn.has(identifierOf(slot))) continue;
-      const choice = c.version === null ? undefined : pick(names.map((name) => hosts.get(name)!).filter((h) => eligible(h, c)), mine, total);
-      if (!choice) {
+      const identifier = identifierOf(slot);
+      if (placedOn.has(identifier)) continue;
+      const version = versions.get(identifier) ?? c.version;
+      const choice = version === null ? undefined : pick(names.map((name) => hosts.get(name)!).filter((h) => eligible(h, c)), mine, total);
+      if (!choice || version === null) {
         unplaced += 1;
         continue;
       }
-      assigned.get(choice)!.push(assignment(slot, c.version!));
+      assigned.get(choice)!.push(assignment(slot, version));
       placedOn.set(identifierOf(slot), choice);
       mine.set(choice, (mine.get(choice) ?? 0) + 1);
       total.set(choice, (total.get(choice) ?? 0) + 1);
     }
-    if (unplaced > 0) missing.push({ product: productKey(c), wanted: c.instances, placed: c.instances - unplaced, reason: gapReason(c, [...hosts.values()], total) });
+    if (unplaced > 0) missing.push({ product: productKey(c), wanted: c.instances, placed: c.instances - unplaced, reason: gapReason(c, [...hosts.values()], total, names.some((name) => eligible(hosts.get(name)!, c))) });
   }
 
   const assignments = new Map<string, HostAssignments>();
@@ -202,8 +210,8 @@ function pick(candidates: PlacementHost[], mine: Map<string, number>, total: Map
 }
 
 /** Why instances of `c` found no host: `no live host matches {zone: eu-2}`, `3 matching hosts: 1 cordoned, 2 full`. */
-function gapReason(c: PlacedConnector, hosts: PlacementHost[], total: Map<string, number>): string {
-  if (c.version === null) return `no version to run: ${c.versionError ?? 'none resolved yet'}`;
+function gapReason(c: PlacedConnector, hosts: PlacementHost[], total: Map<string, number>, eligibleSomewhere: boolean): string {
+  if (c.version === null && eligibleSomewhere) return `no version to run: ${c.versionError ?? 'none resolved yet'}`;
   const live = hosts.filter((h) => h.live && !h.leaving);
   const matching = live.filter((h) => labelsMatch(h.labels, c.hosts));
   if (matching.length === 0) return Object.keys(c.hosts).length === 0 ? 'no live host' : `no live host matches ${formatSelector(c.hosts)}`;
