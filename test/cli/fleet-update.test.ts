@@ -163,14 +163,14 @@ describe.skipIf(skip !== undefined)('worker-admin fleet update / fleet rollout',
     expect(await whilePassing(update)).toMatchObject({ code: 0, stdout: `utils/echo 1.3 → 1.1: 6 instances updated (${ECHO.join(', ')})\n` });
   });
 
-  it('with --timeout, exit 1 saying the rollout goes on, after following the one request again in between', async () => {
+  it('with --timeout, exit 1 saying the rollout goes on; one request however often it was followed', async () => {
     const run = cli(['update', 'utils/echo', '--version', '1.2', '--timeout', '3s']);
     await until(async () => (await fleet.pendingRequests()).length === 1, 30_000, 'the update request written');
     await fleet.pass(runner, writer); // the first batch moves; no pass after it
     const ended = await run;
     expect(ended.code).toBe(1);
     const lines = ended.stderr.trim().split('\n');
-    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
     for (const line of lines) expect(line).toMatch(/^worker-admin fleet update: TIMEOUT: utils\/echo 1\.1 → 1\.2: rollout \S+ goes on \(BATCH, batch 1 of 6\)/);
     expect(await fleet.pendingRequests()).toHaveLength(1);
     await whilePassing(until(async () => (await fleet.record())?.state === 'SUCCEEDED', 60_000, 'the rollout ended'));
