@@ -14,7 +14,7 @@ import type { RolloutControl, RolloutRecord, RolloutRequest } from '../../src/fl
 export const logger = createLogger('rollout-test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' });
 
 /** How a simulated host treats a version: `swap-fails` keeps the old one serving with the error; `crash` reports FAILED. */
-export type Breakage = 'swap-fails' | 'crash' | 'stall' | 'restarts';
+type Breakage = 'swap-fails' | 'crash' | 'stall' | 'restarts';
 
 let prefixes = 0;
 

@@ -10,7 +10,7 @@ import { withDeadline } from '../registry/leases.js';
 import { isTerminal } from './machine.js';
 import type { RolloutControl, RolloutRecord, RolloutRequest, RolloutTrigger } from './types.js';
 
-export interface RolloutAsk {
+interface RolloutAsk {
   version?: string | undefined;
   maxParallel?: number | undefined;
   canary?: number | undefined;
@@ -23,13 +23,13 @@ export interface RolloutAsk {
 }
 
 /** The reply of a fleet ADMIN_UPDATE / ADMIN_ROLLBACK. */
-export interface RolloutOutcome {
+interface RolloutOutcome {
   from: string;
   to: string;
   instances: string[];
 }
 
-export interface FollowDeps {
+interface FollowDeps {
   etcd: Etcd3;
   keys: FleetKeys;
   now?: () => number;
@@ -148,12 +148,12 @@ async function stillGoing(deps: FollowDeps, ref: ProductRef, id: string): Promis
 }
 
 /** The product's current or last rollout record. */
-export async function readRollout(deps: FollowDeps, ref: ProductRef): Promise<RolloutRecord | undefined> {
+async function readRollout(deps: FollowDeps, ref: ProductRef): Promise<RolloutRecord | undefined> {
   return parseRecord((await withDeadline(deps.etcd.get(deps.keys.rollouts(ref.type, ref.product)).exec(), CALL_MS)).kvs[0]);
 }
 
 /** What `fleet rollout pause|resume|abort` replies. */
-export interface ControlOutcome {
+interface ControlOutcome {
   product: string;
   action: RolloutControl['action'];
   rolloutId: string;

@@ -12,7 +12,7 @@ import { withDeadline } from '../registry/leases.js';
 import { controlRollout, requestRollout } from './follow.js';
 import type { RolloutControl } from './types.js';
 
-export interface RolloutHandlerDeps {
+interface RolloutHandlerDeps {
   etcd: Etcd3;
   keys: FleetKeys;
   /** This host's name: requests and controls say `admin@HOST` wrote them. */

@@ -18,7 +18,7 @@ export type Verdict =
   | { kind: 'reassign'; host: string };
 
 /** Where an identifier is assigned now, and with which version. */
-export interface Placed {
+interface Placed {
   host: string;
   version: string;
 }

@@ -80,7 +80,7 @@ export function planBatches(identifiers: readonly string[], canary: number, maxP
   return batches;
 }
 
-export interface NewRollout {
+interface NewRollout {
   id: string;
   product: string;
   from: string;

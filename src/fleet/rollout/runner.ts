@@ -12,7 +12,7 @@ import { instancesToMove, resolveTarget, rolloutSettings, type ListVersions } fr
 import type { RolloutControl, RolloutRecord, RolloutRequest } from './types.js';
 import { PassState, splitProduct } from './writes.js';
 
-export interface RolloutRunnerDeps {
+interface RolloutRunnerDeps {
   keys: FleetKeys;
   /** The coordinator's host name (in event payloads). */
   host: string;
@@ -31,7 +31,7 @@ export interface RolloutRunnerDeps {
 type Publication = [event: string, payload: Record<string, unknown>];
 
 /** A rollout still moving instances (not ended). */
-export function rolloutInProgress(record: RolloutRecord | undefined): boolean {
+function rolloutInProgress(record: RolloutRecord | undefined): boolean {
   return record !== undefined && !isTerminal(record.state);
 }
 

@@ -9,7 +9,7 @@ import type { RolloutView } from './ports.js';
 import type { RolloutRequest } from './types.js';
 
 /** The version a request goes to; `none`: nothing newer (or already there); `refused`: it cannot be served. */
-export type RolloutTarget = { kind: 'update'; to: string } | { kind: 'none'; to: string; reason: string } | { kind: 'refused'; reason: string };
+type RolloutTarget = { kind: 'update'; to: string } | { kind: 'none'; to: string; reason: string } | { kind: 'refused'; reason: string };
 
 /** Lists a product's versions in the repository. */
 export type ListVersions = (type: string, product: string) => Promise<VersionEntry[]>;
@@ -47,7 +47,7 @@ export function rolloutSettings(request: RolloutRequest, desired: DesiredConnect
   };
 }
 
-export interface MovableInstance {
+interface MovableInstance {
   identifier: string;
   host: string;
   version: string;
