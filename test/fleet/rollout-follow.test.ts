@@ -1,4 +1,4 @@
-// The admin side of a fleet rollout on a real etcd: a request answered from the record while the coordinator's passes
+// The admin side of a fleet rollout on a real etcd: a request answered through its key while the coordinator's passes
 // run, failures worded for the reply, the caller's deadline, a request followed again by its id, and the handlers.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,7 +34,7 @@ async function rejection(promise: Promise<unknown>): Promise<WorkerAdminError> {
   throw new Error('expected a rejection');
 }
 
-describe.skipIf(skip !== undefined)('fleet rollout: requests answered from the record', () => {
+describe.skipIf(skip !== undefined)('fleet rollout: requests answered through their key', () => {
   let dir: string;
   let etcd: LocalServer;
   let client: Etcd3;
@@ -80,10 +80,28 @@ describe.skipIf(skip !== undefined)('fleet rollout: requests answered from the r
     return work;
   }
 
-  it('answers {from, to, instances} once the record lists the request as SUCCEEDED', async () => {
+  /** `n` passes, each followed by the hosts converging and the clock moving 5 s on. */
+  async function turns(n: number): Promise<void> {
+    for (let i = 0; i < n; i += 1) {
+      await fleet.pass(runner, writer);
+      await fleet.converge();
+      fleet.now += 5000;
+    }
+  }
+
+  it('answers {from, to, instances} from the result the coordinator writes in the request, then deletes it', async () => {
     const outcome = await whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'admin@host-b' }, Date.now() + 60_000));
     expect(outcome).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
     expect(await fleet.runningVersion()).toMatchObject({ version: '1.3', previous: '1.2' });
+    expect((await fleet.requests()).size).toBe(0);
+  });
+
+  it('answers a request whose result was written while no admin followed it (the admin that wrote it went away)', async () => {
+    await fleet.request('orphan', { canary: 0, maxParallel: 6, minHealthyMs: 0 });
+    await turns(4);
+    expect((await fleet.requests()).get('orphan')!.result).toMatchObject({ state: 'SUCCEEDED' });
+    expect(await requestRollout(deps(), REF, { trigger: 'command', by: 'test', id: 'orphan' }, Date.now() + 5000)).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
+    expect((await fleet.requests()).size).toBe(0);
   });
 
   it('throws UPDATE_FAILED naming the host and the reason, and that the old version keeps serving', async () => {
@@ -110,13 +128,12 @@ describe.skipIf(skip !== undefined)('fleet rollout: requests answered from the r
     expect(late.code).toBe('TIMEOUT');
     expect(late.message).toBe(`utils/echo 1.2 → 1.3: rollout ${record.id} goes on (CANARY, batch 1 of 4); \`worker-admin fleet status\` shows it`);
 
+    // followed again by its id (the rollout went on meanwhile): no second request, and the one answer
+    await turns(3);
     const again = await whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'test', id }, Date.now() + 60_000));
     expect(again).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
-    const after = (await fleet.record())!;
-    expect(after).toMatchObject({ id: record.id, requests: [id], state: 'SUCCEEDED' });
-    // answered already: following it once more neither waits nor writes a request
-    expect(await requestRollout(deps(), REF, { trigger: 'command', by: 'test', id }, Date.now() + 1000)).toEqual(again);
-    expect(await fleet.pendingRequests()).toEqual([]);
+    expect(await fleet.record()).toMatchObject({ id: record.id, requests: [id], state: 'SUCCEEDED' });
+    expect((await fleet.requests()).size).toBe(0); // replied: the admin deleted it
   });
 
   it('says what a request waits behind when its deadline comes first', async () => {

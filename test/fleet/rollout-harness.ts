@@ -99,8 +99,10 @@ export class RolloutFleet {
     await this.etcd.put(this.keys.rolloutRequest('utils', 'echo', id)).value(JSON.stringify(request));
   }
 
-  async control(action: RolloutControl['action']): Promise<void> {
-    await this.etcd.put(this.keys.rolloutControl('utils', 'echo')).value(JSON.stringify({ action, at: this.now, by: 'test' } satisfies RolloutControl));
+  /** A control for the rollout in progress (or for `rolloutId`). */
+  async control(action: RolloutControl['action'], rolloutId?: string): Promise<void> {
+    const id = rolloutId ?? (await this.record())?.id ?? 'none';
+    await this.etcd.put(this.keys.rolloutControl('utils', 'echo')).value(JSON.stringify({ action, rolloutId: id, at: this.now, by: 'test' } satisfies RolloutControl));
   }
 
   /** Every simulated host converges to its assignments (a swap is instant) and reports. */
@@ -162,8 +164,21 @@ export class RolloutFleet {
     return text === null ? undefined : (JSON.parse(text) as RunningVersion);
   }
 
+  /** Every request of utils/echo in etcd, answered or not. */
+  async requests(): Promise<Map<string, RolloutRequest>> {
+    const all = await this.etcd.getAll().prefix(this.keys.rolloutRequests('utils', 'echo')).strings();
+    return new Map(Object.values(all).map((text) => JSON.parse(text) as RolloutRequest).map((r) => [r.id, r]));
+  }
+
+  /** Ids of the requests not answered yet. */
   async pendingRequests(): Promise<string[]> {
-    return Object.keys(await this.etcd.getAll().prefix(this.keys.rolloutRequests('utils', 'echo')).strings()).map((k) => k.split('/').pop()!);
+    return [...(await this.requests()).values()].filter((r) => !r.result).map((r) => r.id).sort();
+  }
+
+  /** The history entries of rollouts, oldest first. */
+  async history(): Promise<RolloutRecord[]> {
+    const all = await this.etcd.getAll().prefix(this.keys.historyPrefix).sort('Key', 'Ascend').strings();
+    return Object.values(all).map((t) => JSON.parse(t) as { action: string; record?: RolloutRecord }).filter((e) => e.action === 'rollout').map((e) => e.record!);
   }
 
   names(): string[] {

@@ -102,7 +102,11 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     }
     expect(Object.values(final.instances).every((i) => i.state === 'healthy' && i.to === '1.3' && i.from === '1.2')).toBe(true);
     expect(await fleet.runningVersion()).toMatchObject({ version: '1.3', previous: '1.2', failed: [] });
-    expect(await fleet.pendingRequests()).toEqual([]);
+    // the request is answered in the record's transaction, for its admin to reply with; the history keeps the record
+    expect((await fleet.requests()).get('q1')!.result).toEqual({
+      state: 'SUCCEEDED', from: '1.2', to: '1.3', instances: ECHO, reason: null, host: null, cause: null, rolloutId: final.id, at: final.endedAt,
+    });
+    expect(await fleet.history()).toEqual([final]);
     expect(fleet.names()).toEqual(['UPDATE_STARTED', 'UPDATE_SUCCEEDED']);
     expect(fleet.events[1]!.payload).toMatchObject({ product: 'utils/echo', version: '1.3', from: '1.2', to: '1.3', rolloutId: final.id, trigger: 'command' });
     // placement, run again without a rollout in progress, keeps every instance on the new version
@@ -124,10 +128,11 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     expect(fleet.names()).toEqual(['UPDATE_STARTED', 'UPDATE_FAILED']);
     expect(fleet.events[1]!.payload).toMatchObject({ version: '1.3', from: '1.2', to: '1.3', rolledBack: true, host: final.host, reason: final.reason });
     // an automatic check skips the failed version; an explicit one may retry it
+    expect((await fleet.requests()).get('q1')!.result).toMatchObject({ state: 'ROLLED_BACK', cause: 'failure', host: final.host, reason: final.reason });
     await fleet.request('auto1', { trigger: 'auto' });
     await fleet.pass(runner, writer);
     expect((await fleet.record())!.id).toBe(final.id);
-    expect(await fleet.pendingRequests()).toEqual([]);
+    expect([...(await fleet.requests()).keys()]).toEqual(['q1']); // no one follows an automatic check: deleted
   });
 
   it('a batch whose swap fails on a host (the old version keeps serving) rolls back the whole batch', async () => {
@@ -201,6 +206,10 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
 
     await fleet.request('q2', { version: '1.1', canary: 0, maxParallel: 2, minHealthyMs: 10_000 });
     await drive('1.1', (r) => r?.requests.includes('q2') === true && r.state === 'BATCH' && r.batch === 1);
+    await fleet.control('abort', 'r-some-earlier-rollout');
+    await fleet.pass(runner, writer);
+    expect(await client.get(fleet.keys.rolloutControl('utils', 'echo')).string()).toBeNull();
+    expect((await fleet.record())!.state).toBe('BATCH'); // a control meant for another rollout is dropped
     await fleet.control('abort');
     const aborted = (await drive('1.1', ended)).at(-1)!.record!;
     expect(aborted).toMatchObject({ state: 'ROLLED_BACK', cause: 'abort', reason: 'aborted by test', host: null });
@@ -236,6 +245,40 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     expect(refused).toMatchObject({ state: 'ROLLED_BACK', cause: 'refused', requests: ['q2'] });
     expect(refused.reason).toMatch(/^VERSION_NOT_FOUND: /);
     expect(await fleet.runningVersion()).toMatchObject({ version: '1.2', failed: [] });
-    expect(await fleet.pendingRequests()).toEqual([]);
+    const requests = await fleet.requests();
+    expect(requests.get('q1')!.result).toMatchObject({ state: 'SUCCEEDED', from: '1.2', to: '1.2', instances: [] });
+    expect(requests.get('q2')!.result).toMatchObject({ state: 'ROLLED_BACK', cause: 'refused', reason: refused.reason });
+
+    // an answer no admin came back for is deleted an hour later
+    fleet.now += 3_600_001;
+    await fleet.pass(runner, writer);
+    expect((await fleet.requests()).size).toBe(0);
+  });
+
+  it('takes in a scale-up on its last batch and drops what a scale-down removed', async () => {
+    await fleet.request('q1', { canary: 1, maxParallel: 2, minHealthyMs: 10_000 });
+    await drive('1.3', (r) => r?.state === 'CANARY');
+    await fleet.desire(8);
+    await fleet.pass(runner, writer);
+    const grown = (await fleet.record())!;
+    expect(grown.batches.at(-1)).toEqual([ECHO[5], 'utils-echo-1-7', 'utils-echo-1-8']);
+    expect(grown.instances['utils-echo-1-8']).toMatchObject({ state: 'pending', from: '1.2', to: '1.3' });
+    await drive('1.3', (r) => r?.state === 'BATCH' && r.batch === 1);
+    await fleet.desire(3);
+    const final = (await drive('1.3', ended)).at(-1)!.record!;
+    expect(final.state).toBe('SUCCEEDED');
+    expect(Object.keys(final.instances)).toEqual(ECHO.slice(0, 3));
+    expect(final.batches).toEqual([[ECHO[0]], [ECHO[1], ECHO[2]]]);
+    expect([...(await fleet.assignments()).values()].map((a) => a.version)).toEqual(['1.3', '1.3', '1.3']);
+  });
+
+  it('ends as aborted when the product leaves the desired state, answering its request', async () => {
+    await fleet.request('q1', { canary: 1, minHealthyMs: 10_000 });
+    await drive('1.3', (r) => r?.state === 'CANARY');
+    await client.delete().key(fleet.keys.desired('utils', 'echo'));
+    const final = (await drive('1.3', ended)).at(-1)!.record!;
+    expect(final).toMatchObject({ state: 'ROLLED_BACK', cause: 'abort', reason: "utils/echo was removed from the fleet's desired state", instances: {} });
+    expect((await fleet.requests()).get('q1')!.result).toMatchObject({ state: 'ROLLED_BACK', cause: 'abort' });
+    expect(await fleet.runningVersion()).toMatchObject({ failed: [] });
   });
 });

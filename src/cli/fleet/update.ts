@@ -3,7 +3,7 @@
 // to do; 1: failed (rolled back), refused, or still going when --timeout ran out.
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { errorCodeOf, isWorkerAdminError } from '../../common/errors.js';
+import { errorCodeOf, isWorkerAdminError, type ErrorCode } from '../../common/errors.js';
 import { parseProductRef, productKey } from '../../common/names.js';
 import { parseDuration } from '../../common/units.js';
 import type { Reply } from '../../proto/types.js';
@@ -20,6 +20,8 @@ const RETRY_MS = 1000;
 const RETRIES = 30;
 /** gRPC codes of a call that got no answer: UNAVAILABLE, DEADLINE_EXCEEDED. */
 const AWAY = [status.UNAVAILABLE, status.DEADLINE_EXCEEDED];
+/** Replies after which the same request is followed again with a new command. */
+const FOLLOW_AGAIN: ErrorCode[] = ['TIMEOUT', 'HOST_LOST', 'TRANSPORT_LOST', 'ROUTER_SHUTDOWN'];
 
 function count(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -28,8 +30,7 @@ function count(value: string | undefined, flag: string, min: number): number | u
 }
 
 /** Sends one ADMIN_UPDATE; a call that never reached an answer (router away) is sent again with the same uuid. */
-async function attempt(rpc: RouterRpc, payload: string, timeoutMs: number): Promise<Reply> {
-  const uuid = randomUUID();
+async function attempt(rpc: RouterRpc, payload: string, timeoutMs: number, uuid: string): Promise<Reply> {
   for (let tries = 1; ; tries += 1) {
     try {
       return await rpc.sendCommand({ command: 'ADMIN_UPDATE', payload, timeout_ms: timeoutMs, uuid });
@@ -79,14 +80,15 @@ export async function run(argv: string[]): Promise<number> {
   const payload = JSON.stringify(fields);
   const rpc = createRouterRpc({ address: target.router, token: target.token });
   try {
-    for (;;) {
-      const reply = await attempt(rpc, payload, Math.max(1000, Math.min(ATTEMPT_MS, until - Date.now())));
+    // the first command's uuid names the request; a command sent again (new uuid, same request) follows it
+    for (let uuid = fields.request; ; uuid = randomUUID()) {
+      const reply = await attempt(rpc, payload, Math.max(1000, Math.min(ATTEMPT_MS, until - Date.now())), uuid);
       if (reply.status === 'SUCCESS') {
         process.stdout.write(`${summary(product, reply.payload)}\n`);
         return 0;
       }
-      // TIMEOUT: the rollout goes on (or waits its turn); the same request is followed again until --timeout
-      if (errorCodeOf(reply.error) === 'TIMEOUT' && Date.now() < until) {
+      // the rollout goes on (or waits its turn), or the admin following it went away: follow it again until --timeout
+      if (FOLLOW_AGAIN.includes(errorCodeOf(reply.error) ?? 'INTERNAL') && Date.now() < until) {
         process.stderr.write(`worker-admin fleet update: ${reply.error}\n`);
         continue;
       }

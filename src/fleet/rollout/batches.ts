@@ -1,18 +1,18 @@
 // The batches of a rollout within one coordinator pass (docs/fleet.md, a rollout: batches, failure): move a batch,
 // judge it, go on or roll back. The runner stores the record these return with the changes they add.
 import { judgeMoving, judgeReverting, placedAt, type Verdict } from './health.js';
-import { applyEvent } from './machine.js';
+import { applyEvent, pendingInstance } from './machine.js';
 import type { RolloutView } from './ports.js';
 import type { RolloutInstance, RolloutRecord } from './types.js';
-import type { Change, PassState } from './writes.js';
+import { splitProduct, type Change, type PassState } from './writes.js';
 
-/** Sets the version of every instance of the record's current batch to `to`; they are moving from now on. */
+/** Sets the version of every pending instance of the record's current batch to `to`; they are moving from now on. */
 export function moveBatch(record: RolloutRecord, state: PassState, change: Change): RolloutRecord {
   const current = state.current();
   const instances = { ...record.instances };
   for (const identifier of record.batches[record.batch] ?? []) {
     const instance = instances[identifier];
-    if (!instance) continue;
+    if (instance?.state !== 'pending') continue;
     const placed = placedAt(current, identifier);
     if (!placed) {
       instances[identifier] = { ...instance, state: 'healthy' }; // scaled down: nothing to move
@@ -35,8 +35,9 @@ function moved(instance: RolloutInstance, host: string, view: RolloutView, ident
 }
 
 /** Judges the batch in progress; on a failure starts the rollback, when healthy starts the next batch or ends. */
-export function checkBatch(record: RolloutRecord, state: PassState, change: Change, startTimeoutMs: number): RolloutRecord {
+export function checkBatch(stored: RolloutRecord, state: PassState, change: Change, startTimeoutMs: number): RolloutRecord {
   const now = state.view.now;
+  const record = moveBatch(stored, state, change); // an identifier a scale-up added to the batch in progress
   const instances = { ...record.instances };
   let failure: Extract<Verdict, { kind: 'failed' }> | undefined;
   for (const identifier of record.batches[record.batch] ?? []) {
@@ -88,6 +89,31 @@ export function rollBack(record: RolloutRecord, state: PassState, change: Change
   const next: RolloutRecord = { ...record, instances };
   if (revertFailure === undefined && Object.values(instances).some((i) => i.state === 'reverting')) return next;
   return revertFailure === undefined ? applyEvent(next, { type: 'reverted' }, now) : applyEvent(next, { type: 'revert-failed', reason: revertFailure }, now);
+}
+
+/**
+ * The record after changes meanwhile: identifiers no longer assigned anywhere are dropped; identifiers a scale-up added
+ * on a live host (with another version than `to`) join the last batch, unless the rollout is rolling back.
+ */
+export function reconcile(record: RolloutRecord, view: RolloutView): RolloutRecord {
+  const [type, name] = splitProduct(record.product);
+  const placed = new Map<string, { host: string; version: string; n: number }>();
+  for (const [host, a] of view.assignments) {
+    for (const i of a.value.instances) if (i.type === type && i.product === name) placed.set(i.identifier, { host, version: i.version, n: i.n });
+  }
+  const instances = Object.fromEntries(Object.entries(record.instances).filter(([id]) => placed.has(id)));
+  // batches up to the one in progress keep their places (its index stays right); a later one left empty goes
+  const batches = record.batches.map((b) => b.filter((id) => id in instances)).filter((b, i) => i <= record.batch || b.length > 0);
+  if (record.state !== 'ROLLING_BACK') {
+    const joined = [...placed].filter(([id, p]) => !(id in instances) && p.version !== record.to && view.hosts.has(p.host)).sort(([, a], [, b]) => a.n - b.n);
+    for (const [id, p] of joined) instances[id] = pendingInstance(p.host, p.version, record.to);
+    if (joined.length > 0) {
+      if (batches.length === 0) batches.push([]);
+      batches[batches.length - 1]!.push(...joined.map(([id]) => id));
+    }
+  }
+  const same = Object.keys(instances).length === Object.keys(record.instances).length && JSON.stringify(batches) === JSON.stringify(record.batches);
+  return same ? record : { ...record, instances, batches };
 }
 
 /** A record last written by another coordinator: the batch in flight (or the rollback) is waited for again. */

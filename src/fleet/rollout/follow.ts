@@ -8,7 +8,7 @@ import type { ProductRef } from '../../admin/payloads.js';
 import type { FleetKeys } from '../keys.js';
 import { withDeadline } from '../registry/leases.js';
 import { isTerminal } from './machine.js';
-import type { RolloutControl, RolloutRecord, RolloutRequest, RolloutTrigger } from './types.js';
+import type { RolloutControl, RolloutRecord, RolloutRequest, RolloutResult, RolloutTrigger } from './types.js';
 
 interface RolloutAsk {
   version?: string | undefined;
@@ -48,90 +48,89 @@ function parseRecord(kv: IKeyValue | undefined): RolloutRecord | undefined {
   }
 }
 
+function parseRequest(kv: IKeyValue | undefined): RolloutRequest | undefined {
+  if (!kv) return undefined;
+  try {
+    return JSON.parse(kv.value.toString()) as RolloutRequest;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Writes a rollout request (unless one with this id is already written or answered) and waits until a record
- * answers it: its outcome, or UPDATE_FAILED / UPDATE_ABORTED / the refusal's own code. At `deadlineAt`: TIMEOUT
- * saying the rollout goes on (or waits) and naming it.
+ * Writes a rollout request (unless one with this id is already there: then it is followed, never written twice) and
+ * waits until the coordinator writes its result: the outcome, or UPDATE_FAILED / UPDATE_ABORTED / the refusal's own
+ * code; the request is then deleted. At `deadlineAt`: TIMEOUT saying the rollout goes on (or waits), naming it.
  */
 export async function requestRollout(deps: FollowDeps, ref: ProductRef, ask: RolloutAsk, deadlineAt: number): Promise<RolloutOutcome> {
   const { etcd, keys } = deps;
   const id = ask.id ?? randomUUID();
-  const recordKey = keys.rollouts(ref.type, ref.product);
-  const requestKey = keys.rolloutRequest(ref.type, ref.product, id);
+  const key = keys.rolloutRequest(ref.type, ref.product, id);
   const request: RolloutRequest = {
     id, version: ask.version, maxParallel: ask.maxParallel, canary: ask.canary, minHealthyMs: ask.minHealthyMs,
     trigger: ask.trigger, by: ask.by, at: (deps.now ?? Date.now)(),
   };
-  for (;;) {
-    // one transaction: a record that already answers this id, or the request written while the record is unchanged
-    const [record, pending] = await Promise.all([withDeadline(etcd.get(recordKey).exec(), CALL_MS), withDeadline(etcd.get(requestKey).exec(), CALL_MS)]);
-    const kv = record.kvs[0];
-    const current = parseRecord(kv);
-    if (current?.requests.includes(id) || pending.kvs.length > 0) return follow(deps, ref, id, BigInt(record.header.revision), deadlineAt);
-    const written = await withDeadline(
-      etcd.if(recordKey, 'Mod', '==', kv ? String(kv.mod_revision) : 0).and(requestKey, 'Create', '==', 0)
-        .then(etcd.put(requestKey).value(JSON.stringify(request))).commit(),
-      CALL_MS,
-    );
-    if (written.succeeded) return follow(deps, ref, id, BigInt(written.header.revision), deadlineAt);
-  }
+  // create-if-absent; when it is there already (a command sent again to follow it), its current value answers
+  const written = await withDeadline(etcd.if(key, 'Create', '==', 0).then(etcd.put(key).value(JSON.stringify(request))).else(etcd.get(key)).commit(), CALL_MS);
+  const existing = written.succeeded ? undefined : written.responses[0]?.response_range?.kvs[0];
+  const answered = await waitForResult(deps, key, existing, BigInt(written.header.revision), deadlineAt);
+  if (!answered) throw await stillGoing(deps, ref, id);
+  // replied now: the request is done with (unless it changed meanwhile, which it does not once answered)
+  await withDeadline(etcd.if(key, 'Mod', '==', answered.modRevision).then(etcd.delete().key(key)).commit(), CALL_MS).catch(() => undefined);
+  return reply(`${ref.type}/${ref.product}`, answered.result);
 }
 
-/** Waits for the record to list `id` in a terminal state, watching from `revision` + 1 (the record may change often). */
-async function follow(deps: FollowDeps, ref: ProductRef, id: string, revision: bigint, deadlineAt: number): Promise<RolloutOutcome> {
-  const { etcd, keys } = deps;
+/** The request's result once written, watching from `revision` + 1; undefined at the deadline or when the admin closes. */
+async function waitForResult(deps: FollowDeps, key: string, current: IKeyValue | undefined, revision: bigint, deadlineAt: number): Promise<{ result: RolloutResult; modRevision: string } | undefined> {
+  const { etcd } = deps;
   const now = deps.now ?? Date.now;
-  const key = keys.rollouts(ref.type, ref.product);
-  const current = parseRecord((await withDeadline(etcd.get(key).exec(), CALL_MS)).kvs[0]);
-  if (current && isTerminal(current.state) && current.requests.includes(id)) return answer(current);
+  const answered = parseRequest(current)?.result;
+  if (current && answered) return { result: answered, modRevision: String(current.mod_revision) };
   let watcher: Awaited<ReturnType<ReturnType<Etcd3['watch']>['create']>> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stop: (() => void) | undefined;
   try {
-    const ended = await new Promise<RolloutRecord | undefined>((resolve, reject) => {
+    return await new Promise<{ result: RolloutResult; modRevision: string } | undefined>((resolve, reject) => {
       timer = setTimeout(() => resolve(undefined), Math.max(0, deadlineAt - now()));
       stop = () => resolve(undefined);
       if (deps.signal?.aborted) stop();
       deps.signal?.addEventListener('abort', stop, { once: true });
+      const seen = (kv: IKeyValue): void => {
+        const result = parseRequest(kv)?.result;
+        if (result) resolve({ result, modRevision: String(kv.mod_revision) });
+      };
       etcd.watch().key(key).startRevision(String(revision + 1n)).create().then((w) => {
         watcher = w;
-        w.on('put', (kv) => {
-          const record = parseRecord(kv);
-          if (record && isTerminal(record.state) && record.requests.includes(id)) resolve(record);
-        });
-        // a compacted start revision: the record as it is now still answers, unless a later rollout replaced it
+        w.on('put', seen);
+        // a compacted start revision: the key as it is now still answers
         w.on('error', () => {
-          void withDeadline(etcd.get(key).exec(), CALL_MS).then((r) => {
-            const record = parseRecord(r.kvs[0]);
-            if (record && isTerminal(record.state) && record.requests.includes(id)) resolve(record);
-          }, () => undefined);
+          void withDeadline(etcd.get(key).exec(), CALL_MS).then((r) => r.kvs[0] && seen(r.kvs[0]), () => undefined);
         });
       }, reject);
     });
-    if (ended) return answer(ended);
   } finally {
     clearTimeout(timer);
     if (stop) deps.signal?.removeEventListener('abort', stop);
     await watcher?.cancel().catch(() => undefined);
   }
-  throw await stillGoing(deps, ref, id);
 }
 
-/** The reply for a record that answers a request. */
-function answer(record: RolloutRecord): RolloutOutcome {
-  const { product, from, to } = record;
-  if (record.state === 'SUCCEEDED') return { from, to, instances: Object.keys(record.instances) };
-  const where = record.host ? ` on ${record.host}` : '';
-  if (record.cause === 'refused') {
-    const reason = record.reason ?? 'refused';
-    throw new WorkerAdminError(errorCodeOf(reason) ?? 'UPDATE_FAILED', explanationOf(reason), { details: { rolloutId: record.id } });
+/** The reply for a request's result. */
+function reply(product: string, result: RolloutResult): RolloutOutcome {
+  const { from, to } = result;
+  const details = { details: { rolloutId: result.rolloutId } };
+  if (result.state === 'SUCCEEDED') return { from, to, instances: result.instances };
+  const where = result.host ? ` on ${result.host}` : '';
+  if (result.cause === 'refused') {
+    const reason = result.reason ?? 'refused';
+    throw new WorkerAdminError(errorCodeOf(reason) ?? 'UPDATE_FAILED', explanationOf(reason), details);
   }
-  if (record.state === 'ROLLBACK_FAILED') {
-    throw new WorkerAdminError('UPDATE_FAILED', `${product} ${from} → ${to} failed${where}: ${record.reason ?? ''} (not rolled back everywhere: see \`worker-admin fleet status\`)`, { details: { rolloutId: record.id } });
+  if (result.state === 'ROLLBACK_FAILED') {
+    throw new WorkerAdminError('UPDATE_FAILED', `${product} ${from} → ${to} failed${where}: ${result.reason ?? ''} (not rolled back everywhere: see \`worker-admin fleet status\`)`, details);
   }
   const back = `(rolled back: ${from} keeps serving)`;
-  if (record.cause === 'abort') throw new WorkerAdminError('UPDATE_ABORTED', `${product} ${from} → ${to} was ${record.reason ?? 'aborted'} ${back}`, { details: { rolloutId: record.id } });
-  throw new WorkerAdminError('UPDATE_FAILED', `${product} ${from} → ${to} failed${where}: ${record.reason ?? 'unknown reason'} ${back}`, { details: { rolloutId: record.id } });
+  if (result.cause === 'abort') throw new WorkerAdminError('UPDATE_ABORTED', `${product} ${from} → ${to} was ${result.reason ?? 'aborted'} ${back}`, details);
+  throw new WorkerAdminError('UPDATE_FAILED', `${product} ${from} → ${to} failed${where}: ${result.reason ?? 'unknown reason'} ${back}`, details);
 }
 
 /** TIMEOUT naming the rollout that goes on, or what the request waits behind. */
@@ -139,7 +138,7 @@ async function stillGoing(deps: FollowDeps, ref: ProductRef, id: string): Promis
   const product = productKey(ref);
   const record = parseRecord((await withDeadline(deps.etcd.get(deps.keys.rollouts(ref.type, ref.product)).exec(), CALL_MS).catch(() => undefined))?.kvs[0]);
   if (record?.requests.includes(id)) {
-    if (isTerminal(record.state)) return new WorkerAdminError('TIMEOUT', `${product}: rollout ${record.id} ended ${record.state} as the command's time ran out`);
+    if (isTerminal(record.state)) return new WorkerAdminError('TIMEOUT', `${product}: rollout ${record.id} ended ${record.state} as the command's time ran out; sent again, it answers`, { details: { rolloutId: record.id, request: id } });
     const where = record.state === 'ROLLING_BACK' ? 'rolling back' : `${record.state}, batch ${record.batch + 1} of ${record.batches.length}`;
     return new WorkerAdminError('TIMEOUT', `${product} ${record.from} → ${record.to}: rollout ${record.id} goes on (${where}); \`worker-admin fleet status\` shows it`, { details: { rolloutId: record.id, request: id } });
   }
@@ -172,7 +171,7 @@ export async function controlRollout(deps: FollowDeps, ref: ProductRef, action: 
     throw new WorkerAdminError('NOT_FOUND', `no rollout of ${product} in progress${record ? ` (the last one, ${record.id}, ended ${record.state})` : ''}`);
   }
   const key = keys.rolloutControl(ref.type, ref.product);
-  const value: RolloutControl = { action, at: (deps.now ?? Date.now)(), by };
+  const value: RolloutControl = { action, rolloutId: record.id, at: (deps.now ?? Date.now)(), by };
   const put = await withDeadline(etcd.put(key).value(JSON.stringify(value)).exec(), CALL_MS);
   const taken = await waitDeleted(etcd, key, BigInt(put.header.revision), waitMs);
   const after = (await readRollout(deps, ref)) ?? record;

@@ -37,6 +37,11 @@ function answerBy(call: HandlerCall | undefined, now: number): number {
   return call.deadlineAt - Math.max(200, Math.min(2000, Math.floor(left / 10)));
 }
 
+/** The request's id: the command's uuid (a new one when that cannot name a key). */
+function requestIdOf(call: HandlerCall | undefined): string | undefined {
+  return call && REQUEST_ID_RE.test(call.uuid) ? call.uuid : undefined;
+}
+
 function productOf(payload: Record<string, unknown>, command: string): ProductRef {
   if (payload['product'] === undefined) throw new WorkerAdminError('PAYLOAD_INVALID', `${command} of a fleet-managed product needs "product": "type/product"`);
   try {
@@ -95,7 +100,7 @@ export function rolloutHandlers(deps: RolloutHandlerDeps): Record<string, Handle
     /** {product, version?, maxParallel?, canary?, minHealthy?, request?} → {from, to, instances} once the rollout ended. */
     ADMIN_UPDATE: async (payload, _ctx, call) => {
       const { ref, ...ask } = parseUpdate(payload);
-      return requestRollout(follow, ref, { ...ask, trigger: 'command', by }, answerBy(call, now()));
+      return requestRollout(follow, ref, { ...ask, id: ask.id ?? requestIdOf(call), trigger: 'command', by }, answerBy(call, now()));
     },
     /** {product} → {from, to, instances}: back to the version before the last successful rollout; the mode turns manual. */
     ADMIN_ROLLBACK: async (payload, _ctx, call) => {
@@ -106,7 +111,7 @@ export function rolloutHandlers(deps: RolloutHandlerDeps): Record<string, Handle
       if (!running?.previous) {
         throw new WorkerAdminError('NOT_FOUND', `${productKey(ref)}: no previous version to roll back to (no successful fleet rollout of it was recorded)`);
       }
-      return requestRollout(follow, ref, { version: running.previous, trigger: 'rollback', by }, answerBy(call, now()));
+      return requestRollout(follow, ref, { version: running.previous, id: requestIdOf(call), trigger: 'rollback', by }, answerBy(call, now()));
     },
     /** {product, action: pause|resume|abort} → {product, action, rolloutId, state, taken}. */
     ADMIN_FLEET_ROLLOUT: async (payload, _ctx, call) => {

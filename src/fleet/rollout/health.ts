@@ -48,13 +48,14 @@ function seconds(ms: number): string {
 export function judgeMoving(record: RolloutRecord, identifier: string, instance: RolloutInstance, view: RolloutView, startTimeoutMs: number): Verdict {
   const { to, minHealthyMs } = record;
   const host = instance.host;
+  const placed = placedAt(view, identifier);
+  if (!placed) return { kind: 'done' }; // scaled down meanwhile: nothing left to wait for
+  // placement moved it (its host left or is drained): it is moved to `to` there, and waited for again
+  if (placed.host !== host || placed.version !== to) return { kind: 'reassign', host: placed.host };
   const live = view.hosts.get(host);
   if (!live || (instance.incarnation !== null && live.incarnation !== instance.incarnation)) {
     return { kind: 'failed', host, reason: `${host} was lost while ${identifier} moved to ${to}` };
   }
-  const placed = placedAt(view, identifier);
-  if (!placed) return { kind: 'done' }; // scaled down meanwhile: nothing left to wait for
-  if (placed.host !== host || placed.version !== to) return { kind: 'reassign', host: placed.host };
   const now = view.now;
   const line = reported(view, host, identifier);
   const patch: Partial<RolloutInstance> = {};

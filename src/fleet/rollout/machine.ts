@@ -94,15 +94,15 @@ interface NewRollout {
   requests: string[];
 }
 
+/** An instance a rollout has not moved yet, on `host` with version `from`. */
+export function pendingInstance(host: string, from: string, to: string): RolloutInstance {
+  return { host, from, to, state: 'pending', movedAt: null, incarnation: null, error: null, restarts: null, readySince: null, readyAt: null };
+}
+
 /** A PENDING record: every instance pending, batches planned. */
 export function newRollout(spec: NewRollout, now: number): RolloutRecord {
   const instances: Record<string, RolloutInstance> = {};
-  for (const i of spec.instances) {
-    instances[i.identifier] = {
-      host: i.host, from: i.version, to: spec.to, state: 'pending',
-      movedAt: null, incarnation: null, error: null, restarts: null, readySince: null, readyAt: null,
-    };
-  }
+  for (const i of spec.instances) instances[i.identifier] = pendingInstance(i.host, i.version, spec.to);
   return {
     id: spec.id, product: spec.product, from: spec.from, to: spec.to, state: 'PENDING', pausedFrom: null, trigger: spec.trigger,
     canary: spec.canary, maxParallel: spec.maxParallel, minHealthyMs: spec.minHealthyMs,

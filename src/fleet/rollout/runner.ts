@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../common/log.js';
 import type { RolloutHook } from '../coordinator/pass.js';
 import type { FleetKeys } from '../keys.js';
-import { checkBatch, moveBatch, rearm, rollBack } from './batches.js';
+import { answerRequests, expireAnswers, openRequests } from './answers.js';
+import { checkBatch, moveBatch, rearm, reconcile, rollBack } from './batches.js';
 import { applyEvent, canApply, isTerminal, newRollout, type RolloutEvent } from './machine.js';
 import type { Read, RolloutView, RolloutWriter } from './ports.js';
 import { instancesToMove, resolveTarget, rolloutSettings, type ListVersions } from './target.js';
@@ -62,6 +63,9 @@ export class RolloutRunner implements RolloutHook {
 
   /** False when a write was not applied (the pass stops; the next one reads again). */
   private async product(product: string, state: PassState, writer: RolloutWriter): Promise<boolean> {
+    const expiry = state.change();
+    expireAnswers(product, state, expiry);
+    if (!(await expiry.commit(writer))) return false;
     const record = state.rollouts.get(product)?.value;
     if (rolloutInProgress(record)) return this.step(product, record!, state, writer);
     const control = state.view.controls.get(product);
@@ -71,55 +75,54 @@ export class RolloutRunner implements RolloutHook {
       change.delete(this.controlKey(product), control.modRevision);
       if (!(await change.commit(writer))) return false;
     }
-    for (const request of state.view.requests.get(product) ?? []) {
-      const key = this.deps.keys.rolloutRequest(...splitProduct(product), request.value.id);
-      if (state.deleted.has(key)) continue;
-      const started = await this.start(product, request.value, key, state, writer);
+    for (const request of openRequests(product, state)) {
+      if (request.value.result) continue; // answered: its admin replies and deletes it
+      const started = await this.start(product, request, state, writer);
       if (started === 'refused-write') return false;
       if (started === 'running' || started === 'waiting') return true;
     }
     return true;
   }
 
-  /** Starts a request: a record in its first batch, or ended at once. */
-  private async start(product: string, request: RolloutRequest, key: string, state: PassState, writer: RolloutWriter): Promise<'running' | 'ended' | 'waiting' | 'refused-write'> {
+  /** Starts a request: a record in its first batch, or ended at once (answered). */
+  private async start(product: string, request: Read<RolloutRequest> & { key: string }, state: PassState, writer: RolloutWriter): Promise<'running' | 'ended' | 'waiting' | 'refused-write'> {
     const { view } = state;
+    const ask = request.value;
     const desired = view.desired.get(product);
     const running = state.running.get(product)?.value;
     if (desired && !running) return 'waiting'; // placement has not recorded a version yet
     const change = state.change();
-    const base = { id: this.deps.newId?.() ?? newRolloutId(view.now), product, trigger: request.trigger, requests: [request.id] };
-    const end = async (record: RolloutRecord | undefined, published: Publication[] = []): Promise<'ended' | 'refused-write'> => {
-      change.delete(key);
-      if (record) change.putRecord(product, record);
+    const base = { id: this.deps.newId?.() ?? newRolloutId(view.now), product, trigger: ask.trigger, requests: [ask.id] };
+    const end = async (record: RolloutRecord, published: Publication[] = []): Promise<'ended' | 'refused-write'> => {
+      change.putRecord(product, record);
+      answerRequests(record, state, change, this.deps.host);
       if (!(await change.commit(writer))) return 'refused-write';
       for (const [event, payload] of published) this.deps.publish(event, payload);
       return 'ended';
     };
     if (!desired || !running) {
-      const from = running?.version ?? request.version ?? '';
-      return end(this.refuse({ ...base, from, to: request.version ?? from }, `${product} has no fleet desired state (apply one with \`worker-admin fleet apply\`)`, view.now, writer));
+      const from = running?.version ?? ask.version ?? '';
+      return end(this.refuse({ ...base, from, to: ask.version ?? from }, `${product} has no fleet desired state (apply one with \`worker-admin fleet apply\`)`, view.now, writer));
     }
-    const target = await resolveTarget(request, running, desired, view.overrides.get(product), this.deps.listVersions);
+    const target = await resolveTarget(ask, running, desired, view.overrides.get(product), this.deps.listVersions);
     const from = running.version;
-    if (request.trigger === 'auto' || request.trigger === 'planned') {
+    if ((ask.trigger === 'auto' || ask.trigger === 'planned') && target.kind !== 'update') {
       // an automatic check with nothing to do leaves the last rollout's record as it is
-      if (target.kind !== 'update') {
-        this.deps.logger.info({ product, trigger: request.trigger, reason: target.reason }, 'rollout check: nothing to update');
-        return end(undefined);
-      }
+      this.deps.logger.info({ product, trigger: ask.trigger, reason: target.reason }, 'rollout check: nothing to update');
+      change.delete(request.key, request.modRevision);
+      return (await change.commit(writer)) ? 'ended' : 'refused-write';
     }
-    if (target.kind === 'refused') return end(this.refuse({ ...base, from, to: request.version ?? from }, target.reason, view.now, writer));
+    if (target.kind === 'refused') return end(this.refuse({ ...base, from, to: ask.version ?? from }, target.reason, view.now, writer));
     const to = target.to;
     const instances = instancesToMove(view, ...splitProduct(product), to);
-    const pending = newRollout({ ...base, ...rolloutSettings(request, desired, view.overrides.get(product)), from, to, instances }, view.now);
+    const pending = newRollout({ ...base, ...rolloutSettings(ask, desired, view.overrides.get(product)), from, to, instances }, view.now);
     if (instances.length === 0) {
       const record = { ...applyEvent(pending, { type: 'nothing' }, view.now), term: writer.revision };
       if (to !== from) change.putRunning(product, { ...running, version: to, previous: from, since: view.now });
       const reason = target.kind === 'none' ? target.reason : `no instance of ${product} to move`;
       return end(record, [to === from ? ['UPDATE_SKIPPED', this.payload(record, { reason })] : ['UPDATE_SUCCEEDED', this.payload(record, { instances: [] })]]);
     }
-    // the request stays until the rollout ends: its record then answers it
+    // the request stays unanswered until the rollout ends
     const record = moveBatch({ ...applyEvent(pending, { type: 'begin' }, view.now), term: writer.revision }, state, change);
     change.putRecord(product, record);
     if (!(await change.commit(writer))) return 'refused-write';
@@ -140,18 +143,24 @@ export class RolloutRunner implements RolloutHook {
     return this.deps.keys.rolloutControl(...splitProduct(product));
   }
 
-  /** One step of a rollout in progress: control, the batch's health, the next batch or the end; rollback. */
+  /** One step of a rollout in progress: control, changes meanwhile, the batch's health, the next batch or the end; rollback. */
   private async step(product: string, stored: RolloutRecord, state: PassState, writer: RolloutWriter): Promise<boolean> {
-    const now = state.view.now;
+    const { view } = state;
+    const now = view.now;
     const change = state.change();
     const published: Publication[] = [];
     let record = stored.term === writer.revision ? stored : rearm(stored, now);
     record = { ...record, term: writer.revision };
-    const control = state.view.controls.get(product);
+    const control = view.controls.get(product);
     if (control) {
       change.delete(this.controlKey(product), control.modRevision);
-      record = this.control(record, control, now);
+      // a control meant for another (earlier) rollout is dropped
+      if (control.value.rolloutId === record.id) record = this.control(record, control, now);
     }
+    if (!view.desired.has(product) && canApply(record.state, 'fail')) {
+      record = applyEvent(record, { type: 'fail', cause: 'abort', reason: `${product} was removed from the fleet's desired state`, host: null }, now);
+    }
+    record = reconcile(record, state.current());
     const running = state.running.get(product)?.value;
     if (record.state === 'CANARY' || record.state === 'BATCH' || record.state === 'PAUSED') {
       record = checkBatch(record, state, change, this.deps.startTimeoutMs);
@@ -168,9 +177,7 @@ export class RolloutRunner implements RolloutHook {
         published.push(['UPDATE_FAILED', this.payload(record, { reason: record.reason, rolledBack: record.state === 'ROLLED_BACK' })]);
       }
     }
-    if (isTerminal(record.state)) {
-      for (const id of record.requests) change.delete(this.deps.keys.rolloutRequest(...splitProduct(product), id));
-    }
+    if (isTerminal(record.state)) answerRequests(record, state, change, this.deps.host);
     if (JSON.stringify(record) === JSON.stringify(stored) && change.empty) {
       this.scheduleWake(record, now);
       return true;

@@ -74,11 +74,30 @@ export interface RolloutRequest {
   trigger: RolloutTrigger;
   by: string;
   at: number;
+  /** Written by the coordinator when it refuses the request or when the rollout answering it ends. */
+  result?: RolloutResult | undefined;
+}
+
+/** How a request was answered: its rollout's end (or its refusal), as the admin that wrote it replies. */
+export interface RolloutResult {
+  state: RolloutState;
+  from: string;
+  to: string;
+  /** The identifiers the rollout moved (or tried to). */
+  instances: string[];
+  reason: string | null;
+  host: string | null;
+  cause: RolloutCause | null;
+  rolloutId: string;
+  /** When it was written (the coordinator's clock, ms): the coordinator deletes it an hour later if no admin did. */
+  at: number;
 }
 
 /** K/rollout-control/TYPE/PRODUCT */
 export interface RolloutControl {
   action: 'pause' | 'resume' | 'abort';
+  /** The rollout it was meant for: a control for another one is dropped. */
+  rolloutId: string;
   at: number;
   by: string;
 }

@@ -26,8 +26,8 @@ export class PassState {
   readonly assignments: Map<string, Known<HostAssignments>>;
   readonly running: Map<string, Known<RunningVersion>>;
   readonly rollouts: Map<string, Known<RolloutRecord>>;
-  /** Keys of requests and controls deleted by this pass. */
-  readonly deleted = new Set<string>();
+  /** Keys of requests and controls this pass deleted or answered: not taken again. */
+  readonly settled = new Set<string>();
 
   constructor(readonly view: RolloutView, readonly keys: FleetKeys) {
     this.assignments = known(view.assignments);
@@ -52,6 +52,7 @@ export class Change {
   private record: { product: string; value: RolloutRecord } | undefined;
   private running: { product: string; value: RunningVersion } | undefined;
   private readonly deletes: Array<{ key: string; modRevision?: string }> = [];
+  private readonly puts: Array<{ key: string; value: string; modRevision?: string }> = [];
 
   constructor(private readonly state: PassState) {}
 
@@ -72,13 +73,18 @@ export class Change {
     this.running = { product, value };
   }
 
+  /** Puts another key (a request's result, a history entry); with `modRevision`, only if it is unchanged. */
+  put(key: string, value: unknown, modRevision?: string): void {
+    this.puts.push({ key, value: JSON.stringify(value), ...(modRevision === undefined ? {} : { modRevision }) });
+  }
+
   /** Deletes a key; with `modRevision`, only if it is unchanged (a control written meanwhile is not lost). */
   delete(key: string, modRevision?: string): void {
-    if (!this.state.deleted.has(key)) this.deletes.push(modRevision === undefined ? { key } : { key, modRevision });
+    if (!this.state.settled.has(key)) this.deletes.push(modRevision === undefined ? { key } : { key, modRevision });
   }
 
   get empty(): boolean {
-    return this.hosts.size === 0 && !this.record && !this.running && this.deletes.length === 0;
+    return this.hosts.size === 0 && !this.record && !this.running && this.deletes.length === 0 && this.puts.length === 0;
   }
 
   /** One fenced transaction; on success the pass's state takes the new values. */
@@ -105,6 +111,10 @@ export class Change {
       guard(key, this.state.running.get(this.running.product));
       ops.push({ put: key, value: JSON.stringify(this.running.value) });
     }
+    for (const p of this.puts) {
+      ops.push({ put: p.key, value: p.value });
+      if (p.modRevision !== undefined) compares.push({ key: p.key, target: 'Mod', value: p.modRevision });
+    }
     for (const d of this.deletes) {
       ops.push({ delete: d.key });
       if (d.modRevision !== undefined) compares.push({ key: d.key, target: 'Mod', value: d.modRevision });
@@ -113,7 +123,8 @@ export class Change {
     for (const [host, value] of this.hosts) this.state.assignments.set(host, { value, modRevision: null });
     if (this.record) this.state.rollouts.set(this.record.product, { value: this.record.value, modRevision: null });
     if (this.running) this.state.running.set(this.running.product, { value: this.running.value, modRevision: null });
-    for (const d of this.deletes) this.state.deleted.add(d.key);
+    for (const d of this.deletes) this.state.settled.add(d.key);
+    for (const p of this.puts) this.state.settled.add(p.key); // a request answered: not taken again in this pass
     return true;
   }
 }
