@@ -255,6 +255,54 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     expect((await fleet.requests()).size).toBe(0);
   });
 
+  it('runs auto checks once per interval for the whole fleet, skipping a version that failed', async () => {
+    fleet.versions = ['1.1', '1.2'];
+    await fleet.desire(6, { mode: 'auto', intervalMs: 60_000, canary: 0, maxParallel: 6, minHealthyMs: 0 });
+    await turns(2); // a check at once: nothing newer, its request dropped
+    expect(await fleet.record()).toBeUndefined();
+    expect((await fleet.requests()).size).toBe(0);
+    const first = (await fleet.runningVersion())!.checkedAt!;
+
+    fleet.versions.push('1.3');
+    fleet.broken.set('1.3', 'crash');
+    await turns(5); // 25 s: not due yet
+    expect(await fleet.record()).toBeUndefined();
+    fleet.now = first + 60_000;
+    const failed = (await drive('1.3', ended)).at(-1)!.record!;
+    expect(failed).toMatchObject({ trigger: 'auto', to: '1.3', state: 'ROLLED_BACK' });
+    expect((await fleet.requests()).size).toBe(0); // an automatic request is deleted once answered: no one follows it
+
+    fleet.now = (await fleet.runningVersion())!.checkedAt! + 60_000;
+    await turns(2); // due again: 1.3 failed, nothing else newer
+    expect((await fleet.record())!.id).toBe(failed.id);
+
+    fleet.versions.push('1.4');
+    fleet.now = (await fleet.runningVersion())!.checkedAt! + 60_000;
+    const done = (await drive('1.4', (r) => r?.to === '1.4' && ended(r))).at(-1)!.record!;
+    expect(done).toMatchObject({ trigger: 'auto', from: '1.2', to: '1.4', state: 'SUCCEEDED' });
+    expect(await fleet.runningVersion()).toMatchObject({ version: '1.4', failed: ['1.3'] });
+  });
+
+  it('runs a planned check at the time its `at` names, not before, and not once per coordinator', async () => {
+    fleet.versions = ['1.1', '1.2'];
+    await fleet.desire(6, { mode: 'planned', at: '0 * * * *', canary: 0, maxParallel: 6, minHealthyMs: 0 });
+    await fleet.pass(runner, writer); // first sight: the next top of the hour is the first check
+    const marked = (await fleet.runningVersion())!.checkedAt!;
+    const top = new Date(marked);
+    top.setMinutes(60, 0, 0);
+    fleet.versions.push('1.3');
+    fleet.now = top.getTime() - 1000;
+    await fleet.pass(runner, writer);
+    expect(await fleet.pendingRequests()).toEqual([]);
+    writer = await fleet.elect('host-c'); // a new coordinator reads when the last check ran
+    runner = fleet.runner('host-c');
+    fleet.now = top.getTime();
+    await fleet.pass(runner, writer);
+    expect(await fleet.pendingRequests()).toEqual([`planned-${top.getTime().toString(36)}`]);
+    const done = (await drive('1.3', ended)).at(-1)!.record!;
+    expect(done).toMatchObject({ trigger: 'planned', to: '1.3', state: 'SUCCEEDED' });
+  });
+
   it('takes in a scale-up on its last batch and drops what a scale-down removed', async () => {
     await fleet.request('q1', { canary: 1, maxParallel: 2, minHealthyMs: 10_000 });
     await drive('1.3', (r) => r?.state === 'CANARY');

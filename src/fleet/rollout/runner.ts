@@ -7,6 +7,7 @@ import type { RolloutHook } from '../coordinator/pass.js';
 import type { FleetKeys } from '../keys.js';
 import { answerRequests, expireAnswers, openRequests } from './answers.js';
 import { checkBatch, moveBatch, rearm, reconcile, rollBack } from './batches.js';
+import { dueChecks } from './checks.js';
 import { applyEvent, canApply, isTerminal, newRollout, type RolloutEvent } from './machine.js';
 import type { Read, RolloutView, RolloutWriter } from './ports.js';
 import { instancesToMove, resolveTarget, rolloutSettings, type ListVersions } from './target.js';
@@ -45,6 +46,13 @@ export class RolloutRunner implements RolloutHook {
   /** Steps every rollout in progress, then starts the oldest request of each product with none. */
   async pass(view: RolloutView, writer: RolloutWriter): Promise<void> {
     const state = new PassState(view, this.deps.keys);
+    const checks = state.change();
+    const fired = dueChecks(state, checks);
+    if (!(await checks.commit(writer))) {
+      this.deps.poke?.();
+      return;
+    }
+    if (fired.length > 0) this.deps.logger.info({ checks: fired }, 'update checks due: requests written');
     const products = new Set([...view.rollouts.keys(), ...view.requests.keys(), ...view.controls.keys()]);
     for (const product of [...products].sort()) {
       if (writer.fenced) return;
@@ -165,7 +173,7 @@ export class RolloutRunner implements RolloutHook {
     if (record.state === 'CANARY' || record.state === 'BATCH' || record.state === 'PAUSED') {
       record = checkBatch(record, state, change, this.deps.startTimeoutMs);
       if (record.state === 'SUCCEEDED') {
-        change.putRunning(product, { version: record.to, previous: record.from === record.to ? (running?.previous ?? null) : record.from, failed: running?.failed ?? [], since: now });
+        change.putRunning(product, { ...running, version: record.to, previous: record.from === record.to ? (running?.previous ?? null) : record.from, failed: running?.failed ?? [], since: now });
         published.push(['UPDATE_SUCCEEDED', this.payload(record, { instances: Object.keys(record.instances) })]);
       }
     }

@@ -50,7 +50,7 @@ export class PassState {
 export class Change {
   private readonly hosts = new Map<string, HostAssignments>();
   private record: { product: string; value: RolloutRecord } | undefined;
-  private running: { product: string; value: RunningVersion } | undefined;
+  private readonly running = new Map<string, RunningVersion>();
   private readonly deletes: Array<{ key: string; modRevision?: string }> = [];
   private readonly puts: Array<{ key: string; value: string; modRevision?: string }> = [];
 
@@ -70,7 +70,7 @@ export class Change {
   }
 
   putRunning(product: string, value: RunningVersion): void {
-    this.running = { product, value };
+    this.running.set(product, value);
   }
 
   /** Puts another key (a request's result, a history entry); with `modRevision`, only if it is unchanged. */
@@ -84,7 +84,7 @@ export class Change {
   }
 
   get empty(): boolean {
-    return this.hosts.size === 0 && !this.record && !this.running && this.deletes.length === 0 && this.puts.length === 0;
+    return this.hosts.size === 0 && !this.record && this.running.size === 0 && this.deletes.length === 0 && this.puts.length === 0;
   }
 
   /** One fenced transaction; on success the pass's state takes the new values. */
@@ -106,10 +106,10 @@ export class Change {
       guard(key, this.state.rollouts.get(this.record.product));
       ops.push({ put: key, value: JSON.stringify(this.record.value) });
     }
-    if (this.running) {
-      const key = keys.running(...splitProduct(this.running.product));
-      guard(key, this.state.running.get(this.running.product));
-      ops.push({ put: key, value: JSON.stringify(this.running.value) });
+    for (const [product, value] of this.running) {
+      const key = keys.running(...splitProduct(product));
+      guard(key, this.state.running.get(product));
+      ops.push({ put: key, value: JSON.stringify(value) });
     }
     for (const p of this.puts) {
       ops.push({ put: p.key, value: p.value });
@@ -122,7 +122,7 @@ export class Change {
     if (!(await writer.commit(ops, compares))) return false;
     for (const [host, value] of this.hosts) this.state.assignments.set(host, { value, modRevision: null });
     if (this.record) this.state.rollouts.set(this.record.product, { value: this.record.value, modRevision: null });
-    if (this.running) this.state.running.set(this.running.product, { value: this.running.value, modRevision: null });
+    for (const [product, value] of this.running) this.state.running.set(product, { value, modRevision: null });
     for (const d of this.deletes) this.state.settled.add(d.key);
     for (const p of this.puts) this.state.settled.add(p.key); // a request answered: not taken again in this pass
     return true;
