@@ -156,7 +156,7 @@ export class Admin {
     this.context = { config, registry: this.registry, repository, catalog, packages, configurations, link: this.link, logger };
     this.updates = new UpdateService({
       config, registry: this.registry, repository, persistence, logger, launch: instanceDeps.launch,
-      drainAndStop: instanceDeps.drainAndStop, publish: instanceDeps.publish, scheduler: this.scheduler,
+      drainAndStop: instanceDeps.drainAndStop, publish: instanceDeps.publish, scheduler: this.scheduler, now: () => this.clock.now(),
     });
     Object.assign(handlers, updateHandlers(this.updates));
   }

@@ -8,7 +8,7 @@ export interface Subcommand {
 }
 
 const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => Promise<Subcommand> }> = {
-  up: { usage: 'up [--config config/admin.yaml] [--connectors DIR]…', summary: 'router + admin + a local repository packed from ./connectors or each --connectors DIR (the main job)', load: () => import('./up.js') },
+  up: { usage: 'up [--config config/admin.yaml] [--connectors DIR]… [--watch]', summary: 'router + admin + a local repository packed from ./connectors or each --connectors DIR (the main job; --watch: development mode follows edits)', load: () => import('./up.js') },
   router: { usage: 'router [--listen ADDR] [--state-dir DIR] [--token-file FILE] [--insecure] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]', summary: 'run the router alone', load: () => import('./router.js') },
   admin: { usage: 'admin [--config config/admin.yaml]', summary: 'run the admin alone, connecting to router.address', load: () => import('./admin.js') },
   send: { usage: 'send COMMAND [JSON|@FILE|-] [--product TYPE/PRODUCT] [--target ID] [--major N] [--uuid UUID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'send a command, print the Reply as JSON (exit 0 on SUCCESS)', load: () => import('./send.js') },

@@ -27,6 +27,8 @@ import type { Admin } from '../admin/admin.js';
 import type { Handler } from '../admin/commands/context.js';
 import type { ProductRef } from '../admin/payloads.js';
 import { Converger } from './converge/converger.js';
+import { Coordinator, coordinatorStatus } from './coordinator/coordinator.js';
+import { repositoryVersions } from './coordinator/resolve.js';
 import { desiredHandlers } from './desired/handlers.js';
 import { repositorySecretKeys } from './desired/secrets.js';
 import { DesiredStore } from './desired/store.js';
@@ -54,6 +56,9 @@ export interface FleetStatus {
   engines: { nats: 'connected' | 'disconnected'; etcd: 'reachable' | 'unreachable' };
   hosts: Array<{ name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>; addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'] }>;
   counters: Record<string, number>;
+  /** The fleet's coordinator now (null while none is elected), and what placement could not place. */
+  coordinator?: { host: string; since: number } | null;
+  missing?: Array<{ product: string; wanted: number; placed: number; reason: string }>;
 }
 
 const PREVIOUS_FILE = 'fleet-host.json';
@@ -97,6 +102,7 @@ export class FleetHost {
   /** The products with a desired state (K/desired/): fleet-managed. */
   private readonly desired: PrefixMirror;
   private converger: Converger | undefined;
+  private coordinator: Coordinator | undefined;
   /** From a lost lease until the assignments were read again: fleet-managed instances are withheld from dispatch. */
   private returning = false;
 
@@ -207,6 +213,13 @@ export class FleetHost {
       env, handOffMs: admin.config.timeouts.startMs + 10_000, logger: logger.child({ component: 'fleet-converge' }), now: this.now,
     });
     await this.converger.start();
+    this.coordinator = new Coordinator({
+      etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
+      leaseTtlMs: config.leaseTtlMs, reassignAfterMs: config.reassignAfterMs,
+      resolveVersion: repositoryVersions(admin.context.repository),
+      logger: logger.child({ component: 'fleet-coordinator' }), now: this.now,
+    });
+    this.coordinator.start();
   }
 
   /**
@@ -278,6 +291,7 @@ export class FleetHost {
         await this.converger?.resync();
         this.returning = false;
         await this.identifiers.reclaimAll();
+        await this.coordinator?.reRegistered();
         await this.writeRecord();
         this.setState('LIVE');
         logger.info({ incarnation: this.incarnation }, 'fleet host re-registered with a new incarnation');
@@ -312,6 +326,8 @@ export class FleetHost {
       startedAt: this.startedAt,
       state: this.state === 'LEAVING' || this.state === 'LEFT' ? 'leaving' : 'live',
       ...view,
+      // other hosts send nothing to an instance withheld here
+      serves: view.serves.filter((served) => !this.withheld(served.identifier)),
     };
   }
 
@@ -357,7 +373,9 @@ export class FleetHost {
     if (this.leases && this.leases.sinceRenewal() > config.leaseTtlMs / 3 + 2000) etcd = 'unreachable';
     const hosts: FleetStatus['hosts'] = [];
     const self = this.record();
-    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances: self.instances });
+    // a fleet-managed instance this router does not dispatch to now (fenced, or back from a loss) says so
+    const instances = self.instances.map((i) => (i.state === 'READY' && this.withheld(i.identifier) ? { ...i, state: 'WITHHELD' } : i));
+    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances });
     for (const known of this.directory.all()) {
       const r = known.record;
       hosts.push({ name: r.name, status: known.silent ? 'silent' : r.state === 'leaving' ? 'leaving' : 'live', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: r.instances });
@@ -367,6 +385,7 @@ export class FleetHost {
       hosts.push({ name, status: 'lost', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: [] });
     }
     hosts.sort((a, b) => a.name.localeCompare(b.name));
+    const coordination = await coordinatorStatus(this.etcd, this.keys).catch(() => undefined);
     return {
       host: config.host,
       state: this.state,
@@ -379,7 +398,10 @@ export class FleetHost {
         inboundServed: this.inbound?.served ?? 0,
         inboundBounced: this.inbound?.bounced ?? 0,
         refusedMessages: this.transport.refused,
+        fencedWritesRefused: this.coordinator?.election.fencedRefusals ?? 0,
       },
+      coordinator: coordination?.coordinator ? { host: coordination.coordinator.host, since: coordination.coordinator.since } : null,
+      missing: coordination?.missing ?? [],
     };
   }
 
@@ -391,6 +413,8 @@ export class FleetHost {
     return (this.leaving ??= (async () => {
       this.setState('LEAVING');
       await this.writeRecord().catch(() => undefined);
+      // a leaving coordinator resigns first: its successor places this host's instances elsewhere
+      await this.coordinator?.close();
       // the coordinator places this host's instances elsewhere at once; each is drained here once its copy is READY
       await this.converger?.handOff();
       await this.transport.stopCommands();
@@ -405,6 +429,7 @@ export class FleetHost {
     while (this.outbound.inFlight > 0 && this.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.writeTimer) clearTimeout(this.writeTimer);
+    await this.coordinator?.close();
     await this.converger?.close();
     await this.desired.close();
     await this.directory.close();

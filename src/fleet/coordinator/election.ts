@@ -46,6 +46,8 @@ const MARGIN_MS = 1000;
 
 export class Election {
   state: ElectionState = 'FOLLOWER';
+  /** Writes of this host refused by etcd because their term had ended (fencing at work). */
+  fencedRefusals = 0;
   /** The create revision of our election key while COORDINATOR. */
   revision: string | undefined;
   /** Writes of the current term (undefined while FOLLOWER). */
@@ -182,6 +184,8 @@ export class Election {
     this.writer = new FencedWriter(this.deps, revision, {
       current: () => this.holds(revision),
       refused: (reason) => {
+        this.fencedRefusals += 1;
+        this.deps.logger.warn({ revision, reason }, 'fenced write refused: this host is no longer the coordinator of that term');
         if (this.revision === revision) void this.depose(reason);
       },
     });

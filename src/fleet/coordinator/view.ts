@@ -2,7 +2,7 @@
 // read-only transaction, so the pass sees the fleet at one etcd revision.
 import type { Etcd3, IKeyValue } from 'etcd3';
 import type { Logger } from '../../common/log.js';
-import type { DesiredConnector, DesiredOverride } from '../desired/types.js';
+import type { Cordon, DesiredConnector, DesiredOverride } from '../desired/types.js';
 import type { FleetKeys } from '../keys.js';
 import type { HostAssignments, HostReport, PlacementGaps, RunningVersion } from '../placement/types.js';
 import { parseHostRecord, type HostRecord } from '../registry/host-record.js';
@@ -15,13 +15,6 @@ export interface Versioned<T> {
   modRevision: string;
 }
 
-/** K/cordons/HOST */
-export interface CordonRecord {
-  mode: 'cordon' | 'drain';
-  by: string;
-  at: number;
-}
-
 /** The fleet as one pass sees it. Maps of products are keyed `type/product`, maps of hosts by host name. */
 export interface FleetView {
   /** The etcd revision everything was read at. */
@@ -32,7 +25,7 @@ export interface FleetView {
   overrides: Map<string, DesiredOverride>;
   /** Records of live (and leaving) hosts. */
   hosts: Map<string, HostRecord>;
-  cordons: Map<string, CordonRecord>;
+  cordons: Map<string, Cordon>;
   assignments: Map<string, Versioned<HostAssignments>>;
   reports: Map<string, HostReport>;
   running: Map<string, Versioned<RunningVersion>>;
@@ -109,7 +102,7 @@ export async function readView(etcd: Etcd3, keys: FleetKeys, logger: Logger, now
     desired,
     overrides: collect(1, keys.overridesPrefix, (kv) => parse<DesiredOverride>(kv)),
     hosts,
-    cordons: collect(3, keys.cordonsPrefix, (kv) => parse<CordonRecord>(kv)),
+    cordons: collect(3, keys.cordonsPrefix, (kv) => parse<Cordon>(kv)),
     assignments: collect(4, keys.assignmentsPrefix, (kv) => versioned<HostAssignments>(kv)),
     reports: collect(5, keys.reportsPrefix, (kv) => parse<HostReport>(kv)),
     running: collect(6, keys.runningPrefix, (kv) => versioned<RunningVersion>(kv)),
