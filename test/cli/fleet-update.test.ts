@@ -2,23 +2,21 @@
 // answering with the fleet's rollout handlers (the real dispatch) → etcd, where the coordinator's real passes (run
 // here, hosts simulated by their reports) carry the rollout out.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminContext } from '../../src/admin/commands/context.js';
 import { handleAdminCommand } from '../../src/admin/commands/index.js';
 import { adminPivot } from '../../src/admin/pivot.js';
 import { RouterLink } from '../../src/admin/router-link.js';
-import type { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
-import { findBinary, startEtcd, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { findBinary } from '../../src/fleet/engines/local-servers.js';
 import { rolloutHandlers } from '../../src/fleet/rollout/handlers.js';
-import type { RolloutRunner } from '../../src/fleet/rollout/runner.js';
 import { testEnv } from '../helpers/env.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
 import { REPO_ROOT } from '../helpers/workers.js';
 import { until } from '../fleet/engines.js';
-import { RolloutFleet, logger } from '../fleet/rollout-harness.js';
+import { RolloutFleet, logger, startTestEtcd } from '../fleet/rollout-harness.js';
 
 const skip = (await findBinary('etcd')) ? undefined : 'fleet update CLI tests skipped: etcd not installed (apt-get install -y etcd-server)';
 if (skip) console.warn(skip);
@@ -33,20 +31,17 @@ interface CliRun {
 }
 
 describe.skipIf(skip !== undefined)('worker-admin fleet update / fleet rollout', () => {
-  let dir: string;
-  let etcd: LocalServer;
+  let engine: Awaited<ReturnType<typeof startTestEtcd>>;
   let client: Etcd3;
   let router: TestRouter;
   let link: RouterLink;
   let fleet: RolloutFleet;
-  let writer: FencedWriter;
-  let runner: RolloutRunner;
   const children = new Set<ChildProcess>();
   const closing = new AbortController();
 
   function cli(args: string[]): Promise<CliRun> {
     return new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'fleet', ...args, '--router', router.address, '--token', router.adminToken], { cwd: dir, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'fleet', ...args, '--router', router.address, '--token', router.adminToken], { cwd: tmpdir(), env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
       children.add(child);
       let stdout = '';
       let stderr = '';
@@ -59,39 +54,21 @@ describe.skipIf(skip !== undefined)('worker-admin fleet update / fleet rollout',
     });
   }
 
-  /** Coordinator passes (hosts converging, the test clock 5 s on each time) until `work` settles. */
-  async function whilePassing<T>(work: Promise<T>): Promise<T> {
-    let settled = false;
-    work.then(() => (settled = true), () => (settled = true));
-    for (let i = 0; i < 400 && !settled; i += 1) {
-      await fleet.pass(runner, writer);
-      await fleet.converge();
-      fleet.now += 5000;
-      await new Promise((r) => setTimeout(r, 25)); // lets the CLI's request and the admin's watch through
-    }
-    return work;
-  }
+  const whilePassing = <T>(work: Promise<T>): Promise<T> => fleet.whilePassing(work, 25); // the CLI's request and the admin's watch get through
 
   /** `fleet rollout ACTION`, with one coordinator pass once its control is written (no clock running meanwhile). */
   async function controlled(action: string): Promise<CliRun> {
     const run = cli(['rollout', action, 'utils/echo']);
     await until(async () => (await client.get(fleet.keys.rolloutControl('utils', 'echo')).string()) !== null, 30_000, `${action} written`);
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     return run;
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', 'wa-fleet-cli-'));
-    etcd = await startEtcd({ dir: join(dir, 'etcd') });
-    client = new Etcd3({ hosts: etcd.url });
-    fleet = new RolloutFleet(client);
+    engine = await startTestEtcd('fleet-cli');
+    client = engine.client;
+    fleet = await RolloutFleet.sixOnThree(client);
     fleet.versions = ['1.1', '1.2'];
-    await fleet.hosts('host-a', 'host-b', 'host-c');
-    await fleet.desire(6);
-    writer = await fleet.elect();
-    runner = fleet.runner();
-    await fleet.pass(runner, writer);
-    await fleet.converge();
     router = await startTestRouter();
     const handlers = rolloutHandlers({ etcd: client, keys: fleet.keys, host: 'host-a', setManual: async () => undefined, closing: closing.signal });
     // only what the dispatch reads: the fleet hook and the logger
@@ -111,9 +88,7 @@ describe.skipIf(skip !== undefined)('worker-admin fleet update / fleet rollout',
     closing.abort();
     await link?.close();
     await router?.close();
-    client?.close();
-    await etcd?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await engine?.stop();
   }, 60_000);
 
   it('exit 0 with nothing to update when the newest version already runs', async () => {
@@ -146,16 +121,12 @@ describe.skipIf(skip !== undefined)('worker-admin fleet update / fleet rollout',
     fleet.broken.clear();
     const update = cli(['update', 'utils/echo', '--version', '1.1', '--canary', '1', '--min-healthy', '10s']);
     await until(async () => (await fleet.pendingRequests()).length === 1, 30_000, 'the update request written');
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     expect(await fleet.on('1.1')).toBe(1);
     const pause = await controlled('pause');
     const record = (await fleet.record())!;
     expect(pause).toMatchObject({ code: 0, stdout: `utils/echo: rollout ${record.id} PAUSED (pause)\n` });
-    for (let i = 0; i < 6; i += 1) {
-      await fleet.pass(runner, writer);
-      await fleet.converge();
-      fleet.now += 5000;
-    }
+    await fleet.turns(6);
     expect(await fleet.on('1.1')).toBe(1);
     const resume = await controlled('resume');
     // the canary was healthy while paused: the first batch begins at once
@@ -166,7 +137,7 @@ describe.skipIf(skip !== undefined)('worker-admin fleet update / fleet rollout',
   it('with --timeout, exit 1 saying the rollout goes on; one request however often it was followed', async () => {
     const run = cli(['update', 'utils/echo', '--version', '1.2', '--timeout', '3s']);
     await until(async () => (await fleet.pendingRequests()).length === 1, 30_000, 'the update request written');
-    await fleet.pass(runner, writer); // the first batch moves; no pass after it
+    await fleet.pass(); // the first batch moves; no pass after it
     const ended = await run;
     expect(ended.code).toBe(1);
     const lines = ended.stderr.trim().split('\n');

@@ -1,20 +1,16 @@
 // The admin side of a fleet rollout on a real etcd: a request answered through its key while the coordinator's passes
 // run, failures worded for the reply, the caller's deadline, a request followed again by its id, and the handlers.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Etcd3 } from 'etcd3';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { WorkerAdminError, isWorkerAdminError } from '../../src/common/errors.js';
 import type { AdminContext } from '../../src/admin/commands/context.js';
 import type { ProductRef } from '../../src/admin/payloads.js';
-import type { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
-import { findBinary, startEtcd, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { findBinary } from '../../src/fleet/engines/local-servers.js';
 import { controlRollout, requestRollout } from '../../src/fleet/rollout/follow.js';
 import { rolloutHandlers } from '../../src/fleet/rollout/handlers.js';
-import type { RolloutRunner } from '../../src/fleet/rollout/runner.js';
 import { until } from './engines.js';
-import { RolloutFleet } from './rollout-harness.js';
+import { freshFleetEachTest, type RolloutFleet } from './rollout-harness.js';
 
 const skip = (await findBinary('etcd')) ? undefined : 'rollout follow tests skipped: etcd not installed (apt-get install -y etcd-server)';
 if (skip) console.warn(skip);
@@ -35,62 +31,17 @@ async function rejection(promise: Promise<unknown>): Promise<WorkerAdminError> {
 }
 
 describe.skipIf(skip !== undefined)('fleet rollout: requests answered through their key', () => {
-  let dir: string;
-  let etcd: LocalServer;
-  let client: Etcd3;
+  const t = freshFleetEachTest('follow', { canary: 1, maxParallel: 2, minHealthyMs: 10_000 });
   let fleet: RolloutFleet;
-  let writer: FencedWriter;
-  let runner: RolloutRunner;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', 'wa-follow-'));
-    etcd = await startEtcd({ dir: join(dir, 'etcd') });
-    client = new Etcd3({ hosts: etcd.url });
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.close();
-    await etcd?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
-
-  beforeEach(async () => {
-    fleet = new RolloutFleet(client);
-    fleet.versions = ['1.1', '1.2', '1.3'];
-    await fleet.hosts('host-a', 'host-b', 'host-c');
-    await fleet.desire(6, { canary: 1, maxParallel: 2, minHealthyMs: 10_000 });
-    writer = await fleet.elect();
-    runner = fleet.runner();
-    await fleet.pass(runner, writer);
-    await fleet.converge();
+  let client: Etcd3;
+  beforeEach(() => {
+    ({ fleet, client } = t);
   });
 
   const deps = (): { etcd: Etcd3; keys: RolloutFleet['keys'] } => ({ etcd: client, keys: fleet.keys });
 
-  /** Runs coordinator passes (hosts converging, the test clock 5 s on each time) until `work` settles. */
-  async function whilePassing<T>(work: Promise<T>): Promise<T> {
-    let settled = false;
-    work.then(() => (settled = true), () => (settled = true));
-    for (let i = 0; i < 200 && !settled; i += 1) {
-      await fleet.pass(runner, writer);
-      await fleet.converge();
-      fleet.now += 5000;
-      await new Promise((r) => setTimeout(r, 10)); // lets the watch deliver what the pass wrote
-    }
-    return work;
-  }
-
-  /** `n` passes, each followed by the hosts converging and the clock moving 5 s on. */
-  async function turns(n: number): Promise<void> {
-    for (let i = 0; i < n; i += 1) {
-      await fleet.pass(runner, writer);
-      await fleet.converge();
-      fleet.now += 5000;
-    }
-  }
-
   it('answers {from, to, instances} from the result the coordinator writes in the request, then deletes it', async () => {
-    const outcome = await whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'admin@host-b' }, Date.now() + 60_000));
+    const outcome = await fleet.whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'admin@host-b' }, Date.now() + 60_000));
     expect(outcome).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
     expect(await fleet.runningVersion()).toMatchObject({ version: '1.3', previous: '1.2' });
     expect((await fleet.requests()).size).toBe(0);
@@ -98,7 +49,7 @@ describe.skipIf(skip !== undefined)('fleet rollout: requests answered through th
 
   it('answers a request whose result was written while no admin followed it (the admin that wrote it went away)', async () => {
     await fleet.request('orphan', { canary: 0, maxParallel: 6, minHealthyMs: 0 });
-    await turns(4);
+    await fleet.turns(4);
     expect((await fleet.requests()).get('orphan')!.result).toMatchObject({ state: 'SUCCEEDED' });
     expect(await requestRollout(deps(), REF, { trigger: 'command', by: 'test', id: 'orphan' }, Date.now() + 5000)).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
     expect((await fleet.requests()).size).toBe(0);
@@ -106,14 +57,14 @@ describe.skipIf(skip !== undefined)('fleet rollout: requests answered through th
 
   it('throws UPDATE_FAILED naming the host and the reason, and that the old version keeps serving', async () => {
     fleet.broken.set('1.3', 'crash');
-    const error = await rejection(whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'test' }, Date.now() + 60_000)));
+    const error = await rejection(fleet.whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'test' }, Date.now() + 60_000)));
     const record = (await fleet.record())!;
     expect(error.code).toBe('UPDATE_FAILED');
     expect(error.message).toBe(`utils/echo 1.2 → 1.3 failed on ${record.host}: ${ECHO[0]} is FAILED on 1.3 (WORKER_EXITED: the worker exited with code 1 before it was READY) (rolled back: 1.2 keeps serving)`);
   });
 
   it('throws the refusal\'s own code for a request that cannot be served', async () => {
-    const error = await rejection(whilePassing(requestRollout(deps(), REF, { version: '7.0', trigger: 'command', by: 'test' }, Date.now() + 60_000)));
+    const error = await rejection(fleet.whilePassing(requestRollout(deps(), REF, { version: '7.0', trigger: 'command', by: 'test' }, Date.now() + 60_000)));
     expect(error.code).toBe('VERSION_NOT_FOUND');
     expect(error.message).toContain('7.0');
   });
@@ -122,15 +73,15 @@ describe.skipIf(skip !== undefined)('fleet rollout: requests answered through th
     const id = randomUUID();
     const first = requestRollout(deps(), REF, { trigger: 'command', by: 'test', id }, Date.now() + 1500);
     await until(async () => (await fleet.pendingRequests()).includes(id), 10_000, 'the request written');
-    await fleet.pass(runner, writer); // the canary moves, then no pass runs until the deadline
+    await fleet.pass(); // the canary moves, then no pass runs until the deadline
     const late = await rejection(first);
     const record = (await fleet.record())!;
     expect(late.code).toBe('TIMEOUT');
     expect(late.message).toBe(`utils/echo 1.2 → 1.3: rollout ${record.id} goes on (CANARY, batch 1 of 4); \`worker-admin fleet status\` shows it`);
 
     // followed again by its id (the rollout went on meanwhile): no second request, and the one answer
-    await turns(3);
-    const again = await whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'test', id }, Date.now() + 60_000));
+    await fleet.turns(3);
+    const again = await fleet.whilePassing(requestRollout(deps(), REF, { trigger: 'command', by: 'test', id }, Date.now() + 60_000));
     expect(again).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
     expect(await fleet.record()).toMatchObject({ id: record.id, requests: [id], state: 'SUCCEEDED' });
     expect((await fleet.requests()).size).toBe(0); // replied: the admin deleted it
@@ -138,7 +89,7 @@ describe.skipIf(skip !== undefined)('fleet rollout: requests answered through th
 
   it('says what a request waits behind when its deadline comes first', async () => {
     await fleet.request('first');
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     const running = (await fleet.record())!;
     const error = await rejection(requestRollout(deps(), REF, { version: '1.1', trigger: 'command', by: 'test', id: 'second' }, Date.now() + 500));
     expect(error.code).toBe('TIMEOUT');
@@ -150,8 +101,8 @@ describe.skipIf(skip !== undefined)('fleet rollout: requests answered through th
     const missing = await rejection(controlRollout(deps(), REF, 'pause', 'test', 1000));
     expect(missing.code).toBe('NOT_FOUND');
     await fleet.request('q1');
-    await fleet.pass(runner, writer);
-    const outcome = await whilePassing(controlRollout(deps(), REF, 'pause', 'admin@host-c', 10_000));
+    await fleet.pass();
+    const outcome = await fleet.whilePassing(controlRollout(deps(), REF, 'pause', 'admin@host-c', 10_000));
     expect(outcome).toMatchObject({ product: 'utils/echo', action: 'pause', state: 'PAUSED', taken: true });
   });
 
@@ -164,11 +115,11 @@ describe.skipIf(skip !== undefined)('fleet rollout: requests answered through th
 
     it('ADMIN_UPDATE rolls out with the payload\'s settings, ADMIN_ROLLBACK goes back to the previous version in manual mode', async () => {
       const h = handlers();
-      const updated = await whilePassing(h['ADMIN_UPDATE']!({ product: 'utils/echo', version: '1.3', maxParallel: 5, canary: 0, minHealthy: '0s' }, NO_CONTEXT, call()));
+      const updated = await fleet.whilePassing(h['ADMIN_UPDATE']!({ product: 'utils/echo', version: '1.3', maxParallel: 5, canary: 0, minHealthy: '0s' }, NO_CONTEXT, call()));
       expect(updated).toEqual({ from: '1.2', to: '1.3', instances: ECHO });
       expect((await fleet.record())!.batches).toEqual([ECHO.slice(0, 5), ECHO.slice(5)]);
 
-      const back = await whilePassing(h['ADMIN_ROLLBACK']!({ product: 'utils/echo' }, NO_CONTEXT, call()));
+      const back = await fleet.whilePassing(h['ADMIN_ROLLBACK']!({ product: 'utils/echo' }, NO_CONTEXT, call()));
       expect(back).toEqual({ from: '1.3', to: '1.2', instances: ECHO });
       expect(manual).toEqual([{ ref: REF, by: 'admin@host-b' }]);
       expect((await fleet.record())!.trigger).toBe('rollback');

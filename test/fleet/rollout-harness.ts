@@ -1,7 +1,11 @@
 // A fleet for the rollout runner's tests on a real etcd: the coordinator's real pass (placement, then the runner) under
 // a test clock, and hosts simulated by writing what their admins would report (the multi-host e2e runs real hosts).
-import type { Etcd3 } from 'etcd3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
+import { startEtcd } from '../../src/fleet/engines/local-servers.js';
 import { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
 import { runPass } from '../../src/fleet/coordinator/pass.js';
 import type { DesiredConnector } from '../../src/fleet/desired/types.js';
@@ -18,7 +22,48 @@ type Breakage = 'swap-fails' | 'crash' | 'stall' | 'restarts';
 
 let prefixes = 0;
 
+/** One etcd for a test file (data on /dev/shm), a client of it, and how to stop both. */
+export async function startTestEtcd(name: string): Promise<{ client: Etcd3; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', `wa-${name}-`));
+  const etcd = await startEtcd({ dir: join(dir, 'etcd') });
+  const client = new Etcd3({ hosts: etcd.url });
+  return {
+    client,
+    async stop() {
+      client.close();
+      await etcd.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** For a describe block: one etcd for it, and a fresh `sixOnThree` fleet (own prefix) before each test. */
+export function freshFleetEachTest(name: string, update: Partial<DesiredConnector['update']> = {}): { readonly fleet: RolloutFleet; readonly client: Etcd3 } {
+  let engine: Awaited<ReturnType<typeof startTestEtcd>> | undefined;
+  let fleet: RolloutFleet | undefined;
+  beforeAll(async () => {
+    engine = await startTestEtcd(name);
+  }, 60_000);
+  afterAll(async () => {
+    await engine?.stop();
+  }, 60_000);
+  beforeEach(async () => {
+    fleet = await RolloutFleet.sixOnThree(engine!.client, update);
+  });
+  return {
+    get fleet() {
+      return fleet!;
+    },
+    get client() {
+      return engine!.client;
+    },
+  };
+}
+
 export class RolloutFleet {
+  /** The coordinator of now: its term's writer and its runner (see takeOver). */
+  writer!: FencedWriter;
+  runner!: RolloutRunner;
   readonly keys: FleetKeys;
   now = 1_700_000_000_000;
   readonly events: Array<{ event: string; payload: Record<string, unknown> }> = [];
@@ -34,6 +79,24 @@ export class RolloutFleet {
     this.keys = fleetKeys(`/rollout-test-${process.pid}-${prefixes}`);
   }
 
+  /** 6 instances of utils/echo placed over host-a, host-b and host-c, READY on 1.2; the repository lists up to 1.3. */
+  static async sixOnThree(etcd: Etcd3, update: Partial<DesiredConnector['update']> = {}): Promise<RolloutFleet> {
+    const fleet = new RolloutFleet(etcd);
+    fleet.versions = ['1.1', '1.2', '1.3'];
+    await fleet.hosts('host-a', 'host-b', 'host-c');
+    await fleet.desire(6, update);
+    await fleet.takeOver('host-a');
+    await fleet.pass();
+    await fleet.converge();
+    return fleet;
+  }
+
+  /** `host` becomes the coordinator: a new term, a new runner. */
+  async takeOver(host: string): Promise<void> {
+    this.writer = await this.elect(host);
+    this.runner = this.newRunner(host);
+  }
+
   /** Becomes coordinator (a new election key, so a new term) and returns the term's writer. */
   async elect(host = 'host-a'): Promise<FencedWriter> {
     await this.etcd.delete().key(this.keys.coordinator);
@@ -47,7 +110,7 @@ export class RolloutFleet {
     });
   }
 
-  runner(host = 'host-a'): RolloutRunner {
+  newRunner(host: string): RolloutRunner {
     return new RolloutRunner({
       keys: this.keys, host, startTimeoutMs: this.startTimeoutMs, logger,
       listVersions: async () => this.versions.map((version) => ({ version })),
@@ -55,12 +118,32 @@ export class RolloutFleet {
     });
   }
 
-  /** One coordinator pass: placement, then the runner, at the test clock. */
-  async pass(runner: RolloutRunner, writer: FencedWriter): Promise<void> {
+  /** One coordinator pass: placement, then the runner, at the test clock (the coordinator of now, unless given). */
+  async pass(runner = this.runner, writer = this.writer): Promise<void> {
     await runPass({
       etcd: this.etcd, keys: this.keys, reassignAfterMs: 300_000, rollouts: runner, logger, now: () => this.now,
       resolveVersion: async () => '1.2',
     }, writer);
+  }
+
+  /** `n` passes, each followed by the hosts converging and the clock moving 5 s on. */
+  async turns(n: number): Promise<void> {
+    for (let i = 0; i < n; i += 1) {
+      await this.pass();
+      await this.converge();
+      this.now += 5000;
+    }
+  }
+
+  /** Turns (each then a pause of real time for watches to deliver) until `work` settles. */
+  async whilePassing<T>(work: Promise<T>, pauseMs = 10): Promise<T> {
+    let settled = false;
+    work.then(() => (settled = true), () => (settled = true));
+    for (let i = 0; i < 400 && !settled; i += 1) {
+      await this.turns(1);
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+    return work;
   }
 
   async hosts(...names: string[]): Promise<void> {

@@ -1,16 +1,12 @@
 // Fleet rollouts on a real etcd, driven by the coordinator's real pass (placement, then the runner) under a test clock,
 // with hosts simulated by the reports they would write: canary then batches, failures rolled back, a new coordinator
 // resuming, pause / resume / abort, requests queued per product, and admins answered from the record.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { findBinary, startEtcd, type LocalServer } from '../../src/fleet/engines/local-servers.js';
-import type { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
+import type { Etcd3 } from 'etcd3';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { findBinary } from '../../src/fleet/engines/local-servers.js';
 import { isTerminal } from '../../src/fleet/rollout/machine.js';
-import type { RolloutRunner } from '../../src/fleet/rollout/runner.js';
 import type { RolloutRecord, RolloutState } from '../../src/fleet/rollout/types.js';
-import { RolloutFleet } from './rollout-harness.js';
+import { freshFleetEachTest, type RolloutFleet } from './rollout-harness.js';
 
 const skip = (await findBinary('etcd')) ? undefined : 'rollout runner tests skipped: etcd not installed (apt-get install -y etcd-server)';
 if (skip) console.warn(skip);
@@ -26,43 +22,19 @@ interface Step {
 }
 
 describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
-  let dir: string;
-  let etcd: LocalServer;
-  let client: Etcd3;
+  const t = freshFleetEachTest('rollout');
   let fleet: RolloutFleet;
-  let writer: FencedWriter;
-  let runner: RolloutRunner;
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', 'wa-rollout-'));
-    etcd = await startEtcd({ dir: join(dir, 'etcd') });
-    client = new Etcd3({ hosts: etcd.url });
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.close();
-    await etcd?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }, 60_000);
-
-  /** 6 instances of utils/echo placed over three hosts, READY on 1.2, the repository listing up to 1.3. */
+  let client: Etcd3;
   beforeEach(async () => {
-    fleet = new RolloutFleet(client);
-    fleet.versions = ['1.1', '1.2', '1.3'];
-    await fleet.hosts('host-a', 'host-b', 'host-c');
-    await fleet.desire(6);
-    writer = await fleet.elect();
-    runner = fleet.runner();
-    await fleet.pass(runner, writer);
-    await fleet.converge();
+    ({ fleet, client } = t);
     expect(await fleet.on('1.2')).toBe(6);
   });
 
   /** Passes (each followed by the hosts converging, then the clock moving on) until `done`; the record after each pass. */
-  async function drive(target: string, done: (r: RolloutRecord | undefined) => boolean, options: { stepMs?: number; max?: number; by?: RolloutRunner; with?: FencedWriter } = {}): Promise<Step[]> {
+  async function drive(target: string, done: (r: RolloutRecord | undefined) => boolean, options: { stepMs?: number; max?: number } = {}): Promise<Step[]> {
     const steps: Step[] = [];
     for (let i = 0; i < (options.max ?? 60); i += 1) {
-      await fleet.pass(options.by ?? runner, options.with ?? writer);
+      await fleet.pass();
       const record = await fleet.record();
       steps.push({ state: record?.state, batch: record?.batch ?? -1, onTarget: await fleet.on(target), record });
       if (done(record)) return steps;
@@ -70,15 +42,6 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
       fleet.now += options.stepMs ?? 5000;
     }
     throw new Error(`not done after ${options.max ?? 60} passes: ${JSON.stringify(steps.at(-1)?.record)}`);
-  }
-
-  /** `n` passes, each followed by the hosts converging and the clock moving 5 s on. */
-  async function turns(n: number): Promise<void> {
-    for (let i = 0; i < n; i += 1) {
-      await fleet.pass(runner, writer);
-      await fleet.converge();
-      fleet.now += 5000;
-    }
   }
 
   const ended = (r: RolloutRecord | undefined): boolean => r !== undefined && isTerminal(r.state);
@@ -110,7 +73,7 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     expect(fleet.names()).toEqual(['UPDATE_STARTED', 'UPDATE_SUCCEEDED']);
     expect(fleet.events[1]!.payload).toMatchObject({ product: 'utils/echo', version: '1.3', from: '1.2', to: '1.3', rolloutId: final.id, trigger: 'command' });
     // placement, run again without a rollout in progress, keeps every instance on the new version
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     expect(await fleet.on('1.3')).toBe(6);
   });
 
@@ -130,7 +93,7 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     // an automatic check skips the failed version; an explicit one may retry it
     expect((await fleet.requests()).get('q1')!.result).toMatchObject({ state: 'ROLLED_BACK', cause: 'failure', host: final.host, reason: final.reason });
     await fleet.request('auto1', { trigger: 'auto' });
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     expect((await fleet.record())!.id).toBe(final.id);
     expect([...(await fleet.requests()).keys()]).toEqual(['q1']); // no one follows an automatic check: deleted
   });
@@ -171,11 +134,10 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
   it('a new coordinator resumes a rollout mid-way from the record; the old one can no longer write', async () => {
     await fleet.request('q1', { canary: 1, maxParallel: 2, minHealthyMs: 10_000 });
     await drive('1.3', (r) => r?.state === 'BATCH' && r.batch === 1);
-    const old = { runner, writer };
+    const old = { runner: fleet.runner, writer: fleet.writer };
     const before = await fleet.record();
 
-    writer = await fleet.elect('host-b');
-    runner = fleet.runner('host-b');
+    await fleet.takeOver('host-b');
     await fleet.converge();
     fleet.now += 30_000;
     await fleet.pass(old.runner, old.writer);
@@ -184,7 +146,7 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
 
     const steps = await drive('1.3', ended);
     // the batch in flight is waited for again under the new term: minHealthy counts from the takeover
-    expect(steps[0]!.record).toMatchObject({ state: 'BATCH', batch: 1, term: writer.revision, batchStartedAt: fleet.now - (steps.length - 1) * 5000 });
+    expect(steps[0]!.record).toMatchObject({ state: 'BATCH', batch: 1, term: fleet.writer.revision, batchStartedAt: fleet.now - (steps.length - 1) * 5000 });
     expect(steps.at(-1)!.record!.state).toBe('SUCCEEDED');
     expect(await fleet.on('1.3')).toBe(6);
     expect(await fleet.runningVersion()).toMatchObject({ version: '1.3', previous: '1.2' });
@@ -192,9 +154,9 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
 
   it('pause holds between batches, resume finishes; abort rolls back without marking the version failed', async () => {
     await fleet.request('q1', { canary: 1, maxParallel: 2, minHealthyMs: 10_000 });
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     await fleet.control('pause');
-    await turns(8);
+    await fleet.turns(8);
     const held = (await fleet.record())!;
     expect(held).toMatchObject({ state: 'PAUSED', pausedFrom: 'CANARY', batch: 0 });
     expect(held.instances[ECHO[0]!]!.state).toBe('healthy');
@@ -207,7 +169,7 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     await fleet.request('q2', { version: '1.1', canary: 0, maxParallel: 2, minHealthyMs: 10_000 });
     await drive('1.1', (r) => r?.requests.includes('q2') === true && r.state === 'BATCH' && r.batch === 1);
     await fleet.control('abort', 'r-some-earlier-rollout');
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     expect(await client.get(fleet.keys.rolloutControl('utils', 'echo')).string()).toBeNull();
     expect((await fleet.record())!.state).toBe('BATCH'); // a control meant for another rollout is dropped
     await fleet.control('abort');
@@ -221,7 +183,7 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     await fleet.request('q1', { canary: 0, maxParallel: 3, minHealthyMs: 0 });
     fleet.now += 1;
     await fleet.request('q2', { version: '1.1', canary: 0, maxParallel: 6, minHealthyMs: 0 });
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     const first = (await fleet.record())!;
     expect(first).toMatchObject({ requests: ['q1'], to: '1.3', state: 'BATCH' });
     expect(await fleet.pendingRequests()).toEqual(['q1', 'q2']);
@@ -235,12 +197,12 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
   it('ends at once when there is nothing to move, and refuses a version the repository does not list', async () => {
     fleet.versions = ['1.1', '1.2'];
     await fleet.request('q1');
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     expect(await fleet.record()).toMatchObject({ state: 'SUCCEEDED', from: '1.2', to: '1.2', instances: {}, requests: ['q1'] });
     expect(fleet.names()).toEqual(['UPDATE_SKIPPED']);
 
     await fleet.request('q2', { version: '9.9' });
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     const refused = (await fleet.record())!;
     expect(refused).toMatchObject({ state: 'ROLLED_BACK', cause: 'refused', requests: ['q2'] });
     expect(refused.reason).toMatch(/^VERSION_NOT_FOUND: /);
@@ -251,21 +213,21 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
 
     // an answer no admin came back for is deleted an hour later
     fleet.now += 3_600_001;
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     expect((await fleet.requests()).size).toBe(0);
   });
 
   it('runs auto checks once per interval for the whole fleet, skipping a version that failed', async () => {
     fleet.versions = ['1.1', '1.2'];
     await fleet.desire(6, { mode: 'auto', intervalMs: 60_000, canary: 0, maxParallel: 6, minHealthyMs: 0 });
-    await turns(2); // a check at once: nothing newer, its request dropped
+    await fleet.turns(2); // a check at once: nothing newer, its request dropped
     expect(await fleet.record()).toBeUndefined();
     expect((await fleet.requests()).size).toBe(0);
     const first = (await fleet.runningVersion())!.checkedAt!;
 
     fleet.versions.push('1.3');
     fleet.broken.set('1.3', 'crash');
-    await turns(5); // 25 s: not due yet
+    await fleet.turns(5); // 25 s: not due yet
     expect(await fleet.record()).toBeUndefined();
     fleet.now = first + 60_000;
     const failed = (await drive('1.3', ended)).at(-1)!.record!;
@@ -273,7 +235,7 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     expect((await fleet.requests()).size).toBe(0); // an automatic request is deleted once answered: no one follows it
 
     fleet.now = (await fleet.runningVersion())!.checkedAt! + 60_000;
-    await turns(2); // due again: 1.3 failed, nothing else newer
+    await fleet.turns(2); // due again: 1.3 failed, nothing else newer
     expect((await fleet.record())!.id).toBe(failed.id);
 
     fleet.versions.push('1.4');
@@ -286,18 +248,17 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
   it('runs a planned check at the time its `at` names, not before, and not once per coordinator', async () => {
     fleet.versions = ['1.1', '1.2'];
     await fleet.desire(6, { mode: 'planned', at: '0 * * * *', canary: 0, maxParallel: 6, minHealthyMs: 0 });
-    await fleet.pass(runner, writer); // first sight: the next top of the hour is the first check
+    await fleet.pass(); // first sight: the next top of the hour is the first check
     const marked = (await fleet.runningVersion())!.checkedAt!;
     const top = new Date(marked);
     top.setMinutes(60, 0, 0);
     fleet.versions.push('1.3');
     fleet.now = top.getTime() - 1000;
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     expect(await fleet.pendingRequests()).toEqual([]);
-    writer = await fleet.elect('host-c'); // a new coordinator reads when the last check ran
-    runner = fleet.runner('host-c');
+    await fleet.takeOver('host-c'); // a new coordinator reads when the last check ran
     fleet.now = top.getTime();
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     expect(await fleet.pendingRequests()).toEqual([`planned-${top.getTime().toString(36)}`]);
     const done = (await drive('1.3', ended)).at(-1)!.record!;
     expect(done).toMatchObject({ trigger: 'planned', to: '1.3', state: 'SUCCEEDED' });
@@ -307,7 +268,7 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     await fleet.request('q1', { canary: 1, maxParallel: 2, minHealthyMs: 10_000 });
     await drive('1.3', (r) => r?.state === 'CANARY');
     await fleet.desire(8);
-    await fleet.pass(runner, writer);
+    await fleet.pass();
     const grown = (await fleet.record())!;
     expect(grown.batches.at(-1)).toEqual([ECHO[5], 'utils-echo-1-7', 'utils-echo-1-8']);
     expect(grown.instances['utils-echo-1-8']).toMatchObject({ state: 'pending', from: '1.2', to: '1.3' });

@@ -39,23 +39,18 @@ interface FollowDeps {
 
 const CALL_MS = 2000;
 
-function parseRecord(kv: IKeyValue | undefined): RolloutRecord | undefined {
+/** A key's JSON value, or undefined (absent, or not JSON). */
+function parsed<T>(kv: IKeyValue | undefined): T | undefined {
   if (!kv) return undefined;
   try {
-    return JSON.parse(kv.value.toString()) as RolloutRecord;
+    return JSON.parse(kv.value.toString()) as T;
   } catch {
     return undefined;
   }
 }
 
-function parseRequest(kv: IKeyValue | undefined): RolloutRequest | undefined {
-  if (!kv) return undefined;
-  try {
-    return JSON.parse(kv.value.toString()) as RolloutRequest;
-  } catch {
-    return undefined;
-  }
-}
+const parseRecord = (kv: IKeyValue | undefined): RolloutRecord | undefined => parsed<RolloutRecord>(kv);
+const parseRequest = (kv: IKeyValue | undefined): RolloutRequest | undefined => parsed<RolloutRequest>(kv);
 
 /**
  * Writes a rollout request (unless one with this id is already there: then it is followed, never written twice) and

@@ -2,7 +2,8 @@
 // fenced transaction each (a record with the assignments, running version and requests it touches, never apart).
 import type { FleetKeys } from '../keys.js';
 import type { HostAssignments, RunningVersion } from '../placement/types.js';
-import type { FencedCompare, FencedOp, Read, RolloutView, RolloutWriter } from './ports.js';
+import type { FencedCompare, FencedOp } from '../coordinator/fenced.js';
+import type { Read, RolloutView, RolloutWriter } from './ports.js';
 import type { RolloutRecord } from './types.js';
 
 /** A key as this pass knows it: its value and the mod revision read (null once this pass wrote it). */
