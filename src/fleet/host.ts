@@ -29,6 +29,8 @@ import type { ProductRef } from '../admin/payloads.js';
 import { Converger } from './converge/converger.js';
 import { Coordinator, coordinatorStatus } from './coordinator/coordinator.js';
 import { repositoryVersions } from './coordinator/resolve.js';
+import { rolloutHandlers } from './rollout/handlers.js';
+import { RolloutRunner } from './rollout/runner.js';
 import { desiredHandlers } from './desired/handlers.js';
 import { repositorySecretKeys } from './desired/secrets.js';
 import { DesiredStore } from './desired/store.js';
@@ -114,6 +116,8 @@ export class FleetHost {
   private readonly desired: PrefixMirror;
   private converger: Converger | undefined;
   private coordinator: Coordinator | undefined;
+  /** Aborted when this host leaves: admins following a rollout answer at once that it goes on. */
+  private adminClosing: AbortController | undefined;
   /** From a lost lease until the assignments were read again: fleet-managed instances are withheld from dispatch. */
   private returning = false;
 
@@ -208,9 +212,22 @@ export class FleetHost {
   async attachAdmin(admin: Admin, env: NodeJS.ProcessEnv, handlers: Record<string, Handler> = {}): Promise<void> {
     const { config, logger } = this.options;
     const store = new DesiredStore({ client: this.etcd, prefix: config.prefix });
+    const closing = new AbortController();
+    this.adminClosing = closing;
     admin.useFleet({
       host: config.host, managed: (ref) => this.managed(ref),
-      handlers: { ...desiredHandlers({ store, host: config.host, secretKeys: repositorySecretKeys(admin.context.repository) }), ...handlers },
+      handlers: {
+        ...desiredHandlers({ store, host: config.host, secretKeys: repositorySecretKeys(admin.context.repository) }),
+        ...rolloutHandlers({
+          etcd: this.etcd, keys: this.keys, host: config.host, closing: closing.signal, now: this.now,
+          // ADMIN_ROLLBACK keeps auto mode from undoing it: the product's override goes manual first
+          setManual: async (ref, by) => {
+            const current = (await store.get()).overrides[`${ref.type}/${ref.product}`]?.update;
+            await store.setOverride(ref, { mode: 'manual', intervalMs: current?.intervalMs ?? 60_000, range: current?.range, at: undefined }, by, 'ADMIN_ROLLBACK');
+          },
+        }),
+        ...handlers,
+      },
     });
     this.converger = new Converger({
       etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
@@ -228,6 +245,13 @@ export class FleetHost {
       etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
       leaseTtlMs: config.leaseTtlMs, reassignAfterMs: config.reassignAfterMs,
       resolveVersion: repositoryVersions(admin.context.repository),
+      rollouts: new RolloutRunner({
+        keys: this.keys, host: config.host,
+        listVersions: (type, product) => withDeadline(admin.context.repository.listVersions(type, product), 10_000),
+        publish: (event, payload) => admin.link.publish(event, { ...payload, host: config.host }),
+        startTimeoutMs: admin.config.timeouts.startMs, logger: logger.child({ component: 'fleet-rollout' }),
+        poke: () => this.coordinator?.poke(),
+      }),
       logger: logger.child({ component: 'fleet-coordinator' }), now: this.now,
     });
     this.coordinator.start();
@@ -479,6 +503,7 @@ export class FleetHost {
       await this.writeRecord().catch(() => undefined);
       // a leaving coordinator resigns first: its successor places this host's instances elsewhere
       await this.coordinator?.close();
+      this.adminClosing?.abort();
       // the coordinator places this host's instances elsewhere at once; each is drained here once its copy is READY
       await this.converger?.handOff();
       await this.transport.stopCommands();
