@@ -17,7 +17,7 @@ import { withDeadline, type HostLeases } from '../registry/leases.js';
 import { resolveConfig } from './resolve-config.js';
 
 /** What the converger needs of its host's admin. */
-export interface ConvergeAdmin {
+interface ConvergeAdmin {
   registry: InstanceRegistry;
   /** The drain-then-stop swap of a rolling update, to another version and/or config. */
   swap(instance: Instance, version: string, config: InstanceSpec['config']): Promise<unknown>;

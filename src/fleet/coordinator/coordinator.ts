@@ -10,7 +10,7 @@ import { Election, parseKey, type CoordinatorKey, type ElectionLease, type Elect
 import type { FencedWriter } from './fenced.js';
 import { runPass, type ResolveVersion, type RolloutHook } from './pass.js';
 
-export interface CoordinatorDeps {
+interface CoordinatorDeps {
   etcd: Etcd3;
   keys: FleetKeys;
   /** This host's name (fleet.host). */
@@ -26,7 +26,7 @@ export interface CoordinatorDeps {
 }
 
 /** This host's side of the coordination, for `fleet status` and the logs. */
-export interface CoordinatorLocalStatus {
+interface CoordinatorLocalStatus {
   state: ElectionState;
   /** When this host became coordinator; null while it is not. */
   since: number | null;
@@ -153,7 +153,7 @@ export class Coordinator {
 }
 
 /** What any host shows of the coordination in `fleet status`: who coordinates since when, and what is not placed. */
-export interface CoordinatorStatus {
+interface CoordinatorStatus {
   coordinator: CoordinatorKey | null;
   missing: PlacementGaps['missing'];
   placedAt: number | null;
