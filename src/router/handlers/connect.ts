@@ -139,7 +139,7 @@ class ConnectSession implements ClosableSession {
     clearTimeout(this.helloTimer);
     this.phase = 'ENDED';
     this.ctx.sessions.delete(this);
-    this.writer.send({ welcome: { valid: false, reason, batching: true } });
+    this.writer.send({ welcome: { valid: false, reason, batching: false } });
     this.writer.fail({ code, details: reason });
     this.ctx.logger.warn({ identifier: hello?.identifier, version: hello?.version, reason, detail }, 'worker refused');
     this.ctx.hub.routerEvent('WORKER_VERIFY_ERROR', { identifier: hello?.identifier ?? '', version: hello?.version ?? '', reason, detail });
