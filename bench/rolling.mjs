@@ -157,7 +157,10 @@ export async function measureUpdateWindows({ updates, rate = RATE, profileDir })
 
 /** p99 (ms, samples) of the commands sent in each phase of the updates, from the admin's events. */
 function phaseLatencies(samples, events, windows) {
-  const names = ['fetch+verify+spawn → WORKER_STARTING', 'start → WORKER_READY', 'swap → WORKER_DRAINING', 'drain → WORKER_STOPPED', '→ reply'];
+  const names = [
+    'ADMIN_UPDATE → WORKER_STARTING (versions listed)', '→ WORKER_READY (configuration, package, ExpectWorker, spawn, boot)',
+    '→ WORKER_DRAINING (swap)', '→ WORKER_STOPPED (drain, exit)', '→ reply',
+  ];
   const marks = ['WORKER_STARTING', 'WORKER_READY', 'WORKER_DRAINING', 'WORKER_STOPPED'];
   const byPhase = names.map(() => []);
   for (const [a, b] of windows) {

@@ -24,7 +24,7 @@ export interface LaunchSpec {
   /** Values from the admin config for this connector (empty for unlisted products). */
   config: Record<string, unknown>;
   runAs: string | undefined;
-  /** It starts beside a worker still serving (a rolling update): low CPU priority until READY (docs/ops.md). */
+  /** It starts beside a worker still serving (a rolling update): low CPU priority until READY (docs/architecture.md). */
   beside?: boolean;
 }
 
