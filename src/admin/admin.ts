@@ -23,15 +23,17 @@ import { handleAdminCommand, lifecycleHandlers } from './commands/index.js';
 import { updateHandlers } from './commands/update.js';
 import type { AdminContext, Handler } from './commands/context.js';
 import { pickVersion, specRange } from './commands/versions.js';
-import type { InstanceDeps } from './instance.js';
+import type { Instance, InstanceDeps, InstanceSpec } from './instance.js';
 import { InstanceRegistry } from './instances.js';
 import { launchWorker, VerdictListeners } from './launcher.js';
 import { AdminPersistence } from './persistence.js';
 import { adminPivot } from './pivot.js';
+import type { AdminFleet } from './fleet-port.js';
 import type { SpawnedWorker, WorkerSpawner } from './ports.js';
 import { RouterLink } from './router-link.js';
 import { createProcessSpawner, terminateWorker } from './spawner.js';
 import { drainAndStop } from './update/drain.js';
+import { replaceInstance, type Replaced } from './update/rolling.js';
 import { UpdateService } from './update/service.js';
 import { VersionCatalog } from './version-catalog.js';
 import { VersionConfigurations } from './version-configuration.js';
@@ -86,6 +88,7 @@ export class Admin {
   /** Workers' output: rate-limited, logged, tailed and followed (`worker-admin logs`). */
   readonly output: WorkerOutputHub;
   private readonly spawner: WorkerSpawner;
+  private readonly instanceDeps: InstanceDeps;
   private readonly routerTarget: string;
   private readonly desired: DesiredInstance[];
   private state: AdminState = 'NEW';
@@ -146,13 +149,14 @@ export class Admin {
       restartPolicy: (mode) => new RestartPolicy(mode, options.backoff ?? {}, this.clock),
       changed: () => persistence.changed(),
     };
+    this.instanceDeps = instanceDeps;
     this.registry = new InstanceRegistry(instanceDeps, config.limits.instances);
     persistence.attach(this.registry);
     this.registry.noticeOf = (spec) => catalog.note(spec.type, spec.product, spec.version);
     this.context = { config, registry: this.registry, repository, catalog, packages, configurations, link: this.link, logger };
     this.updates = new UpdateService({
       config, registry: this.registry, repository, persistence, logger, launch: instanceDeps.launch,
-      drainAndStop: instanceDeps.drainAndStop, publish: instanceDeps.publish, scheduler: this.scheduler,
+      drainAndStop: instanceDeps.drainAndStop, publish: instanceDeps.publish, scheduler: this.scheduler, now: () => this.clock.now(),
     });
     Object.assign(handlers, updateHandlers(this.updates));
   }
@@ -189,10 +193,24 @@ export class Admin {
     this.state = 'RUNNING';
   }
 
+  /** A fleet's swap of one instance (docs/fleet.md, a host converging): the drain-then-stop of a rolling update. */
+  swapInstance(instance: Instance, version: string, config: InstanceSpec['config']): Promise<Replaced> {
+    return replaceInstance(instance, version, {
+      launch: this.instanceDeps.launch, drainAndStop: this.instanceDeps.drainAndStop, publish: this.instanceDeps.publish,
+      closing: () => this.state !== 'RUNNING',
+    }, config);
+  }
+
+  /** Joins this admin to its host's fleet: managed products are refused by hand, fleet commands are served. */
+  useFleet(fleet: AdminFleet): void {
+    this.context.fleet = fleet;
+  }
+
   /** Starts the connectors of the config (instances a previous run wanted first); resolves when each is READY or failed (logged). */
   async startConfiguredConnectors(): Promise<void> {
-    // Restored first, so a rollback or a pinned version survives a restart.
-    await Promise.all(this.desired.map(async (d) => {
+    const { fleet } = this.context;
+    // Restored first, so a rollback or a pinned version survives a restart; fleet-managed ones come from assignments.
+    await Promise.all(this.desired.filter((d) => !fleet?.managed(d)).map(async (d) => {
       const connector = this.config.connectors.find((c) => c.type === d.type && c.product === d.product);
       try {
         await this.registry.start({ ...d, config: connector?.config ?? {}, runAs: connector?.runAs, restart: connector?.restart ?? 'always' });
@@ -200,7 +218,12 @@ export class Admin {
         this.logger.error({ identifier: d.identifier, err: errorMessage(error) }, 'desired instance did not come back');
       }
     }));
-    await Promise.all(this.config.connectors.flatMap((connector) => connector.versions.map(async (spec) => {
+    const own = this.config.connectors.filter((connector) => {
+      if (!fleet?.managed(connector)) return true;
+      this.logger.warn({ product: connector.ref }, 'connector ignored: the fleet desired state manages this product (the coordinator places its instances)');
+      return false;
+    });
+    await Promise.all(own.flatMap((connector) => connector.versions.map(async (spec) => {
       const ref = { type: connector.type, product: connector.product };
       try {
         const { version } = await pickVersion(this.context, ref, specRange(spec));

@@ -7,6 +7,7 @@ import { LaunchError, type LaunchedWorker, type LaunchSpec } from './launcher.js
 import type { Clock } from '../common/clock.js';
 import type { RestartDecision, RestartPolicy } from '../process/backoff.js';
 import type { ExitInfo, SpawnedWorker } from './ports.js';
+import type { DrainRef } from './update/drain.js';
 import { productKey } from '../common/names.js';
 
 /** What ADMIN_LIST_WORKERS and /api/v1/status show of an instance (docs/architecture.md). */
@@ -22,12 +23,21 @@ export interface WorkerStatus {
   reason?: string;
   /** What the repository says of this version now: yanked (with the reason), or no longer listed. */
   notice?: string;
+  /** The last development-mode re-publish that moved it onto new bytes of its version: when, and the zips' sha256. */
+  republished?: Republished;
+}
+
+/** A version re-published in place under `up` in development mode (docs/repository.md). */
+export interface Republished {
+  at: string;
+  from: string;
+  to: string;
 }
 
 export interface InstanceDeps {
   launch(spec: LaunchSpec): Promise<LaunchedWorker>;
   /** Drain on the router (no new commands), wait for exit up to drainTimeout, then SIGTERM/SIGKILL the group. */
-  drainAndStop(worker: SpawnedWorker, ref: { identifier: string; version: string }): Promise<void>;
+  drainAndStop(worker: SpawnedWorker, ref: DrainRef): Promise<void>;
   publish(event: string, payload: Record<string, unknown>): void;
   clock: Clock;
   logger: Logger;
@@ -48,6 +58,8 @@ export class Instance {
   lastExit: WorkerStatus['lastExit'];
   reason: string | undefined;
   launched: LaunchedWorker | undefined;
+  /** Set once a re-publish moved it onto new bytes of its version; cleared when it moves to another version. */
+  republished: Republished | undefined;
   private readonly restart: RestartPolicy;
   private readonly abort = new AbortController();
   private stopping: Promise<void> | undefined;
@@ -76,12 +88,18 @@ export class Instance {
     }
   }
 
-  /** Swaps in a worker of another version that is already READY (rolling update); returns the old one to drain. */
-  swap(next: LaunchedWorker, version: string): { worker: SpawnedWorker | undefined; version: string } {
-    const old = { worker: this.worker, version: this.spec.version };
-    this.spec = { ...this.spec, version };
+  /** Swaps in a worker of another version (or other bytes of this one) already READY (rolling update); returns the old one to drain. */
+  swap(next: LaunchedWorker, version: string, config: InstanceSpec['config'] = this.spec.config): { worker: SpawnedWorker | undefined; ref: DrainRef } {
+    const old = { worker: this.worker, ref: this.drainRef() };
+    if (version !== this.spec.version) this.republished = undefined;
+    this.spec = { ...this.spec, version, config };
     this.adopt(next, false);
     return old;
+  }
+
+  /** How long it has been READY on its current process (ms); undefined when it is not READY. */
+  readyForMs(): number | undefined {
+    return this.state === 'READY' ? this.restart.uptimeMs() : undefined;
   }
 
   /** Drain then stop; idempotent. Exits during drain or stop are never crashes. */
@@ -96,7 +114,13 @@ export class Instance {
       identifier: this.identifier, product: this.productRef, version: this.spec.version, state: this.state,
       pid: this.live ? this.worker?.pid ?? null : null, restarts: this.restarts, uptimeSeconds: up,
       ...(this.lastExit ? { lastExit: this.lastExit } : {}), ...(this.reason ? { reason: this.reason } : {}),
+      ...(this.republished ? { republished: this.republished } : {}),
     };
+  }
+
+  // The stream of the current worker on the router: its launch's token tells it from another stream of the same version.
+  private drainRef(): DrainRef {
+    return { identifier: this.identifier, version: this.spec.version, tokenSha256: this.launched?.tokenSha256 ?? '' };
   }
 
   private adopt(launched: LaunchedWorker, announce = true): void {
@@ -115,7 +139,7 @@ export class Instance {
     if (this.state === 'READY' || this.state === 'STARTING') this.moveTo('DRAINING');
     const worker = this.worker;
     if (worker && this.state === 'DRAINING') {
-      await this.deps.drainAndStop(worker, { identifier: this.identifier, version: this.spec.version });
+      await this.deps.drainAndStop(worker, this.drainRef());
     }
     if (this.state !== 'STOPPED') this.moveTo('STOPPED');
   }
@@ -157,7 +181,7 @@ export class Instance {
     try {
       const launched = await this.deps.launch(this.spec);
       if (this.stopping) {
-        await this.deps.drainAndStop(launched.worker, { identifier: this.identifier, version: this.spec.version });
+        await this.deps.drainAndStop(launched.worker, { identifier: this.identifier, version: this.spec.version, tokenSha256: launched.tokenSha256 });
         return;
       }
       this.adopt(launched);

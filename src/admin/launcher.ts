@@ -56,7 +56,10 @@ export interface LaunchedWorker {
   worker: SpawnedWorker;
   pivot: Pivot;
   config: ResolvedConfig;
+  /** Of the package it runs. */
   sha256: string;
+  /** Of its one-time token: names its stream on the router (DrainWorker drains that stream only). */
+  tokenSha256: string;
 }
 
 /** Why a start failed, as a code and its explanation (START_TIMEOUT, COMMANDS_MISSING: X…). */
@@ -78,9 +81,10 @@ export async function launchWorker(spec: LaunchSpec, deps: LauncherDeps): Promis
   const { pivot, config } = await configure(spec, deps);
   const pkg = await preparePackage(spec, deps);
   const token = randomBytes(32).toString('base64url');
+  const tokenSha256 = createHash('sha256').update(token).digest('hex');
   await deps.link.rpc.expectWorker({
     identifier: spec.identifier, version: spec.version, type: spec.type, product: spec.product,
-    token_sha256: createHash('sha256').update(token).digest('hex'),
+    token_sha256: tokenSha256,
     commands: pivot.commands.map((c) => c.name),
     command_schemas: Object.fromEntries(pivot.commands.map((c) => [c.name, JSON.stringify(c.schema)])),
     events: pivot.events.map((e) => e.name),
@@ -117,7 +121,7 @@ export async function launchWorker(spec: LaunchSpec, deps: LauncherDeps): Promis
     await deps.spawner.stop(worker, deps.killTimeoutMs);
     throw new LaunchError(outcome.code, outcome.explanation, 'validation');
   }
-  return { worker, pivot, config, sha256: pkg.sha256 };
+  return { worker, pivot, config, sha256: pkg.sha256, tokenSha256 };
 }
 
 /** What a worker gets of the admin's TLS: the CA; cert and key only as a pair (mutual TLS). */

@@ -2,14 +2,27 @@
 import type { Subcommand } from './main.js';
 import { UsageError } from './args.js';
 
-export const USAGE = 'fleet status [--ops ADDR] [--token TOKEN] [--state-dir DIR] [--json] | fleet demo [--dir DIR] [--connectors DIR]';
+export const USAGE = 'fleet status [--ops ADDR] [--token TOKEN] [--state-dir DIR] [--json] | fleet demo [--dir DIR] [--connectors DIR]'
+  + ' | fleet apply FILE [--dry-run] [--reset-overrides] | fleet get [--json] | fleet cordon|uncordon|drain HOST'
+  + ' (apply, get, cordon, uncordon, drain: [--router ADDR] [--token TOKEN] [--state-dir DIR])';
+
+// cordon, uncordon and drain are one command with three modes
+const hostMode = (mode: 'cordon' | 'uncordon' | 'drain') => async (): Promise<Subcommand> => {
+  const { run } = await import('./fleet/cordon.js');
+  return { run: (argv) => run(argv, mode) };
+};
 
 const FLEET: Record<string, () => Promise<Subcommand>> = {
   status: () => import('./fleet/status.js'),
   demo: () => import('./fleet/demo.js'),
+  apply: () => import('./fleet/apply.js'),
+  get: () => import('./fleet/get.js'),
+  cordon: hostMode('cordon'),
+  uncordon: hostMode('uncordon'),
+  drain: hostMode('drain'),
 };
 
-/** Runs `fleet status` or `fleet demo`. */
+/** Runs one `fleet` subcommand. */
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {

@@ -1,5 +1,6 @@
 // `worker-admin` entry point: one file per subcommand under src/cli/, loaded on demand.
 import { errorMessage, isWorkerAdminError } from '../common/errors.js';
+import { USAGE as FLEET_USAGE } from './fleet.js';
 
 /** What a subcommand module exports. */
 export interface Subcommand {
@@ -7,7 +8,7 @@ export interface Subcommand {
 }
 
 const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => Promise<Subcommand> }> = {
-  up: { usage: 'up [--config config/admin.yaml] [--connectors DIR]…', summary: 'router + admin + a local repository packed from ./connectors or each --connectors DIR (the main job)', load: () => import('./up.js') },
+  up: { usage: 'up [--config config/admin.yaml] [--connectors DIR]… [--watch]', summary: 'router + admin + a local repository packed from ./connectors or each --connectors DIR (the main job; --watch: development mode follows edits)', load: () => import('./up.js') },
   router: { usage: 'router [--listen ADDR] [--state-dir DIR] [--token-file FILE] [--insecure] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]', summary: 'run the router alone', load: () => import('./router.js') },
   admin: { usage: 'admin [--config config/admin.yaml]', summary: 'run the admin alone, connecting to router.address', load: () => import('./admin.js') },
   send: { usage: 'send COMMAND [JSON|@FILE|-] [--product TYPE/PRODUCT] [--target ID] [--major N] [--uuid UUID] [--timeout 30s] [--router ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'send a command, print the Reply as JSON (exit 0 on SUCCESS)', load: () => import('./send.js') },
@@ -20,7 +21,7 @@ const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => 
   yank: { usage: 'yank TYPE/PRODUCT@VERSION --to URL [--token-file F] --reason TEXT', summary: 'take a version out of latest, ranges and updates (still fetchable exactly)', load: () => import('./yank.js') },
   status: { usage: 'status [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'what the ops API says, as a table', load: () => import('./status.js') },
   logs: { usage: 'logs [IDENTIFIER] [--follow] [--lines N] [--run N] [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: "workers' output through the ops API, prefixed identifier@version (admin token)", load: () => import('./logs.js') },
-  fleet: { usage: 'fleet status [--ops ADDR] [--token TOKEN] [--state-dir DIR] [--json] | fleet demo [--dir DIR] [--connectors DIR]', summary: 'a fleet: its hosts, instances and engines as a table (status); nats-server + etcd + a repository + 3 hosts on this machine (demo)', load: () => import('./fleet.js') },
+  fleet: { usage: FLEET_USAGE, summary: 'a fleet: its hosts, instances and engines as a table (status); nats-server + etcd + a repository + 3 hosts on this machine (demo); its desired state (apply, get); a host taken out of placement (cordon, drain) or back (uncordon)', load: () => import('./fleet.js') },
 };
 
 /** The help text listing every subcommand. */

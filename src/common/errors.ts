@@ -19,6 +19,9 @@ export const ERROR_CODES = [
   'WORKER_DRAINING',
   // a fleet: its engines, hosts lost with commands in flight, the transport between hosts
   'FLEET_ENGINE', 'HOST_LOST', 'TRANSPORT_LOST', 'PAYLOAD_TOO_LARGE', 'REPLAY_INCOMPLETE',
+  // a fleet's desired state: products whose instances the coordinator places, fleet commands on a single host, two
+  // changes of the desired state at once
+  'FLEET_MANAGED', 'NOT_IN_FLEET', 'FLEET_CONFLICT',
   // the router ending a worker's stream
   'WORKER_CUT_OFF', 'MISBEHAVING', 'SLOW_READER',
   // the ops API's update policies

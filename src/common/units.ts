@@ -36,3 +36,11 @@ export function formatDuration(ms: number): string {
   if (ms < 3_600_000) return `${+(ms / 60_000).toFixed(1)}m`;
   return `${+(ms / 3_600_000).toFixed(1)}h`;
 }
+
+/** A duration as a config file would say it, exactly: the largest unit that divides it ("90s", "5m", "250ms"). */
+export function formatDurationExact(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

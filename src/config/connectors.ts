@@ -5,7 +5,11 @@ import { parseUpdateAt, updateAtProblem } from '../common/cron.js';
 import { describe, type FieldReader } from './fields.js';
 import type { ConfigScalar, ConnectorConfig, RestartMode, UpdateMode, UpdatePolicy, VersionSpec } from './types.js';
 
-const CONNECTOR_FIELDS = ['type', 'product', 'versions', 'config', 'update', 'restart', 'runAs', 'maxMemory', 'python'] as const;
+/** The fields of one connector that mean the same in admin.yaml and in a fleet's desired state. */
+export const SHARED_CONNECTOR_FIELDS = ['type', 'product', 'versions', 'config', 'update', 'restart'] as const;
+/** The fields that belong to one host (its users, memory, interpreter): admin.yaml only. */
+export const HOST_CONNECTOR_FIELDS = ['runAs', 'maxMemory', 'python'] as const;
+const CONNECTOR_FIELDS = [...SHARED_CONNECTOR_FIELDS, ...HOST_CONNECTOR_FIELDS] as const;
 const UPDATE_FIELDS = ['mode', 'interval', 'range', 'at'] as const;
 const UPDATE_MODES: readonly UpdateMode[] = ['manual', 'auto', 'planned'];
 const RESTART_MODES: readonly RestartMode[] = ['always', 'on-failure', 'never'];
@@ -14,34 +18,62 @@ const RUN_AS_RE = /^(\d+|[a-z_][a-z0-9_-]{0,31}\$?)$/i;
 
 /** Validates the `connectors` list; a product listed twice is refused (payloads name products). */
 export function readConnectors(reader: FieldReader, value: unknown): ConnectorConfig[] {
+  return readConnectorList(reader, value, readConnector);
+}
+
+/** A `connectors` list read item by item with `read`; a product listed twice is refused. */
+export function readConnectorList<T extends { type: string; product: string }>(
+  reader: FieldReader, value: unknown, read: (reader: FieldReader, item: unknown, field: string) => T,
+): T[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) reader.fail('connectors', `must be a list, got ${describe(value)}`);
   const seen = new Map<string, number>();
   return value.map((item, index) => {
-    const connector = readConnector(reader, item, `connectors[${index}]`);
-    const first = seen.get(connector.ref);
-    if (first !== undefined) reader.fail(`connectors[${index}]`, `${connector.ref} is already listed at connectors[${first}]`);
-    seen.set(connector.ref, index);
+    const connector = read(reader, item, `connectors[${index}]`);
+    const ref = productKey(connector);
+    const first = seen.get(ref);
+    if (first !== undefined) reader.fail(`connectors[${index}]`, `${ref} is already listed at connectors[${first}]`);
+    seen.set(ref, index);
     return connector;
   });
 }
 
-function readConnector(reader: FieldReader, value: unknown, field: string): ConnectorConfig {
-  const raw = reader.section(value, field, CONNECTOR_FIELDS);
+/** What admin.yaml and a desired state share of one connector; `update.raw` holds the update fields as written. */
+interface SharedConnector {
+  type: string;
+  product: string;
+  ref: string;
+  versions: VersionSpec[];
+  config: Record<string, ConfigScalar>;
+  update: { policy: UpdatePolicy; raw: Record<string, unknown> };
+  restart: RestartMode;
+}
+
+/** Reads the shared fields of one connector, `raw` being its mapping (its field names already checked). */
+export function readSharedConnector(reader: FieldReader, value: unknown, raw: Record<string, unknown>, field: string, updateExtra: readonly string[] = []): SharedConnector {
   if (value === undefined || value === null) reader.fail(field, 'must be a mapping with type and product');
   const type = readName(reader, raw['type'], `${field}.type`);
   const product = readName(reader, raw['product'], `${field}.product`);
-  const maxMemory = reader.optionalString(typeof raw['maxMemory'] === 'number' ? String(raw['maxMemory']) : raw['maxMemory'], `${field}.maxMemory`);
-  const runAs = reader.optionalString(typeof raw['runAs'] === 'number' ? String(raw['runAs']) : raw['runAs'], `${field}.runAs`);
-  if (runAs !== undefined && !RUN_AS_RE.test(runAs)) reader.fail(`${field}.runAs`, `${JSON.stringify(runAs)} is not a user name or uid`);
   return {
     type,
     product,
     ref: productKey({ type, product }),
     versions: readVersions(reader, raw['versions'], `${field}.versions`),
     config: readValues(reader, raw['config'], `${field}.config`),
-    update: readUpdatePolicy(reader, raw['update'], `${field}.update`),
+    update: readUpdatePolicy(reader, raw['update'], `${field}.update`, updateExtra),
     restart: reader.choice(raw['restart'], `${field}.restart`, RESTART_MODES, 'always'),
+  };
+}
+
+function readConnector(reader: FieldReader, value: unknown, field: string): ConnectorConfig {
+  const raw = reader.section(value, field, CONNECTOR_FIELDS);
+  const { update, ...shared } = readSharedConnector(reader, value, raw, field);
+  const maxMemory = reader.optionalString(typeof raw['maxMemory'] === 'number' ? String(raw['maxMemory']) : raw['maxMemory'], `${field}.maxMemory`);
+  const runAs = reader.optionalString(typeof raw['runAs'] === 'number' ? String(raw['runAs']) : raw['runAs'], `${field}.runAs`);
+  if (runAs !== undefined && !RUN_AS_RE.test(runAs)) reader.fail(`${field}.runAs`, `${JSON.stringify(runAs)} is not a user name or uid`);
+  return {
+    ...shared,
+    update: update.policy,
     runAs,
     maxMemoryBytes: maxMemory === undefined ? undefined : positiveSize(reader, maxMemory, `${field}.maxMemory`),
     python: readPython(reader, raw['python'], `${field}.python`),
@@ -105,9 +137,9 @@ function readValues(reader: FieldReader, value: unknown, field: string): Record<
   return values;
 }
 
-/** Validates an update policy (config file or ADMIN_SET_UPDATE_MODE payload). */
-function readUpdatePolicy(reader: FieldReader, value: unknown, field: string): UpdatePolicy {
-  const raw = reader.section(value, field, UPDATE_FIELDS);
+/** Validates an update policy; `extra` fields are allowed beside it and returned as written in `raw`. */
+function readUpdatePolicy(reader: FieldReader, value: unknown, field: string, extra: readonly string[]): { policy: UpdatePolicy; raw: Record<string, unknown> } {
+  const raw = reader.section(value, field, [...UPDATE_FIELDS, ...extra]);
   const mode = reader.choice(raw['mode'], `${field}.mode`, UPDATE_MODES, 'manual');
   const intervalMs = reader.duration(raw['interval'], `${field}.interval`, DEFAULT_UPDATE_INTERVAL);
   if (intervalMs <= 0) reader.fail(`${field}.interval`, 'must be above 0');
@@ -124,5 +156,11 @@ function readUpdatePolicy(reader: FieldReader, value: unknown, field: string): U
     if (problem) reader.fail(`${field}.at`, problem);
     cron = parseUpdateAt(at, `${field}.at`);
   }
-  return { mode, intervalMs, range: rangeText, at: typeof at === 'string' ? at.trim() : undefined, cron }; // any other type failed just above
+  const policy = { mode, intervalMs, range: rangeText, at: typeof at === 'string' ? at.trim() : undefined, cron }; // any other type failed just above
+  return { policy, raw };
+}
+
+/** A `versions` entry as it is written (`^1`, `1.2`, `latest`). */
+export function versionSpecText(spec: VersionSpec): string {
+  return spec.kind === 'exact' ? spec.version : spec.kind === 'range' ? spec.range : 'latest';
 }

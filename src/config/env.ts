@@ -9,8 +9,21 @@ interface SubstitutionProblem {
 const REFERENCE_RE = /\$\$|\$\{([^}]*)\}|\$\{/g;
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+const EXACT_REFERENCE_RE = /^\$\{[A-Za-z_][A-Za-z0-9_]*\}$/;
+
+/** True when `value` is exactly one `${VAR}` reference (what a secret may be written as outside the host). */
+export function isEnvReference(value: unknown): boolean {
+  return typeof value === 'string' && EXACT_REFERENCE_RE.test(value);
+}
+
+/** Why the `${VAR}` references of `text` are malformed, or undefined: the syntax alone, no variable looked up. */
+export function referenceProblem(text: string): string | undefined {
+  const result = substituteString(text, () => '');
+  return 'reason' in result ? result.reason : undefined;
+}
+
 /** Replaces `${VAR}` in one string; `$$` is a literal `$`. Returns the text or the problem. */
-function substituteString(text: string, env: NodeJS.ProcessEnv): { value: string } | { reason: string } {
+function substituteString(text: string, lookup: (name: string) => string | undefined): { value: string } | { reason: string } {
   let problem: string | undefined;
   const value = text.replace(REFERENCE_RE, (match: string, name: string | undefined) => {
     if (match === '$$') return '$';
@@ -22,7 +35,7 @@ function substituteString(text: string, env: NodeJS.ProcessEnv): { value: string
       problem ??= `has an invalid variable reference ${JSON.stringify(match)}: names match [A-Za-z_][A-Za-z0-9_]*`;
       return match;
     }
-    const found = env[name];
+    const found = lookup(name);
     if (found === undefined) {
       problem ??= `environment variable ${name} is not set`;
       return match;
@@ -35,7 +48,7 @@ function substituteString(text: string, env: NodeJS.ProcessEnv): { value: string
 /** A copy of `value` with `${VAR}` replaced in every string (keys untouched); throws via `fail` naming the field. */
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, fail: (problem: SubstitutionProblem) => never, path = ''): unknown {
   if (typeof value === 'string') {
-    const result = substituteString(value, env);
+    const result = substituteString(value, (name) => env[name]);
     if ('reason' in result) fail({ field: path || '(root)', reason: result.reason });
     return result.value;
   }

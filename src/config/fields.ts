@@ -4,18 +4,22 @@ import { parseAddress, type Address } from '../common/address.js';
 import { WorkerAdminError, errorMessage } from '../common/errors.js';
 import { parseSize } from '../common/units.js';
 
+/** How a message names the place of a field: `admin.yaml (line 7)` (the default) or `desired.yaml:7`. */
+type LocationStyle = 'parenthesis' | 'colon';
+
 /** Reads fields of one config document; `lines` maps field paths to source lines when known. */
 export class FieldReader {
   constructor(
     readonly file: string,
     readonly baseDir: string,
     private readonly lines: ReadonlyMap<string, number> = new Map(),
+    private readonly style: LocationStyle = 'parenthesis',
   ) {}
 
   /** Throws CONFIG_INVALID for `field`. */
   fail(field: string, reason: string): never {
     const line = this.lineOf(field);
-    const where = line === undefined ? this.file : `${this.file} (line ${line})`;
+    const where = line === undefined ? this.file : this.style === 'colon' ? `${this.file}:${line}` : `${this.file} (line ${line})`;
     throw new WorkerAdminError('CONFIG_INVALID', `${where}: ${field}: ${reason}`, { details: { file: this.file, field, reason } });
   }
 

@@ -1,7 +1,7 @@
 // The `fleet:` section of the admin configuration (docs/fleet.md), validated once: durations in ms, prefix in both forms.
 import type { FieldReader } from '../config/fields.js';
 
-const HOST_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const HOST_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const LABEL_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const PREFIX_RE = /^(\/[A-Za-z0-9_-]+)+$/;
 
@@ -59,7 +59,7 @@ export function readFleet(reader: FieldReader, value: unknown): FleetConfig | un
   if (reassignAfterMs < 2 * leaseTtlMs) reader.fail('fleet.reassignAfter', `(${reassignAfterMs} ms) must be at least 2 x fleet.leaseTtl (${2 * leaseTtlMs} ms)`);
   return {
     host,
-    labels: readLabels(reader, raw['labels']),
+    labels: readLabels(reader, raw['labels'], 'fleet.labels'),
     capacity: raw['capacity'] === undefined || raw['capacity'] === null ? undefined : reader.integer(raw['capacity'], 'fleet.capacity', 0, 0),
     nats: readNats(reader, raw['nats']),
     etcd: readEtcd(reader, raw['etcd']),
@@ -70,13 +70,14 @@ export function readFleet(reader: FieldReader, value: unknown): FleetConfig | un
   };
 }
 
-function readLabels(reader: FieldReader, value: unknown): Record<string, string> {
+/** Labels (`fleet.labels`, a desired connector's `hosts` selector): names checked, values as strings. */
+export function readLabels(reader: FieldReader, value: unknown, field: string): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) reader.fail('fleet.labels', 'must be a mapping of label to value');
+  if (typeof value !== 'object' || Array.isArray(value)) reader.fail(field, 'must be a mapping of label to value');
   const labels: Record<string, string> = {};
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
-    if (!LABEL_RE.test(name)) reader.fail(`fleet.labels.${name}`, `is not a label name (${LABEL_RE.source})`);
-    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') reader.fail(`fleet.labels.${name}`, 'must be a string');
+    if (!LABEL_RE.test(name)) reader.fail(`${field}.${name}`, `is not a label name (${LABEL_RE.source})`);
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') reader.fail(`${field}.${name}`, 'must be a string');
     labels[name] = String(v);
   }
   return labels;

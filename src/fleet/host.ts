@@ -23,6 +23,17 @@ import { Inbound } from './remote/inbound.js';
 import { Outbound } from './remote/outbound.js';
 import { NatsTransport } from './transport/nats-transport.js';
 import { PROTOCOL } from './transport/subjects.js';
+import type { Admin } from '../admin/admin.js';
+import type { Handler } from '../admin/commands/context.js';
+import type { ProductRef } from '../admin/payloads.js';
+import { Converger } from './converge/converger.js';
+import { Coordinator, coordinatorStatus } from './coordinator/coordinator.js';
+import { repositoryVersions } from './coordinator/resolve.js';
+import { desiredHandlers } from './desired/handlers.js';
+import { repositorySecretKeys } from './desired/secrets.js';
+import { DesiredStore } from './desired/store.js';
+import { PrefixMirror } from './engines/prefix-mirror.js';
+import { fleetKeys, type FleetKeys } from './keys.js';
 
 export type HostState = 'JOINING' | 'LIVE' | 'CUT_OFF' | 'FENCED' | 'LEAVING' | 'LEFT';
 
@@ -45,6 +56,9 @@ export interface FleetStatus {
   engines: { nats: 'connected' | 'disconnected'; etcd: 'reachable' | 'unreachable' };
   hosts: Array<{ name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>; addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'] }>;
   counters: Record<string, number>;
+  /** The fleet's coordinator now (null while none is elected), and what placement could not place. */
+  coordinator?: { host: string; since: number } | null;
+  missing?: Array<{ product: string; wanted: number; placed: number; reason: string }>;
 }
 
 const PREVIOUS_FILE = 'fleet-host.json';
@@ -84,6 +98,13 @@ export class FleetHost {
   private readonly now: () => number;
   private leaving: Promise<void> | undefined;
   private readonly inboxToken = randomBytes(6).toString('hex');
+  readonly keys: FleetKeys;
+  /** The products with a desired state (K/desired/): fleet-managed. */
+  private readonly desired: PrefixMirror;
+  private converger: Converger | undefined;
+  private coordinator: Coordinator | undefined;
+  /** From a lost lease until the assignments were read again: fleet-managed instances are withheld from dispatch. */
+  private returning = false;
 
   constructor(
     private readonly options: JoinOptions,
@@ -93,6 +114,8 @@ export class FleetHost {
     const { config, logger } = options;
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
+    this.keys = fleetKeys(config.prefix);
+    this.desired = new PrefixMirror(etcd, this.keys.desiredPrefix, () => undefined, logger.child({ component: 'fleet-desired' }));
     const self = (): { host: string; incarnation: string } => ({ host: config.host, incarnation: this.incarnation });
     this.transport = new NatsTransport(nc, config.subjectPrefix, self, this.inboxToken, logger.child({ component: 'fleet-transport' }), this.now);
     this.directory = new HostDirectory(etcd, config.prefix, config.host, config.leaseTtlMs, {
@@ -132,6 +155,7 @@ export class FleetHost {
         if (this.transport.linkUp) this.transport.publishEvent(event);
       },
       store: (local) => fleetConfigurationStore(this.etcd, config.prefix, local, logger.child({ component: 'fleet-store' })),
+      withheld: (identifier) => this.withheld(identifier),
     });
     this.outbound.bind(this.port);
     this.inbound = new Inbound(this.port, {
@@ -153,11 +177,62 @@ export class FleetHost {
     await this.writeRecord();
     await withDeadline(this.etcd.put(`${config.prefix}/seen/${config.host}`).value(JSON.stringify(this.record())).exec(), 2000);
     await this.directory.start();
+    await this.desired.start();
     this.port.onWorkersChanged(() => this.scheduleWrite());
     this.heartbeat = setInterval(() => this.transport.heartbeat(), Math.max(100, Math.floor(config.leaseTtlMs / 3)));
     this.heartbeat.unref();
     this.transport.heartbeat();
     this.setState('LIVE');
+  }
+
+  /** A fleet-managed product: its instances are placed by the coordinator (docs/fleet.md, desired state). */
+  managed(ref: ProductRef): boolean {
+    return this.desired.values.has(this.keys.desired(ref.type, ref.product));
+  }
+
+  /**
+   * The admin of this host converges its fleet-managed instances to its assignments from now on; `handlers` are the
+   * fleet's ADMIN_* handlers (desired state, rollouts) it serves.
+   */
+  async attachAdmin(admin: Admin, env: NodeJS.ProcessEnv, handlers: Record<string, Handler> = {}): Promise<void> {
+    const { config, logger } = this.options;
+    const store = new DesiredStore({ client: this.etcd, prefix: config.prefix });
+    admin.useFleet({
+      host: config.host, managed: (ref) => this.managed(ref),
+      handlers: { ...desiredHandlers({ store, host: config.host, secretKeys: repositorySecretKeys(admin.context.repository) }), ...handlers },
+    });
+    this.converger = new Converger({
+      etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
+      admin: {
+        registry: admin.registry,
+        swap: (instance, version, values) => admin.swapInstance(instance, version, values),
+        runAsOf: (ref) => admin.config.connectors.find((c) => c.type === ref.type && c.product === ref.product)?.runAs,
+      },
+      claims: this.identifiers, managed: (ref) => this.managed(ref),
+      isLive: (host) => host === config.host || this.directory.live(host) !== undefined,
+      env, handOffMs: admin.config.timeouts.startMs + 10_000, logger: logger.child({ component: 'fleet-converge' }), now: this.now,
+    });
+    await this.converger.start();
+    this.coordinator = new Coordinator({
+      etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
+      leaseTtlMs: config.leaseTtlMs, reassignAfterMs: config.reassignAfterMs,
+      resolveVersion: repositoryVersions(admin.context.repository),
+      logger: logger.child({ component: 'fleet-coordinator' }), now: this.now,
+    });
+    this.coordinator.start();
+  }
+
+  /**
+   * A local instance the router must not dispatch to now (checked at every dispatch): a fleet-managed one while this
+   * host is FENCED, back from a loss before it read its assignments again, or no longer assigned here after a return.
+   */
+  private withheld(identifier: string): boolean {
+    const converger = this.converger;
+    if (!converger?.isManagedHere(identifier)) return false;
+    const leases = this.leases;
+    const { leaseTtlMs, reassignAfterMs } = this.options.config;
+    if (this.returning || !leases || leases.sinceRenewal() >= reassignAfterMs - leaseTtlMs) return true;
+    return converger.withheld(identifier);
   }
 
   /** Why commands of other hosts must not run here now, or undefined. */
@@ -206,11 +281,17 @@ export class FleetHost {
   private async reRegister(): Promise<void> {
     const { logger } = this.options;
     this.setState('CUT_OFF');
+    this.returning = true;
     this.leases?.stop();
     for (let attempt = 0; this.state !== 'LEAVING' && this.state !== 'LEFT'; attempt += 1) {
       try {
         await this.grantLeases();
+        // in this order: read the assignments, stop what is no longer ours, claim the rest again, then serve
+        await this.desired.relist();
+        await this.converger?.resync();
+        this.returning = false;
         await this.identifiers.reclaimAll();
+        await this.coordinator?.reRegistered();
         await this.writeRecord();
         this.setState('LIVE');
         logger.info({ incarnation: this.incarnation }, 'fleet host re-registered with a new incarnation');
@@ -245,6 +326,8 @@ export class FleetHost {
       startedAt: this.startedAt,
       state: this.state === 'LEAVING' || this.state === 'LEFT' ? 'leaving' : 'live',
       ...view,
+      // other hosts send nothing to an instance withheld here
+      serves: view.serves.filter((served) => !this.withheld(served.identifier)),
     };
   }
 
@@ -290,7 +373,9 @@ export class FleetHost {
     if (this.leases && this.leases.sinceRenewal() > config.leaseTtlMs / 3 + 2000) etcd = 'unreachable';
     const hosts: FleetStatus['hosts'] = [];
     const self = this.record();
-    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances: self.instances });
+    // a fleet-managed instance this router does not dispatch to now (fenced, or back from a loss) says so
+    const instances = self.instances.map((i) => (i.state === 'READY' && this.withheld(i.identifier) ? { ...i, state: 'WITHHELD' } : i));
+    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances });
     for (const known of this.directory.all()) {
       const r = known.record;
       hosts.push({ name: r.name, status: known.silent ? 'silent' : r.state === 'leaving' ? 'leaving' : 'live', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: r.instances });
@@ -300,6 +385,7 @@ export class FleetHost {
       hosts.push({ name, status: 'lost', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: [] });
     }
     hosts.sort((a, b) => a.name.localeCompare(b.name));
+    const coordination = await coordinatorStatus(this.etcd, this.keys).catch(() => undefined);
     return {
       host: config.host,
       state: this.state,
@@ -312,7 +398,10 @@ export class FleetHost {
         inboundServed: this.inbound?.served ?? 0,
         inboundBounced: this.inbound?.bounced ?? 0,
         refusedMessages: this.transport.refused,
+        fencedWritesRefused: this.coordinator?.election.fencedRefusals ?? 0,
       },
+      coordinator: coordination?.coordinator ? { host: coordination.coordinator.host, since: coordination.coordinator.since } : null,
+      missing: coordination?.missing ?? [],
     };
   }
 
@@ -324,6 +413,10 @@ export class FleetHost {
     return (this.leaving ??= (async () => {
       this.setState('LEAVING');
       await this.writeRecord().catch(() => undefined);
+      // a leaving coordinator resigns first: its successor places this host's instances elsewhere
+      await this.coordinator?.close();
+      // the coordinator places this host's instances elsewhere at once; each is drained here once its copy is READY
+      await this.converger?.handOff();
       await this.transport.stopCommands();
       await this.inbound?.drained();
     })());
@@ -336,6 +429,9 @@ export class FleetHost {
     while (this.outbound.inFlight > 0 && this.now() < until) await new Promise((r) => setTimeout(r, 20));
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.writeTimer) clearTimeout(this.writeTimer);
+    await this.coordinator?.close();
+    await this.converger?.close();
+    await this.desired.close();
     await this.directory.close();
     await this.identifiers.releaseAll().catch(() => undefined);
     await this.leases?.revoke();

@@ -39,7 +39,8 @@ export function renderStatus(report: StatusReport): string {
 
 function note(w: WorkerStatus): string {
   const own = w.reason ?? (w.lastExit ? `last exit ${w.lastExit.signal ?? `code ${w.lastExit.code}`}` : '');
-  return [own, w.notice ?? ''].filter((n) => n !== '').join('; ');
+  const republished = w.republished ? `re-published ${w.republished.at} (${w.republished.from.slice(0, 12)} → ${w.republished.to.slice(0, 12)})` : '';
+  return [own, w.notice ?? '', republished].filter((n) => n !== '').join('; ');
 }
 
 // Left-aligned columns two spaces apart; trailing spaces trimmed.

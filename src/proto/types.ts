@@ -56,7 +56,8 @@ export interface Expectation {
   event_schemas: Record<string, string>;
   ttl_ms: number;
 }
-export interface WorkerRef { identifier: string; version: string }
+/** `token_sha256` (optional): only the connection whose Hello used the token of that digest. */
+export interface WorkerRef { identifier: string; version: string; token_sha256?: string }
 export interface WorkerInfo {
   identifier: string;
   version: string;

@@ -81,7 +81,7 @@ export class CommandRouter {
    */
   takeFromFleet(input: Command): Promise<Reply> | undefined {
     if (this.closing) return undefined;
-    if (!pickConnection(this.deps.registry.ready(input.command), input, true)) return undefined;
+    if (!pickConnection(this.local(input.command), input, true)) return undefined;
     return this.submitNow(input, true);
   }
 
@@ -184,10 +184,10 @@ export class CommandRouter {
 
   /** Serves queued commands, oldest first, with whatever connections can take them now. */
   pump(): void {
-    const { queue, registry } = this.deps;
+    const { queue } = this.deps;
     if (queue.size === 0) return;
     for (const pending of queue.snapshot()) {
-      const connection = pickConnection(registry.ready(pending.command.command), pending.command, true);
+      const connection = pickConnection(this.local(pending.command.command), pending.command, true);
       if (connection) {
         queue.remove(pending);
         this.dispatch(connection, pending);
@@ -256,8 +256,16 @@ export class CommandRouter {
     return false;
   }
 
+  /** Local READY connections serving `command`, less those the fleet withholds now (a FENCED host's fleet-managed ones). */
+  private local(command: string): Iterable<WorkerConnection> {
+    const ready = this.deps.registry.ready(command);
+    const withheld = this.fleet?.withheld;
+    if (withheld === undefined) return ready;
+    return [...ready].filter((c) => !withheld(c.identity.identifier));
+  }
+
   private route(pending: PendingCommand): void {
-    const connection = pickConnection(this.deps.registry.ready(pending.command.command), pending.command, true);
+    const connection = pickConnection(this.local(pending.command.command), pending.command, true);
     if (connection) {
       this.dispatch(connection, pending);
       return;

@@ -26,6 +26,8 @@ export interface ConnectionIdentity {
   type: string;
   product: string;
   admin: boolean;
+  /** Hex sha256 of the one-time token its Hello used ('' for the admin): tells apart two streams of one IDENTIFIER@VERSION. */
+  tokenSha256: string;
   commands: string[];
   topics: string[];
   commandChecks: Map<string, PayloadCheck>;

@@ -28,6 +28,11 @@ export interface FleetLink {
   readonly claims: ReplayClaims;
   /** An event published on this host: send it to the other hosts. */
   forwardEvent(event: Event): void;
+  /**
+   * Local instances this router must not dispatch to now: a host FENCED from etcd (or back from a loss, before it has
+   * stopped what is no longer its own) withholds its fleet-managed instances, which may run elsewhere by then.
+   */
+  withheld?: ((identifier: string) => boolean) | undefined;
   /** The fleet's configuration store, built around the router's own. */
   store?(local: ConfigurationStore): ConfigurationStore;
 }

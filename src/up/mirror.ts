@@ -1,6 +1,7 @@
 // Under `up` in development mode the local repository mirrors ./connectors (docs/repository.md, development loop):
-// an edited version is re-published in place (logged as such), a version gone from the source is gone from the
-// repository. In production a listed version is never rewritten: the immutability rules refuse the edit.
+// an edited version is re-published in place (logged as such; dev-loop.ts moves its running instances onto the new
+// bytes), a version gone from the source is gone from the repository. In production a listed version is never
+// rewritten: the immutability rules refuse the edit.
 import { readdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
@@ -12,9 +13,12 @@ import { versionsYamlText } from '../repository/yanked.js';
 
 interface VersionId { type: string; product: string; version: string }
 
+/** A version whose listed bytes a development-mode pack replaced: `sha256` is the new zip's. */
+export interface RepublishedId extends VersionId { sha256: string }
+
 /** The pack hook of `up`: development records (and logs) versions re-published with other bytes; production refuses them. */
-export function upPackGuard(mode: 'development' | 'production', logger: Logger): { beforeWrite: (plan: PackPlan) => Promise<void>; republished: VersionId[] } {
-  const republished: VersionId[] = [];
+export function upPackGuard(mode: 'development' | 'production', logger: Logger): { beforeWrite: (plan: PackPlan) => Promise<void>; republished: RepublishedId[] } {
+  const republished: RepublishedId[] = [];
   if (mode === 'production') {
     return { republished, beforeWrite: immutableRepository({ force: false, warn: (text) => logger.warn(text) }) };
   }
@@ -26,7 +30,7 @@ export function upPackGuard(mode: 'development' | 'production', logger: Logger):
         const listed = await readFile(file, 'utf8').then((t) => parseVersionsYaml(t, { file }), () => []);
         const was = listed.find((e) => e.version === v.version)?.sha256;
         if (was === undefined || was === v.sha256) continue;
-        republished.push({ type: v.type, product: v.product, version: v.version });
+        republished.push({ type: v.type, product: v.product, version: v.version, sha256: v.sha256 });
         logger.warn({ product: `${v.type}/${v.product}`, version: v.version, from: was, to: v.sha256 }, 'development-mode re-publish: the version was edited in place (production would refuse this)');
       }
     },

@@ -1,7 +1,7 @@
 // `up`: router + admin + a local repository built from ./connectors, in one process (the embedded default).
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startAdmin, type Admin } from '../admin/admin.js';
 import { writeCredentials, type Credentials } from '../common/credentials.js';
 import { WorkerAdminError, errorMessage } from '../common/errors.js';
@@ -13,12 +13,12 @@ import type { AdminConfig } from '../config/types.js';
 import type { BackoffOptions } from '../process/backoff.js';
 import { startRepositoryServer, type RepositoryServer } from '../repository/server.js';
 import { refreshVersionConfiguration } from '../admin/version-configuration.js';
-import { pruneRemoved, upPackGuard } from './mirror.js';
+import { DevLoop } from './dev-loop.js';
+import { packSources, type StackPack } from './sources.js';
 import { startRouter, type RunningRouter } from '../router/server.js';
 import { connectorsWithoutRuntime, type SkippedConnector } from './runtimes.js';
 import { OpsMetrics } from '../ops/metrics/metrics.js';
 import { startOps, type OpsOptions, type RunningOps } from '../ops/ops.js';
-import { productKey } from '../common/names.js';
 
 export interface StackOptions {
   config: AdminConfig;
@@ -42,12 +42,8 @@ export interface StackOptions {
   pythonProblem?: () => Promise<string | undefined>;
   /** Tests drive policy schedules through these. */
   ops?: Pick<OpsOptions, 'clock' | 'scheduler' | 'updates' | 'seriesStepMs'>;
-}
-
-/** What `up` did with each connector version of one source tree: packed now, or left as it was (same inputs). */
-interface StackPack {
-  src: string;
-  versions: Array<{ id: string; sha256: string; result: 'packed' | 'unchanged' }>;
+  /** Development mode: reload when a file under the sources changes, this long after the last change (`up --watch`). */
+  watch?: { debounceMs?: number };
 }
 
 export interface RunningStack {
@@ -61,6 +57,8 @@ export interface RunningStack {
   repository: RepositoryServer | undefined;
   /** This host's membership of a fleet, when the config has a fleet: section. */
   fleet: FleetHost | undefined;
+  /** The development loop (re-pack on SIGHUP or a watch); undefined in production, in a fleet, or without sources. */
+  devLoop: DevLoop | undefined;
   ops: RunningOps;
   credentials: Credentials;
   /** Drain every worker, then stop admin, router and repository. Idempotent. */
@@ -88,22 +86,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   // in a fleet the repository is shared and given (repository.url); ./connectors is packed only when asked for
   const sources = options.repositoryDir ? [] : config.fleet && options.connectorsDir === undefined ? [] : [options.connectorsDir ?? 'connectors'].flat();
   const serveLocal = options.repositoryDir !== undefined || sources.length > 0;
-  const packs: StackPack[] = [];
-  const guard = upPackGuard(config.mode, logger);
-  if (sources.length > 0) {
-    const { packRepository, packSession } = await import('../packages/pack/pack.js'); // loaded only when there is something to pack
-    await packSession(async () => {
-      for (const src of sources) {
-        // a version whose inputs (its sources, the SDK, node_modules, the packer) did not change is not bundled again
-        const result = await packRepository({ src: resolve(src), out: repoDir, reuseRecords: join(config.stateDir, 'pack-records'), beforeWrite: guard.beforeWrite });
-        const versions = result.versions.map((v) => ({ id: `${productKey(v)}@${v.version}`, sha256: v.sha256, result: v.result }));
-        packs.push({ src, versions });
-        const ids = (which: string): string[] => versions.filter((v) => v.result === which).map((v) => v.id);
-        logger.info({ src, packed: ids('packed'), unchanged: ids('unchanged') }, 'connectors packed');
-      }
-    });
-    if (config.mode === 'development') await pruneRemoved(repoDir, new Set(packs.flatMap((p) => p.versions.map((v) => v.id))), logger);
-  }
+  const packed = sources.length > 0 ? await packSources({ sources, repoDir, stateDir: config.stateDir, mode: config.mode, logger }) : undefined;
+  const packs: StackPack[] = packed?.packs ?? [];
   // a connector whose runtime is missing is left out of what the admin starts; the others (echo) still run
   const skipped = await connectorsWithoutRuntime(config.connectors, sources, options.pythonProblem);
   for (const s of skipped) logger.warn({ product: s.product, reason: s.reason }, 'connector skipped');
@@ -129,7 +113,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     });
     closers.unshift(() => admin.close());
     // a re-published version's keys and pivot replace what the router's store kept from its previous bytes
-    for (const ref of guard.republished) await refreshVersionConfiguration(ref, { rpc: admin.link.rpc, repository: admin.context.repository, logger });
+    for (const ref of packed?.republished ?? []) await refreshVersionConfiguration(ref, { rpc: admin.link.rpc, repository: admin.context.repository, logger });
     const ops = await startOps({
       admin, config: adminConfig, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops,
       fleet: () => (fleet ? fleet.status() : Promise.resolve(undefined)),
@@ -143,6 +127,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       });
       const host = fleet;
       admin.registry.useClaims(host.identifiers);
+      await host.attachAdmin(admin, env);
       const { registerFleetMetrics } = await import('../fleet/metrics.js');
       registerFleetMetrics(metrics.registry, host);
       // SIGTERM: leave first (nothing new from other hosts, theirs finished), then drain; the leases go last
@@ -154,9 +139,17 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     };
     await writeCredentials(config.stateDir, credentials);
     if (options.startConnectors !== false) await admin.startConfiguredConnectors();
+    // one host's own repository only: a fleet's is shared, and production never rewrites a version
+    const devLoop = config.mode === 'development' && !config.fleet && sources.length > 0
+      ? new DevLoop({ sources, repoDir, stateDir: config.stateDir, admin, logger: logger.child({ component: 'dev-loop' }) })
+      : undefined;
+    if (devLoop) {
+      closers.unshift(() => devLoop.close()); // first: no reload starts once the workers drain
+      if (options.watch) devLoop.watch(options.watch.debounceMs);
+    }
     let closing: Promise<void> | undefined;
     return {
-      packs, skipped, router, admin, repository, ops, credentials, fleet,
+      packs, skipped, router, admin, repository, ops, credentials, fleet, devLoop,
       close: () => (closing ??= runAll(closers, logger)),
     };
   } catch (error) {

@@ -1,13 +1,12 @@
 // `worker-admin up` as a person runs it: a real process, the CLI to send commands, signals, kill -9 and a second run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRouterRpc } from '../../src/sdk/rpc.js';
 import { testEnv } from '../helpers/env.js';
-import { stopRecordedWorkers } from '../helpers/leftovers.js';
+import { stopUpRuns } from '../helpers/leftovers.js';
 import { alive, FIXTURE_CONNECTORS, ROOT } from '../helpers/stack.js';
 
 const BIN = join(ROOT, 'bin/worker-admin.js');
@@ -56,17 +55,8 @@ function cli(args: string[], stateDir: string): { status: number | null; json: R
 const listWorkers = (stateDir: string) => (cli(['send', 'ADMIN_LIST_WORKERS', '{}'], stateDir).json['payload'] as { workers: Array<Record<string, unknown>> }).workers;
 
 afterEach(async () => {
-  await Promise.all(children.splice(0).map(async (c) => {
-    if (c.exitCode !== null || c.signalCode !== null) return;
-    const exited = once(c, 'exit');
-    c.kill('SIGKILL');
-    await exited;
-  }));
-  for (const d of dirs.splice(0)) {
-    // workers of an `up` killed with -9 outlive it (stubborn ones on purpose): stopped by the pids it recorded
-    await stopRecordedWorkers(join(d, 'state'));
-    rmSync(d, { recursive: true, force: true });
-  }
+  // workers of an `up` killed with -9 outlive it (stubborn ones on purpose): stopped by the pids it recorded
+  await stopUpRuns(children, dirs);
 });
 
 describe('worker-admin up', () => {

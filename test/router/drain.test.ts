@@ -4,7 +4,8 @@ import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Command, WorkerList } from '../../src/proto/types.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
-import { connectWorker, routerClient, sendCommand, unary, Watcher } from './raw.js';
+import { sha256Hex } from '../../src/router/auth.js';
+import { connectWorker, expectWorker, RawWorker, routerClient, sendCommand, unary, Watcher } from './raw.js';
 
 describe('drain', () => {
   let r: TestRouter;
@@ -78,5 +79,34 @@ describe('drain', () => {
     expect(queued.status).toBe('NO_WORKER');
     const none = await unary<{ ok: boolean; message: string }>(client, 'DrainWorker', { identifier: 'nobody', version: '' }, r.adminToken);
     expect(none).toEqual({ ok: false, message: 'no connected worker nobody' });
+  });
+
+  it('DrainWorker with a token_sha256 drains only the stream opened with that token: two streams of one IDENTIFIER@VERSION', async () => {
+    // a version re-published in place: the old and the new bytes run side by side under svc@1.0
+    const open = async (): Promise<{ worker: RawWorker; digest: string }> => {
+      const token = await expectWorker(client, r.adminToken, { identifier: 'svc', version: '1.0', commands: ['WORK'] });
+      const worker = new RawWorker(client, (c, w) => w.reply(c.uuid, 'SUCCESS', { by: token.slice(0, 6) }));
+      worker.hello({ identifier: 'svc', version: '1.0', token, commands: ['WORK'], topics: [] });
+      expect((await worker.welcome).valid).toBe(true);
+      return { worker, digest: sha256Hex(token) };
+    };
+    const old = await open();
+    const fresh = await open();
+    const unknown = await unary<{ ok: boolean; message: string }>(client, 'DrainWorker', { identifier: 'svc', version: '1.0', token_sha256: 'f'.repeat(64) }, r.adminToken);
+    expect(unknown.ok).toBe(false);
+    expect(unknown.message).toMatch(/^no connected worker svc@1\.0 opened with token sha256 f{12}…$/);
+
+    const ack = await unary<{ ok: boolean; message: string }>(client, 'DrainWorker', { identifier: 'svc', version: '1.0', token_sha256: old.digest }, r.adminToken);
+    expect(ack).toEqual({ ok: true, message: 'draining svc@1.0' });
+    await old.worker.until(() => old.worker.drained);
+    expect(fresh.worker.drained).toBe(false);
+    const list = await unary<WorkerList>(client, 'ListWorkers', {}, r.clientToken);
+    expect(list.workers.map((w) => w.state).sort()).toEqual(['DRAINING', 'READY']);
+    const replies = await Promise.all([1, 2, 3].map(() => sendCommand(client, { command: 'WORK' }, r.clientToken)));
+    expect(replies.map((x) => x.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    expect(old.worker.commands).toHaveLength(0);
+    expect(fresh.worker.commands).toHaveLength(3);
+    old.worker.call.end();
+    expect((await old.worker.status).code).toBe(status.OK);
   });
 });

@@ -15,7 +15,7 @@ const silent = pino({ level: 'silent' });
 
 function connection(id: number, identifier: string, commands: string[], topics: string[] = [], inFlight = 0): WorkerConnection {
   const writer = new StreamWriter<RouterMessageOut>(new PassThrough({ objectMode: true }), { congestedAt: 10 });
-  const c = new WorkerConnection(id, { identifier, version: '1.0', type: 't', product: 'p', admin: false, commands, topics, commandChecks: new Map(), eventChecks: new Map() }, writer, 0, silent);
+  const c = new WorkerConnection(id, { identifier, version: '1.0', type: 't', product: 'p', admin: false, tokenSha256: '', commands, topics, commandChecks: new Map(), eventChecks: new Map() }, writer, 0, silent);
   for (let i = 0; i < inFlight; i += 1) c.inFlight.set(`u${i}`, {} as PendingCommand);
   return c;
 }

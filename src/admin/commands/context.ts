@@ -1,4 +1,5 @@
 // What every ADMIN_* handler may use; built once in admin.ts.
+import { WorkerAdminError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { AdminConfig, ConnectorConfig } from '../../config/types.js';
 import type { RepositoryClient } from '../../repository/client.js';
@@ -9,6 +10,7 @@ import type { RouterLink } from '../router-link.js';
 import type { VersionCatalog } from '../version-catalog.js';
 import type { VersionConfigurations } from '../version-configuration.js';
 import type { ProductRef } from '../payloads.js';
+import type { AdminFleet } from '../fleet-port.js';
 
 export interface AdminContext {
   config: AdminConfig;
@@ -21,6 +23,8 @@ export interface AdminContext {
   configurations: VersionConfigurations;
   link: RouterLink;
   logger: Logger;
+  /** This host's fleet, when it is in one (set once it has joined). */
+  fleet?: AdminFleet | undefined;
 }
 
 /** A handler: the payload (already checked against the admin pivot) → the reply payload. */
@@ -29,6 +33,13 @@ export type Handler = (payload: Record<string, unknown>, ctx: AdminContext) => P
 /** The connector of the admin config for a product, if listed. */
 export function connectorOf(ctx: AdminContext, ref: ProductRef): ConnectorConfig | undefined {
   return ctx.config.connectors.find((c) => c.type === ref.type && c.product === ref.product);
+}
+
+/** FAIL FLEET_MANAGED when the coordinator owns the product's instances (docs/fleet.md, desired state). */
+export function assertNotFleetManaged(ctx: AdminContext, ref: ProductRef, command: string): void {
+  if (ctx.fleet?.managed(ref)) {
+    throw new WorkerAdminError('FLEET_MANAGED', `${ref.type}/${ref.product} has a fleet desired state: its instances are placed by the coordinator, not by ${command} (change them with \`worker-admin fleet apply\`)`);
+  }
 }
 
 /** The versions listed for a product in its repository. */

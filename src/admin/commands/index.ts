@@ -1,6 +1,8 @@
 // ADMIN_* command dispatch: payload parsed and checked against the admin pivot, then the handler; errors become replies.
 import { coded, errorMessage, isWorkerAdminError, replyError } from '../../common/errors.js';
 import type { Command } from '../../proto/types.js';
+import { parseProductRef } from '../../common/names.js';
+import { FLEET_COMMAND_PREFIX, FLEET_WIDE_COMMANDS } from '../fleet-port.js';
 import { adminPivot } from '../pivot.js';
 import type { AdminReply } from '../router-link.js';
 import type { AdminContext, Handler } from './context.js';
@@ -18,6 +20,21 @@ export function lifecycleHandlers(): Record<string, Handler> {
   };
 }
 
+/** ADMIN_UPDATE, ADMIN_ROLLBACK, ADMIN_SET_UPDATE_MODE act fleet-wide for a fleet-managed product only. */
+function isFleetWide(command: string): boolean {
+  return (FLEET_WIDE_COMMANDS as readonly string[]).includes(command);
+}
+
+function managedTarget(payload: unknown, ctx: AdminContext): boolean {
+  const product = (payload as Record<string, unknown>)['product'];
+  if (typeof product !== 'string') return false;
+  try {
+    return ctx.fleet?.managed(parseProductRef(product)) ?? false;
+  } catch {
+    return false;
+  }
+}
+
 /** Answers one ADMIN_* command: INVALID for a bad payload, FAIL `CODE: reason` for a refusal, else SUCCESS. */
 export async function handleAdminCommand(command: Command, handlers: Record<string, Handler>, ctx: AdminContext): Promise<AdminReply> {
   let payload: unknown;
@@ -31,7 +48,11 @@ export async function handleAdminCommand(command: Command, handlers: Record<stri
   } catch (error) {
     return { status: 'INVALID', error: replyError(error) };
   }
-  const handler = handlers[command.command];
+  const fleetHandler = ctx.fleet?.handlers[command.command];
+  const handler = fleetHandler && (!isFleetWide(command.command) || managedTarget(payload, ctx)) ? fleetHandler : handlers[command.command];
+  if (!handler && !ctx.fleet && command.command.startsWith(FLEET_COMMAND_PREFIX)) {
+    return { status: 'FAIL', error: coded('NOT_IN_FLEET', `${command.command} acts on a fleet, and this host is not in one (its configuration has no fleet: section)`) };
+  }
   if (!handler) return { status: 'FAIL', error: coded('UNKNOWN_COMMAND', `${command.command} is not available in this admin`) };
   try {
     return { status: 'SUCCESS', payload: await handler(payload as Record<string, unknown>, ctx) };

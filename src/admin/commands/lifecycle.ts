@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkerAdminError } from '../../common/errors.js';
 import { assertIdentifier, defaultIdentifier, productKey } from '../../common/names.js';
 import { resolveProduct } from '../payloads.js';
-import { connectorOf, type AdminContext, type Handler } from './context.js';
+import { assertNotFleetManaged, connectorOf, type AdminContext, type Handler } from './context.js';
 import { defaultRange, pickVersion } from './versions.js';
 
 const connectorsOf = (ctx: AdminContext) => ctx.config.connectors;
@@ -34,6 +34,7 @@ export const getLastVersionWorker: Handler = async (payload, ctx) => {
 /** ADMIN_START_WORKER {product?, version?, identifier?, params?} → {identifier, version, pid, alreadyRunning}. */
 export const startWorker: Handler = async (payload, ctx) => {
   const ref = resolveProduct(payload['product'], connectorsOf(ctx));
+  assertNotFleetManaged(ctx, ref, 'ADMIN_START_WORKER');
   const connector = connectorOf(ctx, ref);
   const wanted = typeof payload['version'] === 'string' ? payload['version'] : defaultRange(connector);
   const { version } = await pickVersion(ctx, ref, wanted);
@@ -56,6 +57,8 @@ export const stopWorker: Handler = async (payload, ctx) => {
   const identifier = payload['identifier'];
   if (identifier !== undefined && typeof identifier !== 'string') throw new WorkerAdminError('PAYLOAD_INVALID', `ADMIN_STOP_WORKER: identifier must be a string, got ${JSON.stringify(identifier)}`);
   const ref = payload['product'] !== undefined || identifier === undefined ? resolveProduct(payload['product'], connectorsOf(ctx)) : undefined;
+  const named = ref ?? ctx.registry.get(identifier as string)?.spec;
+  if (named) assertNotFleetManaged(ctx, named, 'ADMIN_STOP_WORKER');
   const stopped = await ctx.registry.stop({
     ...(identifier !== undefined ? { identifier } : {}),
     ...(ref ? { type: ref.type, product: ref.product } : {}),

@@ -4,13 +4,14 @@ import { WorkerAdminError } from '../../common/errors.js';
 import type { Instance } from '../instance.js';
 import type { LaunchedWorker, LaunchSpec } from '../launcher.js';
 import type { SpawnedWorker } from '../ports.js';
+import type { DrainRef } from './drain.js';
 import { productKey } from '../../common/names.js';
 
 export interface RollingDeps {
   /** Steps 1–4 of a start; throws LaunchError (its `reason` says why) when the new version does not become READY. */
   launch(spec: LaunchSpec): Promise<LaunchedWorker>;
   /** Router DrainWorker, wait for exit up to drainTimeout, then SIGTERM/SIGKILL the group. */
-  drainAndStop(worker: SpawnedWorker, ref: { identifier: string; version: string }): Promise<void>;
+  drainAndStop(worker: SpawnedWorker, ref: DrainRef): Promise<void>;
   /** True once the admin is shutting down: a worker launched meanwhile is stopped, not swapped in. */
   closing(): boolean;
   /** Publishes an `admin` topic event (the processes' lifecycle during the update). */
@@ -25,8 +26,11 @@ export interface Replaced {
   pid: number;
 }
 
-/** Replaces the worker of a READY instance by one of version `to`; on failure the old worker was never touched. */
-export async function replaceInstance(instance: Instance, to: string, deps: RollingDeps): Promise<Replaced> {
+/**
+ * Replaces the worker of a READY instance by one of version `to` (and `config`, when given: a fleet's changed desired
+ * state); on failure the old worker was never touched.
+ */
+export async function replaceInstance(instance: Instance, to: string, deps: RollingDeps, config?: Instance['spec']['config']): Promise<Replaced> {
   const { identifier } = instance;
   const from = instance.spec.version;
   // The instance stays READY on the old process throughout; these events follow each process by version.
@@ -36,7 +40,7 @@ export async function replaceInstance(instance: Instance, to: string, deps: Roll
   announce('WORKER_STARTING', to);
   let launched: LaunchedWorker;
   try {
-    launched = await deps.launch({ ...instance.spec, version: to, beside: true });
+    launched = await deps.launch({ ...instance.spec, version: to, beside: true, ...(config ? { config } : {}) });
   } catch (error) {
     announce('WORKER_INVALID', to, { reason: (error as { reason?: string }).reason ?? (error as Error).message });
     throw error;
@@ -46,16 +50,16 @@ export async function replaceInstance(instance: Instance, to: string, deps: Roll
     : instance.state !== 'READY' || instance.spec.version !== from ? `instance ${identifier} went ${instance.state} (version ${instance.spec.version}) during the update`
       : undefined;
   if (refusal !== undefined) {
-    await deps.drainAndStop(launched.worker, { identifier, version: to });
+    await deps.drainAndStop(launched.worker, { identifier, version: to, tokenSha256: launched.tokenSha256 });
     announce('WORKER_STOPPED', to, { reason: refusal });
     throw new WorkerAdminError('UPDATE_ABORTED', refusal);
   }
   announce('WORKER_READY', to, { pid: launched.worker.pid });
-  const old = instance.swap(launched, to);
+  const old = instance.swap(launched, to, config);
   if (old.worker) {
-    announce('WORKER_DRAINING', old.version);
-    await deps.drainAndStop(old.worker, { identifier, version: old.version });
-    announce('WORKER_STOPPED', old.version);
+    announce('WORKER_DRAINING', old.ref.version);
+    await deps.drainAndStop(old.worker, old.ref);
+    announce('WORKER_STOPPED', old.ref.version);
   }
   return { identifier, from, to, pid: launched.worker.pid };
 }

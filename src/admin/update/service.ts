@@ -19,6 +19,8 @@ interface UpdateServiceDeps extends Omit<RollingDeps, 'closing'> {
   publish(event: string, payload: Record<string, unknown>): void;
   scheduler: Scheduler;
   logger: Logger;
+  /** Milliseconds since the epoch. */
+  now(): number;
 }
 
 /** Rolling updates, rollback and update modes of every product. */
@@ -33,7 +35,7 @@ export class UpdateService {
       registry: deps.registry, launch: deps.launch, drainAndStop: deps.drainAndStop, publish: deps.publish,
       persistence: deps.persistence, logger,
       listVersions: (ref) => deps.repository.listVersions(ref.type, ref.product),
-      rangeOf: (ref) => this.modes.policyOf(ref).range,
+      rangeOf: (ref) => this.modes.policyOf(ref).range, now: deps.now,
     });
     this.modes = new UpdateModes({
       scheduler: deps.scheduler, logger, persistence: deps.persistence, connectors: deps.config.connectors,

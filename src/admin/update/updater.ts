@@ -8,6 +8,7 @@ import type { InstanceRegistry } from '../instances.js';
 import type { AdminPersistence } from '../persistence.js';
 import type { ProductRef } from '../payloads.js';
 import { KeyedLock } from './lock.js';
+import { moveOntoNewBytes, type RepublishedVersion, type RepublishResult } from './republish.js';
 import { replaceInstance, type Replaced, type RollingDeps } from './rolling.js';
 import { chooseTarget, highestVersion, olderThan } from './target.js';
 import { productKey } from '../../common/names.js';
@@ -30,6 +31,8 @@ interface UpdaterDeps extends Omit<RollingDeps, 'closing'> {
   logger: Logger;
   /** The range updates stay in (run-time mode, else the connector's config); undefined: the running major. */
   rangeOf(ref: ProductRef): string | undefined;
+  /** Milliseconds since the epoch (a re-publish is stamped with it). */
+  now(): number;
 }
 
 type UpdaterState = 'RUNNING' | 'CLOSING';
@@ -54,6 +57,15 @@ export class Updater {
       const previous = this.deps.persistence.snapshot().previousVersions[productKey(ref)];
       if (previous === undefined) throw new WorkerAdminError('NOT_FOUND', `${productKey(ref)}: no previous version to roll back to (no update of it was recorded)`);
       return this.run(ref, { version: previous, trigger: 'rollback' });
+    });
+  }
+
+  /** A version re-published in place (`up`, development mode): its READY instances move onto the new bytes in turn. */
+  republished(v: RepublishedVersion): Promise<RepublishResult> {
+    return this.lock.run(productKey(v), () => {
+      if (this.state !== 'RUNNING') return Promise.resolve({ moved: [], failed: [] });
+      const now = (): string => new Date(this.deps.now()).toISOString();
+      return moveOntoNewBytes(this.deps.registry.ofProduct(v.type, v.product), v, { ...this.rolling(), logger: this.deps.logger, now });
     });
   }
 

@@ -13,6 +13,8 @@ interface Holder {
 export class IdentifierClaims {
   /** Identifiers this host holds. */
   private readonly held = new Set<string>();
+  /** True when the coordinator moved `identifier` here from `holder`, which is live and no longer has it assigned. */
+  movedHere: (identifier: string, holder: string) => boolean = () => false;
 
   constructor(
     private readonly client: Etcd3,
@@ -39,11 +41,14 @@ export class IdentifierClaims {
     if (!result.succeeded) {
       const kv = result.responses[0]?.response_range?.kvs[0];
       const holder = kv ? parseHolder(kv.value.toString()) : undefined;
-      if (holder?.host !== this.host) {
+      if (holder?.host !== this.host && (holder === undefined || !this.movedHere(identifier, holder.host))) {
         throw new WorkerAdminError('IDENTIFIER_CONFLICT', `${identifier} runs on host ${holder?.host ?? '?'} of this fleet: choose another identifier, or stop it there`);
       }
-      // ours from an earlier incarnation: move it under the current claims lease
-      await withDeadline(this.client.if(key, 'Mod', '==', kv!.mod_revision).then(this.client.put(key).value(value).lease(leases.claimsId)).commit(), 2000);
+      // ours from an earlier incarnation, or moved here by the coordinator (the old host drains its copy once this one is
+      // READY, and its release then finds the claim not its own): put it under our claims lease, comparing the holder
+      if (holder?.host !== this.host) this.logger.info({ identifier, from: holder?.host }, 'identifier moved here by the coordinator: claim taken over');
+      const taken = await withDeadline(this.client.if(key, 'Mod', '==', kv!.mod_revision).then(this.client.put(key).value(value).lease(leases.claimsId)).commit(), 2000);
+      if (!taken.succeeded) throw new WorkerAdminError('IDENTIFIER_CONFLICT', `${identifier} was claimed by another host at the same moment: try again`);
     }
     this.held.add(identifier);
   }

@@ -12,6 +12,8 @@ const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../../bin/worke
 export interface LocalHostSpec {
   name: string;
   labels?: Record<string, string>;
+  /** Most fleet-managed instances placed on this host. */
+  capacity?: number;
   /** admin.yaml `connectors:` entries of this host (objects, written as YAML/JSON). */
   connectors?: unknown[];
 }
@@ -117,6 +119,7 @@ async function prepareHost(spec: LocalHostSpec, options: LocalFleetOptions, engi
     fleet: {
       host: spec.name,
       labels: spec.labels ?? {},
+      ...(spec.capacity !== undefined ? { capacity: spec.capacity } : {}),
       nats: { servers: engines.nats, ...(options.natsAuth ? { user: options.natsAuth.user, password: '${WA_NATS_PASSWORD}' } : {}) },
       etcd: { endpoints: engines.etcd, ...(options.etcdAuth ? { username: options.etcdAuth.username, password: '${WA_ETCD_PASSWORD}' } : {}) },
       prefix: options.prefix ?? '/worker-admin',

@@ -13,7 +13,7 @@ interface LeaseTimes {
 /** Both leases of one incarnation: the host lease (`leaseTtl`) and the claims lease (`reassignAfter`). */
 export class HostLeases {
   health: LeaseHealth = 'LIVE';
-  /** When the last keepalive of the host lease succeeded (ms, local clock). */
+  /** When the last keepalive of the host lease that succeeded was sent (ms, local clock): a slow answer adds nothing. */
   renewedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -31,11 +31,12 @@ export class HostLeases {
 
   /** Grants both leases (2 s deadline each). */
   static async grant(client: Etcd3, times: LeaseTimes, logger: Logger, now: () => number = Date.now): Promise<HostLeases> {
+    const sentAt = now();
     const host = client.lease(Math.max(1, Math.ceil(times.leaseTtlMs / 1000)), { autoKeepAlive: false });
     const claims = client.lease(Math.max(1, Math.ceil(times.claimsTtlMs / 1000)), { autoKeepAlive: false });
     const [hostId, claimsId] = await Promise.all([host.grant(), claims.grant()]);
     const leases = new HostLeases(client, host, claims, hostId, claimsId, times, logger, now);
-    leases.renewedAt = now();
+    leases.renewedAt = sentAt;
     return leases;
   }
 
@@ -67,10 +68,11 @@ export class HostLeases {
   }
 
   private async renewOnce(deadlineMs: number): Promise<LeaseHealth> {
+    const sentAt = this.now();
     try {
       const [host] = await Promise.all([withDeadline(this.host.keepaliveOnce(), deadlineMs), withDeadline(this.claims.keepaliveOnce(), deadlineMs)]);
       if (Number(host.TTL) <= 0) return 'LAPSED';
-      this.renewedAt = this.now();
+      this.renewedAt = sentAt;
       return 'LIVE';
     } catch (error) {
       if (isLeaseGone(error)) return 'LAPSED';

@@ -40,6 +40,7 @@ export class Outbound implements RemoteRoute {
   /** In flight from here per remote instance key `host/identifier@version` (dispatch's "fewest in flight"). */
   private readonly load = new Map<string, number>();
   private readonly skipUntil = new Map<string, number>();
+  private readonly skipTimers = new Map<string, NodeJS.Timeout>();
   private port: RouterFleetPort | undefined;
 
   constructor(
@@ -91,7 +92,7 @@ export class Outbound implements RemoteRoute {
     }
     if (answer === undefined || answer.kind === 'bounce') {
       this.counters.bounced += 1;
-      this.skipUntil.set(entry.host, this.now() + SKIP_MS);
+      this.skip(entry.host);
       this.forget(entry);
       this.logger.debug({ host: entry.host, uuid: entry.pending.uuid, reason: answer?.reason ?? 'no responders' }, 'fleet command not taken: dispatched again');
       this.port?.requeue(entry.pending);
@@ -99,6 +100,23 @@ export class Outbound implements RemoteRoute {
     }
     this.counters.answered += 1;
     this.port?.settleRemote(entry.pending, answer.reply);
+  }
+
+  /** Skips `host` for SKIP_MS; when that ends, what waits in the queue is served again (it may be the only candidate). */
+  private skip(host: string): void {
+    this.skipUntil.set(host, this.now() + SKIP_MS);
+    if (!this.skipTimers.has(host)) this.pumpAfterSkip(host);
+  }
+
+  private pumpAfterSkip(host: string): void {
+    const timer = setTimeout(() => {
+      this.skipTimers.delete(host);
+      // skipped again meanwhile: wait for the new end
+      if ((this.skipUntil.get(host) ?? 0) > this.now()) this.pumpAfterSkip(host);
+      else this.port?.pump();
+    }, Math.max(10, (this.skipUntil.get(host) ?? 0) - this.now() + 10));
+    timer.unref();
+    this.skipTimers.set(host, timer);
   }
 
   /** Every command in flight on `host`'s `incarnation`: FAIL HOST_LOST, at once. */

@@ -9,14 +9,16 @@ export function drainWorkerHandler(ctx: RouterContext): handleUnaryCall<WorkerRe
     const refused = refusal(ctx, call.metadata, ['admin'], 'DrainWorker');
     if (refused) return callback(refused);
     const { identifier, version } = call.request;
-    const found = ctx.registry.find(identifier, version);
+    // a token digest picks one stream: a version re-published in place runs old and new bytes under one IDENTIFIER@VERSION
+    const token = (call.request.token_sha256 ?? '').toLowerCase();
+    const found = ctx.registry.find(identifier, version).filter((c) => token === '' || c.identity.tokenSha256 === token);
     for (const connection of found) {
       if (connection.state !== 'READY') continue;
       connection.transition('DRAINING', 'DrainWorker');
       connection.writer.send({ drain: { reason: 'DrainWorker' } });
     }
     const names = found.map((c) => c.name);
-    const what = version === '' ? identifier : `${identifier}@${version}`;
+    const what = `${version === '' ? identifier : `${identifier}@${version}`}${token === '' ? '' : ` opened with token sha256 ${token.slice(0, 12)}…`}`;
     callback(null, found.length > 0 ? { ok: true, message: `draining ${names.join(', ')}` } : { ok: false, message: `no connected worker ${what}` });
   };
 }

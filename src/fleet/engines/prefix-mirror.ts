@@ -1,0 +1,72 @@
+// A live copy of every key under one etcd prefix: listed, then watched from the listed revision + 1; a broken watch
+// (compacted revision, lost stream) lists again. Used for the keys a host follows (desired products, its assignments).
+import type { Etcd3, Watcher } from 'etcd3';
+import { errorMessage } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { withDeadline } from '../registry/leases.js';
+
+export class PrefixMirror {
+  /** Values by key (the full key). */
+  readonly values = new Map<string, string>();
+  private watcher: Watcher | undefined;
+  private closed = false;
+  private listed = false;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+    private readonly onChange: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Lists the prefix (2 s deadline) and watches it; resolves once listed. */
+  async start(): Promise<void> {
+    await this.relist();
+  }
+
+  /** True once the first list succeeded. */
+  get ready(): boolean {
+    return this.listed;
+  }
+
+  /** Lists again now (a host back from a loss reads what changed meanwhile before acting on it). */
+  async relist(): Promise<void> {
+    if (this.closed) return;
+    const response = await withDeadline(this.client.getAll().prefix(this.prefix).exec(), 2000);
+    this.values.clear();
+    for (const kv of response.kvs) this.values.set(kv.key.toString(), kv.value.toString());
+    this.listed = true;
+    this.onChange();
+    await this.watch(BigInt(response.header.revision) + 1n);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.watcher?.cancel().catch(() => undefined);
+  }
+
+  private async watch(from: bigint): Promise<void> {
+    await this.watcher?.cancel().catch(() => undefined);
+    if (this.closed) return;
+    const watcher = await this.client.watch().prefix(this.prefix).startRevision(from.toString()).create();
+    this.watcher = watcher;
+    watcher.on('put', (kv) => {
+      this.values.set(kv.key.toString(), kv.value.toString());
+      this.onChange();
+    });
+    watcher.on('delete', (kv) => {
+      this.values.delete(kv.key.toString());
+      this.onChange();
+    });
+    watcher.on('error', (error) => {
+      this.logger.warn({ err: errorMessage(error), prefix: this.prefix }, 'etcd watch broke: listing again');
+      const retry = (): void => {
+        void this.relist().catch((e: unknown) => {
+          this.logger.warn({ err: errorMessage(e), prefix: this.prefix }, 'etcd list failed: trying again');
+          if (!this.closed) setTimeout(retry, 1000).unref();
+        });
+      };
+      if (!this.closed) setTimeout(retry, 250).unref();
+    });
+  }
+}
