@@ -110,6 +110,23 @@ describe('batches on the Connect stream', () => {
   });
 });
 
+describe('batched commands keep their own timeout and loss', () => {
+  it('each command of a batch times out on its own; a stream that ends loses every one still in flight', async () => {
+    const token = await expectWorker(client, r.adminToken, { identifier: 'w', version: '1.0', commands: ['ECHO'] });
+    const send = (uuid: string, timeout_ms: number) => sendCommand(client, { command: 'ECHO', uuid, payload: '{}', timeout_ms }, r.clientToken);
+    const [quick, answered, lost] = [send('quick', 1500), send('answered', 60_000), send('lost', 60_000)];
+    await untilListed(client, r.adminToken, (list) => list.queue_size === 3);
+    const worker = await connect(client, token, true);
+    await worker.until(() => worker.commands.length === 3);
+    expect(kinds(worker)).toEqual(['commands']);
+    worker.reply('answered', 'SUCCESS', { ok: true });
+    expect(await answered).toMatchObject({ status: 'SUCCESS', payload: '{"ok":true}' });
+    expect(await quick).toMatchObject({ status: 'TIMEOUT', error: expect.stringMatching(/^TIMEOUT: /) as unknown });
+    worker.call.cancel();
+    expect(await lost).toMatchObject({ status: 'FAIL', error: expect.stringMatching(/^WORKER_LOST: /) as unknown });
+  });
+});
+
 describe('ConnectWriter', () => {
   const command = (uuid: string, payload = '{}'): Command => ({ uuid, command: 'ECHO', payload, timeout_ms: 1000, target: '', major: '', context: {}, product: '' });
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
