@@ -25,6 +25,7 @@ async function start(batching: boolean): Promise<HandRouter> {
   worker = await startWorker({
     commands: {
       ECHO: (payload) => payload,
+      BIG: (payload) => ({ ...(payload as object), blob: 'x'.repeat(1_500_000) }),
       SLOW: async (payload) => {
         await new Promise((resolve) => setTimeout(resolve, (payload as { ms: number }).ms));
         return payload;
@@ -57,6 +58,16 @@ describe('startWorker and batches', () => {
     await r.until(() => r.replies().length === 11);
     expect(r.received.filter((m) => m.kind !== 'hello' && m.kind !== 'heartbeat').every((m) => m.kind === 'reply')).toBe(true);
     expect(new Set(r.replies().map((x) => x.uuid)).size).toBe(11);
+  });
+
+  it('replies of one turn never pass 4 MiB together: big ones leave in several messages the router can read', async () => {
+    const r = await start(true); // the hand router keeps gRPC's default 4 MiB receive limit
+    r.call?.write({ commands: { commands: Array.from({ length: 5 }, (_, i) => command(`big-${i}`, 'BIG', { i })) } });
+    await r.until(() => r.replies().length === 5);
+    const messages = r.received.filter((m) => m.kind === 'replies' || m.kind === 'reply');
+    expect(messages.length).toBeGreaterThanOrEqual(3);
+    expect(messages.some((m) => m.kind === 'replies')).toBe(true);
+    expect(r.replies().map((x) => [x.uuid, x.status, x.payload.length > 1_500_000])).toEqual(Array.from({ length: 5 }, (_, i) => [`big-${i}`, 'SUCCESS', true]));
   });
 
   it('a drain right after a batch waits for every reply of it, then half-closes and exits 0', async () => {
