@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopProcess } from './lib/children.mjs';
 import { closedLoop } from './lib/load.mjs';
-import { ROOT, dist, isMain } from './lib/paths.mjs';
+import { ROOT, isMain } from './lib/paths.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const CONCURRENCY = [1, 16, 256];
@@ -117,16 +117,16 @@ async function interleaved(sides, concurrency, ms, rounds) {
 
 /** Rows {name, value, unit, baseline, ratio, goal, met, note}. */
 export async function runFleetBench({ quick = false } = {}) {
-  const { findBinary, startNatsServer, startEtcd } = await dist('fleet/engines/local-servers.js');
+  const { findBinary, startNatsServer, startEtcd } = await import('../dist/fleet/engines/local-servers.js');
   const missing = [!(await findBinary('nats-server')) && 'nats-server', !(await findBinary('etcd')) && 'etcd-server'].filter(Boolean);
   if (missing.length > 0) {
     const note = `skipped: ${missing.join(' and ')} not installed (apt-get install -y ${missing.join(' ')})`;
     process.stderr.write(`bench fleet ${note}\n`);
     return [{ name: 'fleet cross-host vs NATS', value: null, goal: null, note }, { name: 'fleet local traffic with uuids vs single host', value: null, goal: null, note }];
   }
-  const { startLocalFleet } = await dist('fleet/demo/local-fleet.js');
-  const { packRepository } = await dist('packages/pack/pack.js');
-  const { createRouterRpc } = await dist('sdk/rpc.js');
+  const { startLocalFleet } = await import('../dist/fleet/demo/local-fleet.js');
+  const { packRepository } = await import('../dist/packages/pack/pack.js');
+  const { createRouterRpc } = await import('../dist/sdk/rpc.js');
   const { connect } = await import('@nats-io/transport-node');
   const ms = quick ? 1000 : 3000;
   const rounds = quick ? 2 : 6;

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only=router,scale]`: every benchmark against its baseline, one after the other,
+// `npm run bench [-- --quick] [-- --only=router,streaming]`: every benchmark against its baseline, one after the other,
 // a table on stdout and bench/results.json {date, machine, results: [{name, value, unit, baseline, ratio, goal, met}]}.
 // A benchmark that is missing or crashes still leaves a row (value null, met false, a note) and makes the exit code 1.
 import { writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { errorText, parseArgs } from './lib/args.mjs';
 /** The benchmarks in run order: module, exported function, and the row recorded if it cannot run. */
 const BENCHES = [
   { id: 'router', file: 'router.mjs', fn: 'runRouterBench', what: 'routing: router → echo worker vs bare grpc-js unary echo' },
+  { id: 'streaming', file: 'streaming.mjs', fn: 'runStreamingBench', what: 'streaming client vs bare NATS request-reply; unary vs a check-free relay floor' },
   { id: 'replay', file: 'replay.mjs', fn: 'runReplayBench', what: 'replay window: heap per remembered reply vs the object-per-answer layout' },
   { id: 'unpack', file: 'unpack.mjs', fn: 'runUnpackBench', what: 'unpack + verify a 50 MB package vs unzip + sha256sum' },
   { id: 'cold-start', file: 'cold-start.mjs', fn: 'runColdStartBench', what: 'cold start: ADMIN_START_WORKER → READY vs node worker.mjs by hand' },

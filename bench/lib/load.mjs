@@ -4,7 +4,7 @@ import { percentile } from './stats.mjs';
 
 /**
  * Keeps `concurrency` calls of `call()` (→ Promise<boolean ok>) in flight for `durationMs`.
- * Returns {count, failures, rate (calls/s), p50, p99 (ms)}.
+ * Returns {count, failures, rate (calls/s), p50, p99 (ms), latencies (ms, ascending)}.
  */
 export async function closedLoop({ call, concurrency, durationMs }) {
   const latencies = [];
@@ -22,7 +22,7 @@ export async function closedLoop({ call, concurrency, durationMs }) {
   await Promise.all(Array.from({ length: concurrency }, loop));
   const elapsed = performance.now() - started;
   latencies.sort((a, b) => a - b);
-  return { count: latencies.length, failures, rate: latencies.length / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { count: latencies.length, failures, rate: latencies.length / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), latencies };
 }
 
 /**

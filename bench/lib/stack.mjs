@@ -110,7 +110,7 @@ function recordedPids(stateDir) {
 const TICKS_PER_SECOND = 100; // USER_HZ: /proc/PID/stat counts CPU time in clock ticks of 10 ms
 
 /** CPU time (utime + stime) of a pid in µs, from /proc/PID/stat; null once it is gone. */
-function cpuMicros(pid) {
+export function cpuMicros(pid) {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');

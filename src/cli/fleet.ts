@@ -4,7 +4,8 @@ import { UsageError } from './args.js';
 
 export const USAGE = 'fleet status [--ops ADDR] [--token TOKEN] [--state-dir DIR] [--json] | fleet demo [--dir DIR] [--connectors DIR]'
   + ' | fleet apply FILE [--dry-run] [--reset-overrides] | fleet get [--json] | fleet cordon|uncordon|drain HOST'
-  + ' (apply, get, cordon, uncordon, drain: [--router ADDR] [--token TOKEN] [--state-dir DIR])';
+  + ' | fleet update TYPE/PRODUCT [--version V] [--max-parallel N] [--canary N] [--min-healthy 10s] [--timeout D] | fleet rollout pause|resume|abort TYPE/PRODUCT'
+  + ' (apply, get, cordon, uncordon, drain, update, rollout: [--router ADDR] [--token TOKEN] [--state-dir DIR])';
 
 // cordon, uncordon and drain are one command with three modes
 const hostMode = (mode: 'cordon' | 'uncordon' | 'drain') => async (): Promise<Subcommand> => {
@@ -15,6 +16,8 @@ const hostMode = (mode: 'cordon' | 'uncordon' | 'drain') => async (): Promise<Su
 const FLEET: Record<string, () => Promise<Subcommand>> = {
   status: () => import('./fleet/status.js'),
   demo: () => import('./fleet/demo.js'),
+  update: () => import('./fleet/update.js'),
+  rollout: () => import('./fleet/rollout.js'),
   apply: () => import('./fleet/apply.js'),
   get: () => import('./fleet/get.js'),
   cordon: hostMode('cordon'),

@@ -21,7 +21,7 @@ const SUBCOMMANDS: Record<string, { usage: string; summary: string; load: () => 
   yank: { usage: 'yank TYPE/PRODUCT@VERSION --to URL [--token-file F] --reason TEXT', summary: 'take a version out of latest, ranges and updates (still fetchable exactly)', load: () => import('./yank.js') },
   status: { usage: 'status [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: 'what the ops API says, as a table', load: () => import('./status.js') },
   logs: { usage: 'logs [IDENTIFIER] [--follow] [--lines N] [--run N] [--ops ADDR] [--token TOKEN] [--state-dir DIR]', summary: "workers' output through the ops API, prefixed identifier@version (admin token)", load: () => import('./logs.js') },
-  fleet: { usage: FLEET_USAGE, summary: 'a fleet: its hosts, instances and engines as a table (status); nats-server + etcd + a repository + 3 hosts on this machine (demo); its desired state (apply, get); a host taken out of placement (cordon, drain) or back (uncordon)', load: () => import('./fleet.js') },
+  fleet: { usage: FLEET_USAGE, summary: 'a fleet: its hosts, instances and engines as a table (status); nats-server + etcd + a repository + 3 hosts on this machine (demo); its desired state (apply, get); a host taken out of placement (cordon, drain) or back (uncordon); a fleet rolling update, waiting for its end (update); pause, resume or abort one (rollout)', load: () => import('./fleet.js') },
 };
 
 /** The help text listing every subcommand. */

@@ -14,7 +14,7 @@ export const ERROR_CODES = [
   'IDENTIFIER_CONFLICT', 'UPDATE_FAILED', 'UPDATE_ABORTED', 'MEMORY_LIMIT', 'NOT_FOUND', 'INTERNAL', 'ROUTER_ERROR',
   // the router's replies to commands
   'UNKNOWN_COMMAND', 'AMBIGUOUS_COMMAND', 'UUID_CONFLICT', 'QUEUE_FULL', 'NO_WORKER', 'TIMEOUT', 'WORKER_LOST',
-  'REPLY_INVALID', 'ROUTER_SHUTDOWN',
+  'REPLY_INVALID', 'ROUTER_SHUTDOWN', 'UNAUTHENTICATED',
   // the SDK's own FAIL replies, for a command that never reached a handler
   'WORKER_DRAINING',
   // a fleet: its engines, hosts lost with commands in flight, the transport between hosts

@@ -29,11 +29,14 @@ import type { ProductRef } from '../admin/payloads.js';
 import { Converger } from './converge/converger.js';
 import { Coordinator, coordinatorStatus } from './coordinator/coordinator.js';
 import { repositoryVersions } from './coordinator/resolve.js';
+import { rolloutHandlers } from './rollout/handlers.js';
+import { RolloutRunner } from './rollout/runner.js';
 import { desiredHandlers } from './desired/handlers.js';
 import { repositorySecretKeys } from './desired/secrets.js';
 import { DesiredStore } from './desired/store.js';
 import { PrefixMirror } from './engines/prefix-mirror.js';
 import { fleetKeys, type FleetKeys } from './keys.js';
+import type { RolloutRecord } from './rollout/types.js';
 
 export type HostState = 'JOINING' | 'LIVE' | 'CUT_OFF' | 'FENCED' | 'LEAVING' | 'LEFT';
 
@@ -54,11 +57,21 @@ export interface FleetStatus {
   state: HostState;
   incarnation: string;
   engines: { nats: 'connected' | 'disconnected'; etcd: 'reachable' | 'unreachable' };
-  hosts: Array<{ name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>; addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'] }>;
+  hosts: Array<{
+    name: string; status: 'live' | 'lost' | 'leaving' | 'silent'; incarnation: string; labels: Record<string, string>;
+    addresses: { router: string; ops: string }; version: string; instances: HostRecord['instances'];
+    /** `fleet cordon` / `fleet drain` in force on the host (K/cordons/HOST); null when none. */
+    cordon?: 'cordon' | 'drain' | null;
+    /** Fleet-managed instances the host takes at most; null when unbounded. */
+    capacity?: number | null;
+  }>;
   counters: Record<string, number>;
-  /** The fleet's coordinator now (null while none is elected), and what placement could not place. */
+  /** The elected coordinator (K/coordinator); null while there is none. */
   coordinator?: { host: string; since: number } | null;
-  missing?: Array<{ product: string; wanted: number; placed: number; reason: string }>;
+  /** Per fleet-managed product: instances wanted, READY fleet-wide, count per version, why some could not be placed. */
+  desired?: Array<{ product: string; instances: number; running: number; versions: Record<string, number>; missing: string | null }>;
+  /** Each product's current or last rollout (K/rollouts/). */
+  rollouts?: RolloutRecord[];
 }
 
 const PREVIOUS_FILE = 'fleet-host.json';
@@ -103,6 +116,8 @@ export class FleetHost {
   private readonly desired: PrefixMirror;
   private converger: Converger | undefined;
   private coordinator: Coordinator | undefined;
+  /** Aborted when this host leaves: admins following a rollout answer at once that it goes on. */
+  private adminClosing: AbortController | undefined;
   /** From a lost lease until the assignments were read again: fleet-managed instances are withheld from dispatch. */
   private returning = false;
 
@@ -197,9 +212,22 @@ export class FleetHost {
   async attachAdmin(admin: Admin, env: NodeJS.ProcessEnv, handlers: Record<string, Handler> = {}): Promise<void> {
     const { config, logger } = this.options;
     const store = new DesiredStore({ client: this.etcd, prefix: config.prefix });
+    const closing = new AbortController();
+    this.adminClosing = closing;
     admin.useFleet({
       host: config.host, managed: (ref) => this.managed(ref),
-      handlers: { ...desiredHandlers({ store, host: config.host, secretKeys: repositorySecretKeys(admin.context.repository) }), ...handlers },
+      handlers: {
+        ...desiredHandlers({ store, host: config.host, secretKeys: repositorySecretKeys(admin.context.repository) }),
+        ...rolloutHandlers({
+          etcd: this.etcd, keys: this.keys, host: config.host, closing: closing.signal, now: this.now,
+          // ADMIN_ROLLBACK keeps auto mode from undoing it: the product's override goes manual first
+          setManual: async (ref, by) => {
+            const current = (await store.get()).overrides[`${ref.type}/${ref.product}`]?.update;
+            await store.setOverride(ref, { mode: 'manual', intervalMs: current?.intervalMs ?? 60_000, range: current?.range, at: undefined }, by, 'ADMIN_ROLLBACK');
+          },
+        }),
+        ...handlers,
+      },
     });
     this.converger = new Converger({
       etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
@@ -217,6 +245,13 @@ export class FleetHost {
       etcd: this.etcd, keys: this.keys, host: config.host, leases: () => this.leases,
       leaseTtlMs: config.leaseTtlMs, reassignAfterMs: config.reassignAfterMs,
       resolveVersion: repositoryVersions(admin.context.repository),
+      rollouts: new RolloutRunner({
+        keys: this.keys, host: config.host,
+        listVersions: (type, product) => withDeadline(admin.context.repository.listVersions(type, product), 10_000),
+        publish: (event, payload) => admin.link.publish(event, { ...payload, host: config.host }),
+        startTimeoutMs: admin.config.timeouts.startMs, logger: logger.child({ component: 'fleet-rollout' }),
+        poke: () => this.coordinator?.poke(),
+      }),
       logger: logger.child({ component: 'fleet-coordinator' }), now: this.now,
     });
     this.coordinator.start();
@@ -375,10 +410,10 @@ export class FleetHost {
     const self = this.record();
     // a fleet-managed instance this router does not dispatch to now (fenced, or back from a loss) says so
     const instances = self.instances.map((i) => (i.state === 'READY' && this.withheld(i.identifier) ? { ...i, state: 'WITHHELD' } : i));
-    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances });
+    hosts.push({ name: self.name, status: self.state === 'leaving' ? 'leaving' : 'live', incarnation: self.incarnation, labels: self.labels, addresses: self.addresses, version: self.version, instances, capacity: self.capacity });
     for (const known of this.directory.all()) {
       const r = known.record;
-      hosts.push({ name: r.name, status: known.silent ? 'silent' : r.state === 'leaving' ? 'leaving' : 'live', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: r.instances });
+      hosts.push({ name: r.name, status: known.silent ? 'silent' : r.state === 'leaving' ? 'leaving' : 'live', incarnation: r.incarnation, labels: r.labels, addresses: r.addresses, version: r.version, instances: r.instances, capacity: r.capacity });
     }
     for (const [name, r] of seen) {
       if (hosts.some((h) => h.name === name)) continue;
@@ -401,8 +436,61 @@ export class FleetHost {
         fencedWritesRefused: this.coordinator?.election.fencedRefusals ?? 0,
       },
       coordinator: coordination?.coordinator ? { host: coordination.coordinator.host, since: coordination.coordinator.since } : null,
-      missing: coordination?.missing ?? [],
+      ...(await this.desiredStatus(hosts, coordination?.missing ?? [])),
     };
+  }
+
+  /** Cordons on every host, desired vs running per fleet-managed product, and each product's current or last rollout. */
+  private async desiredStatus(hosts: FleetStatus['hosts'], missing: Array<{ product: string; wanted: number; placed: number; reason: string }>): Promise<Pick<FleetStatus, 'desired' | 'rollouts'>> {
+    const read = async (prefix: string): Promise<unknown[]> => {
+      try {
+        return Object.values(await withDeadline(this.etcd.getAll().prefix(prefix).strings(), 2000)).flatMap((text) => {
+          try {
+            return [JSON.parse(text) as unknown];
+          } catch {
+            return [];
+          }
+        });
+      } catch {
+        return [];
+      }
+    };
+    const rollouts = await read(this.keys.rolloutsPrefix);
+    const cordonOf = new Map<string, 'cordon' | 'drain'>();
+    const cordonsPrefix = this.keys.cordonsPrefix;
+    const all = await withDeadline(this.etcd.getAll().prefix(cordonsPrefix).strings(), 2000).catch(() => ({} as Record<string, string>));
+    for (const [key, text] of Object.entries(all)) {
+      try {
+        const mode = (JSON.parse(text) as { mode?: string }).mode;
+        if (mode === 'cordon' || mode === 'drain') cordonOf.set(key.slice(cordonsPrefix.length), mode);
+      } catch {
+        // not a cordon record
+      }
+    }
+    for (const h of hosts) h.cordon = cordonOf.get(h.name) ?? null;
+    const desired: NonNullable<FleetStatus['desired']> = [];
+    for (const text of this.desired.values.values()) {
+      let entry: { type?: string; product?: string; instances?: number };
+      try {
+        entry = JSON.parse(text) as typeof entry;
+      } catch {
+        continue;
+      }
+      const product = `${entry.type ?? '?'}/${entry.product ?? '?'}`;
+      const versions: Record<string, number> = {};
+      let running = 0;
+      for (const h of hosts) {
+        for (const i of h.instances) {
+          if (i.product !== product || i.state !== 'READY') continue;
+          running += 1;
+          versions[i.version] = (versions[i.version] ?? 0) + 1;
+        }
+      }
+      const gap = missing.find((m) => m.product === product);
+      desired.push({ product, instances: entry.instances ?? 0, running, versions, missing: gap ? `${gap.wanted - gap.placed} of ${gap.wanted} not placed: ${gap.reason}` : null });
+    }
+    desired.sort((a, b) => a.product.localeCompare(b.product));
+    return { desired, rollouts: rollouts as RolloutRecord[] };
   }
 
   /**
@@ -415,6 +503,7 @@ export class FleetHost {
       await this.writeRecord().catch(() => undefined);
       // a leaving coordinator resigns first: its successor places this host's instances elsewhere
       await this.coordinator?.close();
+      this.adminClosing?.abort();
       // the coordinator places this host's instances elsewhere at once; each is drained here once its copy is READY
       await this.converger?.handOff();
       await this.transport.stopCommands();

@@ -30,6 +30,10 @@ export interface Command {
   product: string;
 }
 export interface Reply { uuid: string; status: Status; payload: string; error: string; worker: string }
+/** SendCommands, client → router: commands written in one turn of the client's event loop. */
+export interface CommandBatch { commands: Command[] }
+/** SendCommands, router → client: replies ready in one turn of the router's event loop. */
+export interface ReplyBatch { replies: Reply[] }
 export interface Event {
   uuid: string;
   topic: string;

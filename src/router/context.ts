@@ -11,7 +11,7 @@ import type { ProductScope } from './products.js';
 import type { CommandQueue } from './queue.js';
 import type { ConnectionRegistry } from './registry.js';
 
-/** A Connect stream the router may have to end at shutdown (accepted or still waiting for Hello). */
+/** A stream the router may have to end at shutdown: Connect (accepted or still waiting for Hello), SendCommands. */
 export interface ClosableSession {
   shutdown(): void;
 }

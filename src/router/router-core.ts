@@ -15,6 +15,7 @@ import { listWorkersHandler } from './handlers/list-workers.js';
 import { saveConfigurationHandler } from './handlers/save-configuration.js';
 import { connectHandler } from './handlers/connect.js';
 import { sendCommandHandler } from './handlers/send-command.js';
+import { sendCommandsHandler } from './handlers/send-commands.js';
 import { sendEventHandler } from './handlers/send-event.js';
 import { watchEventsHandler } from './handlers/watch-events.js';
 import type { ResolvedRouterOptions } from './options.js';
@@ -64,6 +65,7 @@ export async function createRouterCore(options: ResolvedRouterOptions, store: Co
   const service: UntypedServiceImplementation = {
     Connect: connectHandler(context),
     SendCommand: sendCommandHandler(context),
+    SendCommands: sendCommandsHandler(context),
     SendEvent: sendEventHandler(context),
     WatchEvents: watchEventsHandler(context),
     GetConfiguration: getConfigurationHandler(context),
@@ -85,7 +87,7 @@ export async function createRouterCore(options: ResolvedRouterOptions, store: Co
         while (registry.inFlightCount() > 0 && now() < until) await sleep(10);
       }],
       ['answer what is left in flight', () => commands.failInFlight()],
-      ['end Connect streams', () => {
+      ['end Connect and SendCommands streams', () => {
         for (const session of [...context.sessions]) session.shutdown();
       }],
       ['end event watchers', () => hub.endAll()],

@@ -5,8 +5,9 @@ import { parseDuration } from '../common/units.js';
 import type { Event, WorkerList } from '../proto/types.js';
 import { iterateEvents } from './event-stream.js';
 import { toEventMessage, toJsonText, toReplyResult } from './messages.js';
-import { RouterPool } from './failover.js';
+import { RouterPool, unarySender, type CommandSender } from './failover.js';
 import { createRouterRpc, routerCallError, type RouterRpc } from './rpc.js';
+import { StreamPool } from './stream-pool.js';
 import type { EventMessage, RouterConnection, SendOptions, TlsOptions, WatchOptions } from './types.js';
 
 /** Options of connectRouter. */
@@ -16,6 +17,25 @@ export interface ConnectOptions {
   /** Client token (admin token for ADMIN_* commands). */
   token?: string;
   tls?: TlsOptions;
+  /**
+   * true (default): every send goes on a SendCommands stream, the commands of one turn of the event loop in one
+   * message; false: one unary SendCommand call per send.
+   */
+  streaming?: boolean;
+  /** SendCommands streams per router, 1–8 (default 2): another opens only while flow control holds the others. */
+  streams?: number;
+}
+
+const MAX_STREAMS = 8;
+
+/** How sends reach a router, from the options (checked once, before any channel exists). */
+function senderFactory(options: ConnectOptions): (rpc: RouterRpc) => CommandSender {
+  if (options.streaming === false) return unarySender;
+  const streams = options.streams ?? 2;
+  if (!Number.isInteger(streams) || streams < 1 || streams > MAX_STREAMS) {
+    throw new WorkerAdminError('CONFIG_INVALID', `connectRouter: streams must be an integer from 1 to ${MAX_STREAMS}, not ${String(streams)}`);
+  }
+  return (rpc) => new StreamPool(rpc, streams);
 }
 
 /** An event watch the router confirmed: events published from now on reach it. */
@@ -34,7 +54,9 @@ export interface RouterClient extends RouterConnection {
 export function connectRouter(options: ConnectOptions): RouterClient {
   const addresses = [options.address].flat();
   if (addresses.length === 0) throw new WorkerAdminError('ADDRESS_INVALID', 'connectRouter: give at least one router address');
-  const pool = new RouterPool(addresses.map((address) => createRouterRpc({ address, ...(options.token ? { token: options.token } : {}), ...(options.tls ? { tls: options.tls } : {}) })));
+  const sender = senderFactory(options);
+  const rpcs = addresses.map((address) => createRouterRpc({ address, ...(options.token ? { token: options.token } : {}), ...(options.tls ? { tls: options.tls } : {}) }));
+  const pool = new RouterPool(rpcs, rpcs.map(sender));
   const rpc = pool.preferred;
   const watches = new Set<grpc.ClientReadableStream<Event>>();
   const watch = (topics: string[], events: string[]): grpc.ClientReadableStream<Event> => {

@@ -6,6 +6,12 @@ import { WorkerAdminError } from '../common/errors.js';
 import type { Command, Reply } from '../proto/types.js';
 import type { RouterRpc } from './rpc.js';
 
+/** How commands reach one router: unary SendCommand calls, or SendCommands streams (src/sdk/stream-pool.ts). */
+export interface CommandSender {
+  send(command: Partial<Command>): Promise<Reply>;
+  close(): void;
+}
+
 /** gRPC codes that mean "this router did not give an answer": try the next one. */
 const FAIL_OVER = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.CANCELLED, grpc.status.UNKNOWN, grpc.status.INTERNAL]);
 
@@ -15,11 +21,20 @@ function shouldFailOver(error: unknown): boolean {
   return typeof code === 'number' && FAIL_OVER.has(code);
 }
 
+/** Unary SendCommand calls on a router's channel. */
+export function unarySender(rpc: RouterRpc): CommandSender {
+  return { send: (command) => rpc.sendCommand(command), close: () => undefined };
+}
+
 /** Routers in order of preference; the one that answered last is tried first next time. */
 export class RouterPool {
   private current = 0;
 
-  constructor(readonly rpcs: RouterRpc[]) {}
+  /** `senders[i]` sends to `rpcs[i]` (unary by default). */
+  constructor(
+    readonly rpcs: RouterRpc[],
+    private readonly senders: CommandSender[] = rpcs.map(unarySender),
+  ) {}
 
   /** The router in use (events, listWorkers). */
   get preferred(): RouterRpc {
@@ -33,7 +48,7 @@ export class RouterPool {
     for (let i = 0; i < this.rpcs.length; i += 1) {
       const index = (this.current + i) % this.rpcs.length;
       try {
-        const reply = await this.rpcs[index]!.sendCommand(withUuid);
+        const reply = await this.senders[index]!.send(withUuid);
         this.current = index;
         return reply;
       } catch (error) {
@@ -45,6 +60,7 @@ export class RouterPool {
   }
 
   close(): void {
+    for (const sender of this.senders) sender.close();
     for (const rpc of this.rpcs) rpc.close();
   }
 }

@@ -3,8 +3,9 @@ import * as grpc from '@grpc/grpc-js';
 import { WorkerAdminError } from '../common/errors.js';
 import { formatAddress, parseAddress } from '../common/address.js';
 import { routerClientConstructor } from '../proto/load.js';
+import { MESSAGE_BYTES } from '../proto/sizes.js';
 import type {
-  Ack, Command, ConfigurationKey, Event, EventFilter, Expectation, Reply, RouterMessageIn,
+  Ack, Command, CommandBatch, ConfigurationKey, Event, EventFilter, Expectation, Reply, ReplyBatch, RouterMessageIn,
   StoredConfiguration, WorkerList, WorkerMessage, WorkerRef,
 } from '../proto/types.js';
 import type { TlsOptions } from './types.js';
@@ -29,6 +30,8 @@ interface RouterRpcOptions {
 export interface RouterRpc {
   readonly address: string;
   sendCommand(c: Partial<Command>, opts?: { deadlineMs?: number }): Promise<Reply>;
+  /** A SendCommands stream (docs/protocol.md): CommandBatch out, ReplyBatch in. */
+  sendCommands(): grpc.ClientDuplexStream<CommandBatch, ReplyBatch>;
   sendEvent(e: Partial<Event>): Promise<Ack>;
   watchEvents(filter: Partial<EventFilter>): grpc.ClientReadableStream<Event>;
   getConfiguration(k: ConfigurationKey): Promise<StoredConfiguration>;
@@ -58,13 +61,16 @@ function channelCredentials(tls: TlsOptions | undefined): grpc.ChannelCredential
   return grpc.credentials.createSsl(buf(tls.ca), buf(tls.key), buf(tls.cert));
 }
 
+/** A failed call as the SDK reports it: AUTH_INVALID or ROUTER_ERROR naming the call, the router and the gRPC status. */
+export function routerCallFailure(method: string, address: string, grpcCode: grpc.status, details: string, cause?: unknown): WorkerAdminError {
+  const code = grpcCode === grpc.status.UNAUTHENTICATED ? 'AUTH_INVALID' : 'ROUTER_ERROR';
+  const name = grpc.status[grpcCode] ?? String(grpcCode);
+  return new WorkerAdminError(code, `router ${address}: ${method} failed with ${name}: ${details}`, { cause, details: { grpcCode } });
+}
+
 /** A wrapped gRPC failure whose message names the call and the router. */
 export function routerCallError(method: string, address: string, error: grpc.ServiceError): WorkerAdminError {
-  const code = error.code === grpc.status.UNAUTHENTICATED ? 'AUTH_INVALID' : 'ROUTER_ERROR';
-  const name = grpc.status[error.code] ?? String(error.code);
-  return new WorkerAdminError(code, `router ${address}: ${method} failed with ${name}: ${error.details || error.message}`, {
-    cause: error, details: { grpcCode: error.code },
-  });
+  return routerCallFailure(method, address, error.code, error.details || error.message, error);
 }
 
 /** Creates the typed client; the channel connects lazily on the first call. */
@@ -73,8 +79,8 @@ export function createRouterRpc(opts: RouterRpcOptions): RouterRpc {
   const Ctor = routerClientConstructor();
   const client = new Ctor(address, channelCredentials(opts.tls), {
     // the server caps messages at 4 MiB; so do we, so an oversize message fails here, named
-    'grpc.max_send_message_length': 4 * 1024 * 1024,
-    'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    'grpc.max_send_message_length': MESSAGE_BYTES,
+    'grpc.max_receive_message_length': MESSAGE_BYTES,
   }) as DynamicClient;
 
   const metadata = (): grpc.Metadata => {
@@ -95,6 +101,8 @@ export function createRouterRpc(opts: RouterRpcOptions): RouterRpc {
   return {
     address,
     sendCommand: (c, o) => unary<Reply>('SendCommand', c, o?.deadlineMs ?? commandDeadlineMs(c)),
+    sendCommands: () =>
+      (client['SendCommands'] as (md: grpc.Metadata) => grpc.ClientDuplexStream<CommandBatch, ReplyBatch>).call(client, metadata()),
     sendEvent: (e) => unary<Ack>('SendEvent', e),
     watchEvents: (filter) =>
       (client['WatchEvents'] as (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<Event>).call(client, filter, metadata()),

@@ -1,9 +1,10 @@
 // Bad commands and bad credentials at the router of a running stack: each refused with its exact status and reason,
-// nothing executed or started, utils/echo still READY and serving other clients.
+// nothing executed or started, utils/echo still READY and serving other clients. Commands go through both client
+// paths: unary SendCommand and a SendCommands stream.
 import type { Client } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectWorker, grpcErrorOf, oneTimeToken, RawWorker, routerClient, sendCommand, unary } from '../router/raw.js';
+import { expectWorker, grpcErrorOf, oneTimeToken, PathSender, RawWorker, routerClient, unary } from '../router/raw.js';
 import { startAdversary, type Adversary } from './harness.js';
 
 let adv: Adversary;
@@ -19,13 +20,32 @@ afterAll(async () => {
   await adv?.close();
 });
 
-/** A refused SendCommand: Reply status and error part, then nothing changed. */
-async function refusedCommand(command: string, payload: string, expected: { status: string; error: RegExp }): Promise<void> {
-  const before = await adv.snapshot();
-  const reply = await sendCommand(raw, { command, payload, timeout_ms: 5_000 }, adv.clientToken);
-  expect(reply.status).toBe(expected.status);
-  expect(reply.error).toMatch(expected.error);
-  await adv.expectUnchanged(before);
+/** Runs `check` with a sender of each path (unary, then a stream), each closed after. */
+async function throughBothPaths(check: (sender: PathSender) => Promise<void>): Promise<void> {
+  for (const path of ['unary', 'stream'] as const) {
+    const sender = new PathSender(raw, path);
+    try {
+      await check(sender);
+    } finally {
+      sender.close();
+    }
+  }
+}
+
+/** A refused command, through both paths: Reply status and error part, then nothing changed. */
+async function refusedCommand(command: string, payload: string, expected: { status: string; error: RegExp }, token = adv.clientToken): Promise<void> {
+  await throughBothPaths(async (sender) => {
+    const before = await adv.snapshot();
+    const reply = await sender.send({ command, payload, timeout_ms: 5_000 }, token);
+    expect(reply.status).toBe(expected.status);
+    expect(reply.error).toMatch(expected.error);
+    await adv.expectUnchanged(before);
+  });
+}
+
+/** A command refused with a gRPC status, through both paths (`details` gets the call's name), then nothing changed. */
+async function refusedSend(command: string, payload: string, token: string | undefined, code: status, details: (rpc: string) => RegExp): Promise<void> {
+  await throughBothPaths((sender) => refusedCall(() => sender.send({ command, payload }, token), code, details(sender.rpc)));
 }
 
 /** A refused call: gRPC status code and details part, then nothing changed. */
@@ -59,7 +79,7 @@ describe('adversarial: payloads', () => {
 
   it('a 5 MiB payload: RESOURCE_EXHAUSTED from gRPC, not a Reply', async () => {
     const payload = JSON.stringify({ blob: 'x'.repeat(5 * 1024 * 1024) });
-    await refusedCall(() => sendCommand(raw, { command: 'ECHO', payload }, adv.clientToken), status.RESOURCE_EXHAUSTED, /larger than max/);
+    await refusedSend('ECHO', payload, adv.clientToken, status.RESOURCE_EXHAUSTED, () => /larger than max/);
   });
 
   it('deep-nested JSON (100 levels, limit 64)', async () => {
@@ -89,19 +109,30 @@ describe('adversarial: payloads', () => {
 
 describe('adversarial: tokens', () => {
   it('no token', async () => {
-    await refusedCall(() => sendCommand(raw, { command: 'ECHO' }, undefined), status.UNAUTHENTICATED, /SendCommand needs "authorization: Bearer TOKEN" metadata/);
+    await refusedSend('ECHO', '{}', undefined, status.UNAUTHENTICATED, (rpc) => new RegExp(`^${rpc} needs "authorization: Bearer TOKEN" metadata`));
   });
 
   it('a short token', async () => {
-    await refusedCall(() => sendCommand(raw, { command: 'ECHO' }, 'short'), status.UNAUTHENTICATED, /SendCommand: the bearer token is not valid/);
+    await refusedSend('ECHO', '{}', 'short', status.UNAUTHENTICATED, (rpc) => new RegExp(`^${rpc}: the bearer token is not valid`));
   });
 
   it('a wrong token of the right length', async () => {
-    await refusedCall(() => sendCommand(raw, { command: 'ECHO' }, 'f'.repeat(64)), status.UNAUTHENTICATED, /SendCommand: the bearer token is not valid/);
+    await refusedSend('ECHO', '{}', 'f'.repeat(64), status.UNAUTHENTICATED, (rpc) => new RegExp(`^${rpc}: the bearer token is not valid`));
   });
 
-  it('the client token on an ADMIN_* command', async () => {
-    await refusedCall(() => sendCommand(raw, { command: 'ADMIN_STOP_ALL_WORKERS' }, adv.clientToken), status.UNAUTHENTICATED, /SendCommand ADMIN_STOP_ALL_WORKERS needs the admin token/);
+  it('the client token on an ADMIN_* command: unary UNAUTHENTICATED, a stream a Reply INVALID UNAUTHENTICATED', async () => {
+    await refusedCall(() => new PathSender(raw, 'unary').send({ command: 'ADMIN_STOP_ALL_WORKERS' }, adv.clientToken), status.UNAUTHENTICATED, /SendCommand ADMIN_STOP_ALL_WORKERS needs the admin token/);
+    const stream = new PathSender(raw, 'stream');
+    try {
+      const before = await adv.snapshot();
+      const reply = await stream.send({ command: 'ADMIN_STOP_ALL_WORKERS' }, adv.clientToken);
+      expect(reply).toMatchObject({ status: 'INVALID', error: 'UNAUTHENTICATED: SendCommands ADMIN_STOP_ALL_WORKERS needs the admin token' });
+      // the stream stays open: the same stream serves the next command
+      expect((await stream.send({ command: 'ECHO' }, adv.clientToken)).status).toBe('SUCCESS');
+      await adv.expectUnchanged(before);
+    } finally {
+      stream.close();
+    }
   });
 
   it('the client token on ExpectWorker', async () => {

@@ -50,8 +50,9 @@ describe.skipIf(!PYTHON)(`Python SDK worker started by the admin${SKIP_REASON ? 
     watch.close();
   });
 
-  it('the Python client: send (SUCCESS and FAIL), a registered event watch, list_workers', async () => {
-    const child = spawn(PYTHON!, ['-B', join(ROOT, 'test/fixtures/python-client/client.py'), t.stack.router.address], {
+  it.each(['stream', 'unary'] as const)('the Python client (%s): send (SUCCESS and FAIL, 20 at once, ADMIN_* refused), a registered event watch, list_workers', async (path) => {
+    const args = ['-B', join(ROOT, 'test/fixtures/python-client/client.py'), t.stack.router.address, ...(path === 'unary' ? ['--unary'] : [])];
+    const child = spawn(PYTHON!, args, {
       cwd: join(ROOT, 'sdk/python'), env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PYTHONPATH: join(ROOT, 'sdk/python') }, stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -67,6 +68,9 @@ describe.skipIf(!PYTHON)(`Python SDK worker started by the admin${SKIP_REASON ? 
       fail: { status: 'FAIL', error: 'refused: client' },
       event: { event: 'PY_EVENT', payload: { n: 7 }, reference_uuid: seen.ok.uuid },
       workers: expect.arrayContaining([ID]),
+      echoes: Array.from({ length: 20 }, (_, i) => ['SUCCESS', i]),
+      // the client token may not send ADMIN_*: a unary call is refused, a stream answers that command INVALID
+      admin: path === 'unary' ? { raised: 'AUTH_INVALID' } : { status: 'INVALID', code: 'UNAUTHENTICATED' },
     });
   });
 

@@ -1,8 +1,8 @@
 // Raw grpc-js clients acting as workers, the admin and clients: real gRPC, no SDK.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { credentials, Metadata, type Client, type ClientDuplexStream, type ClientReadableStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { routerClientConstructor } from '../../src/proto/load.js';
-import type { Command, Event, EventFilter, Expectation, Hello, Reply, RouterMessageIn, WorkerList, WorkerMessage } from '../../src/proto/types.js';
+import type { Command, CommandBatch, Event, EventFilter, Expectation, Hello, Reply, ReplyBatch, RouterMessageIn, WorkerList, WorkerMessage } from '../../src/proto/types.js';
 import { sha256Hex } from '../../src/router/auth.js';
 
 type Callback<T> = (error: ServiceError | null, value?: T) => void;
@@ -30,11 +30,108 @@ export function unary<Res>(client: Client, method: string, request: unknown, tok
   });
 }
 
+type CommandInput = Partial<Command> & { command: string };
+
+/** A Command with defaults for the fields not given. */
+function fullCommand(command: CommandInput): Command {
+  return { uuid: '', payload: '{}', timeout_ms: 0, target: '', major: '', context: {}, product: '', ...command };
+}
+
 /** SendCommand with defaults for the fields not given. */
-export function sendCommand(client: Client, command: Partial<Command> & { command: string }, token: string | undefined): Promise<Reply> {
-  const request: Command = { uuid: '', payload: '{}', timeout_ms: 0, target: '', major: '', context: {}, product: '', ...command };
+export function sendCommand(client: Client, command: CommandInput, token: string | undefined): Promise<Reply> {
+  const request = fullCommand(command);
   const deadline = (request.timeout_ms || 30_000) + 5_000;
   return unary<Reply>(client, 'SendCommand', request, token, deadline);
+}
+
+/** A SendCommands stream written by hand: each write is one CommandBatch, replies are matched back by uuid. */
+export class RawCommandStream {
+  readonly call: ClientDuplexStream<CommandBatch, ReplyBatch>;
+  /** Every ReplyBatch received, in order. */
+  readonly batches: Reply[][] = [];
+  readonly status: Promise<StatusObject>;
+  private readonly waiting = new Map<string, Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }>>();
+  /** Commands sent without a uuid: the router names them, so they take the replies no uuid of ours matches, in order. */
+  private readonly unnamed: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }> = [];
+
+  constructor(client: Client, token: string | undefined) {
+    const open = (client as unknown as { SendCommands: (md: Metadata) => ClientDuplexStream<CommandBatch, ReplyBatch> }).SendCommands;
+    this.call = open.call(client, bearer(token));
+    this.call.on('data', (batch: ReplyBatch) => {
+      this.batches.push(batch.replies);
+      for (const reply of batch.replies) this.deliver(reply);
+    });
+    this.call.on('error', () => undefined);
+    this.status = new Promise((resolve) => this.call.on('status', resolve));
+    void this.status.then((s) => {
+      // as a unary call's ServiceError: code and details of the status the stream ended with
+      const error = Object.assign(new Error(s.details || 'the stream ended before this reply'), { code: s.code, details: s.details });
+      for (const w of [...this.unnamed.splice(0), ...[...this.waiting.values()].flat()]) w.reject(error);
+      this.waiting.clear();
+    });
+  }
+
+  /** Writes the commands as one CommandBatch; one promise of a Reply per command, in order. */
+  sendBatch(commands: CommandInput[]): Array<Promise<Reply>> {
+    const full = commands.map(fullCommand);
+    const replies = full.map((command) => new Promise<Reply>((resolve, reject) => {
+      if (command.uuid === '') this.unnamed.push({ resolve, reject });
+      else this.waiting.set(command.uuid, [...(this.waiting.get(command.uuid) ?? []), { resolve, reject }]);
+    }));
+    this.call.write({ commands: full });
+    return replies;
+  }
+
+  send(command: CommandInput): Promise<Reply> {
+    return this.sendBatch([command])[0]!;
+  }
+
+  private deliver(reply: Reply): void {
+    const list = this.waiting.get(reply.uuid);
+    const waiter = list?.shift() ?? this.unnamed.shift();
+    if (list?.length === 0) this.waiting.delete(reply.uuid);
+    waiter?.resolve(reply);
+  }
+}
+
+/** How a test sends commands: unary SendCommand calls, or SendCommands streams. */
+export type CommandPath = 'unary' | 'stream';
+
+/** Sends commands through one path; on `stream`, one SendCommands stream per token, opened on first use. */
+export class PathSender {
+  private readonly streams = new Map<string | undefined, RawCommandStream>();
+
+  constructor(
+    private readonly client: Client,
+    readonly path: CommandPath,
+  ) {}
+
+  /** The name a refusal of the whole call gives (`SendCommand needs …` / `SendCommands needs …`). */
+  get rpc(): string {
+    return this.path === 'unary' ? 'SendCommand' : 'SendCommands';
+  }
+
+  /**
+   * On `stream`, a command without a uuid gets one here (as the SDK does: replies are matched by uuid); an explicit
+   * `uuid: ''` goes as it is, for the router to name.
+   */
+  send(command: CommandInput, token: string | undefined): Promise<Reply> {
+    if (this.path === 'unary') return sendCommand(this.client, command, token);
+    let stream = this.streams.get(token);
+    if (!stream) {
+      stream = new RawCommandStream(this.client, token);
+      this.streams.set(token, stream);
+      // a stream the router ended (a refused bearer) is not reused: the next command opens another
+      const opened = stream;
+      void stream.status.then(() => this.streams.get(token) === opened && this.streams.delete(token));
+    }
+    return stream.send(command.uuid === undefined ? { ...command, uuid: randomUUID() } : command);
+  }
+
+  close(): void {
+    for (const stream of this.streams.values()) stream.call.cancel();
+    this.streams.clear();
+  }
 }
 
 /** The gRPC error a promise rejects with (fails when it resolves). */

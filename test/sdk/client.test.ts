@@ -1,15 +1,17 @@
-// connectRouter against a real router (TCP port 0), with an in-process startWorker (injected stdin and exit).
+// connectRouter against a real router (TCP port 0), with an in-process startWorker (injected stdin and exit); every
+// send rule through both paths: SendCommands streams (the default) and unary SendCommand (`streaming: false`).
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isWorkerAdminError } from '../../src/common/errors.js';
+import { errorCodeOf, isWorkerAdminError } from '../../src/common/errors.js';
 import { connectRouter, type RouterClient } from '../../src/sdk/client.js';
 import { startWorker } from '../../src/sdk/worker.js';
-import type { EventMessage, RunningWorker } from '../../src/sdk/types.js';
+import type { EventMessage, ReplyResult, RunningWorker } from '../../src/sdk/types.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
 
 let router: TestRouter;
 let client: RouterClient;
+let unaryClient: RouterClient;
 let worker: RunningWorker;
 const exits: number[] = [];
 let runs = 0;
@@ -45,33 +47,60 @@ async function inProcessWorker(identifier: string, tokenOverride?: string, heart
 beforeAll(async () => {
   router = await startTestRouter({ transport: 'tcp' });
   client = connectRouter({ address: router.address, token: router.clientToken });
+  unaryClient = connectRouter({ address: router.address, token: router.clientToken, streaming: false });
   worker = await inProcessWorker('inproc-1');
 });
 afterAll(async () => {
   client?.close();
+  unaryClient?.close();
   if (worker?.state === 'READY') await worker.drain('test over');
   await router?.close();
 });
 
-describe('connectRouter', () => {
+describe.each(['streaming', 'unary'] as const)('connectRouter, %s', (path) => {
+  const sender = (): RouterClient => (path === 'streaming' ? client : unaryClient);
+
   it('send: parsed payload, replay of a uuid executes once, major pinning', async () => {
-    const first = await client.send('COUNT', {}, { uuid: 'replay-me-1' });
-    const again = await client.send('COUNT', {}, { uuid: 'replay-me-1' });
-    expect(first).toMatchObject({ uuid: 'replay-me-1', status: 'SUCCESS', worker: 'inproc-1@2.1' });
+    const first = await sender().send('COUNT', {}, { uuid: `replay-me-${path}` });
+    const again = await sender().send('COUNT', {}, { uuid: `replay-me-${path}` });
+    expect(first).toMatchObject({ uuid: `replay-me-${path}`, status: 'SUCCESS', worker: 'inproc-1@2.1' });
     expect(again.payload).toEqual(first.payload);
-    const wrongMajor = await client.send('COUNT', {}, { major: 3, timeout: '200ms' });
+    const wrongMajor = await sender().send('COUNT', {}, { major: 3, timeout: '200ms' });
     expect(wrongMajor.status).toBe('NO_WORKER');
-    expect((await client.send('COUNT', {}, { major: '2' })).status).toBe('SUCCESS');
+    expect((await sender().send('COUNT', {}, { major: '2' })).status).toBe('SUCCESS');
   });
 
   it('send: TIMEOUT after dispatch aborts the handler signal; unknown commands are NO_WORKER at once', async () => {
     const before = abortedWaits;
-    const reply = await client.send('WAIT', {}, { timeout: 150 });
+    const reply = await sender().send('WAIT', {}, { timeout: 150 });
     expect(reply.status).toBe('TIMEOUT');
     await expect.poll(() => abortedWaits, { timeout: 10_000 }).toBe(before + 1);
-    expect((await client.send('NOBODY_SERVES_THIS', {})).status).toBe('NO_WORKER');
+    expect((await sender().send('NOBODY_SERVES_THIS', {})).status).toBe('NO_WORKER');
   });
 
+  it('the client token on an ADMIN_* command: unary rejects AUTH_INVALID, a stream answers INVALID UNAUTHENTICATED and goes on', async () => {
+    const outcome = await sender().send('ADMIN_LIST_WORKERS', {}).catch((e: unknown) => e);
+    if (path === 'unary') expect(isWorkerAdminError(outcome, 'AUTH_INVALID')).toBe(true);
+    else expect(errorCodeOf((outcome as ReplyResult).error)).toBe('UNAUTHENTICATED');
+    if (path === 'streaming') expect(outcome).toMatchObject({ status: 'INVALID' });
+    expect((await sender().send('COUNT', {})).status).toBe('SUCCESS');
+  });
+
+  it('listWorkers shows the worker; a wrong token is AUTH_INVALID naming the call', async () => {
+    const list = await sender().listWorkers();
+    expect(list.workers.find((w) => w.identifier === 'inproc-1')).toMatchObject({ version: '2.1', state: 'READY' });
+    const bad = connectRouter({ address: router.address, token: 'y'.repeat(40), streaming: path === 'streaming' });
+    try {
+      const error = await bad.send('COUNT', {}).catch((e: unknown) => e);
+      expect(isWorkerAdminError(error, 'AUTH_INVALID')).toBe(true);
+      expect((error as Error).message).toMatch(path === 'streaming' ? /SendCommands failed with UNAUTHENTICATED/ : /SendCommand failed with UNAUTHENTICATED/);
+    } finally {
+      bad.close();
+    }
+  });
+});
+
+describe('connectRouter', () => {
   it('events(): an async iterable that ends cleanly on break; on() calls back per event name', async () => {
     const got: EventMessage[] = [];
     const off = client.on('TICK', (e) => got.push(e));
@@ -89,19 +118,6 @@ describe('connectRouter', () => {
     for (const deadline = Date.now() + 15_000; got.length < 2 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 20));
     off();
     expect(got.map((e) => e.payload)).toEqual([{ n: 1 }, { n: 2 }]);
-  });
-
-  it('listWorkers shows the worker; a wrong token is AUTH_INVALID naming the call', async () => {
-    const list = await client.listWorkers();
-    expect(list.workers.find((w) => w.identifier === 'inproc-1')).toMatchObject({ version: '2.1', state: 'READY' });
-    const bad = connectRouter({ address: router.address, token: 'y'.repeat(40) });
-    try {
-      const error = await bad.send('COUNT', {}).catch((e: unknown) => e);
-      expect(isWorkerAdminError(error, 'AUTH_INVALID')).toBe(true);
-      expect((error as Error).message).toMatch(/SendCommand failed with UNAUTHENTICATED/);
-    } finally {
-      bad.close();
-    }
   });
 });
 

@@ -89,7 +89,8 @@ export async function startUpdateStack(opts: { connectors?: unknown[]; scheduler
   }
 }
 
-async function publishVersion(repoDir: string, product: string, version: string, worker: WorkerKind): Promise<void> {
+/** Packs `tests/PRODUCT@VERSION` (a good worker, or one the router refuses at start) into the repository tree `repoDir`. */
+export async function publishVersion(repoDir: string, product: string, version: string, worker: WorkerKind): Promise<void> {
   const [major, minor] = version.split('.') as [string, string];
   const src = mkdtempSync(join(tmpdir(), 'wa-upd-pub-'));
   try {

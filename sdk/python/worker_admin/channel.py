@@ -32,6 +32,7 @@ class RouterStub:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.connect = channel.stream_stream(m.method("Connect"), request_serializer=m.WorkerMessage.SerializeToString, response_deserializer=m.RouterMessage.FromString)
         self.send_command = channel.unary_unary(m.method("SendCommand"), request_serializer=m.Command.SerializeToString, response_deserializer=m.Reply.FromString)
+        self.send_commands = channel.stream_stream(m.method("SendCommands"), request_serializer=m.CommandBatch.SerializeToString, response_deserializer=m.ReplyBatch.FromString)
         self.send_event = channel.unary_unary(m.method("SendEvent"), request_serializer=m.Event.SerializeToString, response_deserializer=m.Ack.FromString)
         self.watch_events = channel.unary_stream(m.method("WatchEvents"), request_serializer=m.EventFilter.SerializeToString, response_deserializer=m.Event.FromString)
         self.list_workers = channel.unary_unary(m.method("ListWorkers"), request_serializer=m.Empty.SerializeToString, response_deserializer=m.WorkerList.FromString)

@@ -1,4 +1,8 @@
-"""connect_router (docs/workers.md): a client's send / events / list_workers over one grpc.aio channel."""
+"""connect_router (docs/workers.md): a client's send / events / list_workers over one grpc.aio channel.
+
+`send` goes on a SendCommands stream by default (the commands of one turn of the event loop in one message, see
+command_stream.py); `streaming=False` makes one unary SendCommand call per command.
+"""
 from __future__ import annotations
 
 import uuid as uuid_module
@@ -9,6 +13,7 @@ import grpc.aio
 
 from . import _messages as m
 from .channel import RouterStub, bearer, message_to_dict, open_channel
+from .command_stream import StreamSender, call_failure
 from .errors import WorkerAdminError
 from .start_line import Tls
 from .types import EventMessage, ReplyResult, event_message, parse_json_or_none, to_json_text
@@ -34,11 +39,12 @@ def duration_ms(value: Union[int, float, str]) -> int:
 class RouterClient:
     """A client connection to a router (the channel connects on the first call)."""
 
-    def __init__(self, address: str, token: Optional[str] = None, tls: Optional[Tls] = None) -> None:
+    def __init__(self, address: str, token: Optional[str] = None, tls: Optional[Tls] = None, *, streaming: bool = True) -> None:
         self.address = address
         self._channel = open_channel(address, tls)
         self._stub = RouterStub(self._channel)
         self._metadata = bearer(token)
+        self._stream = StreamSender(lambda: self._stub.send_commands(metadata=self._metadata), address) if streaming else None
 
     async def send(
         self, command: str, payload: Any = None, *, timeout: Union[int, float, str, None] = None, target: str = "",
@@ -56,10 +62,13 @@ class RouterClient:
             fields["product"] = product
         default = DEFAULT_ADMIN_COMMAND_TIMEOUT_MS if command.startswith("ADMIN_") else DEFAULT_COMMAND_TIMEOUT_MS
         deadline = (timeout_ms or default) / 1000 + DEADLINE_MARGIN_S
-        try:
-            r = await self._stub.send_command(m.Command(**fields), metadata=self._metadata, timeout=deadline)
-        except grpc.aio.AioRpcError as error:
-            raise _call_error("SendCommand", self.address, error) from error
+        if self._stream is not None:
+            r = await self._stream.send(m.Command(**fields), deadline)
+        else:
+            try:
+                r = await self._stub.send_command(m.Command(**fields), metadata=self._metadata, timeout=deadline)
+            except grpc.aio.AioRpcError as error:
+                raise _call_error("SendCommand", self.address, error) from error
         return ReplyResult(uuid=r.uuid, status=m.STATUS_NAMES.get(r.status, str(r.status)), payload=parse_json_or_none(r.payload), error=r.error, worker=r.worker, raw_payload=r.payload)
 
     async def events(self, topics: Union[str, list[str], None] = None, events: Optional[list[str]] = None) -> AsyncIterator[EventMessage]:
@@ -92,6 +101,9 @@ class RouterClient:
             raise _call_error("ListWorkers", self.address, error) from error
 
     async def close(self) -> None:
+        if self._stream is not None:
+            await self._stream.close()
+            self._stream.cancel()
         await self._channel.close()
 
     async def __aenter__(self) -> "RouterClient":
@@ -101,14 +113,16 @@ class RouterClient:
         await self.close()
 
 
-def connect_router(address: str, token: Optional[str] = None, tls: Optional[Tls] = None) -> RouterClient:
-    """A client of the router at `address` (unix:/path or host:port) with a client (or admin) token."""
-    return RouterClient(address, token, tls)
+def connect_router(address: str, token: Optional[str] = None, tls: Optional[Tls] = None, *, streaming: bool = True) -> RouterClient:
+    """A client of the router at `address` (unix:/path or host:port) with a client (or admin) token.
+
+    Commands go on a SendCommands stream unless `streaming` is False (then one unary SendCommand call each).
+    """
+    return RouterClient(address, token, tls, streaming=streaming)
 
 
 def _call_error(method: str, address: str, error: grpc.aio.AioRpcError) -> WorkerAdminError:
-    code = "AUTH_INVALID" if error.code() == grpc.StatusCode.UNAUTHENTICATED else "ROUTER_ERROR"
-    return WorkerAdminError(code, f"router {address}: {method} failed with {error.code().name}: {error.details()}")
+    return call_failure(method, address, error.code(), error.details())
 
 
 class EventWatch:

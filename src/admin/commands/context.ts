@@ -27,8 +27,14 @@ export interface AdminContext {
   fleet?: AdminFleet | undefined;
 }
 
+/** The command a handler serves: its uuid, and when its caller stops waiting (ms, this host's clock). */
+export interface HandlerCall {
+  uuid: string;
+  deadlineAt: number;
+}
+
 /** A handler: the payload (already checked against the admin pivot) → the reply payload. */
-export type Handler = (payload: Record<string, unknown>, ctx: AdminContext) => Promise<unknown>;
+export type Handler = (payload: Record<string, unknown>, ctx: AdminContext, call?: HandlerCall) => Promise<unknown>;
 
 /** The connector of the admin config for a product, if listed. */
 export function connectorOf(ctx: AdminContext, ref: ProductRef): ConnectorConfig | undefined {

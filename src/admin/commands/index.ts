@@ -2,6 +2,7 @@
 import { coded, errorMessage, isWorkerAdminError, replyError } from '../../common/errors.js';
 import type { Command } from '../../proto/types.js';
 import { parseProductRef } from '../../common/names.js';
+import { DEFAULT_ADMIN_COMMAND_TIMEOUT_MS } from '../../sdk/rpc.js';
 import { FLEET_COMMAND_PREFIX, FLEET_WIDE_COMMANDS } from '../fleet-port.js';
 import { adminPivot } from '../pivot.js';
 import type { AdminReply } from '../router-link.js';
@@ -55,7 +56,9 @@ export async function handleAdminCommand(command: Command, handlers: Record<stri
   }
   if (!handler) return { status: 'FAIL', error: coded('UNKNOWN_COMMAND', `${command.command} is not available in this admin`) };
   try {
-    return { status: 'SUCCESS', payload: await handler(payload as Record<string, unknown>, ctx) };
+    // A fleet rollout answers before the caller's deadline, saying it goes on, rather than leave it a bare TIMEOUT.
+    const call = { uuid: command.uuid, deadlineAt: Date.now() + (command.timeout_ms > 0 ? command.timeout_ms : DEFAULT_ADMIN_COMMAND_TIMEOUT_MS) };
+    return { status: 'SUCCESS', payload: await handler(payload as Record<string, unknown>, ctx, call) };
   } catch (error) {
     if (isWorkerAdminError(error, 'PAYLOAD_INVALID')) return { status: 'INVALID', error: replyError(error) };
     ctx.logger.warn({ command: command.command, uuid: command.uuid, err: errorMessage(error) }, 'admin command failed');

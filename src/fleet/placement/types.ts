@@ -56,6 +56,10 @@ export interface RunningVersion {
   version: string;
   failed: string[];
   since: number;
+  /** The version before the last successful rollout (ADMIN_ROLLBACK goes back to it); null when none. */
+  previous?: string | null;
+  /** When the coordinator last ran the product's auto or planned update check (ms, its clock). */
+  checkedAt?: number;
 }
 
 /** `{type}-{product}-{major}-{n}` */

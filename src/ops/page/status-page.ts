@@ -1,8 +1,10 @@
 // GET / of the ops server: one self-contained HTML page whose inline script polls the ops API (no build step).
 import { createHash } from 'node:crypto';
 import { CHARTS_HTML, CHARTS_SCRIPT, CHARTS_STYLE } from './charts-script.js';
+import { FLEET_HTML, FLEET_SCRIPT, FLEET_STYLE } from './fleet-script.js';
 
-// Runs in the browser: fetches status, update modes, events and series every 2 s; renders with textContent and SVG only.
+// Runs in the browser: fetches status, update modes, events and series (and the fleet, on its own) every 2 s;
+// renders with textContent and SVG only.
 const SCRIPT = String.raw`
 'use strict';
 ${CHARTS_SCRIPT}
@@ -37,6 +39,7 @@ function fill(tbodyId, rows, cells, empty) {
   }
 }
 const state = (s) => ({ text: s, cls: 'state state-' + String(s).toLowerCase() });
+${FLEET_SCRIPT}
 async function getJson(path) {
   const res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' });
   if (!res.ok) throw new Error(path + ': HTTP ' + res.status);
@@ -69,6 +72,7 @@ async function refresh() {
 }
 refresh();
 setInterval(refresh, 2000);
+fleetLoop();
 `;
 
 const STYLE = `
@@ -80,6 +84,7 @@ th { background: #eceff3; font-weight: 600; } td.empty { color: #8a93a3; font-st
 .state { font-weight: 600; } .state-ready, .state-active { color: #137333; } .state-failed, .state-invalid { color: #b3261e; }
 .state-starting, .state-restarting, .state-draining, .state-deleting { color: #a15c00; } .state-stopped { color: #5b6475; }
 ${CHARTS_STYLE}
+${FLEET_STYLE}
 #error { background: #fde7e6; color: #b3261e; padding: .5rem .8rem; margin: .8rem 0; }
 `;
 
@@ -99,7 +104,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <div id="error" hidden></div>
 ${CHARTS_HTML}<h2>Instances</h2>
 <table><thead><tr><th>Identifier</th><th>Product</th><th>Version</th><th>State</th><th>PID</th><th>Restarts</th><th>Uptime</th><th>Reason</th></tr></thead><tbody id="workers"></tbody></table>
-<h2>Updates</h2>
+${FLEET_HTML}<h2>Updates</h2>
 <table><thead><tr><th>Product</th><th>Mode</th><th>Range</th><th>Interval / at</th><th>Next check</th></tr></thead><tbody id="updates"></tbody></table>
 <h2>Policies</h2>
 <table><thead><tr><th>Name</th><th>Package</th><th>Schedule</th><th>Command</th><th>State</th><th>Last run</th><th>Next run</th></tr></thead><tbody id="policies"></tbody></table>

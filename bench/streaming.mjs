@@ -1,0 +1,182 @@
+// The streaming client path against bare NATS, and unary SendCommand against its floor, in one run:
+// (a) `streaming vs NATS c=N`: connectRouter's `send` (SendCommands streams) through a router to one SDK echo worker,
+//     against NATS request-reply through Debian's nats-server to a Node responder in a queue group (JSON parse and
+//     stringify of the same payload, as our SDK does on both ends); the requester stringifies and parses too;
+// (b) `unary vs relay floor c=N`: connectRouter with `streaming: false` through the same router, against the same
+//     client through a check-free grpc-js relay (no auth, replay, schema, timeout or queue) to a bare stream worker.
+// Closed loop with c commands outstanding (c = 1, 16, 256), TCP loopback everywhere, interleaved rounds (NATS,
+// streaming, unary, relay, NATS, …), the median rate of the rounds, p99 over all of them, and the CPU µs per command
+// of every process of each side (/proc/PID/stat; the bench process itself is the client on every side).
+// Run alone: `node bench/streaming.mjs [--quick]` (needs `npm run build`); without nats-server the NATS rows say why.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnReady } from './lib/children.mjs';
+import { closedLoop } from './lib/load.mjs';
+import { ROOT, isMain } from './lib/paths.mjs';
+import { cpuMicros } from './lib/stack.mjs';
+import { percentile, round, summary } from './lib/stats.mjs';
+
+const CONCURRENCY = [1, 16, 256];
+const STREAMING_GOALS = { 1: 0.5, 16: 0.6, 256: 1.0 };
+const P99_GOAL = 2; // ours ÷ NATS
+const FLOOR_GOAL = 0.95;
+const PAYLOAD = { text: 'hello', n: 42 };
+
+/** A child of bench/router.mjs in one of its roles: router, worker, relay, relay-worker. */
+const routerRole = (name, opts = {}) => spawnReady(process.execPath, [join(ROOT, 'bench', 'router.mjs'), '--role', name], { stopSignal: 'SIGKILL', ...opts });
+
+/** A side of the comparison: `call()` → Promise<boolean ok>, the pids it runs on besides this process. */
+function side(name, call, pids) {
+  const rates = [];
+  const latencies = [];
+  let count = 0;
+  let failures = 0;
+  let cpu = 0;
+  const perProcess = new Map();
+  return {
+    name,
+    call,
+    async round(concurrency, ms) {
+      const before = pids.map(([, pid]) => cpuMicros(pid) ?? 0);
+      const self = process.cpuUsage();
+      const r = await closedLoop({ call, concurrency, durationMs: ms });
+      const own = process.cpuUsage(self);
+      const spent = [['client', own.user + own.system], ...pids.map(([what, pid], i) => [what, (cpuMicros(pid) ?? 0) - before[i]])];
+      for (const [what, us] of spent) perProcess.set(what, (perProcess.get(what) ?? 0) + us);
+      cpu += spent.reduce((sum, [, us]) => sum + us, 0);
+      rates.push(r.rate);
+      for (const l of r.latencies) latencies.push(l);
+      count += r.count;
+      failures += r.failures;
+    },
+    result() {
+      latencies.sort((a, b) => a - b);
+      const split = [...perProcess].map(([what, us]) => `${what} ${Math.round(us / count)}`).join(', ');
+      return { rate: summary(rates).median, rates, p50: percentile(latencies, 50), p99: percentile(latencies, 99), count, failures, cpuPerCommand: cpu / count, split };
+    },
+  };
+}
+
+/** Every side for `rounds` rounds of `ms` each, interleaved, after a short warm-up of each. */
+async function interleaved(sides, concurrency, ms, rounds) {
+  for (const s of sides) await closedLoop({ call: s.call, concurrency, durationMs: Math.min(500, ms) });
+  const open = sides.map((s) => side(s.name, s.call, s.pids));
+  for (let r = 0; r < rounds; r += 1) for (const s of open) await s.round(concurrency, ms);
+  return open.map((s) => ({ name: s.name, ...s.result() }));
+}
+
+/** The router, its echo worker and the relay pair: children of this process, each with its pid. */
+async function startOurs(stops) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-stream-'));
+  stops.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+  const adminToken = randomBytes(32).toString('hex');
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? stateDir, WORKER_ADMIN_LOG_LEVEL: 'silent' };
+  const router = await routerRole('router', { env: { ...env, BENCH_STATE_DIR: stateDir, BENCH_ADMIN_TOKEN: adminToken } });
+  stops.push(() => router.stop());
+  const address = router.info.address;
+  const { createRouterRpc } = await import('../dist/sdk/rpc.js');
+  const token = randomBytes(24).toString('hex');
+  const rpc = createRouterRpc({ address, token: adminToken });
+  await rpc.expectWorker({ identifier: 'bench-echo', version: '1.0', type: 'bench', product: 'echo', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['ECHO'] });
+  rpc.close();
+  const line = JSON.stringify({ identifier: 'bench-echo', target: address, token, type: 'bench', product: 'echo', version: '1.0', config: {} });
+  const worker = await routerRole('worker', { env, stdinText: `${line}\n` });
+  stops.push(() => worker.stop());
+  const relay = await routerRole('relay', { env });
+  stops.push(() => relay.stop());
+  const relayWorker = await routerRole('relay-worker', { env: { ...env, BENCH_RELAY_ADDRESS: relay.info.address } });
+  stops.push(() => relayWorker.stop());
+  return { address, adminToken, router: router.proc.pid, worker: worker.proc.pid, relay: { address: relay.info.address, pid: relay.proc.pid, worker: relayWorker.proc.pid } };
+}
+
+/** nats-server and the responder, or a reason why not. */
+async function startNats(stops) {
+  const { findBinary, startNatsServer } = await import('../dist/fleet/engines/local-servers.js');
+  if (!(await findBinary('nats-server'))) return { skipped: 'nats-server is not installed (apt-get install -y nats-server)' };
+  const dir = mkdtempSync(join(tmpdir(), 'wa-bench-nats-'));
+  stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const server = await startNatsServer({ dir });
+  stops.push(() => server.stop());
+  const responder = await spawnReady(process.execPath, [join(ROOT, 'bench', 'lib', 'nats-responder.mjs')], { stopSignal: 'SIGKILL', env: { PATH: process.env.PATH ?? '', BENCH_NATS: server.url } });
+  stops.push(() => responder.stop());
+  const { connect } = await import('@nats-io/transport-node');
+  const nc = await connect({ servers: server.url, noEcho: true });
+  stops.push(() => nc.close());
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  // the requester stringifies the payload and parses the reply, as connectRouter's send does
+  const call = async () => {
+    const msg = await nc.request('bench.echo', encoder.encode(JSON.stringify(PAYLOAD)), { timeout: 30_000 });
+    return JSON.parse(decoder.decode(msg.data)).n === 42;
+  };
+  return { call, pids: [['nats-server', server.pid], ['responder', responder.proc.pid]] };
+}
+
+const ms2 = (x) => round(x, 2);
+
+/** Rows {name, value, unit, baseline, ratio, goal, met, note}. */
+export async function runStreamingBench({ quick = false } = {}) {
+  const ms = quick ? 500 : 1000;
+  const rounds = quick ? 3 : 5;
+  const stops = [];
+  const clients = [];
+  try {
+    const ours = await startOurs(stops);
+    const nats = await startNats(stops);
+    if (nats.skipped) process.stderr.write(`bench streaming: NATS rows skipped: ${nats.skipped}\n`);
+    const { connectRouter } = await import('../dist/sdk/client.js');
+    const client = (address, streaming) => {
+      const c = connectRouter({ address, token: ours.adminToken, streaming });
+      clients.push(c);
+      return async () => (await c.send('ECHO', PAYLOAD)).status === 'SUCCESS';
+    };
+    const routed = [['router', ours.router], ['worker', ours.worker]];
+    const sides = [
+      ...(nats.skipped ? [] : [{ name: 'nats', call: nats.call, pids: nats.pids }]),
+      { name: 'streaming', call: client(ours.address, true), pids: routed },
+      { name: 'unary', call: client(ours.address, false), pids: routed },
+      { name: 'relay', call: client(ours.relay.address, false), pids: [['relay', ours.relay.pid], ['relay worker', ours.relay.worker]] },
+    ];
+    const rows = [];
+    for (const c of CONCURRENCY) {
+      const results = Object.fromEntries((await interleaved(sides, c, ms, rounds)).map((r) => [r.name, r]));
+      const failed = Object.values(results).filter((r) => r.failures > 0);
+      if (failed.length > 0) throw new Error(`bench: commands failed at concurrency ${c}: ${failed.map((r) => `${r.name} ${r.failures}`).join(', ')}`);
+      const { streaming, unary, relay } = results;
+      const describe = (r) => `${Math.round(r.rate)}/s (rounds ${r.rates.map(Math.round).join(', ')}), p50 ${ms2(r.p50)} ms, p99 ${ms2(r.p99)} ms, CPU/command ${Math.round(r.cpuPerCommand)} µs (${r.split})`;
+      if (nats.skipped) {
+        rows.push({ name: `streaming vs NATS c=${c} throughput`, value: Math.round(streaming.rate), unit: 'cmd/s', baseline: null, ratio: null, goal: null, met: null, note: `NATS skipped: ${nats.skipped}; streaming ${describe(streaming)}` });
+      } else {
+        const base = results.nats;
+        const ratio = round(streaming.rate / base.rate);
+        rows.push(
+          { name: `streaming vs NATS c=${c} throughput`, value: Math.round(streaming.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio, goal: STREAMING_GOALS[c], met: ratio >= STREAMING_GOALS[c],
+            note: `median of ${rounds} interleaved rounds of ${ms} ms; streaming ${describe(streaming)}; NATS ${describe(base)}` },
+          { name: `streaming vs NATS c=${c} p99`, value: ms2(streaming.p99), unit: 'ms', baseline: ms2(base.p99), ratio: round(streaming.p99 / base.p99), goal: `ratio <= ${P99_GOAL}` },
+          { name: `streaming vs NATS c=${c} CPU/command`, value: Math.round(streaming.cpuPerCommand), unit: 'µs', baseline: Math.round(base.cpuPerCommand), ratio: round(streaming.cpuPerCommand / base.cpuPerCommand), goal: null,
+            note: `all processes of each side: streaming ${streaming.split}; NATS ${base.split}` },
+        );
+      }
+      const floorRatio = round(unary.rate / relay.rate);
+      rows.push(
+        { name: `unary vs relay floor c=${c} throughput`, value: Math.round(unary.rate), unit: 'cmd/s', baseline: Math.round(relay.rate), ratio: floorRatio, goal: FLOOR_GOAL, met: floorRatio >= FLOOR_GOAL,
+          note: `median of ${rounds} interleaved rounds of ${ms} ms; unary ${describe(unary)}; relay ${describe(relay)}` },
+        { name: `unary vs relay floor c=${c} p99`, value: ms2(unary.p99), unit: 'ms', baseline: ms2(relay.p99), ratio: round(unary.p99 / relay.p99), goal: null },
+      );
+    }
+    return rows;
+  } finally {
+    for (const c of clients) c.close();
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const started = Date.now();
+  const rows = await runStreamingBench({ quick: process.argv.includes('--quick') });
+  console.table(rows.map(({ note, ...r }) => r));
+  for (const r of rows) if (r.note) console.log(`${r.name}: ${r.note}`);
+  console.log(`streaming bench: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
