@@ -10,6 +10,7 @@ import { openLoop } from './lib/load.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
 import { startPm2 } from './lib/pm2.mjs';
 import { startStackProcess } from './lib/stack.mjs';
+import { percentile } from './lib/stats.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const RATE = 1000;
@@ -17,6 +18,8 @@ const PAYLOAD = JSON.stringify({ text: 'hello', n: 42 });
 const PM2_APP = 'bench-rolling-echo';
 // Both sides get the same grace for in-flight work: the stack's drain timeout and PM2's kill_timeout.
 const GRACE_MS = 10_000;
+/** Updates pooled in `rolling update p99 vs steady` (one gives ~600 samples at RATE). */
+const UPDATES = 5;
 
 /** PM2's app (env BENCH_ROLE=pm2-echo): a bare grpc-js server answering SendCommand, closing gracefully on reload. */
 async function runPm2Echo() {
@@ -92,6 +95,89 @@ async function measureOurs(opts) {
   }
 }
 
+/**
+ * The rolling update's latency against steady state: under RATE commands/s, UPDATES updates of utils/echo (1.1, 1.0,
+ * 1.1…), each window from ADMIN_UPDATE to its reply against the window of equal length just before it; latencies
+ * pooled by the send time of each command. The admin's lifecycle events split each update into phases (where a
+ * spike comes from); `profileDir`: a CPU profile of the stack process per update window is written there.
+ */
+export async function measureUpdateWindows({ updates, rate = RATE, profileDir }) {
+  const stack = await startStackProcess({ connectorsDir: [join(ROOT, 'connectors')], timeouts: { drain: `${GRACE_MS}ms` } });
+  const phases = [];
+  let watch;
+  try {
+    const started = await stack.send('ADMIN_START_WORKER', { product: 'utils/echo', version: '1.0', params: { greeting: 'bench' } });
+    if (started.status !== 'SUCCESS') throw new Error(`bench rolling: start failed: ${started.error}`);
+    const send = () => stack.client.sendCommand({ command: 'ECHO', payload: PAYLOAD, timeout_ms: 10_000 });
+    await warmUp(send);
+    watch = stack.admin.watchEvents({ topics: ['admin'], events: [] });
+    watch.on('data', (e) => phases.push({ event: e.event, at: performance.now() }));
+    watch.on('error', () => undefined);
+    const samples = [];
+    const counts = tally();
+    let stop = false;
+    const load = (async () => {
+      const t0 = performance.now();
+      let sent = 0;
+      const pending = [];
+      while (!stop) {
+        for (const due = Math.floor(((performance.now() - t0) / 1000) * rate); sent < due; sent += 1) {
+          const at = performance.now();
+          pending.push(counts.call(send).then(() => samples.push([at, performance.now() - at])));
+        }
+        await sleep(10);
+      }
+      await Promise.all(pending);
+    })();
+    const windows = [];
+    await sleep(3_000); // steady state before the first window
+    for (let i = 0; i < updates; i += 1) {
+      const to = i % 2 === 0 ? '1.1' : '1.0';
+      const stopProfile = profileDir ? await stack.cpuProfile(join(profileDir, `update-${i}.cpuprofile`)) : undefined;
+      const t0 = performance.now();
+      const reply = await stack.send('ADMIN_UPDATE', { product: 'utils/echo', version: to });
+      const t1 = performance.now();
+      await stopProfile?.();
+      if (reply.status !== 'SUCCESS' || reply.data.to !== to) throw new Error(`bench rolling: ADMIN_UPDATE to ${to} ${reply.status}: ${reply.error || JSON.stringify(reply.data)}`);
+      windows.push([t0, t1]);
+      // the next window's steady half must fall after this update's tail (its old worker gone, the new one warm)
+      await sleep(Math.max(3_000, 2 * (t1 - t0)));
+    }
+    stop = true;
+    await load;
+    const inWindows = (shift) => samples.filter(([at]) => windows.some(([a, b]) => at >= a - shift * (b - a) && at < b - shift * (b - a))).map(([, l]) => l).sort((x, y) => x - y);
+    const during = inWindows(0);
+    const before = inWindows(1);
+    return { ...counts.t, during, before, windows, phases: phaseLatencies(samples, phases, windows) };
+  } finally {
+    watch?.cancel();
+    await stack.stop();
+  }
+}
+
+/** p99 (ms, samples) of the commands sent in each phase of the updates, from the admin's events. */
+function phaseLatencies(samples, events, windows) {
+  const names = [
+    'ADMIN_UPDATE → WORKER_STARTING (versions listed)', '→ WORKER_READY (configuration, package, ExpectWorker, spawn, boot)',
+    '→ WORKER_DRAINING (swap)', '→ WORKER_STOPPED (drain, exit)', '→ reply',
+  ];
+  const marks = ['WORKER_STARTING', 'WORKER_READY', 'WORKER_DRAINING', 'WORKER_STOPPED'];
+  const byPhase = names.map(() => []);
+  for (const [a, b] of windows) {
+    const cuts = [a, ...marks.map((m) => events.find((e) => e.event === m && e.at >= a && e.at <= b)?.at ?? a), b];
+    for (const [at, l] of samples) {
+      if (at < a || at >= b) continue;
+      let k = 0;
+      while (k < names.length - 1 && at >= cuts[k + 1]) k += 1;
+      byPhase[k].push(l);
+    }
+  }
+  return names.map((name, k) => {
+    const sorted = byPhase[k].sort((x, y) => x - y);
+    return `${name}: p99 ${sorted.length ? percentile(sorted, 99).toFixed(1) : '-'} ms (${sorted.length})`;
+  }).join('; ');
+}
+
 /** PM2's side: the bare echo in cluster mode (one instance), `pm2 reload` under the same load. */
 async function measurePm2(opts) {
   const grpc = await import('@grpc/grpc-js');
@@ -157,11 +243,20 @@ const describeRun = (r) => `${r.sent} sent, ${r.success} SUCCESS, ${r.failed} fa
 /** Rows {name, value, unit, baseline, ratio, goal, met}: ours next to PM2's cluster-mode reload under the same load. */
 export async function runRollingBench({ quick = false } = {}) {
   const opts = { loadMs: quick ? 5_000 : 10_000, updateAtMs: quick ? 1_000 : 2_000 };
+  const windows = await measureUpdateWindows({ updates: quick ? 2 : UPDATES });
   const ours = await measureOurs(opts);
   const pm2 = await measurePm2(opts);
   const badOurs = ours.failed + ours.lost;
   const badPm2 = pm2.failed + pm2.lost;
+  const [p99During, p99Before] = [percentile(windows.during, 99), percentile(windows.before, 99)];
+  const badWindows = windows.failed + windows.lost;
   return [
+    {
+      name: 'rolling update p99 vs steady', value: +p99During.toFixed(2), unit: 'ms', baseline: +p99Before.toFixed(2),
+      ratio: +(p99During / p99Before).toFixed(2), goal: 'ratio <= 1.5', error: badWindows > 0 ? `${badWindows} commands failed or lost` : undefined,
+      note: `${windows.windows.length} updates at ${RATE}/s, ${windows.during.length} commands in the update windows vs ${windows.before.length} in the equal windows before; `
+        + `${describeRun(windows)}; by phase: ${windows.phases}`,
+    },
     {
       name: `rolling update @${RATE}/s: commands failed or lost`, value: badOurs, unit: 'commands', baseline: badPm2, ratio: null,
       goal: 'value == 0', met: badOurs === 0, note: `ours: ${describeRun(ours)} | pm2: ${describeRun(pm2)}`,

@@ -14,6 +14,7 @@ import { errorText, parseArgs } from './lib/args.mjs';
 const BENCHES = [
   { id: 'router', file: 'router.mjs', fn: 'runRouterBench', what: 'routing: router → echo worker vs bare grpc-js unary echo' },
   { id: 'streaming', file: 'streaming.mjs', fn: 'runStreamingBench', what: 'streaming client vs bare NATS request-reply; unary vs a check-free relay floor' },
+  { id: 'replay', file: 'replay.mjs', fn: 'runReplayBench', what: 'replay window: heap per remembered reply vs the object-per-answer layout' },
   { id: 'unpack', file: 'unpack.mjs', fn: 'runUnpackBench', what: 'unpack + verify a 50 MB package vs unzip + sha256sum' },
   { id: 'cold-start', file: 'cold-start.mjs', fn: 'runColdStartBench', what: 'cold start: ADMIN_START_WORKER → READY vs node worker.mjs by hand' },
   { id: 'scale', file: 'scale.mjs', fn: 'runScaleBench', what: 'scale: 200 instances vs PM2, RSS, dispatch at 1/20/200' },

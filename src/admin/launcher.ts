@@ -24,6 +24,8 @@ export interface LaunchSpec {
   /** Values from the admin config for this connector (empty for unlisted products). */
   config: Record<string, unknown>;
   runAs: string | undefined;
+  /** It starts beside a worker still serving (a rolling update): low CPU priority until READY (docs/architecture.md). */
+  beside?: boolean;
 }
 
 interface LauncherDeps {
@@ -103,6 +105,7 @@ export async function launchWorker(spec: LaunchSpec, deps: LauncherDeps): Promis
       command: mjs ? process.execPath : join(pkg.dir, 'worker'),
       args: [...(mjs ? [join(pkg.dir, 'worker.mjs')] : []), '--identifier', spec.identifier, '--target', deps.routerTarget],
       cwd: pkg.dir, stdinLine: JSON.stringify(line), runAs: spec.runAs, ...(env ? { env } : {}),
+      ...(spec.beside ? { lowPriorityUntilReady: true } : {}),
     });
   } catch (error) {
     verdict.cancel();
@@ -113,6 +116,7 @@ export async function launchWorker(spec: LaunchSpec, deps: LauncherDeps): Promis
   }));
   const outcome = await Promise.race([verdict.promise, exited]);
   verdict.cancel();
+  worker.restorePriority?.();
   if (outcome !== 'READY') {
     await deps.spawner.stop(worker, deps.killTimeoutMs);
     throw new LaunchError(outcome.code, outcome.explanation, 'validation');

@@ -8,6 +8,8 @@ export type { ExitInfo };
 export interface SpawnedWorker {
   readonly pid: number;
   readonly exited: Promise<ExitInfo>;
+  /** Gives a worker spawned with `lowPriorityUntilReady` the admin's CPU priority back (the launcher, once READY). */
+  restorePriority?(): void;
 }
 
 export interface SpawnRequest {
@@ -21,6 +23,8 @@ export interface SpawnRequest {
   runAs: string | undefined;
   /** Variables set on top of the allow-listed environment (never secrets). */
   env?: Record<string, string>;
+  /** Start at a lower CPU priority (beside a serving worker) until `restorePriority`. */
+  lowPriorityUntilReady?: boolean;
 }
 
 /** Starts worker processes and stops their process groups. */

@@ -4,6 +4,7 @@ import type { Logger } from '../common/log.js';
 import { stopGroup } from '../process/kill.js';
 import { readProcStat } from '../process/proc.js';
 import { spawnWorker, type ChildHandle, type OutputStream } from '../process/spawn.js';
+import { startLowPriority } from '../process/start-priority.js';
 import type { SpawnedWorker, SpawnRequest, WorkerSpawner } from './ports.js';
 
 /** A spawned worker with its process group, as the state file records it. */
@@ -68,9 +69,11 @@ export function createProcessSpawner(opts: SpawnerOptions): ProcessSpawner {
         ...(sink?.admit ? { admit: () => sink.admit!() } : {}),
       });
       void child.outputClosed.finally(() => sink?.closed());
+      const restorePriority = request.lowPriorityUntilReady ? startLowPriority(child.pid) : undefined;
       let startTime = readProcStat(child.pid)?.startTime;
       const worker: ProcessWorker = {
         pid: child.pid, pgid: child.pgid, identifier: request.identifier, version: request.version,
+        ...(restorePriority ? { restorePriority } : {}),
         get startTime() { return startTime; },
         exited: child.exited.then(async (exit) => {
           startTime = undefined; // before anyone awaiting `exited` runs: a dead worker is no longer recorded

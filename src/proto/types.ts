@@ -13,8 +13,11 @@ export interface Hello {
   topics: string[];
   /** The admin's Hello only: the products (`type/product`) its configuration lists. */
   products: string[];
+  /** It takes RouterMessage.commands (several commands in one message). */
+  batching: boolean;
 }
-export interface Welcome { valid: boolean; reason: string }
+/** `batching`: the router takes WorkerMessage.replies (several replies in one message). */
+export interface Welcome { valid: boolean; reason: string; batching: boolean }
 export interface Command {
   uuid: string;
   command: string;
@@ -87,20 +90,23 @@ export type WorkerMessage =
   | { hello: Partial<Hello> }
   | { reply: Partial<Reply> }
   | { event: Partial<Event> }
-  | { heartbeat: Partial<Heartbeat> };
+  | { heartbeat: Partial<Heartbeat> }
+  | { replies: { replies: Array<Partial<Reply>> } };
 
 /** One message on a worker's stream, as received (`kind` names the set field). */
 export interface RouterMessageIn {
-  kind: 'welcome' | 'command' | 'drain' | 'event';
+  kind: 'welcome' | 'command' | 'drain' | 'event' | 'commands';
   welcome?: Welcome | null;
   command?: Command | null;
+  commands?: { commands: Command[] } | null;
   drain?: Drain | null;
   event?: Event | null;
 }
 export interface WorkerMessageIn {
-  kind: 'hello' | 'reply' | 'event' | 'heartbeat';
+  kind: 'hello' | 'reply' | 'event' | 'heartbeat' | 'replies';
   hello?: Hello | null;
   reply?: Reply | null;
+  replies?: { replies: Reply[] } | null;
   event?: Event | null;
   heartbeat?: Heartbeat | null;
 }

@@ -18,7 +18,7 @@ const TRANSITIONS: Record<ConnectionState, readonly ConnectionState[]> = {
 };
 
 /** What goes out on a Connect stream (the proto-loader shape of RouterMessage, one field set). */
-export type RouterMessageOut = Partial<Pick<RouterMessageIn, 'welcome'>> & { command?: Command; drain?: Drain; event?: Event };
+export type RouterMessageOut = Partial<Pick<RouterMessageIn, 'welcome'>> & { command?: Command; commands?: { commands: Command[] }; drain?: Drain; event?: Event };
 
 export interface ConnectionIdentity {
   identifier: string;

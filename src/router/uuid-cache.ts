@@ -1,27 +1,24 @@
 // Replays: a uuid pending or answered in the last 10 minutes gets the same Reply, never a second run.
 import { createHash } from 'node:crypto';
 import type { Reply } from '../proto/types.js';
+import { AnswerLog } from './answer-log.js';
 
 const REPLAY_WINDOW_MS = 10 * 60_000;
 
 type UuidLookup = { kind: 'new' } | { kind: 'replay'; reply: Promise<Reply> } | { kind: 'conflict' };
 
-interface Answered {
-  fingerprint: string;
-  reply: Reply;
-  at: number;
-  bytes: number;
-}
-
 interface UuidCacheLimits {
   windowMs: number;
   /** Most answered replies kept (oldest forgotten first, even inside the window). */
   maxEntries: number;
-  /** Most reply bytes kept. */
+  /** Most bytes kept (encoded replies and fingerprints, plus SLOT_OVERHEAD each). */
   maxBytes: number;
 }
 
 const DEFAULT_UUID_CACHE_LIMITS: UuidCacheLimits = { windowMs: REPLAY_WINDOW_MS, maxEntries: 1_000_000, maxBytes: 256 * 1024 * 1024 };
+
+/** What one remembered answer costs beyond its encoded bytes (uuid key, Map entry, slot cells), roughly. */
+const SLOT_OVERHEAD = 150;
 
 /** Sweeps for age alone run at most this often (ms). */
 const SWEEP_MS = 1000;
@@ -38,9 +35,8 @@ export function commandFingerprint(command: string, payload: string): string {
 
 export class UuidCache {
   private readonly pending = new Map<string, { fingerprint: string; reply: Promise<Reply> }>();
-  /** Insertion order = answer order, so expiry is from the front. */
-  private readonly answered = new Map<string, Answered>();
-  private bytes = 0;
+  /** Answer order, so expiry is from the front. */
+  private readonly answered = new AnswerLog();
   private sweptAt = -Infinity;
 
   constructor(
@@ -52,14 +48,15 @@ export class UuidCache {
   lookup(uuid: string, fingerprint: string): UuidLookup {
     const pending = this.pending.get(uuid);
     if (pending) return pending.fingerprint === fingerprint ? { kind: 'replay', reply: pending.reply } : { kind: 'conflict' };
-    const answered = this.answered.get(uuid);
-    if (!answered) return { kind: 'new' };
-    if (answered.at <= this.now() - this.limits.windowMs) {
-      // past the window, whether or not a sweep ran since: forgotten (deleted now, so a new answer goes to the end)
-      this.forget(uuid, answered);
+    const slot = this.answered.find(uuid);
+    if (slot === undefined) return { kind: 'new' };
+    if (this.answered.answeredAt(slot) <= this.now() - this.limits.windowMs) {
+      // past the window, whether or not a sweep ran since: forgotten now (a new answer takes the key)
+      this.answered.forget(uuid);
       return { kind: 'new' };
     }
-    return answered.fingerprint === fingerprint ? { kind: 'replay', reply: Promise.resolve(answered.reply) } : { kind: 'conflict' };
+    if (this.answered.fingerprint(slot) !== fingerprint) return { kind: 'conflict' };
+    return { kind: 'replay', reply: Promise.resolve(this.answered.reply(slot, uuid)) };
   }
 
   /** Records a command now pending. */
@@ -72,9 +69,7 @@ export class UuidCache {
     const pending = this.pending.get(uuid);
     if (!pending) return;
     this.pending.delete(uuid);
-    const bytes = reply.payload.length + reply.error.length + 200;
-    this.answered.set(uuid, { fingerprint: pending.fingerprint, reply, at: this.now(), bytes });
-    this.bytes += bytes;
+    this.answered.append(uuid, pending.fingerprint, reply, this.now());
     this.expire();
   }
 
@@ -88,18 +83,11 @@ export class UuidCache {
    */
   expire(): void {
     const now = this.now();
-    const overLimits = this.answered.size > this.limits.maxEntries || this.bytes > this.limits.maxBytes;
-    if (!overLimits && now - this.sweptAt < SWEEP_MS) return;
+    const log = this.answered;
+    const over = (): boolean => log.slots > this.limits.maxEntries || log.bytes + log.slots * SLOT_OVERHEAD > this.limits.maxBytes;
+    if (!over() && now - this.sweptAt < SWEEP_MS) return;
     this.sweptAt = now;
     const oldest = now - this.limits.windowMs;
-    for (const [uuid, entry] of this.answered) {
-      if (entry.at > oldest && this.answered.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;
-      this.forget(uuid, entry);
-    }
-  }
-
-  private forget(uuid: string, entry: Answered): void {
-    this.answered.delete(uuid);
-    this.bytes -= entry.bytes;
+    for (let at = log.oldestAt(); at !== undefined && (at <= oldest || over()); at = log.oldestAt()) log.dropOldest();
   }
 }

@@ -1,7 +1,7 @@
 // A writer for server streams that honours write() === false: holds messages itself until 'drain'.
 import type { Writable } from 'node:stream';
 
-interface StreamWriterOptions {
+interface StreamWriterOptions<T> {
   /** Past this many held messages the stream counts as congested: `offer` drops, dispatch looks elsewhere. */
   congestedAt: number;
   /** Called once when it stops being congested (e.g. to serve queued commands). */
@@ -9,6 +9,8 @@ interface StreamWriterOptions {
   /** Called when the stream stayed blocked (no 'drain') for `stallMs`: a reader that never reads. */
   onStall?: () => void;
   stallMs?: number;
+  /** How many items a message counts for in `buffered` (a batch of commands counts each); 1 when not given. */
+  weigh?: (message: T) => number;
 }
 
 interface GrpcStatusLike {
@@ -21,6 +23,8 @@ export class StreamWriter<T> {
   private held: T[] = [];
   /** Index of the next held message (shift() on a long array is O(n)). */
   private head = 0;
+  /** Items in the held messages (see `weigh`). */
+  private heldItems = 0;
   private blocked = false;
   private ending: GrpcStatusLike | 'ok' | undefined;
   private wasCongested = false;
@@ -29,7 +33,7 @@ export class StreamWriter<T> {
 
   constructor(
     private readonly stream: Writable,
-    private readonly options: StreamWriterOptions,
+    private readonly options: StreamWriterOptions<T>,
   ) {
     stream.on('drain', () => this.flush());
     stream.on('close', () => {
@@ -39,8 +43,13 @@ export class StreamWriter<T> {
     });
   }
 
-  /** Messages waiting in this writer (not yet handed to the stream). */
+  /** Items waiting in this writer (not yet handed to the stream). */
   get buffered(): number {
+    return this.heldItems;
+  }
+
+  /** Messages waiting in this writer. */
+  private get holding(): number {
     return this.held.length - this.head;
   }
 
@@ -57,8 +66,9 @@ export class StreamWriter<T> {
   /** Writes a message that must not be lost (commands, welcome, drain). False when the stream is gone. */
   send(message: T): boolean {
     if (this.closed) return false;
-    if (this.blocked || this.buffered > 0) {
+    if (this.blocked || this.holding > 0) {
       this.held.push(message);
+      this.heldItems += this.options.weigh?.(message) ?? 1;
       if (this.congested) this.wasCongested = true;
       return true;
     }
@@ -76,14 +86,14 @@ export class StreamWriter<T> {
   end(): void {
     if (this.closed) return;
     this.ending = 'ok';
-    if (!this.blocked && this.buffered === 0) this.finish();
+    if (!this.blocked && this.holding === 0) this.finish();
   }
 
   /** Ends the stream with an error status once held messages are written. */
   fail(status: GrpcStatusLike): void {
     if (this.closed) return;
     this.ending = status;
-    if (!this.blocked && this.buffered === 0) this.finish();
+    if (!this.blocked && this.holding === 0) this.finish();
   }
 
   /** Ends the stream with an error status at once, dropping held messages. */
@@ -121,13 +131,14 @@ export class StreamWriter<T> {
   private flush(): void {
     this.clearStall();
     this.blocked = false;
-    while (this.buffered > 0 && !this.blocked && !this.finished) {
+    while (this.holding > 0 && !this.blocked && !this.finished) {
       const message = this.held[this.head] as T;
       this.held[this.head] = undefined as T;
       this.head += 1;
+      this.heldItems -= this.options.weigh?.(message) ?? 1;
       this.writeNow(message);
     }
-    if (this.buffered === 0) this.clearHeld();
+    if (this.holding === 0) this.clearHeld();
     if (this.blocked) return;
     if (this.ending !== undefined) {
       this.finish();
@@ -142,6 +153,7 @@ export class StreamWriter<T> {
   private clearHeld(): void {
     this.held = [];
     this.head = 0;
+    this.heldItems = 0;
   }
 
   private finish(): void {

@@ -7,6 +7,7 @@ import { EXIT_DRAINED, EXIT_FAILED, EXIT_REFUSED } from './exit-codes.js';
 import { Lifecycle } from './lifecycle.js';
 import { toEventMessage, toJsonText } from './messages.js';
 import type { StartLine } from './start-line.js';
+import { ReplySender } from './reply-sender.js';
 import { createStreamWriter, type StreamWriter } from './stream-writer.js';
 import type { CommandHandler, EmitOptions, TopicHandler, WorkerState } from './types.js';
 
@@ -36,6 +37,7 @@ export class WorkerSession {
   readonly ended: Promise<SessionEnd>;
   readonly #d: SessionDeps;
   readonly #writer: StreamWriter<WorkerMessage>;
+  readonly #replies: ReplySender;
   readonly #stop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   #endWith!: (end: SessionEnd) => void;
@@ -48,6 +50,7 @@ export class WorkerSession {
     this.#d = deps;
     this.lifecycle = new Lifecycle(deps.log);
     this.#writer = createStreamWriter<WorkerMessage>(deps.call);
+    this.#replies = new ReplySender(this.#writer);
     this.ended = new Promise((resolve) => (this.#endWith = resolve));
   }
 
@@ -66,6 +69,7 @@ export class WorkerSession {
     const hello = {
       identifier: line.identifier, token: line.token, type: line.type, product: line.product, version: line.version,
       commands: Object.keys(this.#d.commands), events: this.#d.events, topics: Object.keys(this.#d.topics),
+      batching: true,
     };
     this.#writer.write({ hello }).catch((e: unknown) => this.#refuse(EXIT_FAILED, 'ROUTER_ERROR', `cannot send Hello: ${errorMessage(e)}`));
     return welcomed;
@@ -111,19 +115,21 @@ export class WorkerSession {
 
   #onMessage(m: RouterMessageIn): void {
     switch (m.kind) {
-      case 'welcome': return this.#onWelcome(m.welcome?.valid === true, m.welcome?.reason ?? '');
+      case 'welcome': return this.#onWelcome(m.welcome?.valid === true, m.welcome?.reason ?? '', m.welcome?.batching === true);
       case 'command': if (m.command) this.#onCommand(m.command); return;
+      case 'commands': for (const command of m.commands?.commands ?? []) this.#onCommand(command); return;
       case 'drain': void this.drain(`drain requested by the router${m.drain?.reason ? `: ${m.drain.reason}` : ''}`); return;
       case 'event': if (m.event) this.#onEvent(m.event); return;
     }
   }
 
-  #onWelcome(valid: boolean, reason: string): void {
+  #onWelcome(valid: boolean, reason: string, batching: boolean): void {
     if (this.lifecycle.state !== 'CONNECTING') return;
     if (!valid) {
       return this.#refuse(EXIT_REFUSED, errorCodeOf(reason) ?? 'BAD_TOKEN', `refused by router ${this.#d.line.target}: ${reason || 'no reason given'}`);
     }
     clearTimeout(this.#timer);
+    this.#replies.batching = batching; // a router that does not say so gets one reply per message
     this.lifecycle.to('READY', `welcomed by router ${this.#d.line.target}`);
     this.#heartbeat = setInterval(() => this.#beat(), this.#d.heartbeatMs).unref();
     this.#welcomed.resolve();
@@ -138,7 +144,7 @@ export class WorkerSession {
       return;
     }
     const job = runCommand(command, this.#d.commands[command.command], this.#stop.signal)
-      .then((reply) => this.#writer.write({ reply }))
+      .then((reply) => this.#replies.send(reply))
       .catch((e: unknown) => this.#d.log(`reply to ${command.command} ${command.uuid} not sent: ${errorMessage(e)}`))
       .finally(() => this.#inFlight.delete(job));
     this.#inFlight.add(job);

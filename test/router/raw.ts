@@ -178,7 +178,7 @@ export class RawWorker {
   readonly commands: Command[] = [];
   readonly events: Event[] = [];
   readonly status: Promise<StatusObject>;
-  readonly welcome: Promise<{ valid: boolean; reason: string }>;
+  readonly welcome: Promise<{ valid: boolean; reason: string; batching: boolean }>;
   drained = false;
   private waiters: Array<() => void> = [];
 
@@ -191,9 +191,10 @@ export class RawWorker {
       this.call.on('data', (m: RouterMessageIn) => {
         this.messages.push(m);
         if (m.kind === 'welcome' && m.welcome) resolve(m.welcome);
-        if (m.kind === 'command' && m.command) {
-          this.commands.push(m.command);
-          void this.handler?.(m.command, this);
+        // a batch (sent only after a Hello with batching) is its commands one by one
+        for (const command of m.kind === 'command' && m.command ? [m.command] : m.kind === 'commands' ? (m.commands?.commands ?? []) : []) {
+          this.commands.push(command);
+          void this.handler?.(command, this);
         }
         if (m.kind === 'event' && m.event) this.events.push(m.event);
         if (m.kind === 'drain') this.drained = true;
@@ -255,14 +256,19 @@ const echoHandler: Handler = (command, worker) => worker.reply(command.uuid, 'SU
 export async function connectWorker(
   client: Client,
   adminToken: string,
-  opts: { identifier: string; version?: string; commands: string[]; topics?: string[]; handler?: Handler; command_schemas?: Record<string, string>; event_schemas?: Record<string, string> },
+  opts: {
+    identifier: string; version?: string; commands: string[]; topics?: string[]; handler?: Handler;
+    command_schemas?: Record<string, string>; event_schemas?: Record<string, string>;
+    /** Says in its Hello that it takes several commands per message. */
+    batching?: boolean;
+  },
 ): Promise<RawWorker> {
   const version = opts.version ?? '1.0';
   const token = await expectWorker(client, adminToken, {
     identifier: opts.identifier, version, commands: opts.commands, command_schemas: opts.command_schemas ?? {}, event_schemas: opts.event_schemas ?? {},
   });
   const worker = new RawWorker(client, opts.handler ?? echoHandler);
-  worker.hello({ identifier: opts.identifier, version, token, commands: opts.commands, topics: opts.topics ?? [] });
+  worker.hello({ identifier: opts.identifier, version, token, commands: opts.commands, topics: opts.topics ?? [], batching: opts.batching ?? false });
   const welcome = await worker.welcome;
   if (!welcome.valid) throw new Error(`worker refused: ${welcome.reason}`);
   return worker;

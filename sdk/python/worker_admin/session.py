@@ -16,12 +16,14 @@ import grpc
 import grpc.aio
 
 from . import _messages as m
+from ._writer import Writer, ignore as _ignore
 from .errors import WorkerAdminError
 from .start_line import StartLine
 from .types import CommandContext, CommandHandler, TopicHandler, WorkerState, event_message, is_coroutine_function, to_json_text
 
 #: How long after a command's timeout its handler is cancelled (the router's TIMEOUT reply goes first).
 CANCEL_GRACE_S = 0.5
+
 
 _TRANSITIONS: dict[str, tuple[str, ...]] = {
     "CONNECTING": ("READY", "FAILED"),
@@ -57,61 +59,6 @@ class SessionEnd:
     reason: str
 
 
-class _Writer:
-    """Ordered writes to the stream by one task; `flushed` waits until everything queued was handed to gRPC."""
-
-    _CLOSE = object()
-
-    def __init__(self, call: grpc.aio.StreamStreamCall) -> None:
-        self._call = call
-        self._queue: asyncio.Queue[tuple[Any, asyncio.Future[None]]] = asyncio.Queue()
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        self.closed = False
-
-    @property
-    def blocked(self) -> bool:
-        return not self._queue.empty()
-
-    def write(self, message: Any) -> "asyncio.Future[None]":
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self.closed:
-            done.set_exception(ConnectionError("the router stream is closed"))
-        else:
-            self._queue.put_nowait((message, done))
-        return done
-
-    async def half_close(self) -> None:
-        """Everything queued, then done_writing."""
-        await self.write(self._CLOSE)
-
-    async def flushed(self) -> None:
-        await self.write(None)
-
-    async def _run(self) -> None:
-        while True:
-            message, done = await self._queue.get()
-            try:
-                if message is self._CLOSE:
-                    self.closed = True
-                    await self._call.done_writing()
-                elif message is not None:
-                    await self._call.write(message)
-                if not done.done():
-                    done.set_result(None)
-            except Exception as error:  # noqa: BLE001 - a dead stream fails every write after it
-                self.closed = True
-                if not done.done():
-                    done.set_exception(ConnectionError(f"the router stream is closed: {error}"))
-
-    def stop(self) -> None:
-        self.closed = True
-        self._task.cancel()
-        while not self._queue.empty():
-            _, done = self._queue.get_nowait()
-            if not done.done():
-                done.set_exception(ConnectionError("the router stream is closed"))
-
-
 class WorkerSession:
     """Drives one Connect stream from Hello to its end; `ended` settles exactly once."""
 
@@ -135,7 +82,7 @@ class WorkerSession:
         self.loop = loop
         self.ended: asyncio.Future[SessionEnd] = loop.create_future()
         self._welcomed: asyncio.Future[None] = loop.create_future()
-        self._writer = _Writer(call)
+        self._writer = Writer(call)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._cancels: set[Callable[[], None]] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -156,6 +103,7 @@ class WorkerSession:
         hello = m.WorkerMessage(hello={
             "identifier": line.identifier, "token": line.token, "type": line.type, "product": line.product, "version": line.version,
             "commands": list(self._commands), "events": list(self._events), "topics": list(self._topics),
+            "batching": True,
         })
         self._reader = self.loop.create_task(self._read())
         sent = self._writer.write(hello)
@@ -229,9 +177,13 @@ class WorkerSession:
     def _on_message(self, message: Any) -> None:
         kind = message.WhichOneof("kind")
         if kind == "welcome":
+            self._writer.batching = message.welcome.batching  # a router that does not say so gets one reply per message
             self._on_welcome(message.welcome.valid, message.welcome.reason)
         elif kind == "command":
             self._on_command(message.command)
+        elif kind == "commands":
+            for command in message.commands.commands:
+                self._on_command(command)
         elif kind == "drain":
             why = f": {message.drain.reason}" if message.drain.reason else ""
             self.drain(f"drain requested by the router{why}")
@@ -266,7 +218,7 @@ class WorkerSession:
     async def _run_command(self, command: Any) -> None:
         reply = await self._reply_to(command)
         try:
-            await self._writer.write(m.WorkerMessage(reply=reply))
+            await self._writer.write_reply(reply)
         except ConnectionError as error:
             self._log(f"reply to {command.command} {command.uuid} not sent: {error}")
 
@@ -376,11 +328,6 @@ class WorkerSession:
 
 def _fail(uuid: str, error: str) -> Any:
     return m.Reply(uuid=uuid, status=m.STATUS_NUMBERS["FAIL"], payload="", error=error)
-
-
-def _ignore(future: "asyncio.Future[Any]") -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 def _done(loop: asyncio.AbstractEventLoop) -> "asyncio.Future[None]":

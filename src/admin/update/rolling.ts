@@ -40,7 +40,7 @@ export async function replaceInstance(instance: Instance, to: string, deps: Roll
   announce('WORKER_STARTING', to);
   let launched: LaunchedWorker;
   try {
-    launched = await deps.launch({ ...instance.spec, version: to, ...(config ? { config } : {}) });
+    launched = await deps.launch({ ...instance.spec, version: to, beside: true, ...(config ? { config } : {}) });
   } catch (error) {
     announce('WORKER_INVALID', to, { reason: (error as { reason?: string }).reason ?? (error as Error).message });
     throw error;

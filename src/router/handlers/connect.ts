@@ -1,11 +1,11 @@
 // Connect: the admin's stream (admin bearer) or a worker's (no bearer, one-time token in Hello).
 import { status, type handleBidiStreamingCall, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { Hello, WorkerMessageIn } from '../../proto/types.js';
+import type { Hello, Reply, WorkerMessageIn } from '../../proto/types.js';
 import { WorkerConnection, type ConnectionIdentity, type RouterMessageOut } from '../connection.js';
 import type { ClosableSession, RouterContext } from '../context.js';
 import { checkAdminHello, checkWorkerHello } from '../hello.js';
 import { prepareWorkerEvent } from '../worker-events.js';
-import { StreamWriter } from '../writer.js';
+import { ConnectWriter } from '../connect-writer.js';
 
 /** Commands held for a slow worker before dispatch looks elsewhere (or queues). */
 const CONNECTION_BACKLOG = 1024;
@@ -17,7 +17,7 @@ class ConnectSession implements ClosableSession {
   private phase: Phase = 'HELLO_WAIT';
   private connection: WorkerConnection | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
-  private readonly writer: StreamWriter<RouterMessageOut>;
+  private readonly writer: ConnectWriter;
   /** Misbehaviours so far (foreign-uuid replies, malformed messages); at limits.workerStrikes the stream is cut off. */
   private strikes = 0;
 
@@ -27,7 +27,7 @@ class ConnectSession implements ClosableSession {
     private readonly asAdmin: boolean,
   ) {
     const { slowReaderMs } = ctx.options.limits;
-    this.writer = new StreamWriter<RouterMessageOut>(call, {
+    this.writer = new ConnectWriter(call, {
       congestedAt: CONNECTION_BACKLOG,
       onRelief: () => ctx.commands.pump(),
       stallMs: slowReaderMs,
@@ -59,13 +59,18 @@ class ConnectSession implements ClosableSession {
     }
     const connection = this.connection;
     if (this.phase !== 'ACCEPTED' || !connection) return;
-    if (message.kind === 'reply' && message.reply) {
-      const verdict = this.ctx.commands.complete(connection, message.reply);
-      if (verdict === 'foreign') this.strike(`reply for uuid ${JSON.stringify(message.reply.uuid)} it was not given`);
-      else if (verdict === 'malformed') this.strike('reply payload that is not JSON (or too deep)');
+    if (message.kind === 'reply' && message.reply) this.onReply(connection, message.reply);
+    else if (message.kind === 'replies' && message.replies) {
+      for (const reply of message.replies.replies) this.onReply(connection, reply);
     } else if (message.kind === 'event' && message.event) this.onEvent(connection, message);
     else if (message.kind === 'hello') this.strike('second Hello on an accepted stream');
     else if (message.kind !== 'heartbeat') this.strike('message with no kind');
+  }
+
+  private onReply(connection: WorkerConnection, reply: Reply): void {
+    const verdict = this.ctx.commands.complete(connection, reply);
+    if (verdict === 'foreign') this.strike(`reply for uuid ${JSON.stringify(reply.uuid)} it was not given`);
+    else if (verdict === 'malformed') this.strike('reply payload that is not JSON (or too deep)');
   }
 
   private onEvent(connection: WorkerConnection, message: WorkerMessageIn): void {
@@ -106,6 +111,7 @@ class ConnectSession implements ClosableSession {
     }
     if (outcome.ignored.length > 0) this.ctx.logger.warn({ identifier: hello.identifier, ignored: outcome.ignored }, 'Hello lists commands this stream may not serve: ignored');
     if (outcome.configured) this.ctx.products.setConfigured(outcome.configured);
+    if (hello.batching) this.writer.batchCommands();
     this.accept(outcome.identity);
   }
 
@@ -116,7 +122,7 @@ class ConnectSession implements ClosableSession {
     this.connection = connection;
     this.phase = 'ACCEPTED';
     ctx.registry.add(connection);
-    this.writer.send({ welcome: { valid: true, reason: '' } });
+    this.writer.send({ welcome: { valid: true, reason: '', batching: true } });
     ctx.logger.info({ worker: connection.name, admin: identity.admin, commands: identity.commands }, 'worker registered');
     ctx.hub.routerEvent('WORKER_REGISTERED', {
       identifier: identity.identifier,
@@ -133,7 +139,7 @@ class ConnectSession implements ClosableSession {
     clearTimeout(this.helloTimer);
     this.phase = 'ENDED';
     this.ctx.sessions.delete(this);
-    this.writer.send({ welcome: { valid: false, reason } });
+    this.writer.send({ welcome: { valid: false, reason, batching: false } });
     this.writer.fail({ code, details: reason });
     this.ctx.logger.warn({ identifier: hello?.identifier, version: hello?.version, reason, detail }, 'worker refused');
     this.ctx.hub.routerEvent('WORKER_VERIFY_ERROR', { identifier: hello?.identifier ?? '', version: hello?.version ?? '', reason, detail });

@@ -1,0 +1,63 @@
+// The Python SDK and batches, in a real Python process against a router written by hand on real gRPC: it says
+// batching in its Hello, takes batched commands, answers in batches only to a router whose Welcome says so.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testEnv } from '../helpers/env.js';
+import { HandRouter, handCommand } from '../helpers/hand-router.js';
+import { ROOT } from '../helpers/stack.js';
+import { PY_FIXTURES, PYTHON, SKIP_REASON } from './harness.js';
+
+const WORKER = join(PY_FIXTURES, 'tests/pyecho/1/0/worker/worker.py');
+
+let router: HandRouter | undefined;
+let child: ChildProcess | undefined;
+let exited: Promise<number | null> | undefined;
+
+afterEach(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await exited;
+  router?.server.forceShutdown();
+  [router, child, exited] = [undefined, undefined, undefined];
+});
+
+/** Starts the test worker against a hand router; resolves once it said Hello. */
+async function start(batching: boolean): Promise<HandRouter> {
+  router = await new HandRouter(batching).start();
+  const r = router;
+  const line = { identifier: 'py-batch', target: r.address, token: 't'.repeat(48), type: 'tests', product: 'pyecho', version: '1.0', config: {} };
+  child = spawn(PYTHON as string, [WORKER], { env: testEnv({ PYTHONPATH: join(ROOT, 'sdk/python') }), stdio: ['pipe', 'ignore', 'pipe'] });
+  const proc = child;
+  exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  proc.stdin?.end(`${JSON.stringify(line)}\n`);
+  await r.until(() => r.received.length > 0);
+  return r;
+}
+
+const replyMessages = (r: HandRouter): string[] => r.received.map((m) => m.kind).filter((k) => k === 'reply' || k === 'replies');
+
+describe.skipIf(!PYTHON)(`Python SDK and batches${SKIP_REASON ? ` (${SKIP_REASON})` : ''}`, () => {
+  it('says batching in its Hello; a batch of 40 commands gets 40 replies, several per message', async () => {
+    const r = await start(true);
+    expect(r.received[0]?.hello).toMatchObject({ identifier: 'py-batch', batching: true });
+    const commands = Array.from({ length: 40 }, (_, i) => handCommand(`u-${i}`, 'PY_ECHO', { i }));
+    r.call?.write({ commands: { commands } });
+    await r.until(() => r.replies().length === 40);
+    const byUuid = new Map(r.replies().map((x) => [x.uuid, x]));
+    for (const c of commands) expect(byUuid.get(c.uuid)).toMatchObject({ status: 'SUCCESS', payload: c.payload });
+    // replies that wait while the writer sends the previous message leave together
+    expect(replyMessages(r)).toContain('replies');
+    expect(replyMessages(r).length).toBeLessThan(40);
+    r.call?.write({ drain: { reason: 'test over' } });
+    expect(await exited).toBe(0);
+  }, 30_000);
+
+  it('to a router whose Welcome does not say batching: one reply per message', async () => {
+    const r = await start(false);
+    r.call?.write({ commands: { commands: Array.from({ length: 20 }, (_, i) => handCommand(`u-${i}`, 'PY_ECHO', { i })) } });
+    await r.until(() => r.replies().length === 20);
+    expect(replyMessages(r)).toEqual(Array.from({ length: 20 }, () => 'reply'));
+    r.call?.write({ drain: { reason: 'test over' } });
+    expect(await exited).toBe(0);
+  }, 30_000);
+});
