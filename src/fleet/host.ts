@@ -248,7 +248,8 @@ export class FleetHost {
       rollouts: new RolloutRunner({
         keys: this.keys, host: config.host,
         listVersions: (type, product) => withDeadline(admin.context.repository.listVersions(type, product), 10_000),
-        publish: (event, payload) => admin.link.publish(event, { ...payload, host: config.host }),
+        // UPDATE_FAILED's `host` is where the rollout failed; the others' is this (the coordinator's) host
+        publish: (event, payload) => admin.link.publish(event, { host: config.host, ...payload }),
         startTimeoutMs: admin.config.timeouts.startMs, logger: logger.child({ component: 'fleet-rollout' }),
         poke: () => this.coordinator?.poke(),
       }),

@@ -1,16 +1,13 @@
 // A fleet as GET /api/v1/fleet serves it, built by hand for the page and `fleet status` tests: three hosts (host-b
 // coordinates and drains, host-c is lost), utils/echo half-way from 1.1 to 1.2, the last mail/smtp rollout rolled back.
 import type { FleetStatus } from '../../src/fleet/host.js';
+import { pendingInstance } from '../../src/fleet/rollout/machine.js';
 import type { RolloutInstance, RolloutRecord } from '../../src/fleet/rollout/types.js';
 
-/** One instance of a rollout record, with what only the coordinator's checks use left empty. */
-function rolloutInstance(host: string, from: string, to: string, state: RolloutInstance['state']): RolloutInstance {
-  return { host, from, to, state, movedAt: null, incarnation: null, error: null, restarts: null, readySince: null, readyAt: null };
-}
-
-const T0 = Date.UTC(2030, 0, 1, 10, 0, 0);
+export const T0 = Date.UTC(2030, 0, 1, 10, 0, 0);
 
 const ECHO = 'utils/echo';
+const moved = (host: string, from: string, to: string, state: RolloutInstance['state']): RolloutInstance => ({ ...pendingInstance(host, from, to), state });
 const instance = (n: number, version: string, state = 'READY'): FleetStatus['hosts'][number]['instances'][number] =>
   ({ identifier: `utils-echo-1-${n}`, version, product: ECHO, state });
 
@@ -22,26 +19,27 @@ export function echoRollout(): RolloutRecord {
     batches: [['utils-echo-1-1'], ['utils-echo-1-2', 'utils-echo-1-3'], ['utils-echo-1-4', 'utils-echo-1-5']],
     batch: 1,
     instances: {
-      'utils-echo-1-1': rolloutInstance('host-a', '1.1', '1.2', 'healthy'),
-      'utils-echo-1-2': rolloutInstance('host-a', '1.1', '1.2', 'healthy'),
-      'utils-echo-1-3': rolloutInstance('host-b', '1.1', '1.2', 'moving'),
-      'utils-echo-1-4': rolloutInstance('host-b', '1.1', '1.2', 'pending'),
-      'utils-echo-1-5': rolloutInstance('host-a', '1.1', '1.2', 'pending'),
+      'utils-echo-1-1': moved('host-a', '1.1', '1.2', 'healthy'),
+      'utils-echo-1-2': moved('host-a', '1.1', '1.2', 'healthy'),
+      'utils-echo-1-3': moved('host-b', '1.1', '1.2', 'moving'),
+      'utils-echo-1-4': moved('host-b', '1.1', '1.2', 'pending'),
+      'utils-echo-1-5': moved('host-a', '1.1', '1.2', 'pending'),
     },
-    requests: ['req-1'], reason: null, host: null, cause: null, batchStartedAt: T0 + 60_000, term: null, startedAt: T0 + 60_000, endedAt: null,
+    requests: ['req-1'], reason: null, host: null, cause: null, batchStartedAt: T0 + 120_000, term: '7', startedAt: T0 + 60_000, endedAt: null,
   };
 }
 
 /** mail/smtp 2.0 → 2.1, rolled back after its canary failed on host-c. */
-function smtpRollout(): RolloutRecord {
+export function smtpRollout(): RolloutRecord {
   return {
     id: 'r-smtp-21', product: 'mail/smtp', from: '2.0', to: '2.1', state: 'ROLLED_BACK', pausedFrom: null, trigger: 'auto',
     canary: 1, maxParallel: 1, minHealthyMs: 10_000, batches: [['mail-smtp-2-1'], ['mail-smtp-2-2']], batch: 0,
     instances: {
-      'mail-smtp-2-1': rolloutInstance('host-c', '2.0', '2.1', 'reverted'),
-      'mail-smtp-2-2': rolloutInstance('host-c', '2.0', '2.1', 'pending'),
+      'mail-smtp-2-1': moved('host-c', '2.0', '2.1', 'reverted'),
+      'mail-smtp-2-2': moved('host-c', '2.0', '2.1', 'pending'),
     },
-    requests: [], reason: 'mail-smtp-2-1 FAILED: CONFIG_INVALID: port', host: 'host-c', cause: 'failure', batchStartedAt: null, term: null, startedAt: T0 - 3_600_000, endedAt: T0 - 3_000_000,
+    requests: [], reason: 'mail-smtp-2-1 FAILED: CONFIG_INVALID: port', host: 'host-c', cause: 'failure', batchStartedAt: T0 - 3_300_000, term: '5',
+    startedAt: T0 - 3_600_000, endedAt: T0 - 3_000_000,
   };
 }
 
