@@ -4,7 +4,7 @@ import type { FleetStatus } from '../../src/fleet/host.js';
 import { pendingInstance } from '../../src/fleet/rollout/machine.js';
 import type { RolloutInstance, RolloutRecord } from '../../src/fleet/rollout/types.js';
 
-export const T0 = Date.UTC(2030, 0, 1, 10, 0, 0);
+const T0 = Date.UTC(2030, 0, 1, 10, 0, 0);
 
 const ECHO = 'utils/echo';
 const moved = (host: string, from: string, to: string, state: RolloutInstance['state']): RolloutInstance => ({ ...pendingInstance(host, from, to), state });
@@ -30,7 +30,7 @@ export function echoRollout(): RolloutRecord {
 }
 
 /** mail/smtp 2.0 → 2.1, rolled back after its canary failed on host-c. */
-export function smtpRollout(): RolloutRecord {
+function smtpRollout(): RolloutRecord {
   return {
     id: 'r-smtp-21', product: 'mail/smtp', from: '2.0', to: '2.1', state: 'ROLLED_BACK', pausedFrom: null, trigger: 'auto',
     canary: 1, maxParallel: 1, minHealthyMs: 10_000, batches: [['mail-smtp-2-1'], ['mail-smtp-2-2']], batch: 0,
