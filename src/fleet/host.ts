@@ -443,30 +443,22 @@ export class FleetHost {
 
   /** Cordons on every host, desired vs running per fleet-managed product, and each product's current or last rollout. */
   private async desiredStatus(hosts: FleetStatus['hosts'], missing: Array<{ product: string; wanted: number; placed: number; reason: string }>): Promise<Pick<FleetStatus, 'desired' | 'rollouts'>> {
-    const read = async (prefix: string): Promise<unknown[]> => {
-      try {
-        return Object.values(await withDeadline(this.etcd.getAll().prefix(prefix).strings(), 2000)).flatMap((text) => {
-          try {
-            return [JSON.parse(text) as unknown];
-          } catch {
-            return [];
-          }
-        });
-      } catch {
-        return [];
-      }
+    // every parsable record under a prefix, by the rest of its key; etcd unreachable: none (status says so elsewhere)
+    const read = async (prefix: string): Promise<Array<[string, unknown]>> => {
+      const all = await withDeadline(this.etcd.getAll().prefix(prefix).strings(), 2000).catch(() => ({} as Record<string, string>));
+      return Object.entries(all).flatMap(([key, text]): Array<[string, unknown]> => {
+        try {
+          return [[key.slice(prefix.length), JSON.parse(text) as unknown]];
+        } catch {
+          return [];
+        }
+      });
     };
-    const rollouts = await read(this.keys.rolloutsPrefix);
+    const [rollouts, cordons] = await Promise.all([read(this.keys.rolloutsPrefix), read(this.keys.cordonsPrefix)]);
     const cordonOf = new Map<string, 'cordon' | 'drain'>();
-    const cordonsPrefix = this.keys.cordonsPrefix;
-    const all = await withDeadline(this.etcd.getAll().prefix(cordonsPrefix).strings(), 2000).catch(() => ({} as Record<string, string>));
-    for (const [key, text] of Object.entries(all)) {
-      try {
-        const mode = (JSON.parse(text) as { mode?: string }).mode;
-        if (mode === 'cordon' || mode === 'drain') cordonOf.set(key.slice(cordonsPrefix.length), mode);
-      } catch {
-        // not a cordon record
-      }
+    for (const [host, record] of cordons) {
+      const mode = (record as { mode?: unknown } | null)?.mode;
+      if (mode === 'cordon' || mode === 'drain') cordonOf.set(host, mode);
     }
     for (const h of hosts) h.cordon = cordonOf.get(h.name) ?? null;
     const desired: NonNullable<FleetStatus['desired']> = [];
@@ -491,7 +483,7 @@ export class FleetHost {
       desired.push({ product, instances: entry.instances ?? 0, running, versions, missing: gap ? `${gap.wanted - gap.placed} of ${gap.wanted} not placed: ${gap.reason}` : null });
     }
     desired.sort((a, b) => a.product.localeCompare(b.product));
-    return { desired, rollouts: rollouts as RolloutRecord[] };
+    return { desired, rollouts: rollouts.map(([, record]) => record as RolloutRecord) };
   }
 
   /**
