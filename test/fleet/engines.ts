@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { findBinary, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
 import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../src/fleet/demo/local-fleet.js';
 import { packedRepository } from '../helpers/stack.js';
+import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 
 /** Why fleet tests cannot run here (a binary missing), with the command that installs it; undefined when they can. */
 export async function fleetSkipReason(): Promise<string | undefined> {
@@ -93,4 +94,19 @@ export async function until(probe: () => Promise<boolean> | boolean, ms: number,
     if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Router clients of a fleet's hosts, with the fleet's admin or client token; close() closes every one made. */
+export function fleetRpcs(engines: () => FleetEngines, fleet: () => LocalFleet): { rpc(host: string, admin?: boolean): RouterRpc; close(): void } {
+  const made: RouterRpc[] = [];
+  return {
+    rpc(host, admin = false) {
+      const r = createRouterRpc({ address: fleet().host(host).router, token: admin ? engines().tokens.admin : engines().tokens.client });
+      made.push(r);
+      return r;
+    },
+    close() {
+      for (const r of made.splice(0)) r.close();
+    },
+  };
 }

@@ -5,8 +5,7 @@
 // moment between the new copy's READY and the old one's drain.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
-import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
-import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
+import { fleetRpcs, fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
 import { runLoad, tally } from './load.js';
 
 const skip = await fleetSkipReason();
@@ -31,12 +30,8 @@ const desired = (instances: number): string =>
 describe.skipIf(skip !== undefined)('placement under faults', () => {
   let engines: FleetEngines;
   let fleet: LocalFleet;
-  const rpcs: RouterRpc[] = [];
-  const rpc = (host: string, admin = false): RouterRpc => {
-    const r = createRouterRpc({ address: fleet.host(host).router, token: admin ? engines.tokens.admin : engines.tokens.client });
-    rpcs.push(r);
-    return r;
-  };
+  const rpcs = fleetRpcs(() => engines, () => fleet);
+  const rpc = rpcs.rpc;
   const view = async (host: string): Promise<FleetView | undefined> => {
     try {
       const res = await fetch(`http://${fleet.host(host).ops}/api/v1/fleet`, { signal: AbortSignal.timeout(2000) });
@@ -100,7 +95,7 @@ describe.skipIf(skip !== undefined)('placement under faults', () => {
   afterAll(async () => {
     sampling = false;
     await sampler;
-    for (const r of rpcs) r.close();
+    rpcs.close();
     for (const h of fleet?.hosts ?? []) h.signal('SIGCONT');
     await engines?.close();
   }, 180_000);

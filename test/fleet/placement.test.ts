@@ -2,8 +2,7 @@
 // down by draining under load, refuses start/stop by hand, and removing a connector stops it everywhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
-import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
-import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
+import { fleetRpcs, fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
 import { runLoad, tally } from './load.js';
 
 const skip = await fleetSkipReason();
@@ -23,12 +22,8 @@ const desired = (instances: number, extra = ''): string => [
 describe.skipIf(skip !== undefined)('a fleet desired state placed over real hosts', () => {
   let engines: FleetEngines;
   let fleet: LocalFleet;
-  const rpcs: RouterRpc[] = [];
-  const rpc = (host: string, admin = false): RouterRpc => {
-    const r = createRouterRpc({ address: fleet.host(host).router, token: admin ? engines.tokens.admin : engines.tokens.client });
-    rpcs.push(r);
-    return r;
-  };
+  const rpcs = fleetRpcs(() => engines, () => fleet);
+  const rpc = rpcs.rpc;
   const apply = async (text: string, host = 'host-a'): Promise<{ status: string; error: string; payload: string }> =>
     rpc(host, true).sendCommand({ command: 'ADMIN_FLEET_APPLY', payload: JSON.stringify({ file: 'desired.yaml', text }), timeout_ms: 30_000 });
   /** READY instances of utils/echo per host, as the fleet's records say. */
@@ -54,7 +49,7 @@ describe.skipIf(skip !== undefined)('a fleet desired state placed over real host
   }, 180_000);
 
   afterAll(async () => {
-    for (const r of rpcs) r.close();
+    rpcs.close();
     await engines?.close();
   }, 180_000);
 

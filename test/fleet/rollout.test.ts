@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
-import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { publishVersion } from '../update/harness.js';
-import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
+import { fleetRpcs, fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
 import { runLoad, tally } from './load.js';
 
 const skip = await fleetSkipReason();
@@ -24,12 +23,8 @@ describe.skipIf(skip !== undefined)('a fleet rolling update', () => {
   let engines: FleetEngines;
   let fleet: LocalFleet;
   let repo: string;
-  const rpcs: RouterRpc[] = [];
-  const rpc = (host: string, admin = false): RouterRpc => {
-    const r = createRouterRpc({ address: fleet.host(host).router, token: admin ? engines.tokens.admin : engines.tokens.client });
-    rpcs.push(r);
-    return r;
-  };
+  const rpcs = fleetRpcs(() => engines, () => fleet);
+  const rpc = rpcs.rpc;
   const view = async (host: string): Promise<FleetView | undefined> => {
     try {
       return (await (await fetch(`http://${fleet.host(host).ops}/api/v1/fleet`, { signal: AbortSignal.timeout(3000) })).json()) as FleetView;
@@ -66,7 +61,7 @@ describe.skipIf(skip !== undefined)('a fleet rolling update', () => {
   }, 300_000);
 
   afterAll(async () => {
-    for (const r of rpcs) r.close();
+    rpcs.close();
     await engines?.close();
   }, 180_000);
 
