@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { openLoop } from './lib/load.mjs';
+import { openLoop, tally } from './lib/load.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
 import { startPm2 } from './lib/pm2.mjs';
 import { startStackProcess } from './lib/stack.mjs';
@@ -39,30 +39,6 @@ async function runPm2Echo() {
   };
   process.on('SIGINT', shutdown);
   process.on('message', (m) => m === 'shutdown' && shutdown());
-}
-
-/** Counts replies by outcome: SUCCESS, another status (failed), or no Reply at all (lost: a gRPC error). */
-function tally() {
-  const t = { sent: 0, success: 0, failed: 0, lost: 0, statuses: {}, workers: {} };
-  return {
-    t,
-    call(send) {
-      t.sent += 1;
-      return send().then((reply) => {
-        t.workers[reply.worker] = (t.workers[reply.worker] ?? 0) + 1;
-        if (reply.status === 'SUCCESS') t.success += 1;
-        else {
-          t.failed += 1;
-          t.statuses[reply.status] = (t.statuses[reply.status] ?? 0) + 1;
-        }
-        return reply.status === 'SUCCESS';
-      }, (error) => {
-        t.lost += 1;
-        t.statuses[`grpc ${error.code ?? error.message}`] = (t.statuses[`grpc ${error.code ?? error.message}`] ?? 0) + 1;
-        return false;
-      });
-    },
-  };
 }
 
 /** Runs the load at RATE for loadMs, fires `update()` after updateAtMs; returns the tally, the update's ms, the latencies. */

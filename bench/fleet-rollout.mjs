@@ -1,0 +1,298 @@
+// A fleet rolling update against single hosts updating the same instances, same run, same load:
+// (a) 3 `up` hosts with a `fleet:` section on one nats-server and one etcd, `fleet apply` of N instances of utils/echo
+//     (1.0; 1.1 is published afterwards), then `worker-admin fleet update utils/echo --version 1.1 --max-parallel 5
+//     --min-healthy 0` timed from its spawn to its exit;
+// (b) 3 `up` hosts without a fleet, N/3 instances each (ADMIN_START_WORKER: admin.yaml names one instance per entry),
+//     3 ADMIN_UPDATEs to 1.1 sent at once, one per host, timed until all three replied.
+// Both under the same closed-loop ECHO load through the three routers; a command with a non-SUCCESS reply is failed, one
+// with no reply (a gRPC error) is lost. The fleet side's per-batch timing comes from its rollout record.
+// Run alone: `node bench/fleet-rollout.mjs [--quick]` (needs `npm run build`); skipped with the reason without nats-server/etcd.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stopProcess } from './lib/children.mjs';
+import { startPlainHost, warmEcho } from './lib/hosts.mjs';
+import { tally } from './lib/load.mjs';
+import { ROOT, isMain } from './lib/paths.mjs';
+import { reapRecorded } from './lib/stack.mjs';
+import { percentile } from './lib/stats.mjs';
+
+const HOSTS = ['host-a', 'host-b', 'host-c'];
+const PRODUCT = 'utils/echo';
+const PAYLOAD = JSON.stringify({ text: 'hello', n: 42 });
+const MAX_PARALLEL = 5;
+/** Steady load before the update starts, and after it replied. */
+const BEFORE_MS = 2000;
+const AFTER_MS = 1000;
+
+const rowNames = (n) => [`fleet rollout ${n} instances over 3 hosts`, 'fleet rollout commands failed or lost'];
+
+/** `worker-admin ARGS` with an environment of its own; resolves {code, stdout, stderr, ms (spawn to exit), at (spawn, epoch ms)}. */
+function cli(args, children) {
+  const at = Date.now();
+  const started = performance.now();
+  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'worker-admin.js'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (c) => (stdout += c));
+  proc.stderr.on('data', (c) => (stderr += c));
+  return new Promise((resolve) => proc.once('exit', (code, signal) => {
+    children.delete(proc);
+    resolve({ code: code ?? signal, stdout: stdout.trim(), stderr: stderr.trim(), ms: performance.now() - started, at });
+  }));
+}
+
+/** The source trees: utils/echo 1.0 alone (the fleet's first repository), 1.1 alone (published later), both (single hosts). */
+function sources(dir) {
+  const tree = (name, without) => {
+    const root = join(dir, name);
+    cpSync(join(ROOT, 'connectors', 'utils'), join(root, 'utils'), { recursive: true });
+    if (without) rmSync(join(root, 'utils', 'echo', '1', without), { recursive: true, force: true });
+    return root;
+  };
+  return { only10: tree('src-1.0', '1'), only11: tree('src-1.1', '0'), both: tree('src-utils') };
+}
+
+/**
+ * Keeps `lanes` ECHO commands in flight through each client from now until `action()` settled plus AFTER_MS (it
+ * starts after BEFORE_MS); returns the tally, the commands' p50/p99 and rate, and what `action` resolved with.
+ */
+async function underLoad(clients, lanes, action) {
+  const counts = tally();
+  const latencies = [];
+  let stop = false;
+  const lane = async (client) => {
+    while (!stop) {
+      const t = performance.now();
+      await counts.call(() => client.sendCommand({ command: 'ECHO', payload: PAYLOAD, timeout_ms: 20_000 }));
+      latencies.push(performance.now() - t);
+    }
+  };
+  const started = performance.now();
+  const running = clients.flatMap((c) => Array.from({ length: lanes }, () => lane(c)));
+  let outcome;
+  try {
+    await sleep(BEFORE_MS);
+    outcome = await action();
+    await sleep(AFTER_MS);
+  } finally {
+    stop = true;
+    await Promise.all(running);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { ...counts.t, outcome, rate: counts.t.sent / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** The fleet as one host's ops page shows it (GET /api/v1/fleet); undefined when it does not answer. */
+async function fleetView(ops) {
+  try {
+    return await (await fetch(`http://${ops}/api/v1/fleet`, { signal: AbortSignal.timeout(5000) })).json();
+  } catch {
+    return undefined;
+  }
+}
+
+/** READY utils/echo instances on live hosts: {total: {version: n}, perHost: {host: n}}. */
+function readyEcho(view) {
+  const total = {};
+  const perHost = {};
+  for (const h of view?.hosts ?? []) {
+    if (h.status !== 'live') continue;
+    for (const i of h.instances) {
+      if (i.product !== PRODUCT || i.state !== 'READY') continue;
+      total[i.version] = (total[i.version] ?? 0) + 1;
+      perHost[h.name] = (perHost[h.name] ?? 0) + 1;
+    }
+  }
+  return { total, perHost };
+}
+
+async function until(probe, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`bench fleet-rollout: not within ${ms / 1000} s: ${what}`);
+    await sleep(250);
+  }
+}
+
+/** Per batch of a rollout record: seconds from its first move to its last instance seen READY, and the gap before it. */
+function batchTimes(record) {
+  let previousEnd;
+  return record.batches.map((ids) => {
+    const instances = ids.map((id) => record.instances[id]).filter(Boolean);
+    const start = Math.min(...instances.map((i) => i.movedAt ?? Infinity));
+    const end = Math.max(...instances.map((i) => i.readyAt ?? -Infinity));
+    const gap = previousEnd === undefined ? null : (start - previousEnd) / 1000;
+    previousEnd = end;
+    return { size: ids.length, seconds: (end - start) / 1000, gap };
+  });
+}
+
+/** Side (a): the fleet. */
+async function measureFleet({ dir, n, lanes, tokens, nats, etcd, trees, children, rpcs }) {
+  const { startLocalFleet } = await import('../dist/fleet/demo/local-fleet.js');
+  const { packRepository } = await import('../dist/packages/pack/pack.js');
+  const { createRouterRpc } = await import('../dist/sdk/rpc.js');
+  const repositoryDir = join(dir, 'repository');
+  await packRepository({ src: trees.only10, out: repositoryDir });
+  const fleet = await startLocalFleet({
+    dir: join(dir, 'fleet'), repositoryDir, tokens, engines: { nats, etcd }, leaseTtl: '10s', reassignAfter: '60s',
+    env: { WORKER_ADMIN_LOG_LEVEL: 'warn' }, hosts: HOSTS.map((name) => ({ name })),
+  });
+  try {
+    const via = fleet.host('host-a');
+    const desired = join(dir, 'desired.yaml');
+    writeFileSync(desired, `connectors:\n  - { type: utils, product: echo, versions: ["^1"], instances: ${n}, config: { greeting: hello } }\n`);
+    const applied = await cli(['fleet', 'apply', desired, '--state-dir', via.stateDir], children);
+    if (applied.code !== 0) throw new Error(`bench fleet-rollout: fleet apply exited ${applied.code}: ${applied.stderr}`);
+    let spread;
+    await until(async () => {
+      const ready = readyEcho(await fleetView(via.ops));
+      spread = ready.perHost;
+      return ready.total['1.0'] === n;
+    }, 600_000, `${n} instances READY on 1.0`);
+    await packRepository({ src: trees.only11, out: repositoryDir });
+    const clients = fleet.hosts.map((h) => {
+      const rpc = createRouterRpc({ address: h.router, token: tokens.client });
+      rpcs.push(rpc);
+      return rpc;
+    });
+    for (const [i, c] of clients.entries()) await warmEcho(c, `fleet ${HOSTS[i]}`, PAYLOAD);
+    const run = await underLoad(clients, lanes, () => cli([
+      'fleet', 'update', PRODUCT, '--version', '1.1', '--max-parallel', String(MAX_PARALLEL), '--min-healthy', '0', '--state-dir', via.stateDir,
+    ], children));
+    const view = await fleetView(via.ops);
+    const record = view?.rollouts?.find((r) => r.product === PRODUCT && r.to === '1.1');
+    const after = readyEcho(view);
+    return { ...run, spread, record, after };
+  } finally {
+    await fleet.close();
+    for (const h of fleet.hosts) reapRecorded(h.stateDir);
+  }
+}
+
+/** Side (b): three hosts without a fleet, N/3 instances each, three ADMIN_UPDATEs at once. */
+async function measureSingleHosts({ dir, n, lanes, tokens, trees, rpcs }) {
+  const { createRouterRpc } = await import('../dist/sdk/rpc.js');
+  const perHost = n / HOSTS.length;
+  const started = await Promise.allSettled(HOSTS.map((name) => startPlainHost({ stateDir: join(dir, 'single', name), tokens, connectorsDir: trees.both })));
+  const hosts = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
+  try {
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const admins = hosts.map((h) => createRouterRpc({ address: h.router, token: tokens.admin }));
+    const clients = hosts.map((h) => createRouterRpc({ address: h.router, token: tokens.client }));
+    rpcs.push(...admins, ...clients);
+    // identifiers as the fleet names them, each host its own third
+    await Promise.all(admins.flatMap((admin, h) => Array.from({ length: perHost }, async (_, k) => {
+      const identifier = `utils-echo-1-${h * perHost + k + 1}`;
+      const reply = await admin.sendCommand({
+        command: 'ADMIN_START_WORKER', timeout_ms: 300_000,
+        payload: JSON.stringify({ product: PRODUCT, version: '1.0', identifier, params: { greeting: 'hello' } }),
+      });
+      if (reply.status !== 'SUCCESS') throw new Error(`bench fleet-rollout: ADMIN_START_WORKER ${identifier} on ${HOSTS[h]}: ${reply.error}`);
+    })));
+    for (const [i, c] of clients.entries()) await warmEcho(c, `single ${HOSTS[i]}`, PAYLOAD);
+    return await underLoad(clients, lanes, async () => {
+      const t = performance.now();
+      const updates = await Promise.all(admins.map(async (admin) => {
+        const reply = await admin.sendCommand({ command: 'ADMIN_UPDATE', payload: JSON.stringify({ product: PRODUCT, version: '1.1' }), timeout_ms: 600_000 });
+        return { reply, ms: performance.now() - t };
+      }));
+      return { ms: performance.now() - t, updates };
+    });
+  } finally {
+    await Promise.all(hosts.map((h) => h.stop()));
+  }
+}
+
+const describeLoad = (r) => `${r.sent} sent (${Math.round(r.rate)}/s, p50 ${r.p50?.toFixed(1)} ms, p99 ${r.p99?.toFixed(1)} ms), ${r.failed} failed, ${r.lost} lost`
+  + `${Object.keys(r.statuses).length ? ` ${JSON.stringify(r.statuses)}` : ''}; served by ${servedVersions(r.workers)}`;
+
+/** Commands served per version (`IDENTIFIER@VERSION` → VERSION). */
+function servedVersions(workers) {
+  const by = {};
+  for (const [w, count] of Object.entries(workers)) {
+    const v = w.includes('@') ? `@${w.slice(w.lastIndexOf('@') + 1)}` : w || '(none)';
+    by[v] = (by[v] ?? 0) + count;
+  }
+  return Object.entries(by).map(([v, count]) => `${v} ×${count}`).join(', ');
+}
+
+function fleetNote(fleet) {
+  const { record, outcome } = fleet;
+  if (!record) return `no rollout record of ${PRODUCT} → 1.1 on host-a's ops page`;
+  const batches = batchTimes(record);
+  const firstMove = Math.min(...Object.values(record.instances).map((i) => i.movedAt ?? Infinity));
+  const lastReady = Math.max(...Object.values(record.instances).map((i) => i.readyAt ?? -Infinity));
+  return `rollout ${record.state}, ${batches.length} batches of ≤ ${record.maxParallel} (first move → all READY, s): ${batches.map((b) => b.seconds.toFixed(1)).join(', ')}; `
+    + `gaps between batches (s): ${batches.slice(1).map((b) => b.gap.toFixed(2)).join(', ') || '-'}; `
+    + `CLI spawn → first move ${((firstMove - outcome.at) / 1000).toFixed(1)} s, last READY → CLI exit ${((outcome.at + outcome.ms - lastReady) / 1000).toFixed(1)} s`;
+}
+
+/** Rows {name, value, unit, baseline, ratio, goal, met, note}. */
+export async function runFleetRolloutBench({ quick = false } = {}) {
+  const n = quick ? 6 : 30;
+  const lanes = quick ? 2 : 4;
+  const [timeRow, lostRow] = rowNames(n);
+  const { findBinary, startNatsServer, startEtcd } = await import('../dist/fleet/engines/local-servers.js');
+  const missing = [!(await findBinary('nats-server')) && 'nats-server', !(await findBinary('etcd')) && 'etcd-server'].filter(Boolean);
+  if (missing.length > 0) {
+    const note = `skipped: ${missing.join(' and ')} not installed (apt-get install -y ${missing.join(' ')})`;
+    process.stderr.write(`bench fleet-rollout ${note}\n`);
+    return [{ name: timeRow, value: null, goal: null, note }, { name: lostRow, value: null, goal: null, note }];
+  }
+  const dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : tmpdir(), 'wa-bench-rollout-'));
+  const children = new Set();
+  const rpcs = [];
+  const stops = [];
+  try {
+    const trees = sources(dir);
+    mkdirSync(join(dir, 'single'), { recursive: true });
+    const nats = await startNatsServer({ dir: join(dir, 'nats') });
+    stops.push(() => nats.stop());
+    const etcd = await startEtcd({ dir: join(dir, 'etcd') });
+    stops.push(() => etcd.stop());
+    const tokens = { admin: randomBytes(24).toString('hex'), client: randomBytes(24).toString('hex') };
+    const fleet = await measureFleet({ dir, n, lanes, tokens, nats, etcd, trees, children, rpcs });
+    const single = await measureSingleHosts({ dir, n, lanes, tokens, trees, rpcs });
+    const fleetOk = fleet.outcome.code === 0 && fleet.after.total['1.1'] === n;
+    const singleBad = single.outcome.updates.filter((u) => u.reply.status !== 'SUCCESS');
+    const load = `closed loop, ${lanes} ECHO in flight per router (${lanes * HOSTS.length} in all)`;
+    const spread = Object.values(fleet.spread ?? {}).join('/');
+    const badFleet = fleet.failed + fleet.lost;
+    const badSingle = single.failed + single.lost;
+    return [
+      {
+        name: timeRow, value: +(fleet.outcome.ms / 1000).toFixed(2), unit: 's', baseline: +(single.outcome.ms / 1000).toFixed(2),
+        ratio: +(fleet.outcome.ms / single.outcome.ms).toFixed(2), goal: null,
+        error: !fleetOk ? `fleet update exited ${fleet.outcome.code}: ${fleet.outcome.stderr || fleet.outcome.stdout}` : singleBad.length > 0 ? `single-host update failed: ${singleBad.map((u) => u.reply.error).join('; ')}` : undefined,
+        note: `utils/echo 1.0 → 1.1, ${n} instances (${spread} per host) under ${load}; ratio = fleet ÷ single hosts (no goal: reported). `
+          + `fleet: \`fleet update --max-parallel ${MAX_PARALLEL} --min-healthy 0\` spawn → exit (its Node start included); ${fleetNote(fleet)}; `
+          + `single hosts: ${n / HOSTS.length} instances each, each host's ADMIN_UPDATE swaps them one after another, replied after ${single.outcome.updates.map((u) => (u.ms / 1000).toFixed(1)).join(' / ')} s`,
+      },
+      {
+        name: lostRow, value: badFleet, unit: 'commands', baseline: badSingle, ratio: null, goal: 'value == 0',
+        note: `${load}, from ${BEFORE_MS / 1000} s before the update to ${AFTER_MS / 1000} s after its reply; fleet: ${describeLoad(fleet)} | single hosts: ${describeLoad(single)}`,
+      },
+    ];
+  } finally {
+    for (const r of rpcs) r.close();
+    for (const proc of children) await stopProcess(proc, 'SIGTERM', 5000);
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const started = Date.now();
+  const rows = await runFleetRolloutBench({ quick: process.argv.includes('--quick') });
+  console.table(rows.map(({ note, ...row }) => row));
+  for (const row of rows) console.log(`${row.name}: ${row.note}`);
+  console.log(`fleet-rollout bench: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
