@@ -164,7 +164,7 @@ async function measureFleet({ dir, n, lanes, tokens, nats, etcd, trees, children
     });
     for (const [i, c] of clients.entries()) await warmEcho(c, `fleet ${HOSTS[i]}`, PAYLOAD);
     const run = await underLoad(clients, lanes, () => cli([
-      'fleet', 'update', PRODUCT, '--version', '1.1', '--max-parallel', String(MAX_PARALLEL), '--min-healthy', '0', '--state-dir', via.stateDir,
+      'fleet', 'update', PRODUCT, '--version', '1.1', '--max-parallel', String(MAX_PARALLEL), '--min-healthy', '0', '--timeout', '10m', '--state-dir', via.stateDir,
     ], children));
     const view = await fleetView(via.ops);
     const record = view?.rollouts?.find((r) => r.product === PRODUCT && r.to === '1.1');
