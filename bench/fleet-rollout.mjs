@@ -166,10 +166,14 @@ async function measureFleet({ dir, n, lanes, tokens, nats, etcd, trees, children
     const run = await underLoad(clients, lanes, () => cli([
       'fleet', 'update', PRODUCT, '--version', '1.1', '--max-parallel', String(MAX_PARALLEL), '--min-healthy', '0', '--timeout', '10m', '--state-dir', via.stateDir,
     ], children));
+    // what the CLI's own Node start costs here (spawn → exit of `fleet update --help`), to read the figure with
+    const starts = [];
+    for (let i = 0; i < 3; i += 1) starts.push((await cli(['fleet', 'update', '--help'], children)).ms);
+    const cliStartMs = starts.sort((a, b) => a - b)[1];
     const view = await fleetView(via.ops);
     const record = view?.rollouts?.find((r) => r.product === PRODUCT && r.to === '1.1');
     const after = readyEcho(view);
-    return { ...run, spread, record, after };
+    return { ...run, spread, record, after, cliStartMs };
   } finally {
     await fleet.close();
     for (const h of fleet.hosts) reapRecorded(h.stateDir);
@@ -230,7 +234,7 @@ function fleetNote(fleet) {
   const batches = batchTimes(record);
   const firstMove = Math.min(...Object.values(record.instances).map((i) => i.movedAt ?? Infinity));
   const lastReady = Math.max(...Object.values(record.instances).map((i) => i.readyAt ?? -Infinity));
-  return `rollout ${record.state}, ${batches.length} batches of ≤ ${record.maxParallel} (first move → all READY, s): ${batches.map((b) => b.seconds.toFixed(1)).join(', ')}; `
+  return `rollout ${record.state} (record: ${((record.endedAt - record.startedAt) / 1000).toFixed(1)} s from start to end), ${batches.length} batches of ≤ ${record.maxParallel} (first move → all READY, s): ${batches.map((b) => b.seconds.toFixed(1)).join(', ')}; `
     + `gaps between batches (s): ${batches.slice(1).map((b) => b.gap.toFixed(2)).join(', ') || '-'}; `
     + `CLI spawn → first move ${((firstMove - outcome.at) / 1000).toFixed(1)} s, last READY → CLI exit ${((outcome.at + outcome.ms - lastReady) / 1000).toFixed(1)} s`;
 }
@@ -273,7 +277,7 @@ export async function runFleetRolloutBench({ quick = false } = {}) {
         ratio: +(fleet.outcome.ms / single.outcome.ms).toFixed(2), goal: null,
         error: !fleetOk ? `fleet update exited ${fleet.outcome.code}: ${fleet.outcome.stderr || fleet.outcome.stdout}` : singleBad.length > 0 ? `single-host update failed: ${singleBad.map((u) => u.reply.error).join('; ')}` : undefined,
         note: `utils/echo 1.0 → 1.1, ${n} instances (${spread} per host) under ${load}; ratio = fleet ÷ single hosts (no goal: reported). `
-          + `fleet: \`fleet update --max-parallel ${MAX_PARALLEL} --min-healthy 0\` spawn → exit (its Node start included); ${fleetNote(fleet)}; `
+          + `fleet: \`fleet update --max-parallel ${MAX_PARALLEL} --min-healthy 0\` spawn → exit (its Node start included: \`fleet update --help\` takes ${(fleet.cliStartMs / 1000).toFixed(1)} s here); ${fleetNote(fleet)}; `
           + `single hosts: ${n / HOSTS.length} instances each, each host's ADMIN_UPDATE swaps them one after another, replied after ${single.outcome.updates.map((u) => (u.ms / 1000).toFixed(1)).join(' / ')} s`,
       },
       {
