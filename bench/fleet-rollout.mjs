@@ -1,11 +1,12 @@
 // A fleet rolling update against single hosts updating the same instances, same run, same load:
 // (a) 3 `up` hosts with a `fleet:` section on one nats-server and one etcd, `fleet apply` of N instances of utils/echo
-//     (1.0; 1.1 is published afterwards), then `worker-admin fleet update utils/echo --version 1.1 --max-parallel 5
+//     (1.0; 1.1 is published afterwards), then `worker-admin fleet update utils/echo --version V --max-parallel 5
 //     --min-healthy 0` timed from its spawn to its exit;
 // (b) 3 `up` hosts without a fleet, N/3 instances each (ADMIN_START_WORKER: admin.yaml names one instance per entry),
-//     3 ADMIN_UPDATEs to 1.1 sent at once, one per host, timed until all three replied.
-// Both under the same closed-loop ECHO load through the three routers; a command with a non-SUCCESS reply is failed, one
-// with no reply (a gRPC error) is lost. The fleet side's per-batch timing comes from its rollout record.
+//     3 ADMIN_UPDATEs to V sent at once, one per host, timed until all three replied.
+// Both sides run at once; their updates alternate (fleet → 1.1, single → 1.1, single → 1.0, fleet → 1.0; quick: one
+// each), each under a closed-loop ECHO load through its own three routers: a command with a non-SUCCESS reply is
+// failed, one with no reply (a gRPC error) lost. The fleet's per-batch timing comes from its rollout record.
 // Run alone: `node bench/fleet-rollout.mjs [--quick]` (needs `npm run build`); skipped with the reason without nats-server/etcd.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -59,7 +60,7 @@ function sources(dir) {
 
 /**
  * Keeps `lanes` ECHO commands in flight through each client from now until `action()` settled plus AFTER_MS (it
- * starts after BEFORE_MS); returns the tally, the commands' p50/p99 and rate, and what `action` resolved with.
+ * starts after BEFORE_MS); returns the tally, every command's latency and rate, and what `action` resolved with.
  */
 async function underLoad(clients, lanes, action) {
   const counts = tally();
@@ -83,9 +84,20 @@ async function underLoad(clients, lanes, action) {
     stop = true;
     await Promise.all(running);
   }
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { ...counts.t, outcome, rate: counts.t.sent / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { ...counts.t, latencies, seconds: (performance.now() - started) / 1000, outcome };
+}
+
+/** One side's rounds pooled: counts summed, latencies pooled, statuses and serving versions merged. */
+function pooled(rounds) {
+  const sum = { sent: 0, success: 0, failed: 0, lost: 0, statuses: {}, workers: {}, seconds: 0 };
+  const latencies = [];
+  for (const r of rounds) {
+    for (const k of ['sent', 'success', 'failed', 'lost', 'seconds']) sum[k] += r[k];
+    for (const k of ['statuses', 'workers']) for (const [key, v] of Object.entries(r[k])) sum[k][key] = (sum[k][key] ?? 0) + v;
+    latencies.push(...r.latencies);
+  }
+  latencies.sort((x, y) => x - y);
+  return { ...sum, rate: sum.sent / sum.seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
 /** The fleet as one host's ops page shows it (GET /api/v1/fleet); undefined when it does not answer. */
@@ -133,8 +145,11 @@ function batchTimes(record) {
   });
 }
 
-/** Side (a): the fleet. */
-async function measureFleet({ dir, n, lanes, tokens, nats, etcd, trees, children, rpcs }) {
+/**
+ * Side (a): the fleet, `n` instances of 1.0 READY, 1.1 published. `update(version)` runs `fleet update` and resolves
+ * {ms, code, stderr, record (the rollout record), ready (READY instances by version after it)}; `close()` stops it.
+ */
+async function startFleetSide({ dir, n, tokens, nats, etcd, trees, children, rpcs, stops }) {
   const { startLocalFleet } = await import('../dist/fleet/demo/local-fleet.js');
   const { packRepository } = await import('../dist/packages/pack/pack.js');
   const { createRouterRpc } = await import('../dist/sdk/rpc.js');
@@ -144,75 +159,81 @@ async function measureFleet({ dir, n, lanes, tokens, nats, etcd, trees, children
     dir: join(dir, 'fleet'), repositoryDir, tokens, engines: { nats, etcd }, leaseTtl: '10s', reassignAfter: '60s',
     env: { WORKER_ADMIN_LOG_LEVEL: 'warn' }, hosts: HOSTS.map((name) => ({ name })),
   });
-  try {
-    const via = fleet.host('host-a');
-    const desired = join(dir, 'desired.yaml');
-    writeFileSync(desired, `connectors:\n  - { type: utils, product: echo, versions: ["^1"], instances: ${n}, config: { greeting: hello } }\n`);
-    const applied = await cli(['fleet', 'apply', desired, '--state-dir', via.stateDir], children);
-    if (applied.code !== 0) throw new Error(`bench fleet-rollout: fleet apply exited ${applied.code}: ${applied.stderr}`);
-    let spread;
-    await until(async () => {
-      const ready = readyEcho(await fleetView(via.ops));
-      spread = ready.perHost;
-      return ready.total['1.0'] === n;
-    }, 600_000, `${n} instances READY on 1.0`);
-    await packRepository({ src: trees.only11, out: repositoryDir });
-    const clients = fleet.hosts.map((h) => {
-      const rpc = createRouterRpc({ address: h.router, token: tokens.client });
-      rpcs.push(rpc);
-      return rpc;
-    });
-    for (const [i, c] of clients.entries()) await warmEcho(c, `fleet ${HOSTS[i]}`, PAYLOAD);
-    const run = await underLoad(clients, lanes, () => cli([
-      'fleet', 'update', PRODUCT, '--version', '1.1', '--max-parallel', String(MAX_PARALLEL), '--min-healthy', '0', '--timeout', '10m', '--state-dir', via.stateDir,
-    ], children));
-    // what the CLI's own Node start costs here (spawn → exit of `fleet update --help`), to read the figure with
-    const starts = [];
-    for (let i = 0; i < 3; i += 1) starts.push((await cli(['fleet', 'update', '--help'], children)).ms);
-    const cliStartMs = starts.sort((a, b) => a - b)[1];
-    const view = await fleetView(via.ops);
-    const record = view?.rollouts?.find((r) => r.product === PRODUCT && r.to === '1.1');
-    const after = readyEcho(view);
-    return { ...run, spread, record, after, cliStartMs };
-  } finally {
+  stops.push(async () => {
     await fleet.close();
     for (const h of fleet.hosts) reapRecorded(h.stateDir);
-  }
+  });
+  const via = fleet.host('host-a');
+  const desired = join(dir, 'desired.yaml');
+  writeFileSync(desired, `connectors:\n  - { type: utils, product: echo, versions: ["^1"], instances: ${n}, config: { greeting: hello } }\n`);
+  const applied = await cli(['fleet', 'apply', desired, '--state-dir', via.stateDir], children);
+  if (applied.code !== 0) throw new Error(`bench fleet-rollout: fleet apply exited ${applied.code}: ${applied.stderr}`);
+  let spread;
+  await until(async () => {
+    const ready = readyEcho(await fleetView(via.ops));
+    spread = Object.values(ready.perHost).join('/');
+    return ready.total['1.0'] === n;
+  }, 600_000, `${n} instances READY on 1.0`);
+  await packRepository({ src: trees.only11, out: repositoryDir });
+  const clients = fleet.hosts.map((h) => createRouterRpc({ address: h.router, token: tokens.client }));
+  rpcs.push(...clients);
+  for (const [i, c] of clients.entries()) await warmEcho(c, `fleet ${HOSTS[i]}`, PAYLOAD);
+  // what the CLI's own Node start costs here (spawn → exit of `fleet update --help`), to read the figure with
+  const starts = [];
+  for (let i = 0; i < 3; i += 1) starts.push((await cli(['fleet', 'update', '--help'], children)).ms);
+  return {
+    clients, spread, cliStartMs: starts.sort((x, y) => x - y)[1],
+    async update(version) {
+      const run = await cli([
+        'fleet', 'update', PRODUCT, '--version', version, '--max-parallel', String(MAX_PARALLEL), '--min-healthy', '0', '--timeout', '10m', '--state-dir', via.stateDir,
+      ], children);
+      const view = await fleetView(via.ops);
+      const record = view?.rollouts?.find((r) => r.product === PRODUCT && r.to === version);
+      const ready = readyEcho(view).total;
+      const ok = run.code === 0 && ready[version] === n;
+      return { ...run, record, ready, error: ok ? undefined : `fleet update to ${version} exited ${run.code} (${run.stderr || run.stdout}), READY after it: ${JSON.stringify(ready)}` };
+    },
+  };
 }
 
-/** Side (b): three hosts without a fleet, N/3 instances each, three ADMIN_UPDATEs at once. */
-async function measureSingleHosts({ dir, n, lanes, tokens, trees, rpcs }) {
+/**
+ * Side (b): three hosts without a fleet, n/3 instances of 1.0 each. `update(version)` sends the three ADMIN_UPDATEs at
+ * once and resolves {ms (until the last reply), each: [ms], error} once all three replied.
+ */
+async function startSingleSide({ dir, n, tokens, trees, rpcs, stops }) {
   const { createRouterRpc } = await import('../dist/sdk/rpc.js');
   const perHost = n / HOSTS.length;
   const started = await Promise.allSettled(HOSTS.map((name) => startPlainHost({ stateDir: join(dir, 'single', name), tokens, connectorsDir: trees.both })));
   const hosts = started.filter((s) => s.status === 'fulfilled').map((s) => s.value);
-  try {
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) throw failed.reason;
-    const admins = hosts.map((h) => createRouterRpc({ address: h.router, token: tokens.admin }));
-    const clients = hosts.map((h) => createRouterRpc({ address: h.router, token: tokens.client }));
-    rpcs.push(...admins, ...clients);
-    // identifiers as the fleet names them, each host its own third
-    await Promise.all(admins.flatMap((admin, h) => Array.from({ length: perHost }, async (_, k) => {
-      const identifier = `utils-echo-1-${h * perHost + k + 1}`;
-      const reply = await admin.sendCommand({
-        command: 'ADMIN_START_WORKER', timeout_ms: 300_000,
-        payload: JSON.stringify({ product: PRODUCT, version: '1.0', identifier, params: { greeting: 'hello' } }),
-      });
-      if (reply.status !== 'SUCCESS') throw new Error(`bench fleet-rollout: ADMIN_START_WORKER ${identifier} on ${HOSTS[h]}: ${reply.error}`);
-    })));
-    for (const [i, c] of clients.entries()) await warmEcho(c, `single ${HOSTS[i]}`, PAYLOAD);
-    return await underLoad(clients, lanes, async () => {
-      const t = performance.now();
-      const updates = await Promise.all(admins.map(async (admin) => {
-        const reply = await admin.sendCommand({ command: 'ADMIN_UPDATE', payload: JSON.stringify({ product: PRODUCT, version: '1.1' }), timeout_ms: 600_000 });
-        return { reply, ms: performance.now() - t };
-      }));
-      return { ms: performance.now() - t, updates };
+  stops.push(() => Promise.all(hosts.map((h) => h.stop())));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const admins = hosts.map((h) => createRouterRpc({ address: h.router, token: tokens.admin }));
+  const clients = hosts.map((h) => createRouterRpc({ address: h.router, token: tokens.client }));
+  rpcs.push(...admins, ...clients);
+  // identifiers as the fleet names them, each host its own third
+  await Promise.all(admins.flatMap((admin, h) => Array.from({ length: perHost }, async (_, k) => {
+    const identifier = `utils-echo-1-${h * perHost + k + 1}`;
+    const reply = await admin.sendCommand({
+      command: 'ADMIN_START_WORKER', timeout_ms: 300_000,
+      payload: JSON.stringify({ product: PRODUCT, version: '1.0', identifier, params: { greeting: 'hello' } }),
     });
-  } finally {
-    await Promise.all(hosts.map((h) => h.stop()));
-  }
+    if (reply.status !== 'SUCCESS') throw new Error(`bench fleet-rollout: ADMIN_START_WORKER ${identifier} on ${HOSTS[h]}: ${reply.error}`);
+  })));
+  for (const [i, c] of clients.entries()) await warmEcho(c, `single ${HOSTS[i]}`, PAYLOAD);
+  return {
+    clients,
+    async update(version) {
+      const t = performance.now();
+      const each = await Promise.all(admins.map(async (admin, h) => {
+        const reply = await admin.sendCommand({ command: 'ADMIN_UPDATE', payload: JSON.stringify({ product: PRODUCT, version }), timeout_ms: 600_000 });
+        const moved = reply.status === 'SUCCESS' ? JSON.parse(reply.payload).instances.length : 0;
+        return { ms: performance.now() - t, error: moved === perHost ? undefined : `${HOSTS[h]}: ADMIN_UPDATE to ${version} ${reply.status} ${reply.error || `moved ${moved} of ${perHost}`}` };
+      }));
+      const errors = each.map((e) => e.error).filter(Boolean);
+      return { ms: performance.now() - t, each: each.map((e) => e.ms), error: errors.length > 0 ? errors.join('; ') : undefined };
+    },
+  };
 }
 
 const describeLoad = (r) => `${r.sent} sent (${Math.round(r.rate)}/s, p50 ${r.p50?.toFixed(1)} ms, p99 ${r.p99?.toFixed(1)} ms), ${r.failed} failed, ${r.lost} lost`
@@ -228,16 +249,20 @@ function servedVersions(workers) {
   return Object.entries(by).map(([v, count]) => `${v} ×${count}`).join(', ');
 }
 
-function fleetNote(fleet) {
-  const { record, outcome } = fleet;
-  if (!record) return `no rollout record of ${PRODUCT} → 1.1 on host-a's ops page`;
+/** One fleet round from its rollout record: batch times, gaps, and where the rest of the CLI's time went. */
+function fleetRoundNote(outcome) {
+  const { record } = outcome;
+  if (!record) return `${(outcome.ms / 1000).toFixed(1)} s, no rollout record on host-a's ops page`;
   const batches = batchTimes(record);
-  const firstMove = Math.min(...Object.values(record.instances).map((i) => i.movedAt ?? Infinity));
-  const lastReady = Math.max(...Object.values(record.instances).map((i) => i.readyAt ?? -Infinity));
-  return `rollout ${record.state} (record: ${((record.endedAt - record.startedAt) / 1000).toFixed(1)} s from start to end), ${batches.length} batches of ≤ ${record.maxParallel} (first move → all READY, s): ${batches.map((b) => b.seconds.toFixed(1)).join(', ')}; `
-    + `gaps between batches (s): ${batches.slice(1).map((b) => b.gap.toFixed(2)).join(', ') || '-'}; `
-    + `CLI spawn → first move ${((firstMove - outcome.at) / 1000).toFixed(1)} s, last READY → CLI exit ${((outcome.at + outcome.ms - lastReady) / 1000).toFixed(1)} s`;
+  const instances = Object.values(record.instances);
+  const firstMove = Math.min(...instances.map((i) => i.movedAt ?? Infinity));
+  const lastReady = Math.max(...instances.map((i) => i.readyAt ?? -Infinity));
+  return `${record.from} → ${record.to} ${(outcome.ms / 1000).toFixed(1)} s, ${record.state}; CLI spawn → first move ${((firstMove - outcome.at) / 1000).toFixed(1)} s, `
+    + `${batches.length} batches of ≤ ${record.maxParallel} (first move → last READY seen, s) ${batches.map((b) => b.seconds.toFixed(1)).join(', ')}, `
+    + `gaps ${batches.slice(1).map((b) => b.gap.toFixed(2)).join(', ') || '-'} s; last READY → CLI exit ${((outcome.at + outcome.ms - lastReady) / 1000).toFixed(1)} s`;
 }
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Rows {name, value, unit, baseline, ratio, goal, met, note}. */
 export async function runFleetRolloutBench({ quick = false } = {}) {
@@ -263,26 +288,34 @@ export async function runFleetRolloutBench({ quick = false } = {}) {
     const etcd = await startEtcd({ dir: join(dir, 'etcd') });
     stops.push(() => etcd.stop());
     const tokens = { admin: randomBytes(24).toString('hex'), client: randomBytes(24).toString('hex') };
-    const fleet = await measureFleet({ dir, n, lanes, tokens, nats, etcd, trees, children, rpcs });
-    const single = await measureSingleHosts({ dir, n, lanes, tokens, trees, rpcs });
-    const fleetOk = fleet.outcome.code === 0 && fleet.after.total['1.1'] === n;
-    const singleBad = single.outcome.updates.filter((u) => u.reply.status !== 'SUCCESS');
+    const fleet = await startFleetSide({ dir, n, tokens, nats, etcd, trees, children, rpcs, stops });
+    const single = await startSingleSide({ dir, n, tokens, trees, rpcs, stops });
+    // both sides up at once, their updates interleaved (ABBA) so that a burst of other work hits each alike
+    const plan = quick ? [[fleet, '1.1'], [single, '1.1']] : [[fleet, '1.1'], [single, '1.1'], [single, '1.0'], [fleet, '1.0']];
+    const rounds = new Map([[fleet, []], [single, []]]);
+    for (const [side, version] of plan) {
+      process.stderr.write(`bench fleet-rollout: ${side === fleet ? 'fleet' : 'single hosts'} → ${version}\n`);
+      rounds.get(side).push(await underLoad(side.clients, lanes, () => side.update(version)));
+    }
+    const [f, b] = [rounds.get(fleet), rounds.get(single)];
+    const [fleetLoad, singleLoad] = [pooled(f), pooled(b)];
+    const errors = [...f, ...b].map((r) => r.outcome.error).filter(Boolean);
+    const fleetS = mean(f.map((r) => r.outcome.ms)) / 1000;
+    const singleS = mean(b.map((r) => r.outcome.ms)) / 1000;
     const load = `closed loop, ${lanes} ECHO in flight per router (${lanes * HOSTS.length} in all)`;
-    const spread = Object.values(fleet.spread ?? {}).join('/');
-    const badFleet = fleet.failed + fleet.lost;
-    const badSingle = single.failed + single.lost;
     return [
       {
-        name: timeRow, value: +(fleet.outcome.ms / 1000).toFixed(2), unit: 's', baseline: +(single.outcome.ms / 1000).toFixed(2),
-        ratio: +(fleet.outcome.ms / single.outcome.ms).toFixed(2), goal: null,
-        error: !fleetOk ? `fleet update exited ${fleet.outcome.code}: ${fleet.outcome.stderr || fleet.outcome.stdout}` : singleBad.length > 0 ? `single-host update failed: ${singleBad.map((u) => u.reply.error).join('; ')}` : undefined,
-        note: `utils/echo 1.0 → 1.1, ${n} instances (${spread} per host) under ${load}; ratio = fleet ÷ single hosts (no goal: reported). `
-          + `fleet: \`fleet update --max-parallel ${MAX_PARALLEL} --min-healthy 0\` spawn → exit (its Node start included: \`fleet update --help\` takes ${(fleet.cliStartMs / 1000).toFixed(1)} s here); ${fleetNote(fleet)}; `
-          + `single hosts: ${n / HOSTS.length} instances each, each host's ADMIN_UPDATE swaps them one after another, replied after ${single.outcome.updates.map((u) => (u.ms / 1000).toFixed(1)).join(' / ')} s`,
+        name: timeRow, value: +fleetS.toFixed(2), unit: 's', baseline: +singleS.toFixed(2), ratio: +(fleetS / singleS).toFixed(2), goal: null,
+        error: errors.length > 0 ? errors.join('; ') : undefined,
+        note: `utils/echo 1.0 → 1.1${quick ? '' : ' and back'}, ${n} instances (${fleet.spread} per host), both sides up at once, updates in the order ${plan.map(([s, v]) => `${s === fleet ? 'fleet' : 'single'}→${v}`).join(', ')}, `
+          + `each under ${load}; value and baseline are means; ratio = fleet ÷ single hosts (no goal: reported). `
+          + `fleet: \`fleet update --max-parallel ${MAX_PARALLEL} --min-healthy 0\` spawn → exit (its own Node start included: \`fleet update --help\` takes ${(fleet.cliStartMs / 1000).toFixed(1)} s here): `
+          + `${f.map((r) => fleetRoundNote(r.outcome)).join(' | ')}. single hosts: ${n / HOSTS.length} instances each, swapped one after another by each host's ADMIN_UPDATE, the three replied after `
+          + `${b.map((r) => `${r.outcome.each.map((ms) => (ms / 1000).toFixed(1)).join(' / ')} s`).join(' | ')}`,
       },
       {
-        name: lostRow, value: badFleet, unit: 'commands', baseline: badSingle, ratio: null, goal: 'value == 0',
-        note: `${load}, from ${BEFORE_MS / 1000} s before the update to ${AFTER_MS / 1000} s after its reply; fleet: ${describeLoad(fleet)} | single hosts: ${describeLoad(single)}`,
+        name: lostRow, value: fleetLoad.failed + fleetLoad.lost, unit: 'commands', baseline: singleLoad.failed + singleLoad.lost, ratio: null, goal: 'value == 0',
+        note: `${load}, from ${BEFORE_MS / 1000} s before each update to ${AFTER_MS / 1000} s after its end, all rounds; fleet: ${describeLoad(fleetLoad)} | single hosts: ${describeLoad(singleLoad)}`,
       },
     ];
   } finally {
