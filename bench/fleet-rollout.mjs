@@ -1,7 +1,8 @@
 // A fleet rolling update against single hosts updating the same instances, same run, same load:
 // (a) 3 `up` hosts with a `fleet:` section on one nats-server and one etcd, `fleet apply` of N instances of utils/echo
-//     (1.0; 1.1 is published afterwards), then `worker-admin fleet update utils/echo --version V --max-parallel 5
-//     --min-healthy 0` timed from its spawn to its exit;
+//     (1.0; 1.1 is published afterwards), then the ADMIN_UPDATE that `worker-admin fleet update utils/echo --version V
+//     --max-parallel 5 --min-healthy 0` sends, timed until its reply (as the baseline's commands: the CLI's own start
+//     left out);
 // (b) 3 `up` hosts without a fleet, N/3 instances each (ADMIN_START_WORKER: admin.yaml names one instance per entry),
 //     3 ADMIN_UPDATEs to V sent at once, one per host, timed until all three replied.
 // Both sides run at once; their updates alternate (fleet → 1.1, single → 1.1, single → 1.0, fleet → 1.0; quick: one
@@ -16,14 +17,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stopProcess } from './lib/children.mjs';
 import { startPlainHost, warmEcho } from './lib/hosts.mjs';
-import { tally } from './lib/load.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
 import { reapRecorded } from './lib/stack.mjs';
-import { percentile } from './lib/stats.mjs';
+import { describeLoad, ECHO_PAYLOAD, pooled, underLoad } from './lib/update-load.mjs';
 
 const HOSTS = ['host-a', 'host-b', 'host-c'];
 const PRODUCT = 'utils/echo';
-const PAYLOAD = JSON.stringify({ text: 'hello', n: 42 });
 const MAX_PARALLEL = 5;
 /** Steady load before the update starts, and after it replied. */
 const BEFORE_MS = 2000;
@@ -31,10 +30,8 @@ const AFTER_MS = 1000;
 
 const rowNames = (n) => [`fleet rollout ${n} instances over 3 hosts`, 'fleet rollout commands failed or lost'];
 
-/** `worker-admin ARGS` with an environment of its own; resolves {code, stdout, stderr, ms (spawn to exit), at (spawn, epoch ms)}. */
+/** `worker-admin ARGS` with an environment of its own; resolves {code, stdout, stderr} once it exited. */
 function cli(args, children) {
-  const at = Date.now();
-  const started = performance.now();
   const proc = spawn(process.execPath, [join(ROOT, 'bin', 'worker-admin.js'), ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir() }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   let stdout = '';
@@ -43,7 +40,7 @@ function cli(args, children) {
   proc.stderr.on('data', (c) => (stderr += c));
   return new Promise((resolve) => proc.once('exit', (code, signal) => {
     children.delete(proc);
-    resolve({ code: code ?? signal, stdout: stdout.trim(), stderr: stderr.trim(), ms: performance.now() - started, at });
+    resolve({ code: code ?? signal, stdout: stdout.trim(), stderr: stderr.trim() });
   }));
 }
 
@@ -56,48 +53,6 @@ function sources(dir) {
     return root;
   };
   return { only10: tree('src-1.0', '1'), only11: tree('src-1.1', '0'), both: tree('src-utils') };
-}
-
-/**
- * Keeps `lanes` ECHO commands in flight through each client from now until `action()` settled plus AFTER_MS (it
- * starts after BEFORE_MS); returns the tally, every command's latency and rate, and what `action` resolved with.
- */
-async function underLoad(clients, lanes, action) {
-  const counts = tally();
-  const latencies = [];
-  let stop = false;
-  const lane = async (client) => {
-    while (!stop) {
-      const t = performance.now();
-      await counts.call(() => client.sendCommand({ command: 'ECHO', payload: PAYLOAD, timeout_ms: 20_000 }));
-      latencies.push(performance.now() - t);
-    }
-  };
-  const started = performance.now();
-  const running = clients.flatMap((c) => Array.from({ length: lanes }, () => lane(c)));
-  let outcome;
-  try {
-    await sleep(BEFORE_MS);
-    outcome = await action();
-    await sleep(AFTER_MS);
-  } finally {
-    stop = true;
-    await Promise.all(running);
-  }
-  return { ...counts.t, latencies, seconds: (performance.now() - started) / 1000, outcome };
-}
-
-/** One side's rounds pooled: counts summed, latencies pooled, statuses and serving versions merged. */
-function pooled(rounds) {
-  const sum = { sent: 0, success: 0, failed: 0, lost: 0, statuses: {}, workers: {}, seconds: 0 };
-  const latencies = [];
-  for (const r of rounds) {
-    for (const k of ['sent', 'success', 'failed', 'lost', 'seconds']) sum[k] += r[k];
-    for (const k of ['statuses', 'workers']) for (const [key, v] of Object.entries(r[k])) sum[k][key] = (sum[k][key] ?? 0) + v;
-    latencies.push(...r.latencies);
-  }
-  latencies.sort((x, y) => x - y);
-  return { ...sum, rate: sum.sent / sum.seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
 /** The fleet as one host's ops page shows it (GET /api/v1/fleet); undefined when it does not answer. */
@@ -146,8 +101,9 @@ function batchTimes(record) {
 }
 
 /**
- * Side (a): the fleet, `n` instances of 1.0 READY, 1.1 published. `update(version)` runs `fleet update` and resolves
- * {ms, code, stderr, record (the rollout record), ready (READY instances by version after it)}; `close()` stops it.
+ * Side (a): the fleet, `n` instances of 1.0 READY, 1.1 published. `update(version)` sends host-a's router the
+ * ADMIN_UPDATE that `fleet update utils/echo --version V --max-parallel 5 --min-healthy 0` sends, and resolves {at, ms
+ * (until its reply), record (the rollout record), ready (READY instances by version after it), error}.
  */
 async function startFleetSide({ dir, n, tokens, nats, etcd, trees, children, rpcs, stops }) {
   const { startLocalFleet } = await import('../dist/fleet/demo/local-fleet.js');
@@ -177,21 +133,23 @@ async function startFleetSide({ dir, n, tokens, nats, etcd, trees, children, rpc
   await packRepository({ src: trees.only11, out: repositoryDir });
   const clients = fleet.hosts.map((h) => createRouterRpc({ address: h.router, token: tokens.client }));
   rpcs.push(...clients);
-  for (const [i, c] of clients.entries()) await warmEcho(c, `fleet ${HOSTS[i]}`, PAYLOAD);
-  // what the CLI's own Node start costs here (spawn → exit of `fleet update --help`), to read the figure with
-  const starts = [];
-  for (let i = 0; i < 3; i += 1) starts.push((await cli(['fleet', 'update', '--help'], children)).ms);
+  for (const [i, c] of clients.entries()) await warmEcho(c, `fleet ${HOSTS[i]}`, ECHO_PAYLOAD);
+  const admin = createRouterRpc({ address: via.router, token: tokens.admin });
+  rpcs.push(admin);
   return {
-    clients, spread, cliStartMs: starts.sort((x, y) => x - y)[1],
+    clients, spread,
     async update(version) {
-      const run = await cli([
-        'fleet', 'update', PRODUCT, '--version', version, '--max-parallel', String(MAX_PARALLEL), '--min-healthy', '0', '--timeout', '10m', '--state-dir', via.stateDir,
-      ], children);
-      const view = await fleetView(via.ops);
+      const at = Date.now();
+      const t = performance.now();
+      const reply = await admin.sendCommand({ command: 'ADMIN_UPDATE', payload: JSON.stringify({ product: PRODUCT, version, maxParallel: MAX_PARALLEL, minHealthy: 0 }), timeout_ms: 600_000 });
+      const ms = performance.now() - t;
+      let view;
+      // the hosts' records (what the page lists) follow their reports within a moment
+      await until(async () => readyEcho(view = await fleetView(via.ops)).total[version] === n, 10_000, '').catch(() => undefined);
       const record = view?.rollouts?.find((r) => r.product === PRODUCT && r.to === version);
       const ready = readyEcho(view).total;
-      const ok = run.code === 0 && ready[version] === n;
-      return { ...run, record, ready, error: ok ? undefined : `fleet update to ${version} exited ${run.code} (${run.stderr || run.stdout}), READY after it: ${JSON.stringify(ready)}` };
+      const ok = reply.status === 'SUCCESS' && ready[version] === n;
+      return { at, ms, record, ready, error: ok ? undefined : `fleet ADMIN_UPDATE to ${version}: ${reply.status} ${reply.error}, READY after it: ${JSON.stringify(ready)}` };
     },
   };
 }
@@ -220,7 +178,7 @@ async function startSingleSide({ dir, n, tokens, trees, rpcs, stops }) {
     });
     if (reply.status !== 'SUCCESS') throw new Error(`bench fleet-rollout: ADMIN_START_WORKER ${identifier} on ${HOSTS[h]}: ${reply.error}`);
   })));
-  for (const [i, c] of clients.entries()) await warmEcho(c, `single ${HOSTS[i]}`, PAYLOAD);
+  for (const [i, c] of clients.entries()) await warmEcho(c, `single ${HOSTS[i]}`, ECHO_PAYLOAD);
   return {
     clients,
     async update(version) {
@@ -236,20 +194,7 @@ async function startSingleSide({ dir, n, tokens, trees, rpcs, stops }) {
   };
 }
 
-const describeLoad = (r) => `${r.sent} sent (${Math.round(r.rate)}/s, p50 ${r.p50?.toFixed(1)} ms, p99 ${r.p99?.toFixed(1)} ms), ${r.failed} failed, ${r.lost} lost`
-  + `${Object.keys(r.statuses).length ? ` ${JSON.stringify(r.statuses)}` : ''}; served by ${servedVersions(r.workers)}`;
-
-/** Commands served per version (`IDENTIFIER@VERSION` → VERSION). */
-function servedVersions(workers) {
-  const by = {};
-  for (const [w, count] of Object.entries(workers)) {
-    const v = w.includes('@') ? `@${w.slice(w.lastIndexOf('@') + 1)}` : w || '(none)';
-    by[v] = (by[v] ?? 0) + count;
-  }
-  return Object.entries(by).map(([v, count]) => `${v} ×${count}`).join(', ');
-}
-
-/** One fleet round from its rollout record: batch times, gaps, and where the rest of the CLI's time went. */
+/** One fleet round from its rollout record: batch times, gaps, and where the rest of the command's time went. */
 function fleetRoundNote(outcome) {
   const { record } = outcome;
   if (!record) return `${(outcome.ms / 1000).toFixed(1)} s, no rollout record on host-a's ops page`;
@@ -257,9 +202,9 @@ function fleetRoundNote(outcome) {
   const instances = Object.values(record.instances);
   const firstMove = Math.min(...instances.map((i) => i.movedAt ?? Infinity));
   const lastReady = Math.max(...instances.map((i) => i.readyAt ?? -Infinity));
-  return `${record.from} → ${record.to} ${(outcome.ms / 1000).toFixed(1)} s, ${record.state}; CLI spawn → first move ${((firstMove - outcome.at) / 1000).toFixed(1)} s, `
+  return `${record.from} → ${record.to} ${(outcome.ms / 1000).toFixed(1)} s, ${record.state}; command → first move ${((firstMove - outcome.at) / 1000).toFixed(2)} s, `
     + `${batches.length} batches of ≤ ${record.maxParallel} (first move → last READY seen, s) ${batches.map((b) => b.seconds.toFixed(1)).join(', ')}, `
-    + `gaps ${batches.slice(1).map((b) => b.gap.toFixed(2)).join(', ') || '-'} s; last READY → CLI exit ${((outcome.at + outcome.ms - lastReady) / 1000).toFixed(1)} s`;
+    + `gaps ${batches.slice(1).map((b) => b.gap.toFixed(2)).join(', ') || '-'} s; last READY seen → reply ${((outcome.at + outcome.ms - lastReady) / 1000).toFixed(2)} s`;
 }
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -295,7 +240,7 @@ export async function runFleetRolloutBench({ quick = false } = {}) {
     const rounds = new Map([[fleet, []], [single, []]]);
     for (const [side, version] of plan) {
       process.stderr.write(`bench fleet-rollout: ${side === fleet ? 'fleet' : 'single hosts'} → ${version}\n`);
-      rounds.get(side).push(await underLoad(side.clients, lanes, () => side.update(version)));
+      rounds.get(side).push(await underLoad(side.clients, lanes, () => side.update(version), { beforeMs: BEFORE_MS, afterMs: AFTER_MS }));
     }
     const [f, b] = [rounds.get(fleet), rounds.get(single)];
     const [fleetLoad, singleLoad] = [pooled(f), pooled(b)];
@@ -309,7 +254,7 @@ export async function runFleetRolloutBench({ quick = false } = {}) {
         error: errors.length > 0 ? errors.join('; ') : undefined,
         note: `utils/echo 1.0 → 1.1${quick ? '' : ' and back'}, ${n} instances (${fleet.spread} per host), both sides up at once, updates in the order ${plan.map(([s, v]) => `${s === fleet ? 'fleet' : 'single'}→${v}`).join(', ')}, `
           + `each under ${load}; value and baseline are means; ratio = fleet ÷ single hosts (no goal: reported). `
-          + `fleet: \`fleet update --max-parallel ${MAX_PARALLEL} --min-healthy 0\` spawn → exit (its own Node start included: \`fleet update --help\` takes ${(fleet.cliStartMs / 1000).toFixed(1)} s here): `
+          + `fleet: ADMIN_UPDATE {maxParallel: ${MAX_PARALLEL}, minHealthy: 0} (what \`fleet update --max-parallel ${MAX_PARALLEL} --min-healthy 0\` sends; the CLI adds its own Node start) → reply: `
           + `${f.map((r) => fleetRoundNote(r.outcome)).join(' | ')}. single hosts: ${n / HOSTS.length} instances each, swapped one after another by each host's ADMIN_UPDATE, the three replied after `
           + `${b.map((r) => `${r.outcome.each.map((ms) => (ms / 1000).toFixed(1)).join(' / ')} s`).join(' | ')}`,
       },
