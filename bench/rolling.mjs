@@ -81,6 +81,7 @@ export async function measureUpdateWindows({ updates, rate = RATE, profileDir })
   const stack = await startStackProcess({ connectorsDir: [join(ROOT, 'connectors')], timeouts: { drain: `${GRACE_MS}ms` } });
   const phases = [];
   let watch;
+  let stop = false; // also in the finally: a failed update must not leave the load sending to a stopped stack
   try {
     const started = await stack.send('ADMIN_START_WORKER', { product: 'utils/echo', version: '1.0', params: { greeting: 'bench' } });
     if (started.status !== 'SUCCESS') throw new Error(`bench rolling: start failed: ${started.error}`);
@@ -91,7 +92,6 @@ export async function measureUpdateWindows({ updates, rate = RATE, profileDir })
     watch.on('error', () => undefined);
     const samples = [];
     const counts = tally();
-    let stop = false;
     const load = (async () => {
       const t0 = performance.now();
       let sent = 0;
@@ -126,6 +126,7 @@ export async function measureUpdateWindows({ updates, rate = RATE, profileDir })
     const before = inWindows(1);
     return { ...counts.t, during, before, windows, phases: phaseLatencies(samples, phases, windows) };
   } finally {
+    stop = true;
     watch?.cancel();
     await stack.stop();
   }
