@@ -222,8 +222,7 @@ export class FleetHost {
           etcd: this.etcd, keys: this.keys, host: config.host, closing: closing.signal, now: this.now,
           // ADMIN_ROLLBACK keeps auto mode from undoing it: the product's override goes manual first
           setManual: async (ref, by) => {
-            const current = (await store.get()).overrides[`${ref.type}/${ref.product}`]?.update;
-            await store.setOverride(ref, { mode: 'manual', intervalMs: current?.intervalMs ?? 60_000, range: current?.range, at: undefined }, by, 'ADMIN_ROLLBACK');
+            await store.setManual(ref, by, 'ADMIN_ROLLBACK');
           },
         }),
         ...handlers,

@@ -189,6 +189,7 @@ export class Converger {
       const instance = this.deps.admin.registry.get(identifier);
       const live = instance?.live ? instance : undefined;
       if (assignment) {
+        this.forgetStaleFailure(assignment);
         if (!live) {
           if (this.mayTry(assignment)) this.run(identifier, () => this.startInstance(assignment));
         } else if (live.state === 'READY' && this.differs(live, assignment) && this.mayTry(assignment)) {
@@ -211,12 +212,19 @@ export class Converger {
     this.tasks.set(identifier, running);
   }
 
+  /**
+   * A failure to reach another assignment than the current one is over (a rollout put the instance back): its error and
+   * failedVersion leave the report, and the new assignment is tried at once.
+   */
+  private forgetStaleFailure(a: Assignment): void {
+    const failure = this.failures.get(a.identifier);
+    if (failure && (failure.version !== a.version || !isDeepStrictEqual(failure.config, a.config))) this.failures.delete(a.identifier);
+  }
+
   /** A failed start or swap is tried again after 5 s, a refused one (CONFIG_INVALID) only once the assignment changes. */
   private mayTry(a: Assignment): boolean {
     const failure = this.failures.get(a.identifier);
-    if (!failure) return true;
-    if (failure.version !== a.version || !isDeepStrictEqual(failure.config, a.config)) return true;
-    return !failure.refused && this.now() - failure.at >= RETRY_AFTER_MS;
+    return !failure || (!failure.refused && this.now() - failure.at >= RETRY_AFTER_MS);
   }
 
   private differs(instance: Instance, a: Assignment): boolean {
