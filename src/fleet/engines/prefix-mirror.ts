@@ -15,7 +15,8 @@ export class PrefixMirror {
   constructor(
     private readonly client: Etcd3,
     private readonly prefix: string,
-    private readonly onChange: () => void,
+    /** Told after every change: `list` for what a (re)list found, `watch` for one event as it happened. */
+    private readonly onChange: (cause: 'list' | 'watch') => void,
     private readonly logger: Logger,
   ) {}
 
@@ -36,7 +37,7 @@ export class PrefixMirror {
     this.values.clear();
     for (const kv of response.kvs) this.values.set(kv.key.toString(), kv.value.toString());
     this.listed = true;
-    this.onChange();
+    this.onChange('list');
     await this.watch(BigInt(response.header.revision) + 1n);
   }
 
@@ -52,11 +53,11 @@ export class PrefixMirror {
     this.watcher = watcher;
     watcher.on('put', (kv) => {
       this.values.set(kv.key.toString(), kv.value.toString());
-      this.onChange();
+      this.onChange('watch');
     });
     watcher.on('delete', (kv) => {
       this.values.delete(kv.key.toString());
-      this.onChange();
+      this.onChange('watch');
     });
     watcher.on('error', (error) => {
       this.logger.warn({ err: errorMessage(error), prefix: this.prefix }, 'etcd watch broke: listing again');
