@@ -64,6 +64,7 @@ export class FleetPolicies implements PolicyFleet {
         if (parseRegistration(kv.value.toString())?.host !== this.deps.host) throw new WorkerAdminError('POLICY_EXISTS', `policy '${values[i]!.name}' already exists`);
         stale.push({ key: values[i]!.key, revision: String(kv.mod_revision) });
       });
+      if (stale.length === 0) continue; // gone meanwhile
       let clear = etcd.if(stale[0]!.key, 'Mod', '==', stale[0]!.revision);
       for (const s of stale.slice(1)) clear = clear.and(s.key, 'Mod', '==', s.revision);
       await this.etcd(clear.then(...stale.map((s) => etcd.delete().key(s.key))).commit(), 'stale policies not cleared');
