@@ -28,7 +28,7 @@ export interface PolicyView {
   dry_run: boolean;
   state: PolicyPhase;
   next_run: string | null;
-  runs: Array<{ at: string; status: string; duration_ms: number; error?: string }>;
+  runs: Array<{ at: string; status: string; duration_ms: number; error?: string; uuid?: string }>;
   reason?: string;
 }
 
@@ -163,7 +163,7 @@ export class PolicyManager {
       return {
         name: e.spec.name, package: packageText(e.spec), schedule: e.spec.schedule ?? null, command: e.spec.command,
         dry_run: e.spec.dryRun, state: e.phase, next_run: next === undefined ? null : new Date(next).toISOString(),
-        runs: e.runs.map((r) => ({ at: r.at, status: r.status, duration_ms: r.durationMs, ...(r.error ? { error: r.error } : {}) })),
+        runs: e.runs.map((r) => ({ at: r.at, status: r.status, duration_ms: r.durationMs, ...(r.error ? { error: r.error } : {}), ...(r.uuid ? { uuid: r.uuid } : {}) })),
         ...(e.reason ? { reason: e.reason } : {}),
       };
     });
