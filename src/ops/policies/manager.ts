@@ -127,7 +127,7 @@ export class PolicyManager {
       } catch (error) {
         entry.phase = 'FAILED';
         entry.reason = errorMessage(error);
-        this.deps.logger.error({ policy: entry.spec.name, err: entry.reason }, 'policy instance did not come back');
+        this.deps.logger.error({ policy: entry.spec.name, err: entry.reason }, 'policy did not come back (its name in the fleet, or its instance)');
       }
     }));
     if (policies.length !== restored.length) await this.persist();
