@@ -17,7 +17,8 @@ export class PrefixMirror {
   constructor(
     private readonly client: Etcd3,
     private readonly prefix: string,
-    private readonly onChange: () => void,
+    /** Told after every change: `list` for what a (re)list found, `watch` for one event as it happened. */
+    private readonly onChange: (cause: 'list' | 'watch') => void,
     private readonly logger: Logger,
   ) {}
 
@@ -39,7 +40,7 @@ export class PrefixMirror {
     this.revisions.clear();
     for (const kv of response.kvs) this.keep(kv);
     this.listed = true;
-    this.onChange();
+    this.onChange('list');
     await this.watch(BigInt(response.header.revision) + 1n);
   }
 
@@ -60,12 +61,12 @@ export class PrefixMirror {
     this.watcher = watcher;
     watcher.on('put', (kv) => {
       this.keep(kv);
-      this.onChange();
+      this.onChange('watch');
     });
     watcher.on('delete', (kv) => {
       this.values.delete(kv.key.toString());
       this.revisions.delete(kv.key.toString());
-      this.onChange();
+      this.onChange('watch');
     });
     watcher.on('error', (error) => {
       this.logger.warn({ err: errorMessage(error), prefix: this.prefix }, 'etcd watch broke: listing again');
