@@ -1,7 +1,5 @@
 // The coordinator's passes on a real etcd (docs/fleet.md, the coordinator; placement): host records and a desired
 // state written straight into etcd, the assignments read back.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import semver from 'semver';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,13 +9,13 @@ import { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
 import { runPass } from '../../src/fleet/coordinator/pass.js';
 import type { FleetView } from '../../src/fleet/coordinator/view.js';
 import type { DesiredConnector } from '../../src/fleet/desired/types.js';
-import { findBinary, startEtcd, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { findBinary, type LocalServer } from '../../src/fleet/engines/local-servers.js';
 import { fleetKeys, type FleetKeys } from '../../src/fleet/keys.js';
 import type { HostAssignments, HostReport, PlacementGaps, RunningVersion } from '../../src/fleet/placement/types.js';
 import type { HostRecord } from '../../src/fleet/registry/host-record.js';
 import { HostLeases } from '../../src/fleet/registry/leases.js';
 import { resolveVersion } from '../../src/repository/versions.js';
-import { until } from './engines.js';
+import { startStandaloneEtcd, until } from './engines.js';
 
 const LEASE_TTL = 3000;
 const REASSIGN = 60_000;
@@ -62,7 +60,7 @@ interface Running {
 }
 
 describe.skipIf(skip !== undefined)('coordinator passes', () => {
-  let dir: string;
+  let standalone: Awaited<ReturnType<typeof startStandaloneEtcd>> | undefined;
   let etcd: LocalServer;
   let admin: Etcd3;
   let keys: FleetKeys;
@@ -70,15 +68,12 @@ describe.skipIf(skip !== undefined)('coordinator passes', () => {
   let running: Running[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', 'wa-coordinator-'));
-    etcd = await startEtcd({ dir: join(dir, 'etcd') });
-    admin = new Etcd3({ hosts: etcd.url });
+    standalone = await startStandaloneEtcd('coordinator');
+    ({ etcd, admin } = standalone);
   }, 60_000);
 
   afterAll(async () => {
-    admin?.close();
-    await etcd?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await standalone?.close();
   });
 
   afterEach(async () => {

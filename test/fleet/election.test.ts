@@ -1,16 +1,14 @@
 // The coordinator's election and fencing on a real etcd (docs/fleet.md, the coordinator): contenders in one process,
 // each with its own client and host lease.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { Election, type ElectionLease } from '../../src/fleet/coordinator/election.js';
 import { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
-import { findBinary, startEtcd, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { findBinary, type LocalServer } from '../../src/fleet/engines/local-servers.js';
 import { fleetKeys, type FleetKeys } from '../../src/fleet/keys.js';
 import { HostLeases } from '../../src/fleet/registry/leases.js';
-import { until } from './engines.js';
+import { startStandaloneEtcd, until } from './engines.js';
 
 const LEASE_TTL = 3000;
 const logger = createLogger('election-test', { level: process.env['WORKER_ADMIN_LOG_LEVEL'] ?? 'silent' });
@@ -34,7 +32,7 @@ interface Contender {
 }
 
 describe.skipIf(skip !== undefined)('coordinator election', () => {
-  let dir: string;
+  let standalone: Awaited<ReturnType<typeof startStandaloneEtcd>> | undefined;
   let etcd: LocalServer;
   let prefixes = 0;
   let contenders: Contender[] = [];
@@ -43,15 +41,12 @@ describe.skipIf(skip !== undefined)('coordinator election', () => {
   const hidden: NodeJS.Timeout[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', 'wa-election-'));
-    etcd = await startEtcd({ dir: join(dir, 'etcd') });
-    admin = new Etcd3({ hosts: etcd.url });
+    standalone = await startStandaloneEtcd('election');
+    ({ etcd, admin } = standalone);
   }, 60_000);
 
   afterAll(async () => {
-    admin?.close();
-    await etcd?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await standalone?.close();
   });
 
   afterEach(async () => {

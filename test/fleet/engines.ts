@@ -1,5 +1,6 @@
 // Fleet test set-up: one nats-server and one etcd per test file (data on /dev/shm), a packed repository, tokens.
 import { randomBytes } from 'node:crypto';
+import { Etcd3 } from 'etcd3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
@@ -107,6 +108,21 @@ export function fleetRpcs(engines: () => FleetEngines, fleet: () => LocalFleet):
     },
     close() {
       for (const r of made.splice(0)) r.close();
+    },
+  };
+}
+
+/** One etcd for a test file that drives the coordinator's parts by hand (no NATS, no hosts), with an admin client. */
+export async function startStandaloneEtcd(name: string): Promise<{ etcd: LocalServer; admin: Etcd3; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', `wa-${name}-`));
+  const etcd = await startEtcd({ dir: join(dir, 'etcd') });
+  const admin = new Etcd3({ hosts: etcd.url });
+  return {
+    etcd, admin,
+    async close() {
+      admin.close();
+      await etcd.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,22 +1,20 @@
 // Policy ticks on the coordinator, on a real etcd with hand-driven clocks (docs/fleet.md, policies): one tick written
 // once, also across a change of coordinator; late ticks within the grace only, missed ones never made up; a writer of
 // an ended term refused by etcd.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { Etcd3, type Watcher } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { createScheduler } from '../../src/common/scheduler.js';
 import { Coordinator } from '../../src/fleet/coordinator/coordinator.js';
 import { FencedWriter } from '../../src/fleet/coordinator/fenced.js';
-import { findBinary, startEtcd, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { findBinary, type LocalServer } from '../../src/fleet/engines/local-servers.js';
 import { fleetKeys, type FleetKeys } from '../../src/fleet/keys.js';
 import type { PolicyRegistration } from '../../src/fleet/policies/tick.js';
 import { PolicyTicker } from '../../src/fleet/policies/ticker.js';
 import { HostLeases } from '../../src/fleet/registry/leases.js';
 import type { PolicyTick } from '../../src/ops/policies/ports.js';
 import { ManualClock } from '../helpers/clock.js';
-import { until } from './engines.js';
+import { startStandaloneEtcd, until } from './engines.js';
 
 const LEASE_TTL = 3000;
 const GRACE = 2 * LEASE_TTL;
@@ -38,7 +36,7 @@ interface Candidate {
 }
 
 describe.skipIf(skip !== undefined)('policy ticks on the coordinator', () => {
-  let dir: string;
+  let standalone: Awaited<ReturnType<typeof startStandaloneEtcd>> | undefined;
   let etcd: LocalServer;
   let admin: Etcd3;
   let keys: FleetKeys;
@@ -49,15 +47,12 @@ describe.skipIf(skip !== undefined)('policy ticks on the coordinator', () => {
   let written: Array<{ policy: string } & PolicyTick> = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', 'wa-policy-ticks-'));
-    etcd = await startEtcd({ dir: join(dir, 'etcd') });
-    admin = new Etcd3({ hosts: etcd.url });
+    standalone = await startStandaloneEtcd('policy-ticks');
+    ({ etcd, admin } = standalone);
   }, 60_000);
 
   afterAll(async () => {
-    admin?.close();
-    await etcd?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await standalone?.close();
   });
 
   afterEach(async () => {
