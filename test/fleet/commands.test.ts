@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, headers } from '@nats-io/transport-node';
 import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
 import type { Event } from '../../src/proto/types.js';
+import { connectRouter } from '../../src/sdk/client.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
 
@@ -79,6 +80,29 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
     const conflict = await send(client('host-c'), 'TICK', { other: true }, { uuid, target: 'tests-counter-1' });
     expect(conflict.status).toBe('INVALID');
     expect(conflict.error).toMatch(/^UUID_CONFLICT: /);
+  });
+
+  it('claims no uuid the streaming client made to match replies; claims one the caller gave, replayed elsewhere', async () => {
+    const claims = async (): Promise<number> => {
+      const metrics = await (await fetch(`http://${fleet.host('host-a').ops}/metrics`)).text();
+      return Number(/worker_admin_fleet_claims_total\{result="won"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    };
+    const stream = connectRouter({ address: fleet.host('host-a').router, token: engines.tokens.client });
+    try {
+      const before = await claims();
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => stream.send('ECHO', { i })));
+      expect(replies.map((r) => r.status)).toEqual(replies.map(() => 'SUCCESS'));
+      expect(replies.map((r) => (r.payload as { i?: number }).i)).toEqual(replies.map((_, i) => i));
+      expect(await claims()).toBe(before);
+      const uuid = randomUUID();
+      const given = await stream.send('TICK', {}, { uuid, target: 'tests-counter-1' });
+      expect(given.status).toBe('SUCCESS');
+      expect(await claims()).toBe(before + 1);
+      const again = await send(client('host-c'), 'TICK', {}, { uuid, target: 'tests-counter-1' });
+      expect(again.payload).toBe(given.rawPayload);
+    } finally {
+      stream.close();
+    }
   });
 
   it('sends ADMIN_* to another host\'s admin with admin@HOST', async () => {
