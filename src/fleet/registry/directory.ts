@@ -68,6 +68,12 @@ export class HostDirectory {
     }
   }
 
+  /** True when every other host takes batch messages (events go to all of them). */
+  allTakeBatches(): boolean {
+    for (const known of this.hosts.values()) if (known.record.batching !== true) return false;
+    return true;
+  }
+
   /** `type/product` of every other host's product declaring `command`. */
   productsDeclaring(command: string): Set<string> {
     const products = new Set<string>();

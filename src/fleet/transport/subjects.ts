@@ -7,8 +7,12 @@ export interface Subjects {
   commands(host: string): string;
   /** Where answers for commands sent by `host`'s process `inbox` arrive (append `.ID`). */
   inboxBase(host: string, inbox: string): string;
-  /** Every event published on any host. */
+  /** Every event published on any host, one message each (to and from hosts that predate batches). */
   readonly events: string;
+  /** Batches of events of `topic` (a host subscribes to the topics its watchers and workers want). */
+  topic(topic: string): string;
+  /** Batches of events of every topic. */
+  readonly allTopics: string;
   /** Every host's sign of life. */
   readonly heartbeat: string;
 }
@@ -20,6 +24,9 @@ export function subjects(prefix: string): Subjects {
     commands: (host) => `${base}.host.${host}.cmd`,
     inboxBase: (host, inbox) => `${base}.inbox.${host}.${inbox}`,
     events: `${base}.events`,
+    // a topic may hold dots (token separators): `~` never occurs in one
+    topic: (topic) => `${base}.topic.${topic.replaceAll('.', '~')}`,
+    allTopics: `${base}.topic.>`,
     heartbeat: `${base}.heartbeat`,
   };
 }
