@@ -3,13 +3,15 @@
 // answer message received carries.
 import type { Msg, MsgHdrs } from '@nats-io/transport-node';
 import type { Reply } from '../../proto/types.js';
-import { BATCH_HEADER, batchEntry, decodeBatch, encodeBatch, entryBound, type BatchEntry } from './batch-codec.js';
+import { batchEntry, decodeBatch, encodeBatch, entryBound, type BatchEntry } from './batch-codec.js';
 import { answerFields, answerOf, envelopeOf, waHeader, type Answer, type CommandEnvelope, type HostRef } from './envelope.js';
 import { PROTOCOL } from './subjects.js';
 import { TurnBatcher, type Turn } from './turn-batcher.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** The end of the subject of a batch of answers (after the requester's inbox). */
+const ANSWER_BATCH = '.batch.answers';
 /** Answers kept while disconnected, sent again after the reconnect (nats.js discards what it buffered). */
 const OUTBOX_LIMIT = 10_000;
 
@@ -22,14 +24,14 @@ interface AnswerLink {
   limits(): { maxPayload: number; entries: number };
   self(): HostRef;
   /** Publishes now (a failure is logged). */
-  publish(subject: string, data: Uint8Array, headers: MsgHdrs): void;
+  publish(subject: string, data: Uint8Array, headers: MsgHdrs | undefined): void;
   /** Whether a single message fits the server's max_payload. */
   fits(headers: MsgHdrs, data: Uint8Array): boolean;
   now(): number;
 }
 
 export class AnswerSender {
-  private outbox: Array<{ subject: string; headers: MsgHdrs; data: Uint8Array; until: number }> = [];
+  private outbox: Array<{ subject: string; headers: MsgHdrs | undefined; data: Uint8Array; until: number }> = [];
   /** By the requester's inbox; `until`: the latest deadline of its answers (kept that long while disconnected). */
   private readonly batches: TurnBatcher<{ subject: string; until: number }>;
 
@@ -55,7 +57,7 @@ export class AnswerSender {
     if (entryBound(entry) > this.link.limits().entries && answer.kind === 'reply') {
       entry = batchEntry(answerFields(envelope.id, { kind: 'reply', reply: this.tooLarge(answer.reply) }), '');
     }
-    const to = this.batches.add(inbox, () => ({ subject: `${inbox}.answers`, until: 0 }), entry);
+    const to = this.batches.add(inbox, () => ({ subject: `${inbox}${ANSWER_BATCH}`, until: 0 }), entry);
     to.until = Math.max(to.until, this.link.now() + envelope.ttlMs);
   }
 
@@ -74,7 +76,7 @@ export class AnswerSender {
 
   private sendBatch(subject: string, entries: BatchEntry[], until: number): void {
     const body = encodeBatch(JSON.stringify({ v: PROTOCOL, from: this.link.self() }), entries);
-    this.publish(subject, waHeader(BATCH_HEADER), encoder.encode(body), until);
+    this.publish(subject, undefined, encoder.encode(body), until);
   }
 
   private tooLarge(reply: Reply): Reply {
@@ -82,7 +84,7 @@ export class AnswerSender {
     return { ...reply, status: 'FAIL', payload: '', error: `PAYLOAD_TOO_LARGE: the reply is ${bytes} bytes: more than the fleet transport carries (max_payload ${this.link.limits().maxPayload})` };
   }
 
-  private publish(subject: string, headers: MsgHdrs, data: Uint8Array, until: number): void {
+  private publish(subject: string, headers: MsgHdrs | undefined, data: Uint8Array, until: number): void {
     if (!this.link.linkUp()) {
       if (this.outbox.length < OUTBOX_LIMIT) this.outbox.push({ subject, headers, data, until });
       return;
@@ -93,9 +95,9 @@ export class AnswerSender {
 
 /** The answers an answer message carries, by command id (`id`: the last token of its subject, for a single one). */
 export function receivedAnswers(msg: Msg, id: string): { answers: Array<[string, Answer]>; refused: number } {
-  const envelope = envelopeOf(msg);
   const answers: Array<[string, Answer]> = [];
-  if (envelope?.['batch'] !== true) {
+  if (!msg.subject.endsWith(ANSWER_BATCH)) {
+    const envelope = envelopeOf(msg);
     const answer = envelope?.['v'] === PROTOCOL ? answerOf(envelope, decoder.decode(msg.data)) : undefined;
     if (answer) answers.push([id, answer]);
     return { answers, refused: answer ? 0 : 1 };

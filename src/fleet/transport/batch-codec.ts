@@ -1,9 +1,7 @@
-// The body of a batch message (docs/fleet.md, batches): the JSON of `{v, from, …, items}`, each item with its payload's
-// length `n` in UTF-16 code units, a newline, then the payloads one after another. The payloads are never re-encoded
-// into JSON, and the length survives UTF-8 (a lone surrogate becomes U+FFFD, one unit too).
-
-/** Marks a batch message: the value of its `wa` header. */
-export const BATCH_HEADER = '{"v":1,"batch":true}';
+// The body of a batch message (docs/fleet.md, batches), which has no headers (its subject says it is a batch): the JSON
+// of `{v, from, …, items}`, each item with its payload's length `n` in UTF-16 code units, a newline, then the payloads
+// one after another. The payloads are never re-encoded into JSON, and the length survives UTF-8 (a lone surrogate
+// becomes U+FFFD, one unit too).
 
 /** One item as the sender gathers it: its JSON (with `n`), its payload, and for a command its message id. */
 export interface BatchEntry {

@@ -4,7 +4,7 @@
 import type { Msg, MsgHdrs } from '@nats-io/transport-node';
 import type { Logger } from '../../common/log.js';
 import type { Event } from '../../proto/types.js';
-import { BATCH_HEADER, batchEntry, decodeBatch, encodeBatch, entryBound, type BatchEntry } from './batch-codec.js';
+import { batchEntry, decodeBatch, encodeBatch, entryBound, type BatchEntry } from './batch-codec.js';
 import { envelopeOf, waHeader, type HostRef } from './envelope.js';
 import { PROTOCOL, type Subjects } from './subjects.js';
 import { TurnBatcher, type Turn } from './turn-batcher.js';
@@ -25,7 +25,7 @@ interface EventLink {
   /** The subject of one event each, and of a topic's batches. */
   subjects: Pick<Subjects, 'events' | 'topic'>;
   /** Publishes now (a failure is logged). */
-  publish(subject: string, data: Uint8Array, headers: MsgHdrs): void;
+  publish(subject: string, data: Uint8Array, headers: MsgHdrs | undefined): void;
   /** Whether a single message fits the server's max_payload. */
   fits(headers: MsgHdrs, data: Uint8Array): boolean;
 }
@@ -63,7 +63,7 @@ export class EventSender {
 
   private sendBatch(subject: string, entries: BatchEntry[]): void {
     if (!this.link.linkUp()) return; // as for a single event: none is sent while the link is down
-    this.link.publish(subject, encoder.encode(encodeBatch(JSON.stringify({ v: PROTOCOL, from: this.link.self() }), entries)), waHeader(BATCH_HEADER));
+    this.link.publish(subject, encoder.encode(encodeBatch(JSON.stringify({ v: PROTOCOL, from: this.link.self() }), entries)), undefined);
   }
 
   private tooLarge(event: Event): void {
@@ -71,14 +71,13 @@ export class EventSender {
   }
 }
 
-/** The host and events a message on the events or a topic's subject carries (`refused`: items not understood), or undefined. */
-export function receivedEvents(msg: Msg): { from: HostRef; events: Event[]; refused: number } | undefined {
-  const envelope = envelopeOf(msg);
-  const batch = envelope?.['batch'] === true ? decodeBatch(decoder.decode(msg.data)) : undefined;
-  const fields = envelope?.['batch'] === true ? batch?.head : envelope;
+/** The host and events a message carries: one event (the events subject) or a `batch` (a topic's subject), or undefined. */
+export function receivedEvents(msg: Msg, batch: boolean): { from: HostRef; events: Event[]; refused: number } | undefined {
+  const decoded = batch ? decodeBatch(decoder.decode(msg.data)) : undefined;
+  const fields = batch ? decoded?.head : envelopeOf(msg);
   const from = fields?.['from'] as HostRef | undefined;
   if (!fields || fields['v'] !== PROTOCOL || typeof from !== 'object' || from === null || typeof from.host !== 'string') return undefined;
-  const items = batch ? batch.items : [{ item: fields, payload: decoder.decode(msg.data) }];
+  const items = decoded ? decoded.items : [{ item: fields, payload: decoder.decode(msg.data) }];
   const events: Event[] = [];
   let refused = 0;
   for (const { item, payload } of items) {

@@ -7,7 +7,7 @@ import type { Logger } from '../../common/log.js';
 import type { Event } from '../../proto/types.js';
 import type { EventInterest } from '../../router/events-hub.js';
 import { MIN_MAX_PAYLOAD } from '../engines/nats.js';
-import { BATCH_HEADER, batchEntry, decodeBatch, encodeBatch, entryBound, type BatchEntry } from './batch-codec.js';
+import { batchEntry, decodeBatch, encodeBatch, entryBound, type BatchEntry } from './batch-codec.js';
 import { envelopeOf, isCommandEnvelope, waHeader, type Answer, type CommandEnvelope, type HostRef } from './envelope.js';
 import { PROTOCOL, subjects, type Subjects } from './subjects.js';
 import { Turn, TurnBatcher } from './turn-batcher.js';
@@ -45,7 +45,8 @@ export class NatsTransport {
   private readonly subscriptions: Subscription[] = [];
   private connected = true;
   private maxPayload: number;
-  private commandSub: Subscription | undefined;
+  /** Commands one each and in batches: unsubscribed when the host leaves. */
+  private commandSubs: Subscription[] = [];
   private readonly commandBatches: TurnBatcher<HostRef>;
   private readonly answers: AnswerSender;
   private readonly events: EventSender;
@@ -97,14 +98,17 @@ export class NatsTransport {
   async start(handlers: TransportHandlers): Promise<void> {
     const { host } = this.self();
     this.handlers = handlers;
-    this.commandSub = this.nc.subscribe(this.subjects.commands(host), { callback: (_e, msg) => this.onCommand(msg, handlers) });
+    this.commandSubs = [
+      this.nc.subscribe(this.subjects.commands(host), { callback: (_e, msg) => this.onCommand(msg, handlers) }),
+      this.nc.subscribe(this.subjects.commandBatches(host), { callback: (_e, msg) => this.onCommandBatch(msg, handlers) }),
+    ];
     this.subscriptions.push(
-      this.commandSub,
+      ...this.commandSubs,
       this.nc.subscribe(`${this.ownInbox()}.>`, { callback: (_e, msg) => this.onAnswer(msg, handlers) }),
-      this.nc.subscribe(this.subjects.events, { callback: (_e, msg) => this.onEvent(msg, handlers) }),
+      this.nc.subscribe(this.subjects.events, { callback: (_e, msg) => this.onEvent(msg, false, handlers) }),
       this.nc.subscribe(this.subjects.heartbeat, { callback: (_e, msg) => this.onHeartbeat(msg, handlers) }),
     );
-    this.topics = new TopicSubscriptions(this.nc, this.subjects, (msg) => this.onEvent(msg, handlers), this.now);
+    this.topics = new TopicSubscriptions(this.nc, this.subjects, (msg) => this.onEvent(msg, true, handlers), this.now);
     await this.nc.flush();
     void this.followStatus(handlers);
   }
@@ -150,7 +154,7 @@ export class NatsTransport {
 
   /** Stops taking commands (a leaving host): late senders get "no responders" and send elsewhere. */
   async stopCommands(): Promise<void> {
-    this.commandSub?.unsubscribe();
+    for (const sub of this.commandSubs) sub.unsubscribe();
     await this.nc.flush().catch(() => undefined);
   }
 
@@ -166,9 +170,9 @@ export class NatsTransport {
   }
 
   /** Publishes from a batch flush (after this turn): an error here would be nobody's to catch. */
-  private publishLater(subject: string, data: Uint8Array, options: { headers: MsgHdrs; reply?: string }): boolean {
+  private publishLater(subject: string, data: Uint8Array, options: { headers?: MsgHdrs | undefined; reply?: string }): boolean {
     try {
-      this.nc.publish(subject, data, options);
+      this.nc.publish(subject, data, options.headers === undefined ? (options.reply === undefined ? undefined : { reply: options.reply }) : options);
       return true;
     } catch (error) {
       this.logger.warn({ err: error, subject }, 'fleet batch not published');
@@ -197,7 +201,7 @@ export class NatsTransport {
     const ids = entries.map((e) => e.id ?? '');
     this.sentBatches.set(seq, { ids, at: now });
     const body = encodeBatch(JSON.stringify({ v: PROTOCOL, from: this.self(), to }), entries);
-    if (this.publishLater(this.subjects.commands(to.host), encoder.encode(body), { headers: waHeader(BATCH_HEADER), reply: `${this.ownInbox()}.batch.${seq}` })) return;
+    if (this.publishLater(this.subjects.commandBatches(to.host), encoder.encode(body), { reply: `${this.ownInbox()}.batch.${seq}` })) return;
     // not sent, so never run: as a "no responders", each goes elsewhere
     this.sentBatches.delete(seq);
     for (const id of ids) this.handlers?.answer(id, undefined);
@@ -210,22 +214,18 @@ export class NatsTransport {
       this.refused += 1;
       return;
     }
-    if (envelope['batch'] === true) {
-      this.onCommandBatch(msg, reply, handlers);
-      return;
-    }
     this.takeCommand(envelope as Partial<CommandEnvelope>, decoder.decode(msg.data), (a) => this.answers.alone(reply, envelope as unknown as CommandEnvelope, a), handlers);
   }
 
   /** Every command of a batch, its answer batched back to the requester's inbox. */
-  private onCommandBatch(msg: Msg, reply: string, handlers: TransportHandlers): void {
+  private onCommandBatch(msg: Msg, handlers: TransportHandlers): void {
     const batch = decodeBatch(decoder.decode(msg.data));
-    const cut = reply.lastIndexOf('.batch.');
+    const cut = msg.reply?.lastIndexOf('.batch.') ?? -1;
     if (!batch || cut < 0) {
       this.refused += 1;
       return;
     }
-    const inbox = reply.slice(0, cut);
+    const inbox = msg.reply!.slice(0, cut);
     const { v, from, to } = batch.head as Partial<CommandEnvelope>;
     for (const { item, payload } of batch.items) {
       const envelope = { ...(item as Partial<CommandEnvelope>), v, from, to } as Partial<CommandEnvelope>;
@@ -259,8 +259,8 @@ export class NatsTransport {
     for (const [id, answer] of received.answers) handlers.answer(id, answer);
   }
 
-  private onEvent(msg: Msg, handlers: TransportHandlers): void {
-    const received = receivedEvents(msg);
+  private onEvent(msg: Msg, batch: boolean, handlers: TransportHandlers): void {
+    const received = receivedEvents(msg, batch);
     if (!received) {
       this.refused += 1;
       return;
