@@ -7,13 +7,13 @@
 // (b) ECHO served on the receiving host in fleet mode with client-supplied uuids (so claimed in etcd) against the same
 //     host without a fleet section (uuids too, its own replay cache only).
 // Run alone: `node bench/fleet.mjs [--quick]` (needs `npm run build`); skipped with the reason without nats-server/etcd.
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnReady, stopProcess } from './lib/children.mjs';
+import { spawnReady } from './lib/children.mjs';
 import { describe, interleaved } from './lib/compare.mjs';
+import { startPlainHost, warmEcho } from './lib/hosts.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
 import { recordedPids } from './lib/stack.mjs';
 import { round } from './lib/stats.mjs';
@@ -25,46 +25,6 @@ const LOCAL_GOAL = 0.8;
 const PAYLOAD = { text: 'hello', n: 42 };
 const PAYLOAD_TEXT = JSON.stringify(PAYLOAD);
 const ECHO = [{ type: 'utils', product: 'echo', versions: ['^1'], config: { greeting: 'hello' } }];
-
-/** A host without a fleet section: `up --config` on the same shared repository, tokens given, echo running. */
-async function plainHost(dir, repositoryUrl, tokens) {
-  const stateDir = join(dir, 'plain');
-  mkdirSync(stateDir, { recursive: true });
-  const configFile = join(stateDir, 'host.yaml');
-  writeFileSync(configFile, `${JSON.stringify({
-    stateDir, mode: 'development', router: { address: `unix:${join(stateDir, 'router.sock')}` },
-    repository: { url: repositoryUrl, retries: 1 }, ops: { listen: '127.0.0.1:0' }, connectors: ECHO,
-  }, null, 2)}\n`);
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? stateDir, WORKER_ADMIN_TOKEN: tokens.admin, WORKER_ADMIN_CLIENT_TOKEN: tokens.client, WORKER_ADMIN_LOG_LEVEL: 'warn' };
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'worker-admin.js'), 'up', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const stop = () => stopProcess(proc, 'SIGTERM', 20_000);
-  try {
-    await new Promise((resolve, reject) => {
-      let out = '';
-      proc.stdout.on('data', (c) => {
-        out += c;
-        if (/^ready:/m.test(out)) resolve();
-      });
-      proc.once('exit', (code) => reject(new Error(`the host without a fleet exited (${code}) before it was ready`)));
-    });
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  const { router } = JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8'));
-  return { router, stop, pid: proc.pid };
-}
-
-/** Sends ECHO until it succeeds (the fleet's directory has seen the worker), at most 60 s. */
-async function warm(rpc, what) {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const reply = await rpc.sendCommand({ command: 'ECHO', payload: PAYLOAD_TEXT, timeout_ms: 10_000 }).catch((e) => ({ status: String(e) }));
-    if (reply.status === 'SUCCESS') return;
-    if (Date.now() > deadline) throw new Error(`${what} did not serve ECHO within 60 s (${reply.status})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Rows {name, value, unit, baseline, ratio, goal, met, note}. */
 export async function runFleetBench({ quick = false } = {}) {
@@ -98,7 +58,7 @@ export async function runFleetBench({ quick = false } = {}) {
       hosts: [{ name: 'host-a' }, { name: 'host-b', connectors: ECHO }],
     });
     stops.push(() => fleet.close());
-    const plain = await plainHost(dir, fleet.repository.url, tokens);
+    const plain = await startPlainHost({ stateDir: join(dir, 'plain'), tokens, connectorsDir: join(ROOT, 'connectors'), connectors: ECHO });
     stops.push(plain.stop);
     const rpc = (address) => {
       const r = createRouterRpc({ address, token: tokens.client });
@@ -109,9 +69,9 @@ export async function runFleetBench({ quick = false } = {}) {
     const onA = rpc(hostA.router);
     const onB = rpc(hostB.router);
     const onPlain = rpc(plain.router);
-    await warm(onA, 'host-a (worker on host-b)');
-    await warm(onB, 'host-b');
-    await warm(onPlain, 'the host without a fleet');
+    await warmEcho(onA, 'host-a (worker on host-b)', PAYLOAD_TEXT);
+    await warmEcho(onB, 'host-b', PAYLOAD_TEXT);
+    await warmEcho(onPlain, 'the host without a fleet', PAYLOAD_TEXT);
     const bare = await spawnReady(process.execPath, [join(ROOT, 'bench', 'lib', 'nats-responder.mjs')], { stopSignal: 'SIGKILL', env: { PATH: process.env.PATH ?? '', BENCH_NATS: nats.url } });
     stops.push(() => bare.stop());
     const nc = await connect({ servers: nats.url, noEcho: true });
@@ -131,7 +91,7 @@ export async function runFleetBench({ quick = false } = {}) {
       return reply.status === 'SUCCESS';
     };
     const [workerB] = recordedPids(hostB.stateDir);
-    const [workerPlain] = recordedPids(join(dir, 'plain'));
+    const [workerPlain] = recordedPids(plain.stateDir);
     const crossPids = [['host-a', hostA.pid], ['nats-server', nats.pid], ['host-b', hostB.pid], ['worker', workerB], ['etcd', etcd.pid]];
     const sides = [
       { name: 'nats', call: natsCall, pids: [['nats-server', nats.pid], ['responder', bare.proc.pid]] },

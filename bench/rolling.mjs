@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { openLoop } from './lib/load.mjs';
+import { openLoop, tally } from './lib/load.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
 import { startPm2 } from './lib/pm2.mjs';
 import { startStackProcess } from './lib/stack.mjs';
@@ -39,30 +39,6 @@ async function runPm2Echo() {
   };
   process.on('SIGINT', shutdown);
   process.on('message', (m) => m === 'shutdown' && shutdown());
-}
-
-/** Counts replies by outcome: SUCCESS, another status (failed), or no Reply at all (lost: a gRPC error). */
-function tally() {
-  const t = { sent: 0, success: 0, failed: 0, lost: 0, statuses: {}, workers: {} };
-  return {
-    t,
-    call(send) {
-      t.sent += 1;
-      return send().then((reply) => {
-        t.workers[reply.worker] = (t.workers[reply.worker] ?? 0) + 1;
-        if (reply.status === 'SUCCESS') t.success += 1;
-        else {
-          t.failed += 1;
-          t.statuses[reply.status] = (t.statuses[reply.status] ?? 0) + 1;
-        }
-        return reply.status === 'SUCCESS';
-      }, (error) => {
-        t.lost += 1;
-        t.statuses[`grpc ${error.code ?? error.message}`] = (t.statuses[`grpc ${error.code ?? error.message}`] ?? 0) + 1;
-        return false;
-      });
-    },
-  };
 }
 
 /** Runs the load at RATE for loadMs, fires `update()` after updateAtMs; returns the tally, the update's ms, the latencies. */
@@ -105,6 +81,7 @@ export async function measureUpdateWindows({ updates, rate = RATE, profileDir })
   const stack = await startStackProcess({ connectorsDir: [join(ROOT, 'connectors')], timeouts: { drain: `${GRACE_MS}ms` } });
   const phases = [];
   let watch;
+  let stop = false; // also in the finally: a failed update must not leave the load sending to a stopped stack
   try {
     const started = await stack.send('ADMIN_START_WORKER', { product: 'utils/echo', version: '1.0', params: { greeting: 'bench' } });
     if (started.status !== 'SUCCESS') throw new Error(`bench rolling: start failed: ${started.error}`);
@@ -115,7 +92,6 @@ export async function measureUpdateWindows({ updates, rate = RATE, profileDir })
     watch.on('error', () => undefined);
     const samples = [];
     const counts = tally();
-    let stop = false;
     const load = (async () => {
       const t0 = performance.now();
       let sent = 0;
@@ -150,6 +126,7 @@ export async function measureUpdateWindows({ updates, rate = RATE, profileDir })
     const before = inWindows(1);
     return { ...counts.t, during, before, windows, phases: phaseLatencies(samples, phases, windows) };
   } finally {
+    stop = true;
     watch?.cancel();
     await stack.stop();
   }

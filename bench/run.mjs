@@ -21,6 +21,7 @@ const BENCHES = [
   { id: 'rolling', file: 'rolling.mjs', fn: 'runRollingBench', what: 'rolling update under 1,000 commands/s vs PM2 cluster-mode reload' },
   { id: 'flood', file: 'flood.mjs', fn: 'runFloodBench', what: 'flood: admin RSS and echo throughput beside a worker flooding stdout' },
   { id: 'fleet', file: 'fleet.mjs', fn: 'runFleetBench', what: 'fleet: cross-host commands vs bare NATS request-reply; local traffic with uuids vs a single host' },
+  { id: 'fleet-rollout', file: 'fleet-rollout.mjs', fn: 'runFleetRolloutBench', what: 'fleet rollout of 30 instances over 3 hosts vs 3 single-host ADMIN_UPDATEs in parallel, under load' },
 ];
 
 // Goals the issue sets that a bench's own rows leave open: router p99 ≤ 2× bare (its latency ratio is bare / router).

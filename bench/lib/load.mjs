@@ -1,4 +1,4 @@
-// Load generators: a closed loop (N calls always in flight) and an open loop (a fixed rate, whatever the replies do).
+// Load generators: a closed loop (N calls always in flight) and an open loop (a fixed rate, whatever the replies do); a tally of replies.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { percentile } from './stats.mjs';
 
@@ -50,4 +50,29 @@ export async function openLoop({ call, rate, durationMs, tickMs = 10 }) {
   await Promise.all(pending);
   latencies.sort((a, b) => a - b);
   return { sent, failures, lateMs, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** Counts replies by outcome: SUCCESS, another status (failed, by status and code), or no Reply at all (lost: a gRPC error); by worker. */
+export function tally() {
+  const t = { sent: 0, success: 0, failed: 0, lost: 0, statuses: {}, workers: {} };
+  return {
+    t,
+    call(send) {
+      t.sent += 1;
+      return send().then((reply) => {
+        t.workers[reply.worker] = (t.workers[reply.worker] ?? 0) + 1;
+        if (reply.status === 'SUCCESS') t.success += 1;
+        else {
+          t.failed += 1;
+          const key = reply.error ? `${reply.status} ${reply.error.split(':')[0]}` : reply.status;
+          t.statuses[key] = (t.statuses[key] ?? 0) + 1;
+        }
+        return reply.status === 'SUCCESS';
+      }, (error) => {
+        t.lost += 1;
+        t.statuses[`grpc ${error.code ?? error.message}`] = (t.statuses[`grpc ${error.code ?? error.message}`] ?? 0) + 1;
+        return false;
+      });
+    },
+  };
 }

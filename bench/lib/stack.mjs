@@ -84,8 +84,8 @@ export async function startStackProcess({ connectorsDir = [join(ROOT, 'connector
   };
 }
 
-// Kills the worker process groups the admin recorded in state.json (only while the pid is still that process).
-function reapRecorded(stateDir) {
+/** Kills the worker process groups the admin recorded in state.json (only while the pid is still that process). */
+export function reapRecorded(stateDir) {
   let state;
   try {
     state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8'));

@@ -21,11 +21,14 @@ export interface ScheduledTask {
 /** Runs tasks on plans; runs of one task never overlap (a slow run skips the times it covered). */
 export interface Scheduler {
   schedule(plan: Plan, task: () => Promise<void> | void): ScheduledTask;
+  /** The time on its clock (a task that asks which schedule time is due reads the clock its schedule runs on). */
+  now(): number;
 }
 
 /** A scheduler on `clock`: computes the next time, sleeps until it, runs, repeats. A task's error goes to `onError`. */
 export function createScheduler(clock: Clock = systemClock, onError: (error: unknown) => void = () => undefined): Scheduler {
   return {
+    now: () => clock.now(),
     schedule(plan, task) {
       const following = nextTimes(plan);
       const abort = new AbortController();

@@ -37,6 +37,8 @@ import { DesiredStore } from './desired/store.js';
 import { PrefixMirror } from './engines/prefix-mirror.js';
 import { fleetKeys, type FleetKeys } from './keys.js';
 import type { RolloutRecord } from './rollout/types.js';
+import { FleetPolicies } from './policies/registry.js';
+import { PolicyTicker } from './policies/ticker.js';
 
 export type HostState = 'JOINING' | 'LIVE' | 'CUT_OFF' | 'FENCED' | 'LEAVING' | 'LEFT';
 
@@ -101,6 +103,8 @@ export class FleetHost {
   readonly outbound: Outbound;
   readonly claims: UuidClaims;
   readonly identifiers: IdentifierClaims;
+  /** This host's ops policies in the fleet: their names, and the ticks the coordinator writes for them. */
+  readonly policies: FleetPolicies;
   private inbound: Inbound | undefined;
   private port: RouterFleetPort | undefined;
   private leases: HostLeases | undefined;
@@ -148,6 +152,7 @@ export class FleetHost {
       isLost: (host, incarnation) => host !== config.host && this.directory.live(host)?.record.incarnation !== incarnation,
     }, logger.child({ component: 'fleet-claims' }), this.now);
     this.identifiers = new IdentifierClaims(etcd, config.prefix, config.host, () => this.leases, logger.child({ component: 'fleet-identifiers' }));
+    this.policies = new FleetPolicies({ etcd, keys: this.keys, host: config.host, leases: () => this.leases, logger: logger.child({ component: 'fleet-policies' }), now: this.now });
   }
 
   get incarnation(): string {
@@ -226,8 +231,7 @@ export class FleetHost {
           etcd: this.etcd, keys: this.keys, host: config.host, closing: closing.signal, now: this.now,
           // ADMIN_ROLLBACK keeps auto mode from undoing it: the product's override goes manual first
           setManual: async (ref, by) => {
-            const current = (await store.get()).overrides[`${ref.type}/${ref.product}`]?.update;
-            await store.setOverride(ref, { mode: 'manual', intervalMs: current?.intervalMs ?? 60_000, range: current?.range, at: undefined }, by, 'ADMIN_ROLLBACK');
+            await store.setManual(ref, by, 'ADMIN_ROLLBACK');
           },
         }),
         ...handlers,
@@ -257,6 +261,7 @@ export class FleetHost {
         startTimeoutMs: admin.config.timeouts.startMs, logger: logger.child({ component: 'fleet-rollout' }),
         poke: () => this.coordinator?.poke(),
       }),
+      policies: new PolicyTicker({ etcd: this.etcd, keys: this.keys, scheduler: admin.scheduler, graceMs: 2 * config.leaseTtlMs, logger: logger.child({ component: 'fleet-policies' }) }),
       logger: logger.child({ component: 'fleet-coordinator' }), now: this.now,
     });
     this.coordinator.start();
@@ -331,6 +336,7 @@ export class FleetHost {
         await this.converger?.resync();
         this.returning = false;
         await this.identifiers.reclaimAll();
+        await this.policies.reRegister();
         await this.coordinator?.reRegistered();
         await this.writeRecord();
         this.setState('LIVE');
@@ -517,6 +523,7 @@ export class FleetHost {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.writeTimer) clearTimeout(this.writeTimer);
     await this.coordinator?.close();
+    await this.policies.close();
     await this.converger?.close();
     await this.desired.close();
     await this.directory.close();

@@ -1,4 +1,4 @@
-// Every etcd key of the desired state, the coordinator, placement and rollouts (docs/fleet.md, etcd keys).
+// Every etcd key of the desired state, the coordinator, placement, rollouts and policies (docs/fleet.md, etcd keys).
 
 /** The keys under one fleet prefix (`K`). */
 export function fleetKeys(prefix: string) {
@@ -27,7 +27,10 @@ export function fleetKeys(prefix: string) {
     rolloutRequestsPrefix: `${prefix}/rollout-requests/`,
     rolloutControl: (type: string, name: string) => `${prefix}/rollout-control/${product(type, name)}`,
     rolloutControlPrefix: `${prefix}/rollout-control/`,
+    policies: (policy: string) => `${prefix}/policies/${policy}`,
+    policiesPrefix: `${prefix}/policies/`,
     ticks: (policy: string) => `${prefix}/ticks/${policy}`,
+    ticksPrefix: `${prefix}/ticks/`,
     hosts: (host: string) => `${prefix}/hosts/${host}`,
     seen: (host: string) => `${prefix}/seen/${host}`,
     hostsPrefix: `${prefix}/hosts/`,

@@ -16,6 +16,7 @@ import { OpsMetrics } from './metrics/metrics.js';
 import type { OtelExport } from './metrics/otel-export.js';
 import { adminPolicyInstances, adminPolicyStorage } from './policies/admin-ports.js';
 import { PolicyManager } from './policies/manager.js';
+import type { PolicyFleet } from './policies/ports.js';
 import { SeriesRecorder } from './series/recorder.js';
 import { createOpsServer } from './server.js';
 import { parseJsonOrNull } from '../sdk/messages.js';
@@ -38,6 +39,8 @@ export interface OpsOptions {
   updates?: UpdateModeSource;
   /** What this host knows of its fleet (GET /api/v1/fleet); absent or undefined: not in a fleet. */
   fleet?: () => Promise<unknown>;
+  /** In a fleet: resolves once the host joined; the policies are restored and taken only then (docs/fleet.md, policies). */
+  policyFleet?: Promise<PolicyFleet | undefined>;
   logger?: Logger;
   /** Time between two samples of the charts (default 5 s); the window is always 15 minutes. */
   seriesStepMs?: number;
@@ -80,6 +83,7 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
       commandTimeoutMs: config.timeouts.commandMs, dryRunDir: config.dryRunDir,
     },
     onRun: (spec, run) => metrics.policyRun(spec.name, run.status),
+    ...(options.policyFleet ? { fleet: options.policyFleet } : {}),
   });
   const ctx: OpsContext = {
     version: VERSION, startedAt: clock.now(), now: () => clock.now(),
@@ -104,10 +108,10 @@ export async function startOps(options: OpsOptions): Promise<RunningOps> {
   return {
     address, metrics, policies, restored,
     close: () => (closing ??= (async () => {
-      await restored;
       clearInterval(sampling);
       feed.close();
-      await policies.close();
+      await policies.close(); // first: a restore still waiting for the fleet stops waiting
+      await restored;
       try {
         await closeServer(server);
       } finally {

@@ -19,6 +19,7 @@ import { startRouter, type RunningRouter } from '../router/server.js';
 import { connectorsWithoutRuntime, type SkippedConnector } from './runtimes.js';
 import { OpsMetrics } from '../ops/metrics/metrics.js';
 import { startOps, type OpsOptions, type RunningOps } from '../ops/ops.js';
+import type { PolicyFleet } from '../ops/policies/ports.js';
 
 export interface StackOptions {
   config: AdminConfig;
@@ -114,9 +115,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     closers.unshift(() => admin.close());
     // a re-published version's keys and pivot replace what the router's store kept from its previous bytes
     for (const ref of packed?.republished ?? []) await refreshVersionConfiguration(ref, { rpc: admin.link.rpc, repository: admin.context.repository, logger });
+    // in a fleet the policies wait for the host to join: their names are fleet-wide, their ticks the coordinator's
+    let joined: (policies: PolicyFleet) => void = () => undefined;
+    const policyFleet = config.fleet ? new Promise<PolicyFleet>((resolve) => { joined = resolve; }) : undefined;
     const ops = await startOps({
       admin, config: adminConfig, adminToken, metrics, logger: logger.child({ component: 'ops' }), ...options.ops,
       fleet: () => (fleet ? fleet.status() : Promise.resolve(undefined)),
+      ...(policyFleet ? { policyFleet } : {}),
     });
     closers.unshift(() => ops.close());
     if (config.fleet) {
@@ -128,6 +133,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       const host = fleet;
       admin.registry.useClaims(host.identifiers);
       await host.attachAdmin(admin, env);
+      joined(host.policies);
       const { registerFleetMetrics } = await import('../fleet/metrics.js');
       registerFleetMetrics(metrics.registry, host);
       // SIGTERM: leave first (nothing new from other hosts, theirs finished), then drain; the leases go last

@@ -1,9 +1,6 @@
 // `worker-admin fleet update` and `fleet rollout` as a user runs them: the CLI → a real router → an admin connection
 // answering with the fleet's rollout handlers (the real dispatch) → etcd, where the coordinator's real passes (run
 // here, hosts simulated by their reports) carry the rollout out.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminContext } from '../../src/admin/commands/context.js';
@@ -12,23 +9,15 @@ import { adminPivot } from '../../src/admin/pivot.js';
 import { RouterLink } from '../../src/admin/router-link.js';
 import { findBinary } from '../../src/fleet/engines/local-servers.js';
 import { rolloutHandlers } from '../../src/fleet/rollout/handlers.js';
-import { testEnv } from '../helpers/env.js';
+import { cliRunner, type CliRun } from '../helpers/cli.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
-import { REPO_ROOT } from '../helpers/workers.js';
 import { until } from '../fleet/engines.js';
 import { RolloutFleet, logger, startTestEtcd } from '../fleet/rollout-harness.js';
 
 const skip = (await findBinary('etcd')) ? undefined : 'fleet update CLI tests skipped: etcd not installed (apt-get install -y etcd-server)';
 if (skip) console.warn(skip);
 
-const BIN = join(REPO_ROOT, 'bin', 'worker-admin.js');
 const ECHO = Array.from({ length: 6 }, (_, i) => `utils-echo-1-${i + 1}`);
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe.skipIf(skip !== undefined)('worker-admin fleet update / fleet rollout', () => {
   let engine: Awaited<ReturnType<typeof startTestEtcd>>;
@@ -36,23 +25,9 @@ describe.skipIf(skip !== undefined)('worker-admin fleet update / fleet rollout',
   let router: TestRouter;
   let link: RouterLink;
   let fleet: RolloutFleet;
-  const children = new Set<ChildProcess>();
   const closing = new AbortController();
-
-  function cli(args: string[]): Promise<CliRun> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [BIN, 'fleet', ...args, '--router', router.address, '--token', router.adminToken], { cwd: tmpdir(), env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-      children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.on('close', (code) => {
-        children.delete(child);
-        resolve({ code, stdout, stderr });
-      });
-    });
-  }
+  const runner = cliRunner();
+  const cli = (args: string[]): Promise<CliRun> => runner.run(['fleet', ...args, '--router', router.address, '--token', router.adminToken]);
 
   const whilePassing = <T>(work: Promise<T>): Promise<T> => fleet.whilePassing(work, 25); // the CLI's request and the admin's watch get through
 
@@ -80,9 +55,7 @@ describe.skipIf(skip !== undefined)('worker-admin fleet update / fleet rollout',
     await link.start();
   }, 60_000);
 
-  afterEach(() => {
-    for (const child of children) child.kill('SIGKILL');
-  });
+  afterEach(() => runner.kill());
 
   afterAll(async () => {
     closing.abort();

@@ -112,6 +112,22 @@ describe.skipIf(skip !== undefined)('desired-state store', () => {
     expect(await all(prefix)).toEqual({});
   });
 
+  it('setManual (ADMIN_ROLLBACK) switches the mode to manual and keeps the effective interval and range', async () => {
+    const { store: s, clock } = store();
+    const echo = { type: 'utils', product: 'echo' };
+    await s.apply(file('  - { type: utils, product: echo, update: { mode: auto, interval: 5m, range: "~1.2" } }\n'), opts());
+    clock.now += 1000;
+    // no override yet: the desired connector's own policy
+    expect(await s.setManual(echo, 'admin@host-a', 'ADMIN_ROLLBACK')).toEqual({ update: { mode: 'manual', intervalMs: 300_000, range: '~1.2', at: undefined }, by: 'admin@host-a', at: 1_001_000, reason: 'ADMIN_ROLLBACK' });
+    // an override in force: it, over the desired policy
+    await s.setOverride(echo, { mode: 'planned', intervalMs: 30_000, range: '^1', at: '03:00' }, 'admin@host-b', 'ADMIN_SET_UPDATE_MODE');
+    await s.setManual(echo, 'admin@host-c', 'ADMIN_ROLLBACK');
+    expect((await s.get()).overrides['utils/echo']).toEqual({ update: { mode: 'manual', intervalMs: 30_000, range: '^1' }, by: 'admin@host-c', at: 1_001_000, reason: 'ADMIN_ROLLBACK' });
+    const error = await s.setManual({ type: 'mail', product: 'smtp' }, 'x', 'ADMIN_ROLLBACK').catch((e: unknown) => e);
+    expect(isWorkerAdminError(error, 'NOT_FOUND')).toBe(true);
+    expect((await s.get()).overrides['mail/smtp']).toBeUndefined();
+  });
+
   it('reads again and retries once when another write lands between its read and its transaction, then refuses', async () => {
     const other = store();
     const interfering = new Etcd3({ hosts: etcd.url });

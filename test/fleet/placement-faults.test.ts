@@ -1,10 +1,11 @@
 // Placement under faults, with real host processes: a host SIGKILLed (its instances move after reassignAfter and it
 // does not bring them back), the coordinator SIGKILLed and frozen (another is elected; the frozen one cannot write),
-// `fleet drain` and SIGTERM under load (new READY before old drains, 0 failed). A sampler records every identifier seen
-// READY on two hosts at once: never after a loss (kill, freeze); during a hand-off only the moved identifiers, for the
-// moment between the new copy's READY and the old one's drain.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// `worker-admin fleet drain` / `fleet uncordon` run as the CLI, and SIGTERM, under load (new READY before old drains,
+// 0 failed). A sampler records every identifier seen READY on two hosts at once: never after a loss (kill, freeze);
+// during a hand-off only the moved identifiers, for the moment between the new copy's READY and the old one's drain.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
+import { cliRunner, type CliRun } from '../helpers/cli.js';
 import { fleetRpcs, fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
 import { runLoad, tally } from './load.js';
 
@@ -32,6 +33,7 @@ describe.skipIf(skip !== undefined)('placement under faults', () => {
   let fleet: LocalFleet;
   const rpcs = fleetRpcs(() => engines, () => fleet);
   const rpc = rpcs.rpc;
+  const runner = cliRunner();
   const view = async (host: string): Promise<FleetView | undefined> => {
     try {
       const res = await fetch(`http://${fleet.host(host).ops}/api/v1/fleet`, { signal: AbortSignal.timeout(2000) });
@@ -61,6 +63,9 @@ describe.skipIf(skip !== undefined)('placement under faults', () => {
     const now = [...(await readyHere()).values()].flat();
     expect(now.length).toBe(new Set(now).size);
   };
+  /** `worker-admin fleet ARGS` through `host`'s router with the admin token. */
+  const fleetCli = (host: string, ...args: string[]): Promise<CliRun> =>
+    runner.run(['fleet', ...args, '--router', fleet.host(host).router, '--token', engines.tokens.admin]);
   const coordinatorSeenBy = async (host: string): Promise<string | undefined> => (await view(host))?.coordinator?.host;
 
   // The sampler: every 250 ms, no identifier READY on two hosts' routers at once.
@@ -91,6 +96,8 @@ describe.skipIf(skip !== undefined)('placement under faults', () => {
       }
     })();
   }, 240_000);
+
+  afterEach(() => runner.kill());
 
   afterAll(async () => {
     sampling = false;
@@ -158,18 +165,20 @@ describe.skipIf(skip !== undefined)('placement under faults', () => {
     expect(doubles).toEqual([]);
   }, 300_000);
 
-  it('fleet drain moves a host\'s instances under load with no failed command, then uncordon', async () => {
+  it('`fleet drain HOST` moves its instances under load with no failed command, then `fleet uncordon HOST`', async () => {
     const load = runLoad(rpc('host-a'), () => ({ command: 'ECHO', product: 'utils/echo', payload: '{"x":1}', timeout_ms: 20_000 }), 6);
     await until(() => load.sent.filter((s) => s.reply?.status === 'SUCCESS').length >= 30, 60_000, 'load flows');
     const [drained, moving] = [...(await readyHere()).entries()].find(([, ids]) => ids.length > 0)!;
     doubles.length = 0;
-    const reply = await rpc('host-a', true).sendCommand({ command: 'ADMIN_FLEET_CORDON', payload: JSON.stringify({ host: drained, mode: 'drain' }), timeout_ms: 30_000 });
-    expect(reply.status, reply.error).toBe('SUCCESS');
+    const drain = await fleetCli('host-a', 'drain', drained);
+    expect(drain).toEqual({ code: 0, stdout: `${drained} draining: its instances move to other hosts (each drained here once its new copy is READY), nothing new is placed on it\n`, stderr: '' });
     await until(async () => ((await readyHere()).get(drained) ?? []).length === 0 && (await total()) === 5, 120_000, `${drained} drained, five instances elsewhere`);
     const sent = await load.stop();
     expect(tally(sent)).toEqual({ SUCCESS: sent.length });
-    const back = await rpc('host-a', true).sendCommand({ command: 'ADMIN_FLEET_CORDON', payload: JSON.stringify({ host: drained, mode: 'uncordon' }), timeout_ms: 30_000 });
-    expect(back.status, back.error).toBe('SUCCESS');
+    expect(await fleetCli('host-b', 'drain', drained)).toMatchObject({ code: 0, stdout: `${drained} was already draining\n` });
+    const back = await fleetCli('host-c', 'uncordon', drained);
+    expect(back).toEqual({ code: 0, stdout: `${drained} uncordoned: instances may be placed on it again\n`, stderr: '' });
+    expect(await fleetCli('host-a', 'uncordon', drained)).toMatchObject({ code: 0, stdout: `${drained} was not cordoned\n` });
     await expectOnlyHandOffs(moving);
   }, 240_000);
 

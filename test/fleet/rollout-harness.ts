@@ -191,13 +191,13 @@ export class RolloutFleet {
   /** Every simulated host converges to its assignments (a swap is instant) and reports. */
   async converge(): Promise<void> {
     for (const [host, incarnation] of this.incarnations) {
-      const text = await this.etcd.get(this.keys.assignments(host)).string();
-      const assigned = text === null ? [] : (JSON.parse(text) as HostAssignments).instances;
+      const kv = (await this.etcd.get(this.keys.assignments(host)).exec()).kvs[0];
+      const assigned = kv ? (JSON.parse(kv.value.toString()) as HostAssignments).instances : [];
       const mine = this.running.get(host) ?? new Map<string, InstanceReport>();
       for (const id of [...mine.keys()]) if (!assigned.some((a) => a.identifier === id)) mine.delete(id);
       for (const a of assigned) mine.set(a.identifier, this.swap(mine.get(a.identifier), a.identifier, a.version));
       this.running.set(host, mine);
-      const report: HostReport = { incarnation, at: this.now, instances: [...mine.values()] };
+      const report: HostReport = { incarnation, at: this.now, assignments: kv ? String(kv.mod_revision) : null, instances: [...mine.values()] };
       await this.etcd.put(this.keys.reports(host)).value(JSON.stringify(report));
     }
   }

@@ -5,6 +5,7 @@ import type { Etcd3 } from 'etcd3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { findBinary } from '../../src/fleet/engines/local-servers.js';
 import { isTerminal } from '../../src/fleet/rollout/machine.js';
+import type { HostReport } from '../../src/fleet/placement/types.js';
 import type { RolloutRecord, RolloutState } from '../../src/fleet/rollout/types.js';
 import { freshFleetEachTest, type RolloutFleet } from './rollout-harness.js';
 
@@ -177,6 +178,44 @@ describe.skipIf(skip !== undefined)('fleet rollout runner', () => {
     expect(aborted).toMatchObject({ state: 'ROLLED_BACK', cause: 'abort', reason: 'aborted by test', host: null });
     expect(await fleet.on('1.3')).toBe(6);
     expect(await fleet.runningVersion()).toMatchObject({ version: '1.3', failed: [] });
+  });
+
+  it('counts an instance put back only once its host read the assignment that did it, with no swap away in flight', async () => {
+    await fleet.request('q1', { version: '1.3', canary: 0, maxParallel: 2, minHealthyMs: 10_000 });
+    await fleet.pass();
+    await fleet.converge(); // the first batch READY on 1.3
+    await fleet.pass();
+    const [first, second] = ECHO as [string, string];
+    await fleet.control('abort');
+    await fleet.pass();
+    expect((await fleet.record())!.state).toBe('ROLLING_BACK');
+    const host = (await fleet.assignments()).get(second)!.host;
+    /** Rewrites `host`'s report: `second` READY on 1.2 (as a host whose swap to 1.3 had not landed would say), read at `assignments`. */
+    const report = async (assignments: string, swapTo: string | null): Promise<void> => {
+      const current = JSON.parse((await client.get(fleet.keys.reports(host)).string())!) as HostReport;
+      const instances = current.instances.map((i) => (i.identifier === second ? { ...i, version: '1.2', state: 'READY', readySince: fleet.now, swapTo } : i));
+      await client.put(fleet.keys.reports(host)).value(JSON.stringify({ ...current, assignments, instances } satisfies HostReport));
+    };
+    // the put-back's own write: the latest of this host's assignments
+    const revision = String((await client.get(fleet.keys.assignments(host)).exec()).kvs[0]!.mod_revision);
+
+    // a swap to 1.3 still in flight: the old process READY on 1.2 is about to go
+    await report(revision, '1.3');
+    await fleet.pass();
+    expect((await fleet.record())!.instances[second]!.state).toBe('reverting');
+    // a report written before its host read the assignment that put it back
+    const older = String(BigInt(revision) - 1n);
+    await report(older, null);
+    await fleet.pass();
+    expect((await fleet.record())).toMatchObject({ state: 'ROLLING_BACK' });
+    expect((await fleet.record())!.instances[second]!.state).toBe('reverting');
+
+    await fleet.converge(); // the hosts act on the put-back and say so
+    await fleet.pass();
+    const record = (await fleet.record())!;
+    expect(record).toMatchObject({ state: 'ROLLED_BACK', cause: 'abort' });
+    expect([record.instances[first]!.state, record.instances[second]!.state]).toEqual(['reverted', 'reverted']);
+    expect(await fleet.on('1.2')).toBe(6);
   });
 
   it('runs two requests for one product one after the other, oldest first', async () => {

@@ -64,6 +64,10 @@ export class Converger {
   private readonly owned = new Set<string>();
   private readonly tasks = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, Failure>();
+  /** Identifier → the version a swap in flight moves it to. */
+  private readonly swapping = new Map<string, string>();
+  /** The mod revision of this host's assignments the last pass acted on (reported: a rollout trusts no older report). */
+  private seen: string | null = null;
   /** Back from a loss: what is no longer assigned here is withheld from dispatch and stopped at once. */
   private returning = false;
   private passing = false;
@@ -182,6 +186,7 @@ export class Converger {
   private pass(): void {
     if (!this.assignments.ready) return;
     this.assigned = this.readAssignments();
+    this.seen = this.assignments.revisions.get(this.deps.keys.assignments(this.deps.host)) ?? null;
     const ids = new Set([...this.assigned.keys(), ...this.managedHere().map((i) => i.identifier)]);
     for (const identifier of ids) {
       if (this.tasks.has(identifier)) continue;
@@ -189,6 +194,7 @@ export class Converger {
       const instance = this.deps.admin.registry.get(identifier);
       const live = instance?.live ? instance : undefined;
       if (assignment) {
+        this.forgetStaleFailure(assignment);
         if (!live) {
           if (this.mayTry(assignment)) this.run(identifier, () => this.startInstance(assignment));
         } else if (live.state === 'READY' && this.differs(live, assignment) && this.mayTry(assignment)) {
@@ -211,12 +217,19 @@ export class Converger {
     this.tasks.set(identifier, running);
   }
 
+  /**
+   * A failure to reach another assignment than the current one is over (a rollout put the instance back): its error and
+   * failedVersion leave the report, and the new assignment is tried at once.
+   */
+  private forgetStaleFailure(a: Assignment): void {
+    const failure = this.failures.get(a.identifier);
+    if (failure && (failure.version !== a.version || !isDeepStrictEqual(failure.config, a.config))) this.failures.delete(a.identifier);
+  }
+
   /** A failed start or swap is tried again after 5 s, a refused one (CONFIG_INVALID) only once the assignment changes. */
   private mayTry(a: Assignment): boolean {
     const failure = this.failures.get(a.identifier);
-    if (!failure) return true;
-    if (failure.version !== a.version || !isDeepStrictEqual(failure.config, a.config)) return true;
-    return !failure.refused && this.now() - failure.at >= RETRY_AFTER_MS;
+    return !failure || (!failure.refused && this.now() - failure.at >= RETRY_AFTER_MS);
   }
 
   private differs(instance: Instance, a: Assignment): boolean {
@@ -257,11 +270,14 @@ export class Converger {
       // a rollout aborted meanwhile changed the assignment again: swap to what it says now, or not at all
       const now = this.readAssignments().get(a.identifier);
       if (!now || now.version !== a.version) return;
+      this.swapping.set(a.identifier, a.version);
       await this.deps.admin.swap(instance, a.version, config);
       this.failures.delete(a.identifier);
       this.deps.logger.info({ identifier: a.identifier, version: a.version }, 'fleet instance swapped');
     } catch (error) {
       this.fail(a, error);
+    } finally {
+      this.swapping.delete(a.identifier);
     }
   }
 
@@ -306,9 +322,10 @@ export class Converger {
     const leases = this.deps.leases();
     if (this.closed || !leases) return;
     const instances = this.reportRows();
-    const text = JSON.stringify(instances);
+    const assignments = this.seen;
+    const text = JSON.stringify({ assignments, instances });
     if (text === this.lastReport && this.reportedOn === leases.hostId) return;
-    const report: HostReport = { incarnation: leases.incarnation, at: this.now(), instances };
+    const report: HostReport = { incarnation: leases.incarnation, at: this.now(), assignments, instances };
     this.lastReport = text;
     this.reportedOn = leases.hostId;
     try {
@@ -331,13 +348,14 @@ export class Converger {
         readySince: readyFor === undefined ? null : Math.floor((now - readyFor) / 1000) * 1000,
         restarts: instance.restarts, error: failure?.error ?? null,
         failedVersion: failure && failure.version !== instance.spec.version ? failure.version : null,
+        swapTo: this.swapping.get(instance.identifier) ?? null,
       });
     }
     for (const [identifier, a] of this.assigned) {
       if (rows.has(identifier)) continue;
       const failure = this.failures.get(identifier);
       const state = this.tasks.has(identifier) ? 'STARTING' : failure?.refused ? 'REFUSED' : failure ? 'FAILED' : 'PENDING';
-      rows.set(identifier, { identifier, version: a.version, state, readySince: null, restarts: 0, error: failure?.error ?? null, failedVersion: null });
+      rows.set(identifier, { identifier, version: a.version, state, readySince: null, restarts: 0, error: failure?.error ?? null, failedVersion: null, swapTo: null });
     }
     return [...rows.values()].sort((a, b) => a.identifier.localeCompare(b.identifier));
   }

@@ -1,5 +1,6 @@
 // The fleet's coordinator on one host (docs/fleet.md, the coordinator): campaigns, and while elected runs one pass at a
-// time, triggered by watches of what it decides from and by a timer every leaseTtl / 3 (deadlines: lost hosts, rollouts).
+// time, triggered by watches of what it decides from and by a timer every leaseTtl / 3 (deadlines: lost hosts, rollouts),
+// and the policies' ticks on their schedules.
 import type { Etcd3, Watcher } from 'etcd3';
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
@@ -21,8 +22,17 @@ interface CoordinatorDeps {
   reassignAfterMs: number;
   resolveVersion: ResolveVersion;
   rollouts?: RolloutHook;
+  /** Policy ticks (docs/fleet.md, policies): run beside the passes for as long as a term lasts. */
+  policies?: TermWork;
   logger: Logger;
   now?: () => number;
+}
+
+/** Work that runs for a whole term on its own schedule, writing through the term's writer. */
+interface TermWork {
+  begin(writer: FencedWriter): void;
+  /** The term ended: nothing more is written from it. Idempotent. */
+  end(): void;
 }
 
 /** This host's side of the coordination, for `fleet status` and the logs. */
@@ -106,6 +116,7 @@ export class Coordinator {
     this.timer = setInterval(() => this.poke(), Math.max(200, Math.floor(leaseTtlMs / 3)));
     this.timer.unref();
     this.poke();
+    this.deps.policies?.begin(this.term.writer);
   }
 
   private deposed(): void {
@@ -119,6 +130,7 @@ export class Coordinator {
     if (this.debounce) clearTimeout(this.debounce);
     this.timer = undefined;
     this.debounce = undefined;
+    this.deps.policies?.end();
     for (const watcher of this.watchers.splice(0)) void watcher.cancel().catch(() => undefined);
   }
 

@@ -7,7 +7,7 @@ import { productKey } from '../../common/names.js';
 import { fleetKeys, type FleetKeys } from '../keys.js';
 import { withDeadline } from '../registry/leases.js';
 import { diffDesired, diffEntry } from './diff.js';
-import type { Change, Cordon, DesiredConnector, DesiredEntry, DesiredOverride, DesiredState, HistoryEntry } from './types.js';
+import { effectiveUpdate, type Change, type Cordon, type DesiredConnector, type DesiredEntry, type DesiredOverride, type DesiredState, type HistoryEntry } from './types.js';
 
 const DEADLINE_MS = 2000;
 /** etcd's default `--max-txn-ops`. */
@@ -114,6 +114,17 @@ export class DesiredStore {
     }), 'the override was not written');
     if (!succeeded) throw new WorkerAdminError('NOT_FOUND', `${productKey(ref)} has no desired state in this fleet: nothing to override`);
     return override;
+  }
+
+  /**
+   * Switches a product's update mode to manual (ADMIN_ROLLBACK), keeping the rest of its effective policy: its interval
+   * and range, from its override over its desired one (`at` only goes with planned).
+   */
+  async setManual(ref: { type: string; product: string }, by: string, reason: string): Promise<DesiredOverride> {
+    const found = await this.product(ref);
+    if (!found) throw new WorkerAdminError('NOT_FOUND', `${productKey(ref)} has no desired state in this fleet: nothing to override`);
+    const { intervalMs, range } = effectiveUpdate(found.connector, found.override);
+    return this.setOverride(ref, { mode: 'manual', intervalMs, range, at: undefined }, by, reason);
   }
 
   /** Cordons, drains or uncordons a host (K/cordons/HOST); `changed` false when it already was so (no history then). */

@@ -1,6 +1,6 @@
 // A live copy of every key under one etcd prefix: listed, then watched from the listed revision + 1; a broken watch
 // (compacted revision, lost stream) lists again. Used for the keys a host follows (desired products, its assignments).
-import type { Etcd3, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { errorMessage } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { withDeadline } from '../registry/leases.js';
@@ -8,6 +8,8 @@ import { withDeadline } from '../registry/leases.js';
 export class PrefixMirror {
   /** Values by key (the full key). */
   readonly values = new Map<string, string>();
+  /** The mod revision of each value, by key. */
+  readonly revisions = new Map<string, string>();
   private watcher: Watcher | undefined;
   private closed = false;
   private listed = false;
@@ -15,7 +17,8 @@ export class PrefixMirror {
   constructor(
     private readonly client: Etcd3,
     private readonly prefix: string,
-    private readonly onChange: () => void,
+    /** Told after every change: `list` for what a (re)list found, `watch` for one event as it happened. */
+    private readonly onChange: (cause: 'list' | 'watch') => void,
     private readonly logger: Logger,
   ) {}
 
@@ -34,10 +37,16 @@ export class PrefixMirror {
     if (this.closed) return;
     const response = await withDeadline(this.client.getAll().prefix(this.prefix).exec(), 2000);
     this.values.clear();
-    for (const kv of response.kvs) this.values.set(kv.key.toString(), kv.value.toString());
+    this.revisions.clear();
+    for (const kv of response.kvs) this.keep(kv);
     this.listed = true;
-    this.onChange();
+    this.onChange('list');
     await this.watch(BigInt(response.header.revision) + 1n);
+  }
+
+  private keep(kv: IKeyValue): void {
+    this.values.set(kv.key.toString(), kv.value.toString());
+    this.revisions.set(kv.key.toString(), String(kv.mod_revision));
   }
 
   async close(): Promise<void> {
@@ -51,12 +60,13 @@ export class PrefixMirror {
     const watcher = await this.client.watch().prefix(this.prefix).startRevision(from.toString()).create();
     this.watcher = watcher;
     watcher.on('put', (kv) => {
-      this.values.set(kv.key.toString(), kv.value.toString());
-      this.onChange();
+      this.keep(kv);
+      this.onChange('watch');
     });
     watcher.on('delete', (kv) => {
       this.values.delete(kv.key.toString());
-      this.onChange();
+      this.revisions.delete(kv.key.toString());
+      this.onChange('watch');
     });
     watcher.on('error', (error) => {
       this.logger.warn({ err: errorMessage(error), prefix: this.prefix }, 'etcd watch broke: listing again');

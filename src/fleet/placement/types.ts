@@ -36,12 +36,16 @@ export interface InstanceReport {
   error: string | null;
   /** A version this host could not move the instance to (its swap failed; `version` keeps serving); null otherwise. */
   failedVersion: string | null;
+  /** The version a swap in flight moves it to (`version` serves until it is READY); null otherwise; absent from older hosts. */
+  swapTo?: string | null;
 }
 
 /** K/reports/HOST, under the host lease. */
 export interface HostReport {
   incarnation: string;
   at: number;
+  /** The mod revision of K/assignments/HOST the host had acted on when it wrote this (null: none read); absent from older hosts. */
+  assignments?: string | null;
   instances: InstanceReport[];
 }
 

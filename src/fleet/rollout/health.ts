@@ -40,6 +40,14 @@ function reported(view: RolloutView, host: string, identifier: string): Instance
   return report.instances.find((i) => i.identifier === identifier);
 }
 
+/** True when `host`'s report was written after it read its current assignments (a report without it: an older host). */
+function actedOn(view: RolloutView, host: string): boolean {
+  const seen = view.reports.get(host)?.assignments;
+  const current = view.assignments.get(host)?.modRevision;
+  if (seen === undefined || current === undefined) return true;
+  return seen !== null && BigInt(seen) >= BigInt(current);
+}
+
 function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
 }
@@ -106,7 +114,8 @@ export function judgeReverting(identifier: string, instance: RolloutInstance, vi
   if (!view.hosts.has(host)) return { kind: 'done' };
   const line = reported(view, host, identifier);
   if (line?.version === instance.from) {
-    if (line.state === 'READY') return { kind: 'done' };
+    // READY on `from` counts once its host has read the assignment that put it back and no swap away from it is in flight
+    if (line.state === 'READY' && !line.swapTo && actedOn(view, host)) return { kind: 'done' };
     if (line.state === 'FAILED' || line.state === 'REFUSED') {
       return { kind: 'failed', host, reason: `${identifier} is ${line.state} on ${instance.from}${line.error ? ` (${line.error})` : ''}` };
     }

@@ -39,7 +39,7 @@ export function encodeBatch(head: string, entries: readonly BatchEntry[]): strin
   return `${head.slice(0, -1)},"items":[${json}]}\n${payloads}`;
 }
 
-export interface DecodedBatch {
+interface DecodedBatch {
   head: Record<string, unknown>;
   items: Array<{ item: Record<string, unknown>; payload: string }>;
 }

@@ -13,6 +13,8 @@ export interface PolicyRun {
   status: string;
   durationMs: number;
   error?: string;
+  /** The command's uuid when it was a fleet tick's (`{policy}-{tick ms}`): a tick in the runs is not sent again. */
+  uuid?: string;
 }
 
 /** A validated policy: which instance to run, and what to send it when. */

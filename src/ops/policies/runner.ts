@@ -9,27 +9,31 @@ import type { PolicyRun, PolicySpec } from './policy.js';
 
 /** What a run needs: a way to send a command, the clock for `at`, where dry-run replies go. */
 export interface RunnerDeps {
-  send(command: { command: string; payload: string; target: string; timeout_ms: number }): Promise<Reply>;
+  /** `uuid` given: the router replays a command it already ran with that uuid (a fleet tick sent again). */
+  send(command: { command: string; payload: string; target: string; timeout_ms: number; uuid?: string }): Promise<Reply>;
   now(): number;
   commandTimeoutMs: number;
   /** `{dryRunDir}`: a dry-run policy's replies go to `{dryRunDir}/{policy}/`. */
   dryRunDir: string;
 }
 
-/** Sends the policy's command once and says how it went; a dry-run policy's reply is also written as a JSON file. */
-export async function runPolicy(spec: PolicySpec, deps: RunnerDeps): Promise<{ run: PolicyRun; file?: string }> {
+/**
+ * Sends the policy's command once (with `uuid` when given: a fleet tick's) and says how it went; a dry-run policy's
+ * reply is also written as a JSON file.
+ */
+export async function runPolicy(spec: PolicySpec, deps: RunnerDeps, uuid?: string): Promise<{ run: PolicyRun; file?: string }> {
   const at = new Date(deps.now()).toISOString();
   const started = performance.now();
   let reply: Reply | undefined;
   let failure: string | undefined;
   try {
-    reply = await deps.send({ command: spec.command, payload: JSON.stringify(spec.scope), target: spec.name, timeout_ms: deps.commandTimeoutMs });
+    reply = await deps.send({ command: spec.command, payload: JSON.stringify(spec.scope), target: spec.name, timeout_ms: deps.commandTimeoutMs, ...(uuid ? { uuid } : {}) });
   } catch (error) {
     failure = errorMessage(error);
   }
   const durationMs = Math.round(performance.now() - started);
   const error = failure ?? (reply?.error || undefined);
-  const run: PolicyRun = { at, status: reply?.status ?? 'ERROR', durationMs, ...(error ? { error } : {}) };
+  const run: PolicyRun = { at, status: reply?.status ?? 'ERROR', durationMs, ...(error ? { error } : {}), ...(uuid ? { uuid } : {}) };
   if (!spec.dryRun) return { run };
   const file = await writeDryRun(spec, run, reply, deps.dryRunDir);
   return { run, file };
