@@ -263,7 +263,7 @@ export class CommandRouter {
     const ready = this.deps.registry.ready(command);
     const withheld = this.fleet?.withheld;
     if (withheld === undefined) return ready;
-    return [...ready].filter((c) => !withheld(c.identity.identifier));
+    return notWithheld(ready, withheld);
   }
 
   private route(pending: PendingCommand): void {
@@ -326,4 +326,9 @@ export class CommandRouter {
     this.deps.uuids.finish(pending.uuid, reply);
     this.deps.observer.commandCompleted?.(pending.command.command, reply.status, this.now() - pending.receivedAt);
   }
+}
+
+/** The connections of `ready` the fleet does not withhold, as dispatch walks them (no copy of the list). */
+function* notWithheld(ready: Iterable<WorkerConnection>, withheld: (identifier: string) => boolean): Iterable<WorkerConnection> {
+  for (const connection of ready) if (!withheld(connection.identity.identifier)) yield connection;
 }

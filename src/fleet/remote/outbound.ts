@@ -63,7 +63,7 @@ export class Outbound implements RemoteRoute {
     return this.byId.size;
   }
 
-  productsDeclaring(command: string): Set<string> {
+  productsDeclaring(command: string): ReadonlySet<string> {
     return this.directory.productsDeclaring(command);
   }
 

@@ -228,7 +228,8 @@ export class NatsTransport {
     const inbox = msg.reply!.slice(0, cut);
     const { v, from, to } = batch.head as Partial<CommandEnvelope>;
     for (const { item, payload } of batch.items) {
-      const envelope = { ...(item as Partial<CommandEnvelope>), v, from, to } as Partial<CommandEnvelope>;
+      const { id, ttlMs, command, proof } = item as Partial<CommandEnvelope>;
+      const envelope = { v, id, from, to, ttlMs, command, proof } as Partial<CommandEnvelope>;
       this.takeCommand(envelope, payload, (a) => this.answers.batched(inbox, envelope as CommandEnvelope, a), handlers);
     }
   }
