@@ -154,7 +154,13 @@ describe.skipIf(skip !== undefined)('a fleet host runs the ticks of its policies
     // the restored `nightly` of the first test is registered again by this run
     await until(async () => (await read<PolicyRegistration>(keys.policies('nightly')))?.host === 'host-p', 20_000, 'nightly registered again');
     expect(await read(keys.ticks('nightly'))).not.toBeNull();
-    const deleted = await http(base, 'DELETE', '/api/v1/policies/nightly', { token: engines.tokens.admin });
+    // a policy still starting refuses DELETE (400, "still starting"): asked again once it has started, as a user would
+    let deleted = await http(base, 'DELETE', '/api/v1/policies/nightly', { token: engines.tokens.admin });
+    await until(async () => {
+      if (deleted.status !== 400 || !deleted.text.includes('still starting')) return true;
+      deleted = await http(base, 'DELETE', '/api/v1/policies/nightly', { token: engines.tokens.admin });
+      return false;
+    }, 60_000, 'nightly started, so it can be deleted');
     expect(deleted.status, deleted.text).toBe(200);
     expect(await read(keys.policies('nightly'))).toBeNull();
     expect(await read(keys.ticks('nightly'))).toBeNull();

@@ -66,7 +66,8 @@ describe('worker logs', () => {
 
     const third = await runLogged(stateDir, 'production');
     expect(third.run).toBe(3);
-    expect(readFileSync(third.path, 'utf8')).toContain('out 1'); // written while it runs
+    // written while it runs (the file stream writes asynchronously: a loaded machine may lag a little)
+    await expect.poll(() => readFileSync(third.path, 'utf8'), { timeout: 15_000 }).toContain('out 1');
     await third.close();
     await third.close(); // idempotent
     expect(existsSync(third.path)).toBe(false);
