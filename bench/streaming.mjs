@@ -13,10 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnReady } from './lib/children.mjs';
-import { closedLoop } from './lib/load.mjs';
+import { describe, interleaved } from './lib/compare.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
-import { cpuMicros } from './lib/stack.mjs';
-import { percentile, round, summary } from './lib/stats.mjs';
+import { round } from './lib/stats.mjs';
 
 const CONCURRENCY = [1, 16, 256];
 const STREAMING_GOALS = { 1: 0.5, 16: 0.6, 256: 1.0 };
@@ -26,46 +25,6 @@ const PAYLOAD = { text: 'hello', n: 42 };
 
 /** A child of bench/router.mjs in one of its roles: router, worker, relay, relay-worker. */
 const routerRole = (name, opts = {}) => spawnReady(process.execPath, [join(ROOT, 'bench', 'router.mjs'), '--role', name], { stopSignal: 'SIGKILL', ...opts });
-
-/** A side of the comparison: `call()` → Promise<boolean ok>, the pids it runs on besides this process. */
-function side(name, call, pids) {
-  const rates = [];
-  const latencies = [];
-  let count = 0;
-  let failures = 0;
-  let cpu = 0;
-  const perProcess = new Map();
-  return {
-    name,
-    call,
-    async round(concurrency, ms) {
-      const before = pids.map(([, pid]) => cpuMicros(pid) ?? 0);
-      const self = process.cpuUsage();
-      const r = await closedLoop({ call, concurrency, durationMs: ms });
-      const own = process.cpuUsage(self);
-      const spent = [['client', own.user + own.system], ...pids.map(([what, pid], i) => [what, (cpuMicros(pid) ?? 0) - before[i]])];
-      for (const [what, us] of spent) perProcess.set(what, (perProcess.get(what) ?? 0) + us);
-      cpu += spent.reduce((sum, [, us]) => sum + us, 0);
-      rates.push(r.rate);
-      for (const l of r.latencies) latencies.push(l);
-      count += r.count;
-      failures += r.failures;
-    },
-    result() {
-      latencies.sort((a, b) => a - b);
-      const split = [...perProcess].map(([what, us]) => `${what} ${Math.round(us / count)}`).join(', ');
-      return { rate: summary(rates).median, rates, p50: percentile(latencies, 50), p99: percentile(latencies, 99), count, failures, cpuPerCommand: cpu / count, split };
-    },
-  };
-}
-
-/** Every side for `rounds` rounds of `ms` each, interleaved, after a short warm-up of each. */
-async function interleaved(sides, concurrency, ms, rounds) {
-  for (const s of sides) await closedLoop({ call: s.call, concurrency, durationMs: Math.min(500, ms) });
-  const open = sides.map((s) => side(s.name, s.call, s.pids));
-  for (let r = 0; r < rounds; r += 1) for (const s of open) await s.round(concurrency, ms);
-  return open.map((s) => ({ name: s.name, ...s.result() }));
-}
 
 /** The router, its echo worker and the relay pair: children of this process, each with its pid. */
 async function startOurs(stops) {
@@ -145,7 +104,6 @@ export async function runStreamingBench({ quick = false } = {}) {
       const failed = Object.values(results).filter((r) => r.failures > 0);
       if (failed.length > 0) throw new Error(`bench: commands failed at concurrency ${c}: ${failed.map((r) => `${r.name} ${r.failures}`).join(', ')}`);
       const { streaming, unary, relay } = results;
-      const describe = (r) => `${Math.round(r.rate)}/s (rounds ${r.rates.map(Math.round).join(', ')}), p50 ${ms2(r.p50)} ms, p99 ${ms2(r.p99)} ms, CPU/command ${Math.round(r.cpuPerCommand)} µs (${r.split})`;
       if (nats.skipped) {
         rows.push({ name: `streaming vs NATS c=${c} throughput`, value: Math.round(streaming.rate), unit: 'cmd/s', baseline: null, ratio: null, goal: null, met: null, note: `NATS skipped: ${nats.skipped}; streaming ${describe(streaming)}` });
       } else {

@@ -10,7 +10,7 @@ import { reapRecorded } from './stack.mjs';
 
 /**
  * `up --config` on `stateDir` with the fleet's tokens, `connectors` (admin.yaml entries) and no `fleet:` section; its
- * local repository is packed from `connectorsDir`. Resolves once it printed `ready:` with {router, ops, stateDir, stop}:
+ * local repository is packed from `connectorsDir`. Resolves once it printed `ready:` with {router, ops, stateDir, stop, pid}:
  * `stop()` sends SIGTERM (drain), SIGKILLs after 20 s, then kills the worker groups its state.json still names.
  */
 export async function startPlainHost({ stateDir, tokens, connectorsDir, connectors = [] }) {
@@ -38,7 +38,7 @@ export async function startPlainHost({ stateDir, tokens, connectorsDir, connecto
     throw error;
   }
   const { router, ops } = JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8'));
-  return { router, ops, stateDir, stop };
+  return { router, ops, stateDir, stop, pid: proc.pid };
 }
 
 /** Sends ECHO through `rpc` until it succeeds (the worker is there and, in a fleet, known to that router), at most 60 s. */

@@ -99,7 +99,7 @@ export function reapRecorded(stateDir) {
 }
 
 /** Pids of the worker processes the admin recorded in state.json. */
-function recordedPids(stateDir) {
+export function recordedPids(stateDir) {
   try {
     return (JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')).processes ?? []).map((p) => p.pid);
   } catch {

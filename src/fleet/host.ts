@@ -144,6 +144,7 @@ export class FleetHost {
       },
       changed: () => this.port?.pump(),
     }, logger.child({ component: 'fleet-directory' }), this.now);
+    this.transport.batchEventsWhen(() => this.directory.allTakeBatches());
     this.outbound = new Outbound(this.directory, this.transport, options.adminToken, logger.child({ component: 'fleet-outbound' }), this.now);
     this.claims = new UuidClaims(etcd, config.prefix, {
       host: config.host,
@@ -199,6 +200,9 @@ export class FleetHost {
     await this.directory.start();
     await this.desired.start();
     this.port.onWorkersChanged(() => this.scheduleWrite());
+    const port = this.port;
+    port.onEventInterestChanged(() => this.transport.followTopics(port.eventInterest()));
+    this.transport.followTopics(port.eventInterest());
     this.heartbeat = setInterval(() => this.transport.heartbeat(), Math.max(100, Math.floor(config.leaseTtlMs / 3)));
     this.heartbeat.unref();
     this.transport.heartbeat();
@@ -361,6 +365,7 @@ export class FleetHost {
       incarnation: this.incarnation,
       inbox: this.inboxToken,
       protocol: PROTOCOL,
+      batching: true,
       labels: config.labels,
       capacity: config.capacity ?? null,
       addresses: this.options.addresses,

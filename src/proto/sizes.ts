@@ -27,7 +27,7 @@ export function embeddedBytes(bodyBytes: number): number {
  */
 export function commandBytes(c: Partial<Command>, exact = false): number {
   let bytes = stringField(c.uuid, exact) + stringField(c.command, exact) + stringField(c.payload, exact) + 6
-    + stringField(c.target, exact) + stringField(c.major, exact) + stringField(c.product, exact);
+    + stringField(c.target, exact) + stringField(c.major, exact) + stringField(c.product, exact) + (c.generated_uuid === true ? 2 : 0);
   for (const [key, value] of Object.entries(c.context ?? {})) bytes += embeddedBytes(stringField(key, exact) + stringField(value, exact));
   return bytes;
 }

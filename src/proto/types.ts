@@ -28,6 +28,8 @@ export interface Command {
   context: Record<string, string>;
   /** Pins a product, `type/product` ('' = any). */
   product: string;
+  /** The client library made `uuid` only to match the Reply and never sends it again: like a router-made one, no fleet-wide claim. */
+  generated_uuid?: boolean;
 }
 export interface Reply { uuid: string; status: Status; payload: string; error: string; worker: string }
 /** SendCommands, client → router: commands written in one turn of the client's event loop. */

@@ -88,7 +88,8 @@ export class CommandRouter {
   /** Takes a command from a client (roles are checked by the caller) and resolves with its Reply. */
   submit(input: Command): Promise<Reply> {
     const fleet = this.fleet;
-    if (fleet === undefined || input.uuid === '') return this.submitNow(input, false);
+    // a uuid the client library made only to match the Reply is never sent again: like one the router makes, no claim
+    if (fleet === undefined || input.uuid === '' || input.generated_uuid === true) return this.submitNow(input, false);
     const payloadText = input.payload.trim() === '' ? '{}' : input.payload;
     const isAdmin = input.command.startsWith(ADMIN_PREFIX);
     const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
@@ -126,7 +127,8 @@ export class CommandRouter {
     const isAdmin = input.command.startsWith(ADMIN_PREFIX);
     const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
     const receivedAt = this.now();
-    const command: Command = { ...input, uuid, product, payload: payloadText, timeout_ms: timeoutMs, context: input.context ?? {} };
+    // generated_uuid stays here: workers and other hosts get the command without it
+    const command: Command = { ...input, uuid, product, payload: payloadText, timeout_ms: timeoutMs, context: input.context ?? {}, generated_uuid: undefined };
     const pending = new PendingCommand(command, payload, receivedAt, receivedAt + timeoutMs);
     pending.localOnly = localOnly;
     this.deps.uuids.begin(uuid, fingerprint, pending.reply);
@@ -261,7 +263,7 @@ export class CommandRouter {
     const ready = this.deps.registry.ready(command);
     const withheld = this.fleet?.withheld;
     if (withheld === undefined) return ready;
-    return [...ready].filter((c) => !withheld(c.identity.identifier));
+    return notWithheld(ready, withheld);
   }
 
   private route(pending: PendingCommand): void {
@@ -324,4 +326,9 @@ export class CommandRouter {
     this.deps.uuids.finish(pending.uuid, reply);
     this.deps.observer.commandCompleted?.(pending.command.command, reply.status, this.now() - pending.receivedAt);
   }
+}
+
+/** The connections of `ready` the fleet does not withhold, as dispatch walks them (no copy of the list). */
+function* notWithheld(ready: Iterable<WorkerConnection>, withheld: (identifier: string) => boolean): Iterable<WorkerConnection> {
+  for (const connection of ready) if (!withheld(connection.identity.identifier)) yield connection;
 }

@@ -18,9 +18,17 @@ interface Watcher {
   writer: StreamWriter<Event>;
 }
 
+/** The topics this host's watchers and subscribed workers want; `all` when a watcher takes every topic. */
+export interface EventInterest {
+  all: boolean;
+  topics: Set<string>;
+}
+
 export class EventsHub {
   private readonly watchers = new Set<Watcher>();
   private droppedForWorkers = 0;
+  /** Told after a watcher came or went (the fleet follows what this host wants from other hosts). */
+  private readonly watcherListeners: Array<() => void> = [];
   /** In a fleet: this host's name (stamped on admin and router payloads) and where local events go to other hosts. */
   private fleet: { host: string; forward: (event: Event) => void } | undefined;
 
@@ -34,7 +42,30 @@ export class EventsHub {
   watch(filter: EventFilter, writer: StreamWriter<Event>): () => void {
     const watcher: Watcher = { topics: new Set(filter.topics), events: new Set(filter.events), writer };
     this.watchers.add(watcher);
-    return () => this.watchers.delete(watcher);
+    this.watchersChanged();
+    return () => {
+      if (this.watchers.delete(watcher)) this.watchersChanged();
+    };
+  }
+
+  /** Calls `listener` after a watcher came or went. */
+  onWatchersChanged(listener: () => void): void {
+    this.watcherListeners.push(listener);
+  }
+
+  /** What this host's watchers and READY subscribed workers want now. */
+  interest(): EventInterest {
+    const topics = new Set(this.registry.subscribedTopics());
+    let all = false;
+    for (const watcher of this.watchers) {
+      if (watcher.topics.size === 0) all = true;
+      for (const topic of watcher.topics) topics.add(topic);
+    }
+    return { all, topics };
+  }
+
+  private watchersChanged(): void {
+    for (const listener of this.watcherListeners) listener();
   }
 
   get watcherCount(): number {
@@ -88,15 +119,14 @@ export class EventsHub {
   endAll(): void {
     for (const watcher of this.watchers) watcher.writer.end();
     this.watchers.clear();
+    this.watchersChanged();
   }
 
   private dropWatcher(watcher: Watcher): void {
-    if (watcher.writer.closed) {
-      this.watchers.delete(watcher);
-      return;
-    }
-    this.logger.warn({ held: watcher.writer.buffered }, 'event watcher does not read fast enough: its stream is ended');
     this.watchers.delete(watcher);
+    this.watchersChanged();
+    if (watcher.writer.closed) return;
+    this.logger.warn({ held: watcher.writer.buffered }, 'event watcher does not read fast enough: its stream is ended');
     watcher.writer.abort({ code: grpcStatus.RESOURCE_EXHAUSTED, details: `events are not read fast enough (${watcher.writer.buffered} waiting): watch again` });
   }
 

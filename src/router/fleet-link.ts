@@ -7,7 +7,7 @@ import type { PendingCommand } from './pending.js';
 /** Other hosts' instances as dispatch candidates. */
 export interface RemoteRoute {
   /** `type/product` of every product other hosts run, expect or are configured for that declares `command`. */
-  productsDeclaring(command: string): Set<string>;
+  productsDeclaring(command: string): ReadonlySet<string>;
   /** Sends `pending` to another host's READY instance fitting its pins; false when none can take it now. */
   send(pending: PendingCommand): boolean;
   /** `pending` to the admin of `host` (target admin@HOST); false when that host is unknown or lost. */

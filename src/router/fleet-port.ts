@@ -1,6 +1,7 @@
 // What a fleet may do with the router it attached to: hand it commands and events from other hosts, follow its workers.
 import type { Command, Event, Reply, WorkerInfo } from '../proto/types.js';
 import type { RouterContext } from './context.js';
+import type { EventInterest } from './events-hub.js';
 import type { FleetLink } from './fleet-link.js';
 import type { PendingCommand } from './pending.js';
 
@@ -21,6 +22,10 @@ export interface RouterFleetPort {
   expected(): Array<{ product: string; commands: string[] }>;
   /** Called after any change of the local workers. */
   onWorkersChanged(listener: () => void): void;
+  /** The topics this host's watchers and subscribed workers want from other hosts. */
+  eventInterest(): EventInterest;
+  /** Called after that interest may have changed (a watcher or a worker came or went). */
+  onEventInterestChanged(listener: () => void): void;
 }
 
 /** Attaches `link` to the router of `ctx` and returns the router's side of the bargain. */
@@ -37,5 +42,10 @@ export function fleetPort(ctx: RouterContext, link: FleetLink): RouterFleetPort 
     workers: () => ctx.registry.infos(),
     expected: () => ctx.expectations.products(),
     onWorkersChanged: (listener) => ctx.registry.onChange(listener),
+    eventInterest: () => ctx.hub.interest(),
+    onEventInterestChanged: (listener) => {
+      ctx.registry.onChange(listener);
+      ctx.hub.onWatchersChanged(listener);
+    },
   };
 }

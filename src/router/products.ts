@@ -7,7 +7,7 @@ export class ProductScope {
   /** The products (`type/product`) the admin's configuration lists, as its last Hello said. */
   private configured: ReadonlySet<string> = new Set();
   /** In a fleet: the products other hosts serve, expect or are configured for. */
-  private remote: { productsDeclaring(command: string): Set<string> } | undefined;
+  private remote: { productsDeclaring(command: string): ReadonlySet<string> } | undefined;
 
   constructor(
     private readonly registry: ConnectionRegistry,
@@ -21,7 +21,7 @@ export class ProductScope {
   }
 
   /** Joins a fleet: what other hosts declare counts too. */
-  useRemote(remote: { productsDeclaring(command: string): Set<string> }): void {
+  useRemote(remote: { productsDeclaring(command: string): ReadonlySet<string> }): void {
     this.remote = remote;
   }
 

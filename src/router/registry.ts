@@ -70,6 +70,11 @@ export class ConnectionRegistry {
     for (const command of connection.commands) this.readyByCommand.get(command)?.touch(connection);
   }
 
+  /** Topics some READY connection subscribed to (live view: do not keep it). */
+  subscribedTopics(): Iterable<string> {
+    return this.readyByTopic.keys();
+  }
+
   /** READY connections whose Hello lists `topic` (live view: do not keep it). */
   subscribers(topic: string): ReadonlySet<WorkerConnection> {
     return this.readyByTopic.get(topic) ?? NONE;

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, headers } from '@nats-io/transport-node';
 import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
 import type { Event } from '../../src/proto/types.js';
+import { batchEntry, decodeBatch, encodeBatch } from '../../src/fleet/transport/batch-codec.js';
+import { connectRouter } from '../../src/sdk/client.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
 
@@ -81,6 +83,29 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
     expect(conflict.error).toMatch(/^UUID_CONFLICT: /);
   });
 
+  it('claims no uuid the streaming client made to match replies; claims one the caller gave, replayed elsewhere', async () => {
+    const claims = async (): Promise<number> => {
+      const metrics = await (await fetch(`http://${fleet.host('host-a').ops}/metrics`)).text();
+      return Number(/worker_admin_fleet_claims_total\{result="won"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    };
+    const stream = connectRouter({ address: fleet.host('host-a').router, token: engines.tokens.client });
+    try {
+      const before = await claims();
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => stream.send('ECHO', { i })));
+      expect(replies.map((r) => r.status)).toEqual(replies.map(() => 'SUCCESS'));
+      expect(replies.map((r) => (r.payload as { i?: number }).i)).toEqual(replies.map((_, i) => i));
+      expect(await claims()).toBe(before);
+      const uuid = randomUUID();
+      const given = await stream.send('TICK', {}, { uuid, target: 'tests-counter-1' });
+      expect(given.status).toBe('SUCCESS');
+      expect(await claims()).toBe(before + 1);
+      const again = await send(client('host-c'), 'TICK', {}, { uuid, target: 'tests-counter-1' });
+      expect(again.payload).toBe(given.rawPayload);
+    } finally {
+      stream.close();
+    }
+  });
+
   it('sends ADMIN_* to another host\'s admin with admin@HOST', async () => {
     const reply = await send(client('host-a', true), 'ADMIN_LIST_WORKERS', {}, { target: 'admin@host-b' });
     expect(reply.status).toBe('SUCCESS');
@@ -125,6 +150,73 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
       const list = await send(client('host-b', true), 'ADMIN_LIST_WORKERS');
       expect((list.data?.['workers'] as Array<{ state: string }>).map((w) => w.state)).toEqual(['READY']);
     } finally {
+      await nc.close();
+    }
+  });
+
+  it('serves a batch of commands from another host and answers them in batches to its inbox', async () => {
+    const nc = await connect({ servers: engines.nats.url });
+    try {
+      const record = (await (await fetch(`http://${fleet.host('host-b').ops}/api/v1/fleet`)).json()) as { incarnation: string };
+      const prefix = `wa-test-${process.pid}-1.v1`;
+      const inbox = `${prefix}.inbox.batcher.y`;
+      const answers = new Map<string, Record<string, unknown>>();
+      const messages: string[] = [];
+      const sub = nc.subscribe(`${inbox}.>`, {
+        callback: (_e, msg) => {
+          messages.push(msg.subject);
+          for (const { item, payload } of decodeBatch(new TextDecoder().decode(msg.data))?.items ?? []) answers.set(String(item['id']), { ...item, payload });
+        },
+      });
+      await nc.flush();
+      const command = (name: string, extra: Record<string, unknown> = {}) => ({ uuid: randomUUID(), command: name, timeout_ms: 5000, target: '', major: '', context: {}, ...extra });
+      const entries = [
+        batchEntry({ id: 'tick1', ttlMs: 5000, command: command('TICK', { target: 'tests-counter-1' }) }, '{}'),
+        batchEntry({ id: 'tick2', ttlMs: 5000, command: command('TICK', { target: 'tests-counter-1' }) }, '{"n":"日本"}'),
+        batchEntry({ id: 'admin1', ttlMs: 5000, command: command('ADMIN_STOP_ALL_WORKERS') }, '{}'),
+      ];
+      const head = JSON.stringify({ v: 1, from: { host: 'batcher', incarnation: 'y' }, to: { host: 'host-b', incarnation: record.incarnation } });
+      nc.publish(`${prefix}.host.host-b.cmds`, new TextEncoder().encode(encodeBatch(head, entries)), { reply: `${inbox}.batch.1` });
+      await expect.poll(() => answers.size, { timeout: 10_000 }).toBe(3);
+      expect(new Set(messages)).toEqual(new Set([`${inbox}.batch.answers`]));
+      for (const id of ['tick1', 'tick2']) {
+        expect(answers.get(id)).toMatchObject({ kind: 'reply', reply: { status: 'SUCCESS', worker: 'tests-counter-1@1.0' } });
+        expect(JSON.parse(String(answers.get(id)?.['payload']))).toHaveProperty('runs');
+      }
+      expect(answers.get('admin1')).toMatchObject({ kind: 'reply', reply: { status: 'INVALID', error: expect.stringMatching(/^UNAUTHENTICATED: /) as unknown } });
+      sub.unsubscribe();
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('delivers an event to a watcher of every topic and one of its topic on another host once each; takes single events too', async () => {
+    const every = client('host-a').watchEvents({ topics: [] });
+    const one = client('host-a').watchEvents({ topics: ['tests-dedupe'] });
+    const seen = { every: [] as Event[], one: [] as Event[] };
+    every.on('data', (e: Event) => seen.every.push(e));
+    one.on('data', (e: Event) => seen.one.push(e));
+    for (const call of [every, one]) call.on('error', () => undefined);
+    const tagged = (list: Event[], tag: string): number => list.filter((e) => e.topic === 'tests-dedupe' && (JSON.parse(e.payload) as { tag?: string }).tag === tag).length;
+    const nc = await connect({ servers: engines.nats.url });
+    try {
+      // both watches are registered on A (and A subscribed) once a retried publish from C reaches both
+      await expect.poll(async () => {
+        await client('host-c').sendEvent({ topic: 'tests-dedupe', event: 'PING', payload: JSON.stringify({ tag: 'warm' }) });
+        return tagged(seen.every, 'warm') > 0 && tagged(seen.one, 'warm') > 0;
+      }, { timeout: 10_000, interval: 300 }).toBe(true);
+      await client('host-c').sendEvent({ topic: 'tests-dedupe', event: 'PING', payload: JSON.stringify({ tag: 'once' }) });
+      // a host that does not batch publishes each event alone on the events subject
+      const h = headers();
+      h.set('wa', JSON.stringify({ v: 1, from: { host: 'older', incarnation: 'z' }, event: { uuid: randomUUID(), topic: 'tests-dedupe', event: 'PING', reference_uuid: '', timestamp_ms: Date.now(), source: 'client' } }));
+      nc.publish(`wa-test-${process.pid}-1.v1.events`, new TextEncoder().encode(JSON.stringify({ tag: 'single' })), { headers: h });
+      await client('host-c').sendEvent({ topic: 'tests-dedupe', event: 'PING', payload: JSON.stringify({ tag: 'after' }) });
+      const counts = (): number[] => ['once', 'single', 'after'].flatMap((tag) => [tagged(seen.every, tag), tagged(seen.one, tag)]);
+      await expect.poll(() => counts().every((n) => n > 0), { timeout: 10_000 }).toBe(true);
+      expect(counts()).toEqual([1, 1, 1, 1, 1, 1]);
+    } finally {
+      every.cancel();
+      one.cancel();
       await nc.close();
     }
   });

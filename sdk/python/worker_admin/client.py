@@ -56,6 +56,9 @@ class RouterClient:
             "uuid": uuid or str(uuid_module.uuid4()), "command": command, "payload": to_json_text({} if payload is None else payload, f"the payload of {command}"),
             "timeout_ms": timeout_ms, "target": target, "major": str(major), "context": context or {},
         }
+        if not uuid and "generated_uuid" in m.Command.DESCRIPTOR.fields_by_name:
+            # made here only to match the Reply, never sent again: the router claims none (docs/fleet.md)
+            fields["generated_uuid"] = True
         if product:
             if "product" not in m.Command.DESCRIPTOR.fields_by_name:
                 raise WorkerAdminError("CONFIG_INVALID", "this router contract has no product pin")

@@ -22,6 +22,8 @@ interface DirectoryEvents {
 /** The other hosts' records (this host excluded), kept current by a watch of K/hosts/. */
 export class HostDirectory {
   private readonly hosts = new Map<string, KnownHost>();
+  /** productsDeclaring's answers, by command, until a host record changes. */
+  private readonly declaring = new Map<string, Set<string>>();
   private watcher: Watcher | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
@@ -68,12 +70,21 @@ export class HostDirectory {
     }
   }
 
-  /** `type/product` of every other host's product declaring `command`. */
-  productsDeclaring(command: string): Set<string> {
-    const products = new Set<string>();
+  /** True when every other host takes batch messages (events go to all of them). */
+  allTakeBatches(): boolean {
+    for (const known of this.hosts.values()) if (known.record.batching !== true) return false;
+    return true;
+  }
+
+  /** `type/product` of every other host's product declaring `command` (asked twice per command: kept until a record changes). */
+  productsDeclaring(command: string): ReadonlySet<string> {
+    let products = this.declaring.get(command);
+    if (products !== undefined) return products;
+    products = new Set<string>();
     for (const known of this.hosts.values()) {
       for (const d of known.record.declares) if (d.commands.includes(command)) products.add(d.product);
     }
+    this.declaring.set(command, products);
     return products;
   }
 
@@ -152,6 +163,7 @@ export class HostDirectory {
   }
 
   private upsert(record: HostRecord): void {
+    this.declaring.clear();
     const known = this.hosts.get(record.name);
     if (known && known.record.incarnation !== record.incarnation) {
       if (!known.silent) this.lostCount += 1;
@@ -162,6 +174,7 @@ export class HostDirectory {
   }
 
   private drop(name: string, known: KnownHost, reason: string): void {
+    this.declaring.clear();
     this.hosts.delete(name);
     if (!known.silent) this.lostCount += 1;
     this.events.lost(name, known.record.incarnation, reason);

@@ -23,6 +23,8 @@ export interface HostRecord {
   /** The token of this process's inbox subject (kept across re-registrations). */
   inbox: string;
   protocol: number;
+  /** It takes batch messages (several commands, answers or events in one NATS message); absent on older hosts. */
+  batching?: boolean;
   labels: Record<string, string>;
   capacity: number | null;
   addresses: { router: string; ops: string };
@@ -74,6 +76,7 @@ export function parseHostRecord(text: string): HostRecord | undefined {
       incarnation: value.incarnation,
       inbox: value.inbox,
       protocol: typeof value.protocol === 'number' ? value.protocol : 0,
+      batching: value.batching === true,
       labels: value.labels ?? {},
       capacity: value.capacity ?? null,
       addresses: value.addresses ?? { router: '', ops: '' },

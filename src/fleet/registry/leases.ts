@@ -13,6 +13,8 @@ interface LeaseTimes {
 /** Both leases of one incarnation: the host lease (`leaseTtl`) and the claims lease (`reassignAfter`). */
 export class HostLeases {
   health: LeaseHealth = 'LIVE';
+  /** The incarnation: the host lease id in hex (read on every fleet message: made once). */
+  readonly incarnation: string;
   /** When the last keepalive of the host lease that succeeded was sent (ms, local clock): a slow answer adds nothing. */
   renewedAt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -27,7 +29,9 @@ export class HostLeases {
     private readonly times: LeaseTimes,
     private readonly logger: Logger,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.incarnation = BigInt(hostId).toString(16);
+  }
 
   /** Grants both leases (2 s deadline each). */
   static async grant(client: Etcd3, times: LeaseTimes, logger: Logger, now: () => number = Date.now): Promise<HostLeases> {
@@ -38,11 +42,6 @@ export class HostLeases {
     const leases = new HostLeases(client, host, claims, hostId, claimsId, times, logger, now);
     leases.renewedAt = sentAt;
     return leases;
-  }
-
-  /** The incarnation: the host lease id in hex. */
-  get incarnation(): string {
-    return BigInt(this.hostId).toString(16);
   }
 
   /** Renews every leaseTtl/3; `onChange` hears every change of health. */

@@ -1,7 +1,7 @@
 // Commands other hosts send here: served by a local worker or bounced at once, never forwarded again.
 import type { Logger } from '../../common/log.js';
 import type { RouterFleetPort } from '../../router/fleet-port.js';
-import type { Answer, CommandEnvelope } from '../transport/nats-transport.js';
+import type { Answer, CommandEnvelope } from '../transport/envelope.js';
 import { checkAdminProof } from '../transport/proof.js';
 
 interface InboundState {

@@ -8,7 +8,8 @@ import type { RouterFleetPort } from '../../router/fleet-port.js';
 import { routerReply, type PendingCommand } from '../../router/pending.js';
 import type { HostDirectory } from '../registry/directory.js';
 import type { HostRecord, ServedInstance } from '../registry/host-record.js';
-import type { Answer, NatsTransport } from '../transport/nats-transport.js';
+import type { Answer } from '../transport/envelope.js';
+import type { NatsTransport } from '../transport/nats-transport.js';
 import { proveAdmin } from '../transport/proof.js';
 
 /** A host that bounced a command (or had no responders) is skipped this long. */
@@ -42,6 +43,8 @@ export class Outbound implements RemoteRoute {
   private readonly skipUntil = new Map<string, number>();
   private readonly skipTimers = new Map<string, NodeJS.Timeout>();
   private port: RouterFleetPort | undefined;
+  private readonly idPrefix = randomBytes(6).toString('base64url');
+  private idSeq = 0;
 
   constructor(
     private readonly directory: HostDirectory,
@@ -60,7 +63,7 @@ export class Outbound implements RemoteRoute {
     return this.byId.size;
   }
 
-  productsDeclaring(command: string): Set<string> {
+  productsDeclaring(command: string): ReadonlySet<string> {
     return this.directory.productsDeclaring(command);
   }
 
@@ -163,12 +166,13 @@ export class Outbound implements RemoteRoute {
   }
 
   private dispatch(pending: PendingCommand, record: HostRecord, instance: ServedInstance | undefined, adminToken: string | undefined): boolean {
-    const id = randomBytes(9).toString('base64url');
+    // unique across senders (the random part) at the price of a counter: a receiver keys replay checks on it
+    const id = `${this.idPrefix}${(this.idSeq += 1).toString(36)}`;
     const ttlMs = Math.max(1, pending.deadlineAt - this.now());
     const { payload, ...command } = pending.command;
     const target = instance ? instance.identifier : '';
     const envelope = { id, ttlMs, command: { ...command, target } };
-    const to = { host: record.name, incarnation: record.incarnation, inbox: record.inbox };
+    const to = { host: record.name, incarnation: record.incarnation, batching: record.batching === true };
     const proof = adminToken === undefined ? undefined : proveAdmin(adminToken, { ...envelope, to }, payload);
     const label = instance ? `${instance.identifier}@${instance.version}` : `admin@${record.name}`;
     const entry: InFlight = { id, pending, host: record.name, incarnation: record.incarnation, instance: label };

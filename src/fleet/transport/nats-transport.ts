@@ -1,30 +1,19 @@
 // Commands, answers, events and heartbeats between hosts over one NATS connection (docs/fleet.md, NATS subjects).
-// The envelope travels as JSON in the `wa` header; the body is the payload's bytes as the client sent them.
-import { headers, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+// A single message carries its envelope as JSON in the `wa` header and the payload as its body. To hosts whose record
+// says `batching`, what one turn of the event loop sends to the same place leaves as one batch message (batch-codec.ts).
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { WorkerAdminError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { Command, Event, Reply } from '../../proto/types.js';
+import type { Event } from '../../proto/types.js';
+import type { EventInterest } from '../../router/events-hub.js';
 import { MIN_MAX_PAYLOAD } from '../engines/nats.js';
+import { batchEntry, decodeBatch, encodeBatch, entryBound, type BatchEntry } from './batch-codec.js';
+import { envelopeOf, isCommandEnvelope, waHeader, type Answer, type CommandEnvelope, type HostRef } from './envelope.js';
 import { PROTOCOL, subjects, type Subjects } from './subjects.js';
-
-export interface HostRef {
-  host: string;
-  incarnation: string;
-}
-
-/** A command's envelope: everything but the payload (the body). */
-export interface CommandEnvelope {
-  v: number;
-  id: string;
-  from: HostRef;
-  to: HostRef;
-  /** Time left before the command's deadline when it was sent. */
-  ttlMs: number;
-  command: Omit<Command, 'payload'>;
-  proof?: string;
-}
-
-export type Answer = { kind: 'reply'; reply: Reply } | { kind: 'bounce'; reason: string };
+import { Turn, TurnBatcher } from './turn-batcher.js';
+import { AnswerSender, receivedAnswers } from './answers.js';
+import { EventSender, receivedEvents } from './events.js';
+import { TopicSubscriptions } from './topic-subscriptions.js';
 
 interface TransportHandlers {
   /** A command for this host; `answer` sends the one answer back. */
@@ -37,27 +26,17 @@ interface TransportHandlers {
   link(up: boolean): void;
 }
 
+/** Where a command goes: a host's incarnation, and whether it takes batch messages. */
+interface Destination extends HostRef {
+  batching: boolean;
+}
+
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-/** Answers kept while disconnected, sent again after the reconnect (nats.js discards what it buffered). */
-const OUTBOX_LIMIT = 10_000;
-
-function envelopeOf(msg: Msg): Record<string, unknown> | undefined {
-  const text = msg.headers?.get('wa');
-  if (!text) return undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function withEnvelope(envelope: object): MsgHdrs {
-  const h = headers();
-  h.set('wa', JSON.stringify(envelope));
-  return h;
-}
+/** Bytes of max_payload left for a message's headers and a batch's head. */
+const HEAD_ROOM = 4096;
+/** How long a command batch's ids are kept for a "no responders" (the server sends it when the batch is published). */
+const SENT_BATCH_MS = 10_000;
 
 export class NatsTransport {
   readonly subjects: Subjects;
@@ -65,9 +44,20 @@ export class NatsTransport {
   refused = 0;
   private readonly subscriptions: Subscription[] = [];
   private connected = true;
-  private outbox: Array<{ subject: string; headers: MsgHdrs; data: Uint8Array; until: number }> = [];
   private maxPayload: number;
-  private commandSub: Subscription | undefined;
+  /** Commands one each and in batches: unsubscribed when the host leaves. */
+  private commandSubs: Subscription[] = [];
+  private readonly commandBatches: TurnBatcher<HostRef>;
+  private readonly answers: AnswerSender;
+  private readonly events: EventSender;
+  private topics: TopicSubscriptions | undefined;
+  /** Command batches sent, by the last token of their reply subject: their message ids, for a "no responders". */
+  private readonly sentBatches = new Map<string, { ids: string[]; at: number }>();
+  private batchSeq = 0;
+  /** Events go in batches only when every other host takes them. */
+  private peersBatch: () => boolean = () => false;
+  private handlers: TransportHandlers | undefined;
+  private inboxSubject: string | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -80,18 +70,45 @@ export class NatsTransport {
   ) {
     this.subjects = subjects(prefix);
     this.maxPayload = nc.info?.max_payload ?? MIN_MAX_PAYLOAD;
+    const limit = (): number => this.maxPayload - HEAD_ROOM;
+    const turn = new Turn();
+    this.commandBatches = new TurnBatcher(turn, limit, (to, entries) => this.sendCommandBatch(to, entries));
+    this.answers = new AnswerSender({
+      turn,
+      linkUp: () => this.connected,
+      limits: () => ({ maxPayload: this.maxPayload, entries: limit() }),
+      self: () => this.self(),
+      publish: (subject, data, headers) => void this.publishLater(subject, data, { headers }),
+      fits: (h, data) => this.fits(h, data),
+      now: () => this.now(),
+    });
+    this.events = new EventSender({
+      turn,
+      linkUp: () => this.connected,
+      entryLimit: limit,
+      self: () => this.self(),
+      peersBatch: () => this.peersBatch(),
+      subjects: this.subjects,
+      publish: (subject, data, headers) => void this.publishLater(subject, data, { headers }),
+      fits: (h, data) => this.fits(h, data),
+    }, logger);
   }
 
   /** Subscribes to this host's subjects and waits until the server has the interest (flush). */
   async start(handlers: TransportHandlers): Promise<void> {
     const { host } = this.self();
-    this.commandSub = this.nc.subscribe(this.subjects.commands(host), { callback: (_e, msg) => this.onCommand(msg, handlers) });
+    this.handlers = handlers;
+    this.commandSubs = [
+      this.nc.subscribe(this.subjects.commands(host), { callback: (_e, msg) => this.onCommand(msg, handlers) }),
+      this.nc.subscribe(this.subjects.commandBatches(host), { callback: (_e, msg) => this.onCommandBatch(msg, handlers) }),
+    ];
     this.subscriptions.push(
-      this.commandSub,
-      this.nc.subscribe(`${this.subjects.inboxBase(host, this.inbox)}.>`, { callback: (_e, msg) => this.onAnswer(msg, handlers) }),
-      this.nc.subscribe(this.subjects.events, { callback: (_e, msg) => this.onEvent(msg, handlers) }),
+      ...this.commandSubs,
+      this.nc.subscribe(`${this.ownInbox()}.>`, { callback: (_e, msg) => this.onAnswer(msg, handlers) }),
+      this.nc.subscribe(this.subjects.events, { callback: (_e, msg) => this.onEvent(msg, false, handlers) }),
       this.nc.subscribe(this.subjects.heartbeat, { callback: (_e, msg) => this.onHeartbeat(msg, handlers) }),
     );
+    this.topics = new TopicSubscriptions(this.nc, this.subjects, (msg) => this.onEvent(msg, true, handlers), this.now);
     await this.nc.flush();
     void this.followStatus(handlers);
   }
@@ -100,26 +117,35 @@ export class NatsTransport {
     return this.connected;
   }
 
+  /** Subscribes to the event topics this host wants from the others now (and to no other). */
+  followTopics(interest: EventInterest): void {
+    this.topics?.follow(interest);
+  }
+
+  /** Events are batched from now on while `check()` says every other host takes batches. */
+  batchEventsWhen(check: () => boolean): void {
+    this.peersBatch = check;
+  }
+
   /** Sends a command to `to`; throws PAYLOAD_TOO_LARGE when the message is over the server's max_payload. */
-  sendCommand(to: HostRef & { inbox: string }, envelope: Omit<CommandEnvelope, 'v' | 'from' | 'to'>, payload: string): void {
+  sendCommand(to: Destination, envelope: Omit<CommandEnvelope, 'v' | 'from' | 'to'>, payload: string): void {
+    const what = `command ${envelope.command.command}`;
+    if (to.batching) {
+      const entry = batchEntry(envelope, payload, envelope.id);
+      if (entryBound(entry) > this.maxPayload - HEAD_ROOM) this.tooLarge(what, payload);
+      this.commandBatches.add(`${to.host}/${to.incarnation}`, () => ({ host: to.host, incarnation: to.incarnation }), entry);
+      return;
+    }
     const from = this.self();
-    const full: CommandEnvelope = { v: PROTOCOL, ...envelope, from, to: { host: to.host, incarnation: to.incarnation } };
-    const h = withEnvelope(full);
+    const h = waHeader(JSON.stringify({ v: PROTOCOL, ...envelope, from, to: { host: to.host, incarnation: to.incarnation } }));
     const data = encoder.encode(payload);
-    this.checkSize(h, data, `command ${envelope.command.command}`);
-    this.nc.publish(this.subjects.commands(to.host), data, { headers: h, reply: `${this.subjects.inboxBase(from.host, this.inbox)}.${envelope.id}` });
+    if (!this.fits(h, data)) this.tooLarge(what, payload);
+    this.nc.publish(this.subjects.commands(to.host), data, { headers: h, reply: `${this.ownInbox()}.${envelope.id}` });
   }
 
   /** Publishes an event of this host to the others. */
   publishEvent(event: Event): void {
-    const { payload, ...rest } = event;
-    const h = withEnvelope({ v: PROTOCOL, from: this.self(), event: rest });
-    const data = encoder.encode(payload);
-    if (!this.fits(h, data)) {
-      this.logger.warn({ topic: event.topic, event: event.event, bytes: data.length }, 'event too large for the fleet transport: not sent to other hosts');
-      return;
-    }
-    this.nc.publish(this.subjects.events, data, { headers: h });
+    this.events.publish(event);
   }
 
   heartbeat(): void {
@@ -128,19 +154,35 @@ export class NatsTransport {
 
   /** Stops taking commands (a leaving host): late senders get "no responders" and send elsewhere. */
   async stopCommands(): Promise<void> {
-    this.commandSub?.unsubscribe();
+    for (const sub of this.commandSubs) sub.unsubscribe();
     await this.nc.flush().catch(() => undefined);
   }
 
   async close(): Promise<void> {
+    for (const batcher of [this.commandBatches, this.answers, this.events]) batcher.flush();
     for (const sub of this.subscriptions) sub.unsubscribe();
+    this.topics?.close();
     await this.nc.drain().catch(() => this.nc.close());
   }
 
-  private checkSize(h: MsgHdrs, data: Uint8Array, what: string): void {
-    if (!this.fits(h, data)) {
-      throw new WorkerAdminError('PAYLOAD_TOO_LARGE', `${what} is ${data.length} bytes: more than the fleet transport carries (the NATS server's max_payload is ${this.maxPayload})`);
+  private ownInbox(): string {
+    return (this.inboxSubject ??= this.subjects.inboxBase(this.self().host, this.inbox));
+  }
+
+  /** Publishes from a batch flush (after this turn): an error here would be nobody's to catch. */
+  private publishLater(subject: string, data: Uint8Array, options: { headers?: MsgHdrs | undefined; reply?: string }): boolean {
+    try {
+      this.nc.publish(subject, data, options.headers === undefined ? (options.reply === undefined ? undefined : { reply: options.reply }) : options);
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error, subject }, 'fleet batch not published');
+      return false;
     }
+  }
+
+  private tooLarge(what: string, payload: string): never {
+    const bytes = Buffer.byteLength(payload, 'utf8');
+    throw new WorkerAdminError('PAYLOAD_TOO_LARGE', `${what} is ${bytes} bytes: more than the fleet transport carries (the NATS server's max_payload is ${this.maxPayload})`);
   }
 
   private fits(h: MsgHdrs, data: Uint8Array): boolean {
@@ -148,72 +190,85 @@ export class NatsTransport {
     return data.length + headerBytes <= this.maxPayload;
   }
 
+  private sendCommandBatch(to: HostRef, entries: BatchEntry[]): void {
+    const now = this.now();
+    // a "no responders" comes when the batch is published: older entries only wait for nothing
+    for (const [seq, sent] of this.sentBatches) {
+      if (sent.at > now - SENT_BATCH_MS) break;
+      this.sentBatches.delete(seq);
+    }
+    const seq = String((this.batchSeq += 1));
+    const ids = entries.map((e) => e.id ?? '');
+    this.sentBatches.set(seq, { ids, at: now });
+    const body = encodeBatch(JSON.stringify({ v: PROTOCOL, from: this.self(), to }), entries);
+    if (this.publishLater(this.subjects.commandBatches(to.host), encoder.encode(body), { reply: `${this.ownInbox()}.batch.${seq}` })) return;
+    // not sent, so never run: as a "no responders", each goes elsewhere
+    this.sentBatches.delete(seq);
+    for (const id of ids) this.handlers?.answer(id, undefined);
+  }
+
   private onCommand(msg: Msg, handlers: TransportHandlers): void {
-    const envelope = envelopeOf(msg) as CommandEnvelope | undefined;
+    const envelope = envelopeOf(msg);
     const reply = msg.reply;
-    if (!envelope || !reply || typeof envelope.id !== 'string' || typeof envelope.command !== 'object' || typeof envelope.ttlMs !== 'number') {
+    if (!envelope || !reply) {
       this.refused += 1;
       return;
     }
-    const answer = (a: Answer): void => this.sendAnswer(reply, envelope, a);
+    this.takeCommand(envelope as Partial<CommandEnvelope>, decoder.decode(msg.data), (a) => this.answers.alone(reply, envelope as unknown as CommandEnvelope, a), handlers);
+  }
+
+  /** Every command of a batch, its answer batched back to the requester's inbox. */
+  private onCommandBatch(msg: Msg, handlers: TransportHandlers): void {
+    const batch = decodeBatch(decoder.decode(msg.data));
+    const cut = msg.reply?.lastIndexOf('.batch.') ?? -1;
+    if (!batch || cut < 0) {
+      this.refused += 1;
+      return;
+    }
+    const inbox = msg.reply!.slice(0, cut);
+    const { v, from, to } = batch.head as Partial<CommandEnvelope>;
+    for (const { item, payload } of batch.items) {
+      const { id, ttlMs, command, proof } = item as Partial<CommandEnvelope>;
+      const envelope = { v, id, from, to, ttlMs, command, proof } as Partial<CommandEnvelope>;
+      this.takeCommand(envelope, payload, (a) => this.answers.batched(inbox, envelope as CommandEnvelope, a), handlers);
+    }
+  }
+
+  private takeCommand(envelope: Partial<CommandEnvelope>, payload: string, answer: (answer: Answer) => void, handlers: TransportHandlers): void {
+    if (!isCommandEnvelope(envelope) || typeof envelope.to !== 'object' || envelope.to === null) {
+      this.refused += 1;
+      return;
+    }
     if (envelope.v !== PROTOCOL) {
       this.refused += 1;
       answer({ kind: 'bounce', reason: `protocol version ${String(envelope.v)} is not ${PROTOCOL}` });
       return;
     }
-    handlers.command(envelope, decoder.decode(msg.data), answer);
-  }
-
-  private sendAnswer(subject: string, envelope: CommandEnvelope, answer: Answer): void {
-    const payload = answer.kind === 'reply' ? answer.reply.payload : '';
-    const body = answer.kind === 'reply' ? { v: PROTOCOL, id: envelope.id, from: this.self(), kind: 'reply', reply: { ...answer.reply, payload: undefined } } : { v: PROTOCOL, id: envelope.id, from: this.self(), kind: 'bounce', reason: answer.reason };
-    const h = withEnvelope(body);
-    let data = encoder.encode(payload);
-    if (!this.fits(h, data) && answer.kind === 'reply') {
-      const tooLarge: Reply = { ...answer.reply, status: 'FAIL', payload: '', error: `PAYLOAD_TOO_LARGE: the reply is ${data.length} bytes: more than the fleet transport carries (max_payload ${this.maxPayload})` };
-      return this.sendAnswer(subject, envelope, { kind: 'reply', reply: tooLarge });
-    }
-    if (!this.connected) {
-      if (this.outbox.length < OUTBOX_LIMIT) this.outbox.push({ subject, headers: h, data, until: this.now() + envelope.ttlMs });
-      return;
-    }
-    this.nc.publish(subject, data, { headers: h });
-    data = new Uint8Array();
+    handlers.command(envelope, payload, answer);
   }
 
   private onAnswer(msg: Msg, handlers: TransportHandlers): void {
-    const id = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+    const last = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
     if (msg.headers?.hasError && msg.headers.code === 503) {
-      handlers.answer(id, undefined);
+      const batch = msg.subject.endsWith(`.batch.${last}`) ? this.sentBatches.get(last) : undefined;
+      this.sentBatches.delete(last);
+      for (const id of batch ? batch.ids : [last]) handlers.answer(id, undefined);
       return;
     }
-    const envelope = envelopeOf(msg);
-    if (!envelope || envelope['v'] !== PROTOCOL) {
-      this.refused += 1;
-      return;
-    }
-    if (envelope['kind'] === 'bounce') {
-      handlers.answer(id, { kind: 'bounce', reason: typeof envelope['reason'] === 'string' ? envelope['reason'] : '' });
-      return;
-    }
-    const reply = envelope['reply'] as Omit<Reply, 'payload'> | undefined;
-    if (envelope['kind'] !== 'reply' || typeof reply !== 'object' || reply === null) {
-      this.refused += 1;
-      return;
-    }
-    handlers.answer(id, { kind: 'reply', reply: { uuid: reply.uuid, status: reply.status, error: reply.error, worker: reply.worker, payload: decoder.decode(msg.data) } });
+    const received = receivedAnswers(msg, last);
+    this.refused += received.refused;
+    for (const [id, answer] of received.answers) handlers.answer(id, answer);
   }
 
-  private onEvent(msg: Msg, handlers: TransportHandlers): void {
-    const envelope = envelopeOf(msg);
-    const from = envelope?.['from'] as HostRef | undefined;
-    const event = envelope?.['event'] as Omit<Event, 'payload'> | undefined;
-    if (!envelope || envelope['v'] !== PROTOCOL || !from || typeof from.host !== 'string' || typeof event !== 'object' || event === null) {
+  private onEvent(msg: Msg, batch: boolean, handlers: TransportHandlers): void {
+    const received = receivedEvents(msg, batch);
+    if (!received) {
       this.refused += 1;
       return;
     }
-    if (from.host === this.self().host) return;
-    handlers.event(from, { ...event, payload: decoder.decode(msg.data) });
+    this.refused += received.refused;
+    if (received.from.host === this.self().host) return;
+    for (const event of received.events) if (!this.topics?.duplicate(event)) handlers.event(received.from, event);
   }
 
   private onHeartbeat(msg: Msg, handlers: TransportHandlers): void {
@@ -236,16 +291,9 @@ export class NatsTransport {
         this.maxPayload = this.nc.info?.max_payload ?? this.maxPayload;
         if (this.maxPayload < MIN_MAX_PAYLOAD) this.logger.error({ maxPayload: this.maxPayload }, 'the NATS server reconnected to allows messages below 4 MiB + envelope: large commands will be refused');
         this.logger.info({ server: status.server }, 'fleet transport reconnected to NATS');
-        this.flushOutbox();
+        this.answers.reconnected();
         handlers.link(true);
       }
     }
-  }
-
-  private flushOutbox(): void {
-    const now = this.now();
-    const kept = this.outbox;
-    this.outbox = [];
-    for (const item of kept) if (item.until > now) this.nc.publish(item.subject, item.data, { headers: item.headers });
   }
 }

@@ -1,6 +1,6 @@
 // The proof a forwarded ADMIN_* command carries: an HMAC keyed by the admin token (NATS credentials make no one an admin).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { CommandEnvelope } from './nats-transport.js';
+import type { CommandEnvelope } from './envelope.js';
 
 type Proved = Pick<CommandEnvelope, 'id' | 'to' | 'command' | 'ttlMs'>;
 

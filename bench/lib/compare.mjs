@@ -1,0 +1,55 @@
+// Sides of a closed-loop comparison, run in interleaved rounds: rate per round (median reported), latencies over all
+// rounds, and CPU µs per command of every process of each side (/proc/PID/stat; this process is the client everywhere).
+import { closedLoop } from './load.mjs';
+import { cpuMicros } from './stack.mjs';
+import { percentile, round, summary } from './stats.mjs';
+
+/** One side: `call()` → Promise<boolean ok>, `pids` the [name, pid] of the processes it runs on besides this one. */
+function side(name, call, pids) {
+  const rates = [];
+  const latencies = [];
+  let count = 0;
+  let failures = 0;
+  let cpu = 0;
+  const perProcess = new Map();
+  return {
+    name,
+    call,
+    async round(concurrency, ms) {
+      const before = pids.map(([, pid]) => cpuMicros(pid) ?? 0);
+      const self = process.cpuUsage();
+      const r = await closedLoop({ call, concurrency, durationMs: ms });
+      const own = process.cpuUsage(self);
+      const spent = [['client', own.user + own.system], ...pids.map(([what, pid], i) => [what, (cpuMicros(pid) ?? 0) - before[i]])];
+      for (const [what, us] of spent) perProcess.set(what, (perProcess.get(what) ?? 0) + us);
+      cpu += spent.reduce((sum, [, us]) => sum + us, 0);
+      rates.push(r.rate);
+      for (const l of r.latencies) latencies.push(l);
+      count += r.count;
+      failures += r.failures;
+    },
+    result() {
+      latencies.sort((a, b) => a - b);
+      const split = [...perProcess].map(([what, us]) => `${what} ${Math.round(us / count)}`).join(', ');
+      return { rate: summary(rates).median, rates, p50: percentile(latencies, 50), p99: percentile(latencies, 99), count, failures, cpuPerCommand: cpu / count, split };
+    },
+  };
+}
+
+/**
+ * Every side ({name, call, pids}) for `rounds` rounds of `ms` each, interleaved (a, b, a, b, …), after a short warm-up
+ * of each; returns each side's {name, rate (median of rounds), rates, p50, p99, count, failures, cpuPerCommand, split}.
+ */
+export async function interleaved(sides, concurrency, ms, rounds) {
+  for (const s of sides) await closedLoop({ call: s.call, concurrency, durationMs: Math.min(500, ms) });
+  const open = sides.map((s) => side(s.name, s.call, s.pids));
+  for (let r = 0; r < rounds; r += 1) for (const s of open) await s.round(concurrency, ms);
+  return open.map((s) => ({ name: s.name, ...s.result() }));
+}
+
+const ms2 = (x) => round(x, 2);
+
+/** One side's figures for a row's note. */
+export function describe(r) {
+  return `${Math.round(r.rate)}/s (rounds ${r.rates.map(Math.round).join(', ')}), p50 ${ms2(r.p50)} ms, p99 ${ms2(r.p99)} ms, CPU/command ${Math.round(r.cpuPerCommand)} µs (${r.split})`;
+}
