@@ -16,8 +16,8 @@ export interface Hello {
   /** It takes RouterMessage.commands (several commands in one message). */
   batching: boolean;
 }
-/** `batching`: the router takes WorkerMessage.replies (several replies in one message). */
-export interface Welcome { valid: boolean; reason: string; batching: boolean }
+/** `batching`: the router takes WorkerMessage.replies; `event_batches`: WorkerMessage.events (several in one message). */
+export interface Welcome { valid: boolean; reason: string; batching: boolean; event_batches: boolean }
 export interface Command {
   uuid: string;
   command: string;
@@ -93,7 +93,8 @@ export type WorkerMessage =
   | { reply: Partial<Reply> }
   | { event: Partial<Event> }
   | { heartbeat: Partial<Heartbeat> }
-  | { replies: { replies: Array<Partial<Reply>> } };
+  | { replies: { replies: Array<Partial<Reply>> } }
+  | { events: { events: Array<Partial<Event>> } };
 
 /** One message on a worker's stream, as received (`kind` names the set field). */
 export interface RouterMessageIn {
@@ -105,10 +106,11 @@ export interface RouterMessageIn {
   event?: Event | null;
 }
 export interface WorkerMessageIn {
-  kind: 'hello' | 'reply' | 'event' | 'heartbeat' | 'replies';
+  kind: 'hello' | 'reply' | 'event' | 'heartbeat' | 'replies' | 'events';
   hello?: Hello | null;
   reply?: Reply | null;
   replies?: { replies: Reply[] } | null;
   event?: Event | null;
+  events?: { events: Event[] } | null;
   heartbeat?: Heartbeat | null;
 }

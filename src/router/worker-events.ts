@@ -8,10 +8,10 @@ import { DEFAULT_LIMITS } from './options.js';
 
 type EventOutcome = { ok: true; event: Partial<Event> & { topic: string; event: string } } | { ok: false; why: string };
 
-/** The event to publish for what `connection` emitted, or why it is dropped. */
 /** A worker's error text: a string as written, anything else as JSON (never "[object Object]"). */
 const reasonText = (value: unknown): string => (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value));
 
+/** The event to publish for what `connection` emitted, or why it is dropped. */
 export function prepareWorkerEvent(connection: WorkerConnection, input: Partial<Event>, payloadDepth = DEFAULT_LIMITS.payloadDepth): EventOutcome {
   const { identity } = connection;
   const name = input.event ?? '';

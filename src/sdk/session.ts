@@ -7,8 +7,8 @@ import { EXIT_DRAINED, EXIT_FAILED, EXIT_REFUSED } from './exit-codes.js';
 import { Lifecycle } from './lifecycle.js';
 import { toEventMessage, toJsonText } from './messages.js';
 import type { StartLine } from './start-line.js';
-import { ReplySender } from './reply-sender.js';
 import { createStreamWriter, type StreamWriter } from './stream-writer.js';
+import { eventSender, replySender } from './turn-sender.js';
 import type { CommandHandler, EmitOptions, TopicHandler, WorkerState } from './types.js';
 
 /** What a session needs: the open stream, who it is, what it serves, how to log. */
@@ -37,7 +37,8 @@ export class WorkerSession {
   readonly ended: Promise<SessionEnd>;
   readonly #d: SessionDeps;
   readonly #writer: StreamWriter<WorkerMessage>;
-  readonly #replies: ReplySender;
+  readonly #replies: ReturnType<typeof replySender>;
+  readonly #events: ReturnType<typeof eventSender>;
   readonly #stop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   #endWith!: (end: SessionEnd) => void;
@@ -50,7 +51,8 @@ export class WorkerSession {
     this.#d = deps;
     this.lifecycle = new Lifecycle(deps.log);
     this.#writer = createStreamWriter<WorkerMessage>(deps.call);
-    this.#replies = new ReplySender(this.#writer);
+    this.#replies = replySender(this.#writer);
+    this.#events = eventSender(this.#writer);
     this.ended = new Promise((resolve) => (this.#endWith = resolve));
   }
 
@@ -79,11 +81,11 @@ export class WorkerSession {
   async emit(event: string, payload: unknown, options: EmitOptions = {}): Promise<void> {
     const state = this.lifecycle.state;
     if (state !== 'READY' && state !== 'DRAINING') throw new WorkerAdminError('STATE_INVALID', `cannot emit ${event}: the worker is ${state}`);
-    const e: Partial<Event> = {
+    const e = {
       event, topic: options.topic ?? `${this.#d.line.type}/${this.#d.line.product}`,
       payload: toJsonText(payload, `the payload of event ${event}`), reference_uuid: options.referenceUuid ?? '',
     };
-    await this.#writer.write({ event: e });
+    await this.#events.send(e);
   }
 
   /** Takes nothing new, waits for in-flight handlers and their replies, half-closes; `ended` settles when the router ends the stream. */
@@ -115,7 +117,7 @@ export class WorkerSession {
 
   #onMessage(m: RouterMessageIn): void {
     switch (m.kind) {
-      case 'welcome': return this.#onWelcome(m.welcome?.valid === true, m.welcome?.reason ?? '', m.welcome?.batching === true);
+      case 'welcome': return this.#onWelcome(m.welcome?.valid === true, m.welcome?.reason ?? '', m.welcome?.batching === true, m.welcome?.event_batches === true);
       case 'command': if (m.command) this.#onCommand(m.command); return;
       case 'commands': for (const command of m.commands?.commands ?? []) this.#onCommand(command); return;
       case 'drain': void this.drain(`drain requested by the router${m.drain?.reason ? `: ${m.drain.reason}` : ''}`); return;
@@ -123,13 +125,14 @@ export class WorkerSession {
     }
   }
 
-  #onWelcome(valid: boolean, reason: string, batching: boolean): void {
+  #onWelcome(valid: boolean, reason: string, batching: boolean, eventBatches: boolean): void {
     if (this.lifecycle.state !== 'CONNECTING') return;
     if (!valid) {
       return this.#refuse(EXIT_REFUSED, errorCodeOf(reason) ?? 'BAD_TOKEN', `refused by router ${this.#d.line.target}: ${reason || 'no reason given'}`);
     }
     clearTimeout(this.#timer);
     this.#replies.batching = batching; // a router that does not say so gets one reply per message
+    this.#events.batching = eventBatches; // and one event per message
     this.lifecycle.to('READY', `welcomed by router ${this.#d.line.target}`);
     this.#heartbeat = setInterval(() => this.#beat(), this.#d.heartbeatMs).unref();
     this.#welcomed.resolve();

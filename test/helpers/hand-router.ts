@@ -2,7 +2,7 @@
 // records what the worker sends, so tests see the exact messages on the wire.
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import { routerServiceDefinition } from '../../src/proto/load.js';
-import type { Command, Reply, RouterMessageIn, WorkerMessageIn } from '../../src/proto/types.js';
+import type { Command, Event, Reply, RouterMessageIn, WorkerMessageIn } from '../../src/proto/types.js';
 
 type Out = Partial<RouterMessageIn>;
 
@@ -15,13 +15,16 @@ export class HandRouter {
   address = '';
   private waiters: Array<() => void> = [];
 
-  constructor(private readonly batching: boolean) {
+  constructor(
+    private readonly batching: boolean,
+    private readonly eventBatches = false,
+  ) {
     this.server.addService(routerServiceDefinition(), {
       Connect: (call: ServerDuplexStream<WorkerMessageIn, Out>) => {
         this.call = call;
         call.on('data', (m: WorkerMessageIn) => {
           this.received.push(m);
-          if (m.kind === 'hello') call.write({ welcome: { valid: true, reason: '', batching: this.batching } });
+          if (m.kind === 'hello') call.write({ welcome: { valid: true, reason: '', batching: this.batching, event_batches: this.eventBatches } });
           this.notify();
         });
         call.on('end', () => {
@@ -43,6 +46,11 @@ export class HandRouter {
   /** Every reply received so far, in order, from single and batched messages. */
   replies(): Reply[] {
     return this.received.flatMap((m) => (m.kind === 'reply' && m.reply ? [m.reply] : m.kind === 'replies' ? (m.replies?.replies ?? []) : []));
+  }
+
+  /** Every event received so far, in order, from single and batched messages. */
+  events(): Event[] {
+    return this.received.flatMap((m) => (m.kind === 'event' && m.event ? [m.event] : m.kind === 'events' ? (m.events?.events ?? []) : []));
   }
 
   async until(predicate: () => boolean): Promise<void> {

@@ -8,7 +8,7 @@ import type { Command, Reply } from '../../src/proto/types.js';
 import { ConnectWriter } from '../../src/router/connect-writer.js';
 import type { RouterMessageOut } from '../../src/router/connection.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
-import { expectWorker, RawWorker, routerClient, sendCommand, untilListed } from './raw.js';
+import { connectWorker, expectWorker, RawWorker, routerClient, sendCommand, untilListed, Watcher } from './raw.js';
 
 let r: TestRouter;
 let client: Client;
@@ -107,6 +107,30 @@ describe('batches on the Connect stream', () => {
     const listed = await untilListed(client, r.adminToken, (list) => list.workers.some((w) => w.identifier === 'w' && w.served === 3));
     expect(listed.workers.find((w) => w.identifier === 'w')?.state).toBe('READY');
     worker.call.end();
+  });
+
+  it('a batch of events is published event by event, in order: a bad one dropped alone, single events still taken', async () => {
+    const worker = await connectWorker(client, r.adminToken, { identifier: 'ev', commands: ['ECHO'] });
+    expect(await worker.welcome).toMatchObject({ valid: true, event_batches: true });
+    const watcher = new Watcher(client, { topics: ['utils/echo'] }, r.clientToken);
+    try {
+      await watcher.ready;
+      worker.write({ events: { events: [
+        { event: 'FIRST', topic: '', payload: '{"n":1}' },
+        { event: 'bad name', topic: '', payload: '{}' },
+        { event: 'SECOND', topic: 'utils/echo', payload: '{"n":2}' },
+      ] } });
+      worker.emit('THIRD', { n: 3 });
+      await watcher.next((e) => e.event === 'THIRD');
+      expect(watcher.events.map((e) => [e.event, e.payload, e.source])).toEqual([
+        ['FIRST', '{"n":1}', 'ev@1.0'], ['SECOND', '{"n":2}', 'ev@1.0'], ['THIRD', '{"n":3}', 'ev@1.0'],
+      ]);
+      const listed = await untilListed(client, r.adminToken, (list) => list.workers.some((w) => w.identifier === 'ev'));
+      expect(listed.workers.find((w) => w.identifier === 'ev')?.state).toBe('READY');
+    } finally {
+      watcher.cancel();
+      worker.call.end();
+    }
   });
 });
 

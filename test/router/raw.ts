@@ -178,7 +178,7 @@ export class RawWorker {
   readonly commands: Command[] = [];
   readonly events: Event[] = [];
   readonly status: Promise<StatusObject>;
-  readonly welcome: Promise<{ valid: boolean; reason: string; batching: boolean }>;
+  readonly welcome: Promise<{ valid: boolean; reason: string; batching: boolean; event_batches: boolean }>;
   drained = false;
   private waiters: Array<() => void> = [];
 

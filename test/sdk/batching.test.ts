@@ -19,12 +19,16 @@ afterEach(async () => {
   [router, worker] = [undefined, undefined];
 });
 
-async function start(batching: boolean): Promise<HandRouter> {
-  router = await new HandRouter(batching).start();
+async function start(batching: boolean, eventBatches = false): Promise<HandRouter> {
+  router = await new HandRouter(batching, eventBatches).start();
   const line = { identifier: 'w', target: router.address, token: 't'.repeat(48), type: 'test', product: 'batch', version: '1.0', config: {} };
   worker = await startWorker({
     commands: {
       ECHO: (payload) => payload,
+      NOISY: (payload) => {
+        void worker?.emit('HEARD', payload);
+        return payload;
+      },
       BIG: (payload) => ({ ...(payload as object), blob: 'x'.repeat(1_500_000) }),
       SLOW: async (payload) => {
         await new Promise((resolve) => setTimeout(resolve, (payload as { ms: number }).ms));
@@ -68,6 +72,22 @@ describe('startWorker and batches', () => {
     expect(messages.length).toBeGreaterThanOrEqual(3);
     expect(messages.some((m) => m.kind === 'replies')).toBe(true);
     expect(r.replies().map((x) => [x.uuid, x.status, x.payload.length > 1_500_000])).toEqual(Array.from({ length: 5 }, (_, i) => [`big-${i}`, 'SUCCESS', true]));
+  });
+
+  it('events of one turn leave as one message, before the replies of that turn, to a router whose Welcome says event_batches', async () => {
+    const r = await start(true, true);
+    const commands = Array.from({ length: 12 }, (_, i) => command(`n-${i}`, 'NOISY', { i }));
+    r.call?.write({ commands: { commands } });
+    await r.until(() => r.replies().length === 12 && r.events().length === 12);
+    expect(r.received.filter((m) => m.kind !== 'hello' && m.kind !== 'heartbeat').map((m) => m.kind)).toEqual(['events', 'replies']);
+    expect(r.events().map((e) => [e.event, e.topic, e.payload])).toEqual(commands.map((c) => ['HEARD', 'test/batch', c.payload]));
+  });
+
+  it('to a router that does not say event_batches, one event per message (replies still batched)', async () => {
+    const r = await start(true, false);
+    r.call?.write({ commands: { commands: Array.from({ length: 6 }, (_, i) => command(`n-${i}`, 'NOISY', { i })) } });
+    await r.until(() => r.replies().length === 6 && r.events().length === 6);
+    expect(r.received.filter((m) => m.kind !== 'hello' && m.kind !== 'heartbeat').map((m) => m.kind)).toEqual([...Array.from({ length: 6 }, () => 'event'), 'replies']);
   });
 
   it('a drain right after a batch waits for every reply of it, then half-closes and exits 0', async () => {

@@ -1,6 +1,6 @@
 // Connect: the admin's stream (admin bearer) or a worker's (no bearer, one-time token in Hello).
 import { status, type handleBidiStreamingCall, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { Hello, Reply, WorkerMessageIn } from '../../proto/types.js';
+import type { Event, Hello, Reply, WorkerMessageIn } from '../../proto/types.js';
 import { WorkerConnection, type ConnectionIdentity, type RouterMessageOut } from '../connection.js';
 import type { ClosableSession, RouterContext } from '../context.js';
 import { checkAdminHello, checkWorkerHello } from '../hello.js';
@@ -62,7 +62,10 @@ class ConnectSession implements ClosableSession {
     if (message.kind === 'reply' && message.reply) this.onReply(connection, message.reply);
     else if (message.kind === 'replies' && message.replies) {
       for (const reply of message.replies.replies) this.onReply(connection, reply);
-    } else if (message.kind === 'event' && message.event) this.onEvent(connection, message);
+    } else if (message.kind === 'event' && message.event) this.onEvent(connection, message.event);
+    else if (message.kind === 'events' && message.events) {
+      for (const event of message.events.events) this.onEvent(connection, event);
+    }
     else if (message.kind === 'hello') this.strike('second Hello on an accepted stream');
     else if (message.kind !== 'heartbeat') this.strike('message with no kind');
   }
@@ -73,10 +76,10 @@ class ConnectSession implements ClosableSession {
     else if (verdict === 'malformed') this.strike('reply payload that is not JSON (or too deep)');
   }
 
-  private onEvent(connection: WorkerConnection, message: WorkerMessageIn): void {
-    const prepared = prepareWorkerEvent(connection, message.event ?? {}, this.ctx.options.limits.payloadDepth);
+  private onEvent(connection: WorkerConnection, event: Event): void {
+    const prepared = prepareWorkerEvent(connection, event, this.ctx.options.limits.payloadDepth);
     if (!prepared.ok) {
-      this.ctx.logger.warn({ worker: connection.name, event: message.event?.event, why: prepared.why }, 'event from worker dropped');
+      this.ctx.logger.warn({ worker: connection.name, event: event.event, why: prepared.why }, 'event from worker dropped');
       this.strike(`event dropped: ${prepared.why}`);
       return;
     }
@@ -122,7 +125,7 @@ class ConnectSession implements ClosableSession {
     this.connection = connection;
     this.phase = 'ACCEPTED';
     ctx.registry.add(connection);
-    this.writer.send({ welcome: { valid: true, reason: '', batching: true } });
+    this.writer.send({ welcome: { valid: true, reason: '', batching: true, event_batches: true } });
     ctx.logger.info({ worker: connection.name, admin: identity.admin, commands: identity.commands }, 'worker registered');
     ctx.hub.routerEvent('WORKER_REGISTERED', {
       identifier: identity.identifier,
@@ -139,7 +142,7 @@ class ConnectSession implements ClosableSession {
     clearTimeout(this.helloTimer);
     this.phase = 'ENDED';
     this.ctx.sessions.delete(this);
-    this.writer.send({ welcome: { valid: false, reason, batching: false } });
+    this.writer.send({ welcome: { valid: false, reason, batching: false, event_batches: false } });
     this.writer.fail({ code, details: reason });
     this.ctx.logger.warn({ identifier: hello?.identifier, version: hello?.version, reason, detail }, 'worker refused');
     this.ctx.hub.routerEvent('WORKER_VERIFY_ERROR', { identifier: hello?.identifier ?? '', version: hello?.version ?? '', reason, detail });
