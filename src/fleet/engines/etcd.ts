@@ -4,9 +4,22 @@ import { Etcd3, type IOptions } from 'etcd3';
 import { WorkerAdminError, errorMessage } from '../../common/errors.js';
 import type { EtcdSettings } from '../config.js';
 
+type WatchBackoffShape = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
+
+/**
+ * The waits before etcd3 opens a broken watch stream again: 100 ms doubling to 1 s. Its default grows to 30 s, far
+ * longer than a host may stay blind to its assignments and the coordinator key after etcd or the host was away.
+ */
+class WatchBackoff implements WatchBackoffShape {
+  constructor(readonly duration = 100) {}
+  next(): WatchBackoff {
+    return new WatchBackoff(Math.min(1000, this.duration * 2));
+  }
+}
+
 /** Builds the client options (files read once). */
 async function etcdOptions(settings: EtcdSettings): Promise<IOptions> {
-  const options: IOptions = { hosts: settings.endpoints, dialTimeout: 5000 };
+  const options: IOptions = { hosts: settings.endpoints, dialTimeout: 5000, faultHandling: { watchBackoff: new WatchBackoff() } };
   if (settings.username !== undefined) options.auth = { username: settings.username, password: settings.password ?? '' };
   if (settings.tls) {
     const read = async (path: string | undefined): Promise<Buffer | undefined> => (path === undefined ? undefined : readFile(path));

@@ -51,13 +51,28 @@ export class PrefixMirror {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.watcher?.cancel().catch(() => undefined);
+    await this.cancelWatch();
+  }
+
+  /** Ends the current watch (2 s deadline: etcd3 waits for the server's answer, which a broken stream never gives). */
+  private async cancelWatch(): Promise<void> {
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    if (watcher) await withDeadline(watcher.cancel(), 2000).catch(() => undefined);
   }
 
   private async watch(from: bigint): Promise<void> {
-    await this.watcher?.cancel().catch(() => undefined);
+    await this.cancelWatch();
     if (this.closed) return;
-    const watcher = await this.client.watch().prefix(this.prefix).startRevision(from.toString()).create();
+    const creating = this.client.watch().prefix(this.prefix).startRevision(from.toString()).create();
+    let watcher: Watcher;
+    try {
+      watcher = await withDeadline(creating, 2000);
+    } catch (error) {
+      void creating.then((late) => late.cancel()).catch(() => undefined); // one created after all must not stay open
+      throw error;
+    }
+    if (this.closed) return void watcher.cancel().catch(() => undefined);
     this.watcher = watcher;
     watcher.on('put', (kv) => {
       this.keep(kv);

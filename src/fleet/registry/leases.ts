@@ -38,7 +38,7 @@ export class HostLeases {
     const sentAt = now();
     const host = client.lease(Math.max(1, Math.ceil(times.leaseTtlMs / 1000)), { autoKeepAlive: false });
     const claims = client.lease(Math.max(1, Math.ceil(times.claimsTtlMs / 1000)), { autoKeepAlive: false });
-    const [hostId, claimsId] = await Promise.all([host.grant(), claims.grant()]);
+    const [hostId, claimsId] = await Promise.all([withDeadline(host.grant(), 2000), withDeadline(claims.grant(), 2000)]);
     const leases = new HostLeases(client, host, claims, hostId, claimsId, times, logger, now);
     leases.renewedAt = sentAt;
     return leases;
