@@ -106,7 +106,7 @@ async function waitForResult(deps: FollowDeps, key: string, current: IKeyValue |
   } finally {
     clearTimeout(timer);
     if (stop) deps.signal?.removeEventListener('abort', stop);
-    await watcher?.cancel().catch(() => undefined);
+    if (watcher) await withDeadline(watcher.cancel(), CALL_MS).catch(() => undefined);
   }
 }
 
@@ -187,6 +187,6 @@ async function waitDeleted(etcd: Etcd3, key: string, revision: bigint, ms: numbe
     });
   } finally {
     clearTimeout(timer);
-    await watcher?.cancel().catch(() => undefined);
+    if (watcher) await withDeadline(watcher.cancel(), CALL_MS).catch(() => undefined);
   }
 }
