@@ -41,7 +41,7 @@ const EVENTS: BatchForm<WorkerEvent> = {
 };
 
 /** One kind of message, batched per turn of the event loop once `batching` is set (from the router's Welcome). */
-export class TurnSender<T> {
+class TurnSender<T> {
   batching = false;
   #batch: T[] = [];
   #bytes = 0;
