@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Checks that every relative link of README.md and docs/*.md resolves to a file (and #anchor) inside the repository.
+// Checks that every relative link of README.md, BENCHMARKS.md and docs/*.md resolves to a file (and #anchor) inside the repository.
 // Usage: node scripts/check-links.mjs [--root DIR] [FILE.md…]; exits 1 and lists each bad link, 0 when all resolve.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -109,10 +109,10 @@ function splitAnchor(target) {
   return at === -1 ? [target, undefined] : [target.slice(0, at), target.slice(at + 1)];
 }
 
-/** README.md and every .md file of docs/. */
+/** README.md, BENCHMARKS.md and every .md file of docs/. */
 export function defaultFiles(root) {
   const docs = join(root, 'docs');
-  const files = [join(root, 'README.md')];
+  const files = [join(root, 'README.md'), join(root, 'BENCHMARKS.md')];
   if (existsSync(docs)) files.push(...readdirSync(docs).filter((n) => n.endsWith('.md')).sort().map((n) => join(docs, n)));
   return files.filter((f) => existsSync(f));
 }
