@@ -96,7 +96,7 @@ describe('adversarial: bad workers', () => {
     const hijacker = new RawWorker(c, (command, w) => w.reply(command.uuid, 'SUCCESS', { stolen: true }));
     cleanups.push(() => hijacker.call.cancel());
     hijacker.hello({ identifier: 'hijacker', version: '1.0', token, type: 'evil', product: 'x', commands: ['STEAL', 'ECHO'] });
-    expect(await hijacker.welcome).toEqual({ valid: true, reason: '', batching: true });
+    expect(await hijacker.welcome).toEqual({ valid: true, reason: '', batching: true, event_batches: true });
     const list = await unary<{ workers: Array<{ identifier: string; commands: string[] }> }>(c, 'ListWorkers', {}, router.clientToken);
     expect(list.workers.find((w) => w.identifier === 'hijacker')?.commands).toEqual(['STEAL', 'ECHO']);
     for (let i = 0; i < 4; i++) {

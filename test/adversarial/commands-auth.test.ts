@@ -63,7 +63,7 @@ async function refusedHello(hello: Parameters<RawWorker['hello']>[0]): Promise<v
   const worker = new RawWorker(raw, undefined);
   opened.push(worker);
   worker.hello(hello);
-  expect(await worker.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false });
+  expect(await worker.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false, event_batches: false });
   expect(await worker.status).toMatchObject({ code: status.UNAUTHENTICATED, details: 'BAD_TOKEN' });
   await adv.expectUnchanged(before);
 }
@@ -161,7 +161,7 @@ describe('adversarial: tokens', () => {
     const first = new RawWorker(raw, undefined);
     opened.push(first);
     first.hello({ identifier: 'once', version: '1.0', token, type: 'tests', product: 'once', commands: ['PING_ONCE'] });
-    expect(await first.welcome).toEqual({ valid: true, reason: '', batching: true });
+    expect(await first.welcome).toEqual({ valid: true, reason: '', batching: true, event_batches: true });
     await refusedHello({ identifier: 'once', version: '1.0', token, type: 'tests', product: 'once', commands: ['PING_ONCE'] });
     first.call.end();
     await first.status;

@@ -31,7 +31,7 @@ describe('router auth', () => {
   it('a wrong token: Welcome{valid:false, BAD_TOKEN}, UNAUTHENTICATED, WORKER_VERIFY_ERROR, nothing dispatched', async () => {
     await expectWorker(client, r.adminToken, { identifier: 'w', version: '1.0', commands: ['ECHO'] });
     const worker = new RawWorker(client, undefined).hello({ identifier: 'w', version: '1.0', token: 'not-the-token', commands: ['ECHO'] });
-    expect(await worker.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false });
+    expect(await worker.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false, event_batches: false });
     expect((await worker.status).code).toBe(status.UNAUTHENTICATED);
     expect(await verifyError('BAD_TOKEN')).toEqual({ identifier: 'w', version: '1.0', reason: 'BAD_TOKEN', detail: 'token does not match the expectation of w@1.0' });
     const reply = await sendCommand(client, { command: 'ECHO', timeout_ms: 200 }, r.clientToken);
@@ -52,7 +52,7 @@ describe('router auth', () => {
     const first = new RawWorker(client, undefined).hello({ identifier: 'w', version: '1.0', token, commands: ['ECHO'] });
     expect((await first.welcome).valid).toBe(true);
     const second = new RawWorker(client, undefined).hello({ identifier: 'w', version: '1.0', token, commands: ['ECHO'] });
-    expect(await second.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false });
+    expect(await second.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false, event_batches: false });
     expect((await second.status).code).toBe(status.UNAUTHENTICATED);
   });
 
@@ -60,9 +60,9 @@ describe('router auth', () => {
     const token = await expectWorker(client, r.adminToken, { identifier: 'a', version: '1.0', commands: [] });
     await expectWorker(client, r.adminToken, { identifier: 'b', version: '1.0', commands: [] });
     const otherId = new RawWorker(client, undefined).hello({ identifier: 'b', version: '1.0', token });
-    expect(await otherId.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false });
+    expect(await otherId.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false, event_batches: false });
     const otherVersion = new RawWorker(client, undefined).hello({ identifier: 'a', version: '1.1', token });
-    expect(await otherVersion.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false });
+    expect(await otherVersion.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false, event_batches: false });
     // Still unused: the right identity gets in.
     const right = new RawWorker(client, undefined).hello({ identifier: 'a', version: '1.0', token });
     expect((await right.welcome).valid).toBe(true);
@@ -71,20 +71,20 @@ describe('router auth', () => {
   it('a missing token, no Hello at all, or another first message are refused', async () => {
     await expectWorker(client, r.adminToken, { identifier: 'w', version: '1.0', commands: [] });
     const empty = new RawWorker(client, undefined).hello({ identifier: 'w', version: '1.0', token: '' });
-    expect(await empty.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false });
+    expect(await empty.welcome).toEqual({ valid: false, reason: 'BAD_TOKEN', batching: false, event_batches: false });
     const silent = new RawWorker(client, undefined);
-    expect(await silent.welcome).toEqual({ valid: false, reason: 'NO_HELLO', batching: false });
+    expect(await silent.welcome).toEqual({ valid: false, reason: 'NO_HELLO', batching: false, event_batches: false });
     expect((await silent.status).code).toBe(status.UNAUTHENTICATED);
     const rude = new RawWorker(client, undefined);
     rude.write({ heartbeat: { timestamp_ms: 1 } });
-    expect(await rude.welcome).toEqual({ valid: false, reason: 'HELLO_EXPECTED', batching: false });
+    expect(await rude.welcome).toEqual({ valid: false, reason: 'HELLO_EXPECTED', batching: false, event_batches: false });
     await verifyError('NO_HELLO');
   });
 
   it('COMMANDS_MISSING: the Hello must serve every command of the pivot; FAILED_PRECONDITION', async () => {
     const token = await expectWorker(client, r.adminToken, { identifier: 'mail', version: '1.0', commands: ['SEND_MAIL', 'LIST_MAIL', 'PING'] });
     const worker = new RawWorker(client, undefined).hello({ identifier: 'mail', version: '1.0', token, commands: ['PING', 'EXTRA'] });
-    expect(await worker.welcome).toEqual({ valid: false, reason: 'COMMANDS_MISSING: SEND_MAIL, LIST_MAIL', batching: false });
+    expect(await worker.welcome).toEqual({ valid: false, reason: 'COMMANDS_MISSING: SEND_MAIL, LIST_MAIL', batching: false, event_batches: false });
     expect((await worker.status).code).toBe(status.FAILED_PRECONDITION);
     expect(await verifyError('COMMANDS_MISSING: SEND_MAIL, LIST_MAIL')).toMatchObject({ identifier: 'mail', version: '1.0' });
   });
