@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliRunner, type CliRun } from '../helpers/cli.js';
 import { testEnv } from '../helpers/env.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
 import { REPO_ROOT, killAllFixtureWorkers, spawnFixtureWorker } from '../helpers/workers.js';
@@ -11,25 +12,8 @@ import { REPO_ROOT, killAllFixtureWorkers, spawnFixtureWorker } from '../helpers
 const BIN = join(REPO_ROOT, 'bin', 'worker-admin.js');
 let router: TestRouter;
 let dir: string;
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: testEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runner = cliRunner(() => dir);
+const cli = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliRun> => runner.run(args, opts);
 
 const send = (args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliRun> =>
   cli(['send', ...args, '--router', router.address, '--token', router.clientToken], opts);
@@ -41,6 +25,7 @@ beforeAll(async () => {
   await w.waitForOutput('ready cli-echo@1.0');
 });
 afterAll(async () => {
+  runner.kill();
   await killAllFixtureWorkers();
   await router?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -1,24 +1,11 @@
 // `worker-admin status` as a user runs it (node bin/worker-admin.js) against a real stack's ops API.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testEnv } from '../helpers/env.js';
-import { ROOT } from '../helpers/stack.js';
+import { cliRunner } from '../helpers/cli.js';
 import { eventually, postPolicies, startOpsStack, status, type OpsStack } from '../ops/helpers.js';
 
-const BIN = join(ROOT, 'bin', 'worker-admin.js');
 let t: OpsStack;
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: t.stateDir, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runner = cliRunner(() => t.stateDir);
+const cli = (args: string[]) => runner.run(args);
 
 beforeAll(async () => {
   t = await startOpsStack({
@@ -28,6 +15,7 @@ beforeAll(async () => {
   await eventually(async () => ((await status(t)).workers.some((w) => w['identifier'] === 'nightly' && w['state'] === 'READY') ? true : undefined));
 });
 afterAll(async () => {
+  runner.kill();
   await t?.close();
 });
 

@@ -8,26 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
 import { fleetKeys } from '../../src/fleet/keys.js';
 import { fleetRpcs, fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
+import { NIGHTLY_POLICY, type PolicyRun } from './policy-fixture.js';
 
 const skip = await fleetSkipReason();
 const HOSTS = ['host-a', 'host-b'];
 const PREFIX = `/wa-policies-test-${process.pid}`;
 const keys = fleetKeys(PREFIX);
 
-const POLICY = `policies:
-  nightly:
-    config:
-      package: tests/counter@^1
-      schedule: "* * * * *"
-      command: TICK
-      dry_run: true
-`;
-
-interface Run {
-  at: string;
-  status: string;
-  uuid?: string;
-}
 
 describe.skipIf(skip !== undefined)('policies in a fleet', () => {
   let engines: FleetEngines;
@@ -55,8 +42,8 @@ describe.skipIf(skip !== undefined)('policies in a fleet', () => {
     });
     return { status: res.status, body: await res.json() };
   };
-  const policies = async (host: string): Promise<Array<{ name: string; runs: Run[] }>> =>
-    ((await ops(host, 'GET', '/api/v1/status')).body as { policies: Array<{ name: string; runs: Run[] }> }).policies;
+  const policies = async (host: string): Promise<Array<{ name: string; runs: PolicyRun[] }>> =>
+    ((await ops(host, 'GET', '/api/v1/status')).body as { policies: Array<{ name: string; runs: PolicyRun[] }> }).policies;
   const coordinator = async (): Promise<string | undefined> =>
     ((await ops('host-a', 'GET', '/api/v1/fleet')).body as { coordinator: { host: string } | null }).coordinator?.host;
   const read = async <T>(key: string): Promise<T | null> => {
@@ -69,13 +56,13 @@ describe.skipIf(skip !== undefined)('policies in a fleet', () => {
     // the policy goes to the host that does not coordinate: its tick is written on one host and run on another
     const elected = (await coordinator())!;
     const host = HOSTS.find((h) => h !== elected)!;
-    const posted = await ops(host, 'POST', '/api/v1/policies', POLICY);
+    const posted = await ops(host, 'POST', '/api/v1/policies', NIGHTLY_POLICY);
     expect(posted.status, JSON.stringify(posted.body)).toBe(201);
     expect(await read(keys.policies('nightly'))).toMatchObject({ host, schedule: '* * * * *' });
-    expect(await ops(elected, 'POST', '/api/v1/policies', POLICY)).toEqual({ status: 409, body: { detail: "policy 'nightly' already exists" } });
+    expect(await ops(elected, 'POST', '/api/v1/policies', NIGHTLY_POLICY)).toEqual({ status: 409, body: { detail: "policy 'nightly' already exists" } });
 
     // the next minute (or the one after, when the instance was still starting at the first)
-    let runs: Run[] = [];
+    let runs: PolicyRun[] = [];
     await until(async () => (runs = (await policies(host)).find((p) => p.name === 'nightly')?.runs ?? []).length > 0, 150_000, 'the first tick run');
     expect(runs).toHaveLength(1);
     const [run] = runs;

@@ -15,27 +15,13 @@ import { ManualClock } from '../helpers/clock.js';
 import { startBareStack } from '../helpers/stack.js';
 import { eventually, http } from '../ops/helpers.js';
 import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
+import { NIGHTLY_POLICY, type PolicyRun } from './policy-fixture.js';
 
 const skip = await fleetSkipReason();
 
 /** 2030-01-01 local time, `m` minutes and `s` seconds past midnight (schedules are local time). */
 const at = (m: number, s = 0): number => new Date(2030, 0, 1, 0, m, s).getTime();
 
-const POLICY = `policies:
-  nightly:
-    config:
-      package: tests/counter@^1
-      schedule: "* * * * *"
-      command: TICK
-      dry_run: true
-    scope: {}
-`;
-
-interface Run {
-  at: string;
-  status: string;
-  uuid?: string;
-}
 
 describe.skipIf(skip !== undefined)('a fleet host runs the ticks of its policies', () => {
   let engines: FleetEngines;
@@ -80,8 +66,8 @@ describe.skipIf(skip !== undefined)('a fleet host runs the ticks of its policies
     return stack;
   }
 
-  const runs = async (s: RunningStack): Promise<Run[]> => {
-    const body = (await http(`http://${s.ops.address}`, 'GET', '/api/v1/status')).body as { policies: Array<{ name: string; runs: Run[] }> };
+  const runs = async (s: RunningStack): Promise<PolicyRun[]> => {
+    const body = (await http(`http://${s.ops.address}`, 'GET', '/api/v1/status')).body as { policies: Array<{ name: string; runs: PolicyRun[] }> };
     return body.policies.find((p) => p.name === 'nightly')?.runs ?? [];
   };
   /** TICK sent straight to the policy's instance: `runs` counts every TICK its worker process executed. */
@@ -98,7 +84,7 @@ describe.skipIf(skip !== undefined)('a fleet host runs the ticks of its policies
   it('registers the policy, runs the coordinator\'s tick once with its uuid; a restart replays it, never runs it again', async () => {
     const clock = new ManualClock(at(0, 30));
     const first = await start(clock);
-    const posted = await http(`http://${first.ops.address}`, 'POST', '/api/v1/policies', { body: POLICY, type: 'application/x-yaml', token: engines.tokens.admin });
+    const posted = await http(`http://${first.ops.address}`, 'POST', '/api/v1/policies', { body: NIGHTLY_POLICY, type: 'application/x-yaml', token: engines.tokens.admin });
     expect(posted.status, posted.text).toBe(201);
     expect(await read<PolicyRegistration>(keys.policies('nightly'))).toMatchObject({ host: 'host-p', schedule: '* * * * *', command: 'TICK', package: 'tests/counter@^1', dryRun: true });
     // this host is the coordinator: its ticker sleeps on the clock until 00:01 (the policy manager does not: in a fleet
@@ -123,7 +109,7 @@ describe.skipIf(skip !== undefined)('a fleet host runs the ticks of its policies
 
     // the host died after sending the tick, before recording its run: state.json without it
     const stateFile = join(stateDir, 'state.json');
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { policies: Array<{ name: string; runs: Run[] }> };
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { policies: Array<{ name: string; runs: PolicyRun[] }> };
     for (const p of state.policies) p.runs = p.runs.filter((r) => r.uuid !== uuid);
     writeFileSync(stateFile, JSON.stringify(state));
 
@@ -143,7 +129,7 @@ describe.skipIf(skip !== undefined)('a fleet host runs the ticks of its policies
     await etcd.put(keys.policies('taken')).value(JSON.stringify(other)).exec();
     const s = await start(new ManualClock(at(2, 30)));
     const base = `http://${s.ops.address}`;
-    const body = POLICY.replace('nightly', 'fresh') + POLICY.replace('policies:\n', '').replace('nightly', 'taken');
+    const body = NIGHTLY_POLICY.replace('nightly', 'fresh') + NIGHTLY_POLICY.replace('policies:\n', '').replace('nightly', 'taken');
     const refused = await http(base, 'POST', '/api/v1/policies', { body, type: 'application/x-yaml', token: engines.tokens.admin });
     expect(refused.status).toBe(409);
     expect(refused.body).toEqual({ detail: "policy 'taken' already exists" });

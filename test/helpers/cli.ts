@@ -14,21 +14,34 @@ export interface CliRun {
   stderr: string;
 }
 
+interface CliRunOptions {
+  /** Written to the child's stdin, which is then closed (default: no stdin). */
+  input?: string;
+  /** Added to testEnv(). */
+  env?: Record<string, string>;
+}
+
 interface CliRunner {
   /** Runs `worker-admin ARGS` to its end. */
-  run(args: string[]): Promise<CliRun>;
+  run(args: string[], options?: CliRunOptions): Promise<CliRun>;
   /** SIGKILLs every child still running (afterEach). */
   kill(): void;
 }
 
-/** A runner whose children start in `cwd` (default: the temp dir) with testEnv(). */
-export function cliRunner(cwd = tmpdir()): CliRunner {
+/** A runner whose children start in `cwd` (default: the temp dir; a function: asked at each run) with testEnv(). */
+export function cliRunner(cwd: string | (() => string) = tmpdir()): CliRunner {
   const children = new Set<ChildProcess>();
   return {
-    run(args) {
+    run(args, options = {}) {
       return new Promise((resolve) => {
-        const child = spawn(process.execPath, [BIN, ...args], { cwd, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+        const dir = typeof cwd === 'function' ? cwd() : cwd;
+        const stdin = options.input === undefined ? 'ignore' : 'pipe';
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: testEnv(options.env), stdio: [stdin, 'pipe', 'pipe'] });
         children.add(child);
+        if (options.input !== undefined) {
+          child.stdin!.on('error', () => undefined); // a CLI that exits before reading its stdin
+          child.stdin!.end(options.input);
+        }
         let stdout = '';
         let stderr = '';
         child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));

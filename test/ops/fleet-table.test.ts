@@ -1,37 +1,25 @@
 // `worker-admin fleet status` as a user runs it (node bin/worker-admin.js) against a real ops server whose fleet source
 // returns a status built here, and the table renderer on the states a fleet goes through.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetStatus } from '../../src/fleet/host.js';
 import { renderFleetStatus } from '../../src/ops/fleet-table.js';
-import { testEnv } from '../helpers/env.js';
-import { ROOT } from '../helpers/stack.js';
+import { cliRunner } from '../helpers/cli.js';
 import { echoRollout, fleetStatus } from './fleet-fixture.js';
 import { startFleetOps, type FleetOps } from './fleet-ops.js';
 import { startOpsStack, type OpsStack } from './helpers.js';
 
-const BIN = join(ROOT, 'bin', 'worker-admin.js');
 let t: OpsStack;
 let f: FleetOps;
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // TZ=UTC (testEnv): the times printed are the fixture's, whatever the machine's zone
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: t.stateDir, env: testEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// TZ=UTC (testEnv): the times printed are the fixture's, whatever the machine's zone
+const runner = cliRunner(() => t.stateDir);
+const cli = (args: string[]) => runner.run(args);
 
 beforeAll(async () => {
   t = await startOpsStack();
   f = await startFleetOps(t);
 });
 afterAll(async () => {
+  runner.kill();
   await f?.ops.close();
   await t?.close();
 });
