@@ -4,6 +4,7 @@ import { Etcd3 } from 'etcd3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { beforeEach } from 'vitest';
 import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../src/fleet/demo/local-fleet.js';
 import { packedRepository } from '../helpers/stack.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
@@ -125,4 +126,13 @@ export async function startStandaloneEtcd(name: string): Promise<{ etcd: LocalSe
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Inside a describe: a failing test prints the last lines each host of `fleet()` logged (a fault's cause is there). */
+export function showHostLogsOnFailure(fleet: () => LocalFleet | undefined, lines = 80): void {
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      for (const h of fleet()?.hosts ?? []) console.error(`--- ${h.name}: the last lines it logged ---\n${h.log().split('\n').slice(-lines).join('\n')}`);
+    });
+  });
 }

@@ -1,10 +1,10 @@
 // Faults with real processes under load: a host SIGKILLed, frozen past its lease, stopped with SIGTERM; etcd and
 // nats-server restarted. Every command sent gets exactly one reply.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalFleet } from '../../src/fleet/demo/local-fleet.js';
 import { connectRouter } from '../../src/sdk/client.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
-import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
+import { fleetSkipReason, showHostLogsOnFailure, startFleetEngines, until, type FleetEngines } from './engines.js';
 import { runLoad, tally, type Sent } from './load.js';
 
 const skip = await fleetSkipReason();
@@ -52,12 +52,7 @@ describe.skipIf(skip !== undefined)('a fleet under faults', () => {
     await engines?.close();
   }, 180_000);
 
-  // a failure shows what the hosts logged last (a fault's cause is in their logs, not in the test's view)
-  beforeEach(({ onTestFailed }) => {
-    onTestFailed(() => {
-      for (const h of fleet?.hosts ?? []) console.error(`--- ${h.name}: the last lines it logged ---\n${h.log().split('\n').slice(-80).join('\n')}`);
-    });
-  });
+  showHostLogsOnFailure(() => fleet);
 
   /** SLOW commands alternately pinned to B's and C's instance, through A. */
   const pinnedLoad = (ms: number) => runLoad(rpc('host-a'), (i) => ({ command: 'SLOW', payload: JSON.stringify({ ms }), target: i % 2 === 0 ? 'utils-echo-1' : 'echo-c', timeout_ms: 8000 }), 6);

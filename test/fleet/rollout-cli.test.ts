@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutRecord } from '../../src/fleet/rollout/types.js';
 import { cliRunner, type CliRun } from '../helpers/cli.js';
-import { fleetSkipReason, until } from './engines.js';
+import { fleetSkipReason, showHostLogsOnFailure, until } from './engines.js';
 import { runLoad, tally, type Sent } from './load.js';
 import { PRODUCT, startRollingFleet, type RollingFleet } from './rolling-fleet.js';
 
@@ -49,6 +49,7 @@ describe.skipIf(skip !== undefined)('fleet update and fleet rollout through the 
   }, 300_000);
 
   afterEach(() => runner.kill());
+  showHostLogsOnFailure(() => f?.fleet, 150);
 
   afterAll(async () => {
     await f?.close();
