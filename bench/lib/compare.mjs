@@ -37,11 +37,14 @@ function side(name, call, pids) {
 }
 
 /**
- * Every side ({name, call, pids}) for `rounds` rounds of `ms` each, interleaved (a, b, a, b, …), after a short warm-up
- * of each; returns each side's {name, rate (median of rounds), rates, p50, p99, count, failures, cpuPerCommand, split}.
+ * Every side ({name, call, pids}) for `rounds` rounds of `ms` each, interleaved (a, b, a, b, …), after a warm-up of
+ * each (3 s in a full run: a fresh Node process runs the hot path in V8's lower tiers for seconds, which made the first
+ * rounds' tail the whole p99; 0.5 s in a quick one); returns each side's {name, rate (median of rounds), rates, p50,
+ * p99, count, failures, cpuPerCommand, split}.
  */
 export async function interleaved(sides, concurrency, ms, rounds) {
-  for (const s of sides) await closedLoop({ call: s.call, concurrency, durationMs: Math.min(500, ms) });
+  const warmupMs = ms >= 1000 ? 3000 : 500;
+  for (const s of sides) await closedLoop({ call: s.call, concurrency, durationMs: warmupMs });
   const open = sides.map((s) => side(s.name, s.call, s.pids));
   for (let r = 0; r < rounds; r += 1) for (const s of open) await s.round(concurrency, ms);
   return open.map((s) => ({ name: s.name, ...s.result() }));
