@@ -15,6 +15,11 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
   let engines: FleetEngines;
   let fleet: LocalFleet;
   const rpcs: RouterRpc[] = [];
+  /** The NATS subjects of this file's fleet (the engines' first prefix), for the tests that play another host. */
+  const SUBJECTS = `wa-test-${process.pid}-1.v1`;
+  /** `host`'s incarnation, from its ops API. */
+  const incarnationOf = async (host: string): Promise<string> =>
+    ((await (await fetch(`http://${fleet.host(host).ops}/api/v1/fleet`)).json()) as { incarnation: string }).incarnation;
   const client = (host: string, admin = false): RouterRpc => {
     const rpc = createRouterRpc({ address: fleet.host(host).router, token: admin ? engines.tokens.admin : engines.tokens.client });
     rpcs.push(rpc);
@@ -127,20 +132,19 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
   it('refuses a forwarded ADMIN_* without a valid proof of the admin token', async () => {
     const nc = await connect({ servers: engines.nats.url });
     try {
-      const record = (await (await fetch(`http://${fleet.host('host-b').ops}/api/v1/fleet`)).json()) as { incarnation: string };
-      const prefix = `wa-test-${process.pid}-1.v1`;
-      const inbox = `${prefix}.inbox.forger.x`;
+      const incarnation = await incarnationOf('host-b');
+      const inbox = `${SUBJECTS}.inbox.forger.x`;
       const answers: Array<{ envelope: Record<string, unknown> }> = [];
       const sub = nc.subscribe(`${inbox}.>`, { callback: (_e, msg) => void answers.push({ envelope: JSON.parse(msg.headers?.get('wa') ?? '{}') as Record<string, unknown> }) });
       await nc.flush();
       const h = headers();
       const envelope = {
-        v: 1, id: 'forged1', from: { host: 'forger', incarnation: 'x' }, to: { host: 'host-b', incarnation: record.incarnation }, ttlMs: 5000,
+        v: 1, id: 'forged1', from: { host: 'forger', incarnation: 'x' }, to: { host: 'host-b', incarnation }, ttlMs: 5000,
         command: { uuid: randomUUID(), command: 'ADMIN_STOP_ALL_WORKERS', timeout_ms: 5000, target: '', major: '', context: {} },
         proof: 'ab'.repeat(32),
       };
       h.set('wa', JSON.stringify(envelope));
-      nc.publish(`${prefix}.host.host-b.cmd`, new TextEncoder().encode('{}'), { headers: h, reply: `${inbox}.forged1` });
+      nc.publish(`${SUBJECTS}.host.host-b.cmd`, new TextEncoder().encode('{}'), { headers: h, reply: `${inbox}.forged1` });
       await expect.poll(() => answers.length, { timeout: 10_000 }).toBe(1);
       const reply = answers[0]!.envelope['reply'] as { status: string; error: string };
       expect(reply.status).toBe('INVALID');
@@ -157,9 +161,8 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
   it('serves a batch of commands from another host and answers them in batches to its inbox', async () => {
     const nc = await connect({ servers: engines.nats.url });
     try {
-      const record = (await (await fetch(`http://${fleet.host('host-b').ops}/api/v1/fleet`)).json()) as { incarnation: string };
-      const prefix = `wa-test-${process.pid}-1.v1`;
-      const inbox = `${prefix}.inbox.batcher.y`;
+      const incarnation = await incarnationOf('host-b');
+      const inbox = `${SUBJECTS}.inbox.batcher.y`;
       const answers = new Map<string, Record<string, unknown>>();
       const messages: string[] = [];
       const sub = nc.subscribe(`${inbox}.>`, {
@@ -175,8 +178,8 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
         batchEntry({ id: 'tick2', ttlMs: 5000, command: command('TICK', { target: 'tests-counter-1' }) }, '{"n":"日本"}'),
         batchEntry({ id: 'admin1', ttlMs: 5000, command: command('ADMIN_STOP_ALL_WORKERS') }, '{}'),
       ];
-      const head = JSON.stringify({ v: 1, from: { host: 'batcher', incarnation: 'y' }, to: { host: 'host-b', incarnation: record.incarnation } });
-      nc.publish(`${prefix}.host.host-b.cmds`, new TextEncoder().encode(encodeBatch(head, entries)), { reply: `${inbox}.batch.1` });
+      const head = JSON.stringify({ v: 1, from: { host: 'batcher', incarnation: 'y' }, to: { host: 'host-b', incarnation } });
+      nc.publish(`${SUBJECTS}.host.host-b.cmds`, new TextEncoder().encode(encodeBatch(head, entries)), { reply: `${inbox}.batch.1` });
       await expect.poll(() => answers.size, { timeout: 10_000 }).toBe(3);
       expect(new Set(messages)).toEqual(new Set([`${inbox}.batch.answers`]));
       for (const id of ['tick1', 'tick2']) {
@@ -209,7 +212,7 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
       // a host that does not batch publishes each event alone on the events subject
       const h = headers();
       h.set('wa', JSON.stringify({ v: 1, from: { host: 'older', incarnation: 'z' }, event: { uuid: randomUUID(), topic: 'tests-dedupe', event: 'PING', reference_uuid: '', timestamp_ms: Date.now(), source: 'client' } }));
-      nc.publish(`wa-test-${process.pid}-1.v1.events`, new TextEncoder().encode(JSON.stringify({ tag: 'single' })), { headers: h });
+      nc.publish(`${SUBJECTS}.events`, new TextEncoder().encode(JSON.stringify({ tag: 'single' })), { headers: h });
       await client('host-c').sendEvent({ topic: 'tests-dedupe', event: 'PING', payload: JSON.stringify({ tag: 'after' }) });
       const counts = (): number[] => ['once', 'single', 'after'].flatMap((tag) => [tagged(seen.every, tag), tagged(seen.one, tag)]);
       await expect.poll(() => counts().every((n) => n > 0), { timeout: 10_000 }).toBe(true);
