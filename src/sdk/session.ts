@@ -8,7 +8,7 @@ import { Lifecycle } from './lifecycle.js';
 import { toEventMessage, toJsonText } from './messages.js';
 import type { StartLine } from './start-line.js';
 import { createStreamWriter, type StreamWriter } from './stream-writer.js';
-import { eventSender, replySender } from './turn-sender.js';
+import { eventSender, replySender, type EventSender, type ReplySender } from './turn-sender.js';
 import type { CommandHandler, EmitOptions, TopicHandler, WorkerState } from './types.js';
 
 /** What a session needs: the open stream, who it is, what it serves, how to log. */
@@ -37,8 +37,8 @@ export class WorkerSession {
   readonly ended: Promise<SessionEnd>;
   readonly #d: SessionDeps;
   readonly #writer: StreamWriter<WorkerMessage>;
-  readonly #replies: ReturnType<typeof replySender>;
-  readonly #events: ReturnType<typeof eventSender>;
+  readonly #replies: ReplySender;
+  readonly #events: EventSender;
   readonly #stop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   #endWith!: (end: SessionEnd) => void;

@@ -79,7 +79,10 @@ class TurnSender<T> {
   }
 }
 
+export type ReplySender = TurnSender<WorkerReply>;
+export type EventSender = TurnSender<WorkerEvent>;
+
 /** Replies: batched to a router whose Welcome says `batching`. */
-export const replySender = (writer: StreamWriter<WorkerMessage>): TurnSender<WorkerReply> => new TurnSender(writer, REPLIES);
+export const replySender = (writer: StreamWriter<WorkerMessage>): ReplySender => new TurnSender(writer, REPLIES);
 /** Events: batched to a router whose Welcome says `event_batches`. */
-export const eventSender = (writer: StreamWriter<WorkerMessage>): TurnSender<WorkerEvent> => new TurnSender(writer, EVENTS);
+export const eventSender = (writer: StreamWriter<WorkerMessage>): EventSender => new TurnSender(writer, EVENTS);
