@@ -82,24 +82,27 @@ export class CommandRouter {
   takeFromFleet(input: Command): Promise<Reply> | undefined {
     if (this.closing) return undefined;
     if (!pickConnection(this.local(input.command), input, true)) return undefined;
-    return this.submitNow(input, true);
+    return this.submitNow(input, true, true);
   }
 
-  /** Takes a command from a client (roles are checked by the caller) and resolves with its Reply. */
-  submit(input: Command): Promise<Reply> {
+  /**
+   * Takes a command from a client (roles are checked by the caller) and resolves with its Reply; `batched`: it came
+   * in a batch with others (SendCommands), so it may reach its worker in a batch too.
+   */
+  submit(input: Command, batched = false): Promise<Reply> {
     const fleet = this.fleet;
     // a uuid the client library made only to match the Reply is never sent again: like one the router makes, no claim
-    if (fleet === undefined || input.uuid === '' || input.generated_uuid === true) return this.submitNow(input, false);
+    if (fleet === undefined || input.uuid === '' || input.generated_uuid === true) return this.submitNow(input, false, batched);
     const payloadText = input.payload.trim() === '' ? '{}' : input.payload;
     const isAdmin = input.command.startsWith(ADMIN_PREFIX);
     const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
     const fingerprint = commandFingerprint(input.command, payloadText);
     // this router already has it (pending or answered): its own replay cache answers, no claim needed
-    if (this.deps.uuids.lookup(input.uuid, fingerprint).kind !== 'new') return this.submitNow(input, false);
-    return fleet.claims.guard(input.uuid, fingerprint, timeoutMs, () => this.submitNow(input, false));
+    if (this.deps.uuids.lookup(input.uuid, fingerprint).kind !== 'new') return this.submitNow(input, false, batched);
+    return fleet.claims.guard(input.uuid, fingerprint, timeoutMs, () => this.submitNow(input, false, batched));
   }
 
-  private submitNow(input: Command, localOnly: boolean): Promise<Reply> {
+  private submitNow(input: Command, localOnly: boolean, batched: boolean): Promise<Reply> {
     const uuid = input.uuid || randomUUID();
     const refuse = (error: string): Promise<Reply> => Promise.resolve(routerReply(uuid, 'INVALID', error));
     if (!COMMAND_RE.test(input.command)) {
@@ -131,6 +134,7 @@ export class CommandRouter {
     const command: Command = { ...input, uuid, product, payload: payloadText, timeout_ms: timeoutMs, context: input.context ?? {}, generated_uuid: undefined };
     const pending = new PendingCommand(command, payload, receivedAt, receivedAt + timeoutMs);
     pending.localOnly = localOnly;
+    pending.batched = batched;
     this.deps.uuids.begin(uuid, fingerprint, pending.reply);
     pending.timer = setTimeout(() => this.onDeadline(pending), timeoutMs);
 
@@ -192,6 +196,7 @@ export class CommandRouter {
       const connection = pickConnection(this.local(pending.command.command), pending.command, true);
       if (connection) {
         queue.remove(pending);
+        pending.batched = true; // the queue empties in a burst: one batch per worker
         this.dispatch(connection, pending);
       } else if (this.sendRemote(pending)) {
         queue.remove(pending);
@@ -297,7 +302,7 @@ export class CommandRouter {
     connection.remember(pending.uuid);
     connection.dispatched += 1;
     const remaining = Math.max(1, pending.deadlineAt - this.now());
-    connection.writer.send({ command: { ...pending.command, timeout_ms: remaining } });
+    connection.writer.sendCommand({ ...pending.command, timeout_ms: remaining }, pending.batched);
   }
 
   private onDeadline(pending: PendingCommand): void {

@@ -1,5 +1,7 @@
-// A Connect stream's writer: to a worker that takes batches, the commands of one turn of the event loop leave as one
-// message (one command alone keeps the single form), never past the 4 MiB a gRPC message may carry.
+// A Connect stream's writer: to a worker that takes batches, the commands that came in batches (a client's
+// CommandBatch, another host's turn, a queue emptying) and were dispatched in one turn of the event loop leave as one
+// message, never past the 4 MiB a gRPC message may carry; a command that came alone leaves alone, at once, so that
+// unary callers are not held to the pace of a batch (docs/protocol.md).
 import type { Writable } from 'node:stream';
 import type { Command } from '../proto/types.js';
 import type { RouterMessageOut } from './connection.js';
@@ -48,13 +50,15 @@ export class ConnectWriter extends StreamWriter<RouterMessageOut> {
     return super.buffered + this.outbox.length;
   }
 
-  /** A command joins this turn's batch; anything else goes after the batch so far, keeping the order. */
+  /** Anything but a command: after the batch gathered so far, keeping the order. */
   override send(message: RouterMessageOut): boolean {
-    const command = message.command;
-    if (!this.batching || command === undefined) {
-      this.flushOutbox();
-      return super.send(message);
-    }
+    this.flushOutbox();
+    return super.send(message);
+  }
+
+  /** A command: into this turn's batch when it came in one (`gather`) and the worker takes batches; else at once. */
+  sendCommand(command: Command, gather: boolean): boolean {
+    if (!this.batching || !gather) return this.send({ command });
     if (this.closed) return false;
     let bytes = sizeBound(command);
     if (this.outboxBytes + bytes > BATCH_BYTES) {

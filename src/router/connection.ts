@@ -3,7 +3,7 @@ import type { Logger } from '../common/log.js';
 import type { Command, Drain, Event, RouterMessageIn } from '../proto/types.js';
 import type { PendingCommand } from './pending.js';
 import type { PayloadCheck } from './schemas.js';
-import type { StreamWriter } from './writer.js';
+import type { ConnectWriter } from './connect-writer.js';
 
 /** How many uuids a connection remembers having been given. */
 const GIVEN_MEMORY = 4096;
@@ -61,7 +61,7 @@ export class WorkerConnection {
   constructor(
     readonly id: number,
     readonly identity: ConnectionIdentity,
-    readonly writer: StreamWriter<RouterMessageOut>,
+    readonly writer: ConnectWriter,
     readonly connectedAt: number,
     private readonly logger: Logger,
     /** Commands it may have in flight at once (limits.workerConcurrency). */

@@ -13,6 +13,11 @@ export class PendingCommand {
   timer: NodeJS.Timeout | undefined;
   /** Sent by another host: served here or bounced, never forwarded again. */
   localOnly = false;
+  /**
+   * It came with others (a client's batch, another host's turn): it may join the batch of commands a worker gets in
+   * this turn. One that came alone leaves for its worker alone, at once (docs/protocol.md, batching).
+   */
+  batched = false;
   readonly reply: Promise<Reply>;
   private resolveReply!: (reply: Reply) => void;
 

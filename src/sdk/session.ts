@@ -118,8 +118,8 @@ export class WorkerSession {
   #onMessage(m: RouterMessageIn): void {
     switch (m.kind) {
       case 'welcome': return this.#onWelcome(m.welcome?.valid === true, m.welcome?.reason ?? '', m.welcome?.batching === true, m.welcome?.event_batches === true);
-      case 'command': if (m.command) this.#onCommand(m.command); return;
-      case 'commands': for (const command of m.commands?.commands ?? []) this.#onCommand(command); return;
+      case 'command': if (m.command) this.#onCommand(m.command, false); return;
+      case 'commands': for (const command of m.commands?.commands ?? []) this.#onCommand(command, true); return;
       case 'drain': void this.drain(`drain requested by the router${m.drain?.reason ? `: ${m.drain.reason}` : ''}`); return;
       case 'event': if (m.event) this.#onEvent(m.event); return;
     }
@@ -138,7 +138,8 @@ export class WorkerSession {
     this.#welcomed.resolve();
   }
 
-  #onCommand(command: Command): void {
+  /** `inBatch`: it came with others, and its reply may go with theirs; one that came alone is answered alone, at once. */
+  #onCommand(command: Command, inBatch: boolean): void {
     const state = this.lifecycle.state;
     if (state === 'CLOSING' || this.lifecycle.ended) return; // we half-closed: the router answers WORKER_LOST
     if (state !== 'READY') {
@@ -147,10 +148,16 @@ export class WorkerSession {
       return;
     }
     const job = runCommand(command, this.#d.commands[command.command], this.#stop.signal)
-      .then((reply) => this.#replies.send(reply))
+      .then((reply) => (inBatch ? this.#replies.send(reply) : this.#sendAlone(reply)))
       .catch((e: unknown) => this.#d.log(`reply to ${command.command} ${command.uuid} not sent: ${errorMessage(e)}`))
       .finally(() => this.#inFlight.delete(job));
     this.#inFlight.add(job);
+  }
+
+  /** A reply alone, at once: after the events gathered so far (an event its handler emitted comes before it). */
+  #sendAlone(reply: Parameters<ReplySender['send']>[0]): Promise<void> {
+    this.#events.flush();
+    return this.#replies.sendNow(reply);
   }
 
   #onEvent(e: Event): void {

@@ -11,16 +11,18 @@ export interface StreamWriter<T> {
   flushed(): Promise<void>;
 }
 
+/** A write handed over with room to spare: nothing to wait for. */
+const HANDED_OVER: Promise<void> = Promise.resolve();
+
 /** Wraps `stream`; writes after it ended or failed reject with the stream's error. */
 export function createStreamWriter<T>(stream: Writable): StreamWriter<T> {
-  // every write waits for the previous one, so order holds and a full buffer stops everyone
-  let tail: Promise<void> = Promise.resolve();
+  // a write waits for the previous ones only while some wait (a full buffer stops everyone); order holds either way
+  let tail: Promise<void> = HANDED_OVER;
+  /** Writes waiting behind a full buffer. */
+  let queued = 0;
   let waitingForDrain = false;
 
-  const writeNow = async (message: T): Promise<void> => {
-    if (stream.writableEnded || stream.destroyed) throw new Error('the router stream is closed');
-    if (stream.write(message)) return;
-    waitingForDrain = true;
+  const waitForRoom = async (): Promise<void> => {
     const done = new AbortController();
     try {
       // 'close' also ends the wait: a dead stream must not hang the writer
@@ -31,9 +33,26 @@ export function createStreamWriter<T>(stream: Writable): StreamWriter<T> {
     }
   };
 
+  const handOver = (message: T): Promise<void> => {
+    if (stream.writableEnded || stream.destroyed) return Promise.reject(new Error('the router stream is closed'));
+    if (stream.write(message)) return HANDED_OVER;
+    waitingForDrain = true;
+    return waitForRoom();
+  };
+
   return {
     write(message: T): Promise<void> {
-      const next = tail.then(() => writeNow(message));
+      if (queued === 0 && !waitingForDrain) {
+        // the common case: nothing waits, the message goes now (no promise chained per write)
+        const done = handOver(message);
+        tail = done === HANDED_OVER ? HANDED_OVER : done.catch(() => undefined);
+        return done;
+      }
+      queued += 1;
+      const next = tail.then(() => {
+        queued -= 1;
+        return handOver(message);
+      });
       tail = next.catch(() => undefined);
       return next;
     },

@@ -1,5 +1,6 @@
 // Replies and events to the router: to a router that takes batches of them, what one turn of the event loop produced
-// leaves as one message (one alone keeps the single form), never past the 4 MiB a gRPC message may carry.
+// leaves as one message (one alone keeps the single form), never past the 4 MiB a gRPC message may carry. The reply to
+// a command that came alone leaves at once instead (docs/workers.md).
 import type { Event, Reply, WorkerMessage } from '../proto/types.js';
 import type { StreamWriter } from './stream-writer.js';
 
@@ -58,18 +59,25 @@ class TurnSender<T> {
   send(item: T): Promise<void> {
     if (!this.batching) return this.writer.write(this.form.single(item));
     const bytes = this.form.bytes(item, BATCH_BYTES - this.#bytes);
-    if (this.#bytes + bytes > BATCH_BYTES) this.#flush();
+    if (this.#bytes + bytes > BATCH_BYTES) this.flush();
     if (this.#written === undefined) {
       this.#writtenPromise = new Promise<void>((resolve) => (this.#written = resolve));
       // after the I/O callbacks of this turn: every handler that finished in it joins, no timer waited on
-      setImmediate(() => this.#flush());
+      setImmediate(() => this.flush());
     }
     this.#batch.push(item);
     this.#bytes += bytes;
     return this.#writtenPromise;
   }
 
-  #flush(): void {
+  /** Sends `item` alone, at once, after the batch gathered so far (keeping the order). */
+  sendNow(item: T): Promise<void> {
+    this.flush();
+    return this.writer.write(this.form.single(item));
+  }
+
+  /** Writes the batch gathered so far now, if any. */
+  flush(): void {
     const [batch, written] = [this.#batch, this.#written];
     if (written === undefined) return;
     this.#batch = [];

@@ -8,7 +8,7 @@ import type { Command, Reply } from '../../src/proto/types.js';
 import { ConnectWriter } from '../../src/router/connect-writer.js';
 import type { RouterMessageOut } from '../../src/router/connection.js';
 import { startTestRouter, type TestRouter } from '../helpers/router.js';
-import { connectWorker, expectWorker, RawWorker, routerClient, sendCommand, untilListed, Watcher } from './raw.js';
+import { connectWorker, expectWorker, RawCommandStream, RawWorker, routerClient, sendCommand, untilListed, Watcher } from './raw.js';
 
 let r: TestRouter;
 let client: Client;
@@ -55,6 +55,26 @@ describe('batches on the Connect stream', () => {
     const answered = await Promise.all(replies);
     answered.forEach((reply, i) => expect(reply).toEqual({ uuid: `u-${i}`, status: 'SUCCESS', payload: JSON.stringify({ i }), error: '', worker: 'w@1.0' }));
     worker.call.end();
+  });
+
+  it('to a batching worker, a client batch of several commands arrives as one message; a unary command alone, at once', async () => {
+    const token = await expectWorker(client, r.adminToken, { identifier: 'w', version: '1.0', commands: ['ECHO'] });
+    const worker = await connect(client, token, true);
+    worker.setHandler((c, w) => w.reply(c.uuid, 'SUCCESS', JSON.parse(c.payload)));
+    const stream = new RawCommandStream(client, r.clientToken);
+    try {
+      const batch = stream.sendBatch(['b-0', 'b-1', 'b-2', 'b-3'].map((uuid) => ({ command: 'ECHO', uuid, payload: '{}', timeout_ms: 60_000 })));
+      for (const reply of await Promise.all(batch)) expect(reply.status).toBe('SUCCESS');
+      // unary callers each wait on their own reply: each command leaves alone, none waits for the end of a turn
+      const unaryReplies = await Promise.all(['s-0', 's-1', 's-2'].map((uuid) => sendCommand(client, { command: 'ECHO', uuid, payload: '{}', timeout_ms: 60_000 }, r.clientToken)));
+      for (const reply of unaryReplies) expect(reply.status).toBe('SUCCESS');
+      const forms = worker.messages.filter((m) => m.kind === 'command' || m.kind === 'commands').map((m) => m.commands?.commands.map((c) => c.uuid) ?? m.command?.uuid);
+      expect(forms[0]).toEqual(['b-0', 'b-1', 'b-2', 'b-3']);
+      expect(forms.slice(1).sort()).toEqual(['s-0', 's-1', 's-2']);
+    } finally {
+      stream.call.end();
+      worker.call.end();
+    }
   });
 
   it('a worker whose Hello does not say batching (an old worker) gets one command per message, and is served', async () => {
@@ -155,19 +175,32 @@ describe('ConnectWriter', () => {
   const command = (uuid: string, payload = '{}'): Command => ({ uuid, command: 'ECHO', payload, timeout_ms: 1000, target: '', major: '', context: {}, product: '' });
   const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-  it('to a batching worker: the commands of one turn leave as one message, before a drain or event sent in that turn', async () => {
+  it('to a batching worker: the batched commands of one turn leave as one message, before a drain or event sent in that turn', async () => {
     const stream = new PassThrough({ objectMode: true, highWaterMark: 1000 });
     const written: RouterMessageOut[] = [];
     stream.on('data', (m: RouterMessageOut) => written.push(m));
     const writer = new ConnectWriter(stream, { congestedAt: 100 });
     writer.batchCommands();
-    for (const u of ['a', 'b', 'c']) writer.send({ command: command(u) });
+    for (const u of ['a', 'b', 'c']) writer.sendCommand(command(u), true);
     expect(writer.buffered).toBe(3);
     writer.send({ drain: { reason: 'test' } });
-    writer.send({ command: command('d') });
+    writer.sendCommand(command('d'), true);
     await turn();
     expect(written.map((m) => m.commands?.commands.map((c) => c.uuid) ?? Object.keys(m)[0])).toEqual([['a', 'b', 'c'], 'drain', 'command']);
     expect(written[2]?.command?.uuid).toBe('d'); // alone in its turn: the single form
+  });
+
+  it('to a batching worker: a command that came alone leaves at once, after the batch gathered so far', () => {
+    const stream = new PassThrough({ objectMode: true, highWaterMark: 1000 });
+    const written: RouterMessageOut[] = [];
+    stream.on('data', (m: RouterMessageOut) => written.push(m));
+    const writer = new ConnectWriter(stream, { congestedAt: 100 });
+    writer.batchCommands();
+    writer.sendCommand(command('alone'), false);
+    expect(written.map((m) => m.command?.uuid)).toEqual(['alone']);
+    for (const u of ['a', 'b']) writer.sendCommand(command(u), true);
+    writer.sendCommand(command('next'), false);
+    expect(written.map((m) => m.commands?.commands.map((c) => c.uuid) ?? m.command?.uuid)).toEqual(['alone', ['a', 'b'], 'next']);
   });
 
   it('without batching every command is its own message, at once', () => {
@@ -175,7 +208,7 @@ describe('ConnectWriter', () => {
     const written: RouterMessageOut[] = [];
     stream.on('data', (m: RouterMessageOut) => written.push(m));
     const writer = new ConnectWriter(stream, { congestedAt: 100 });
-    for (const u of ['a', 'b']) writer.send({ command: command(u) });
+    for (const u of ['a', 'b']) writer.sendCommand(command(u), true);
     expect(written.map((m) => m.command?.uuid)).toEqual(['a', 'b']);
   });
 
@@ -184,13 +217,13 @@ describe('ConnectWriter', () => {
     const stream = new Writable({ objectMode: true, highWaterMark: 1, write: (_m, _e, cb) => void callbacks.push(() => cb()) });
     const writer = new ConnectWriter(stream, { congestedAt: 5 });
     writer.batchCommands();
-    writer.send({ command: command('first') }); // goes to the stream at the end of the turn, which then holds the rest
+    writer.sendCommand(command('first'), true); // goes to the stream at the end of the turn, which then holds the rest
     await turn();
-    for (const u of ['a', 'b', 'c', 'd']) writer.send({ command: command(u) });
+    for (const u of ['a', 'b', 'c', 'd']) writer.sendCommand(command(u), true);
     await turn();
     expect(writer.buffered).toBe(4); // one held message of four commands
     expect(writer.congested).toBe(false);
-    writer.send({ command: command('e') });
+    writer.sendCommand(command('e'), false);
     expect(writer.congested).toBe(true);
     while (callbacks.length > 0) {
       callbacks.shift()?.();

@@ -2,19 +2,19 @@
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { WorkerConnection, type RouterMessageOut } from '../../src/router/connection.js';
+import { WorkerConnection } from '../../src/router/connection.js';
 import { pickConnection } from '../../src/router/dispatch.js';
 import type { PendingCommand } from '../../src/router/pending.js';
 import { depthProblem } from '../../src/router/json-depth.js';
 import { MruList } from '../../src/router/mru-list.js';
 import { ConnectionRegistry } from '../../src/router/registry.js';
 import { commandFingerprint } from '../../src/router/uuid-cache.js';
-import { StreamWriter } from '../../src/router/writer.js';
+import { ConnectWriter } from '../../src/router/connect-writer.js';
 
 const silent = pino({ level: 'silent' });
 
 function connection(id: number, identifier: string, commands: string[], topics: string[] = [], inFlight = 0): WorkerConnection {
-  const writer = new StreamWriter<RouterMessageOut>(new PassThrough({ objectMode: true }), { congestedAt: 10 });
+  const writer = new ConnectWriter(new PassThrough({ objectMode: true }), { congestedAt: 10 });
   const c = new WorkerConnection(id, { identifier, version: '1.0', type: 't', product: 'p', admin: false, tokenSha256: '', commands, topics, commandChecks: new Map(), eventChecks: new Map() }, writer, 0, silent);
   for (let i = 0; i < inFlight; i += 1) c.inFlight.set(`u${i}`, {} as PendingCommand);
   return c;

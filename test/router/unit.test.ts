@@ -5,18 +5,19 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Reply } from '../../src/proto/types.js';
 import { TokenChecker } from '../../src/router/auth.js';
-import { WorkerConnection, type RouterMessageOut } from '../../src/router/connection.js';
+import { WorkerConnection } from '../../src/router/connection.js';
 import { pickConnection } from '../../src/router/dispatch.js';
 import { PendingCommand } from '../../src/router/pending.js';
 import { pivotCommands, PivotIndex } from '../../src/router/pivots.js';
 import { CommandQueue } from '../../src/router/queue.js';
 import { commandFingerprint, UuidCache } from '../../src/router/uuid-cache.js';
 import { StreamWriter } from '../../src/router/writer.js';
+import { ConnectWriter } from '../../src/router/connect-writer.js';
 
 const silent = pino({ level: 'silent' });
 
 function connection(id: number, identifier: string, version: string, commands: string[], inFlight = 0): WorkerConnection {
-  const writer = new StreamWriter<RouterMessageOut>(new PassThrough({ objectMode: true }), { congestedAt: 10 });
+  const writer = new ConnectWriter(new PassThrough({ objectMode: true }), { congestedAt: 10 });
   const c = new WorkerConnection(id, { identifier, version, type: 't', product: 'p', admin: false, tokenSha256: '', commands, topics: [], commandChecks: new Map(), eventChecks: new Map() }, writer, 0, silent);
   for (let i = 0; i < inFlight; i += 1) c.inFlight.set(`u${i}`, {} as PendingCommand);
   return c;

@@ -1,5 +1,6 @@
-// startWorker against a router written by hand on real gRPC (TCP port 0): it takes batches of commands, answers in
-// batches only to a router whose Welcome says so, one reply per command, and a drain waits for batched replies.
+// startWorker against a router written by hand on real gRPC (TCP port 0): it takes batches of commands, answers a
+// batch in batches only to a router whose Welcome says so (a command that came alone, alone), one reply per command,
+// and a drain waits for batched replies.
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunningWorker } from '../../src/sdk/types.js';
@@ -53,6 +54,17 @@ describe('startWorker and batches', () => {
     // the handlers finished in one turn: their replies left together
     expect(r.received.filter((m) => m.kind === 'replies' || m.kind === 'reply').map((m) => m.kind)).toEqual(['replies']);
     expect(r.replies().map((x) => [x.uuid, x.status, x.payload])).toEqual(commands.map((c) => [c.uuid, 'SUCCESS', c.payload]));
+  });
+
+  it('to a router that takes batches, a command that came alone is answered alone, after the events its handler emitted', async () => {
+    const r = await start(true, true);
+    // three single commands at once: a unary caller waits on each, so no reply waits for the others of its turn
+    for (const i of [0, 1, 2]) r.call?.write({ command: command(`s-${i}`, 'ECHO', { i }) });
+    await r.until(() => r.replies().length === 3);
+    r.call?.write({ command: command('noisy', 'NOISY', { n: 1 }) });
+    await r.until(() => r.replies().length === 4 && r.events().length === 1);
+    expect(r.received.filter((m) => m.kind !== 'hello' && m.kind !== 'heartbeat').map((m) => m.kind)).toEqual(['reply', 'reply', 'reply', 'event', 'reply']);
+    expect(r.replies().map((x) => x.uuid).sort()).toEqual(['noisy', 's-0', 's-1', 's-2']);
   });
 
   it('to a router whose Welcome does not say batching, one reply per message (batched commands still taken)', async () => {

@@ -41,7 +41,8 @@ class CommandStreamSession implements ClosableSession {
   start(): void {
     this.ctx.sessions.add(this);
     this.call.on('data', (batch: CommandBatch) => {
-      for (const command of batch.commands) this.take(command);
+      const batched = batch.commands.length > 1;
+      for (const command of batch.commands) this.take(command, batched);
     });
     this.call.on('end', () => this.onHalfClose());
     this.call.on('cancelled', () => this.close());
@@ -55,7 +56,7 @@ class CommandStreamSession implements ClosableSession {
     this.schedule();
   }
 
-  private take(command: Command): void {
+  private take(command: Command, batched: boolean): void {
     if (this.phase === 'ENDED') return;
     this.unanswered += 1;
     const refused = callerRefusal(this.caller, ...commandAccess('SendCommands', command.command));
@@ -64,7 +65,7 @@ class CommandStreamSession implements ClosableSession {
       this.answer(routerReply(command.uuid || randomUUID(), 'INVALID', coded('UNAUTHENTICATED', refused)));
       return;
     }
-    this.ctx.commands.submit(command).then(
+    this.ctx.commands.submit(command, batched).then(
       (reply) => this.answer(reply),
       (error: unknown) => {
         this.ctx.logger.error({ err: error, command: command.command }, 'SendCommands: a command failed inside the router');
