@@ -1,4 +1,5 @@
-// The registry's indexes of READY connections (dispatch and event delivery look only there) and the warm tie-break.
+// The registry's indexes of READY connections (dispatch and event delivery look only there), the warm tie-break and
+// the slow start of a fresh connection.
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -81,6 +82,36 @@ describe('pickConnection tie-break', () => {
     b.inFlight.clear();
     a.dispatched = 3;
     expect(pickConnection([a, b, c], key('X'))).toBe(b);
+  });
+});
+
+describe('pickConnection slow start', () => {
+  it('a fresh connection beside a warm one holds at most 1 + replies/4 commands; alone it takes everything', () => {
+    const warm = connection(1, 'warm', ['X']);
+    warm.served = 10_000;
+    warm.usedAt = 9;
+    const fresh = connection(2, 'fresh', ['X']);
+    const hand = (c: WorkerConnection): void => void c.inFlight.set(`c${c.inFlight.size}`, {} as PendingCommand);
+    // ten commands at once: least-in-flight alone would split them 5 / 5
+    for (let i = 0; i < 10; i += 1) hand(pickConnection([warm, fresh], key('X')) as WorkerConnection);
+    expect([warm.inFlight.size, fresh.inFlight.size]).toEqual([9, 1]);
+    // as it answers it may hold more: after 8 replies, 1 + 8/4 = 3 at a time
+    fresh.inFlight.clear();
+    fresh.served = 8;
+    warm.inFlight.clear();
+    for (let i = 0; i < 10; i += 1) hand(pickConnection([warm, fresh], key('X')) as WorkerConnection);
+    expect([warm.inFlight.size, fresh.inFlight.size]).toEqual([7, 3]);
+    // warm after 256 replies: plain least-in-flight
+    fresh.inFlight.clear();
+    fresh.served = 256;
+    warm.inFlight.clear();
+    for (let i = 0; i < 10; i += 1) hand(pickConnection([warm, fresh], key('X')) as WorkerConnection);
+    expect([warm.inFlight.size, fresh.inFlight.size]).toEqual([5, 5]);
+    // alone (the warm one gone or full), a fresh connection takes every command: nothing waits for it to warm up
+    const alone = connection(3, 'alone', ['X'], [], 40);
+    expect(pickConnection([alone], key('X'))).toBe(alone);
+    warm.transition('DRAINING', 'test');
+    expect(pickConnection([warm, fresh, alone], key('X'))).toBe(fresh);
   });
 });
 
