@@ -34,6 +34,7 @@ import { RouterLink } from './router-link.js';
 import { createProcessSpawner, terminateWorker } from './spawner.js';
 import { drainAndStop } from './update/drain.js';
 import { replaceInstance, type Replaced } from './update/rolling.js';
+import { warmUp } from './update/warm-up.js';
 import { UpdateService } from './update/service.js';
 import { VersionCatalog } from './version-catalog.js';
 import { VersionConfigurations } from './version-configuration.js';
@@ -89,6 +90,8 @@ export class Admin {
   readonly output: WorkerOutputHub;
   private readonly spawner: WorkerSpawner;
   private readonly instanceDeps: InstanceDeps;
+  /** Both versions of a rolling update serve side by side until the new one is warm (./update/warm-up.ts). */
+  private readonly warmUp: (identifier: string, from: string, to: string) => Promise<unknown>;
   private readonly routerTarget: string;
   private readonly desired: DesiredInstance[];
   private state: AdminState = 'NEW';
@@ -154,9 +157,11 @@ export class Admin {
     persistence.attach(this.registry);
     this.registry.noticeOf = (spec) => catalog.note(spec.type, spec.product, spec.version);
     this.context = { config, registry: this.registry, repository, catalog, packages, configurations, link: this.link, logger };
+    const warmUpDeps = { rpc: this.link.rpc, clock: this.clock, warmupMs: config.timeouts.warmupMs };
+    this.warmUp = (identifier: string, from: string, to: string) => warmUp(warmUpDeps, identifier, from, to);
     this.updates = new UpdateService({
       config, registry: this.registry, repository, persistence, logger, launch: instanceDeps.launch,
-      drainAndStop: instanceDeps.drainAndStop, publish: instanceDeps.publish, scheduler: this.scheduler, now: () => this.clock.now(),
+      drainAndStop: instanceDeps.drainAndStop, publish: instanceDeps.publish, warmUp: this.warmUp, scheduler: this.scheduler, now: () => this.clock.now(),
     });
     Object.assign(handlers, updateHandlers(this.updates));
   }
@@ -197,7 +202,7 @@ export class Admin {
   swapInstance(instance: Instance, version: string, config: InstanceSpec['config']): Promise<Replaced> {
     return replaceInstance(instance, version, {
       launch: this.instanceDeps.launch, drainAndStop: this.instanceDeps.drainAndStop, publish: this.instanceDeps.publish,
-      closing: () => this.state !== 'RUNNING',
+      warmUp: this.warmUp, closing: () => this.state !== 'RUNNING',
     }, config);
   }
 

@@ -161,7 +161,7 @@ function readOtel(reader: FieldReader, value: unknown): OpsSettings['otel'] {
 }
 
 function readTimeouts(reader: FieldReader, value: unknown): Timeouts {
-  const raw = reader.section(value, 'timeouts', ['start', 'drain', 'kill', 'command', 'adminCommand']);
+  const raw = reader.section(value, 'timeouts', ['start', 'drain', 'kill', 'command', 'adminCommand', 'warmup']);
   const positive = (name: string, fallback: string): number => {
     const ms = reader.duration(raw[name], `timeouts.${name}`, fallback);
     if (ms <= 0) reader.fail(`timeouts.${name}`, 'must be above 0');
@@ -173,6 +173,7 @@ function readTimeouts(reader: FieldReader, value: unknown): Timeouts {
     killMs: reader.duration(raw['kill'], 'timeouts.kill', '5s'),
     commandMs: positive('command', '30s'),
     adminCommandMs: positive('adminCommand', '10m'),
+    warmupMs: reader.duration(raw['warmup'], 'timeouts.warmup', '2s'),
   };
   if (timeouts.startMs >= timeouts.adminCommandMs) {
     reader.fail('timeouts.start', `(${timeouts.startMs} ms) must be below timeouts.adminCommand (${timeouts.adminCommandMs} ms): ADMIN_START_WORKER must be able to report a start timeout`);

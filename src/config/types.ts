@@ -84,6 +84,8 @@ export interface Timeouts {
   killMs: number;
   commandMs: number;
   adminCommandMs: number;
+  /** The longest overlap of a rolling update: old and new serve side by side while the new one warms up (0: none). */
+  warmupMs: number;
 }
 
 export interface Limits {

@@ -36,7 +36,7 @@ describe('admin config defaults', () => {
     expect(config.repository).toEqual({ url: 'http://127.0.0.1:8070/', timeoutMs: 10_000, retries: 3, trustedKeys: [] });
     expect(config.ops).toEqual({ listen: { kind: 'tcp', host: '127.0.0.1', port: 8071 }, otel: { endpoint: '', intervalMs: 60_000 } });
     expect(config.dryRunDir).toBe(join(dir, '.worker-admin', 'dry-run'));
-    expect(config.timeouts).toEqual({ startMs: 30_000, drainMs: 30_000, killMs: 5_000, commandMs: 30_000, adminCommandMs: 600_000 });
+    expect(config.timeouts).toEqual({ startMs: 30_000, drainMs: 30_000, killMs: 5_000, commandMs: 30_000, adminCommandMs: 600_000, warmupMs: 2_000 });
     expect(config.limits).toEqual({
       zipBytes: 100 * 1024 ** 2, unpackedBytes: 500 * 1024 ** 2, entries: 10_000, ratio: 1000,
       yamlBytes: 1024 ** 2, yamlAliases: 100, messageBytes: 4 * 1024 ** 2, queue: 10_000, instances: 500, outputRate: 1000, outputBurst: 10_000, lineBytes: 16 * 1024,
@@ -64,7 +64,7 @@ router:
 repository: { url: "https://repo.example.org/base", timeout: 2s, retries: 0 }
 ops: { listen: "unix:ops.sock", otel: { endpoint: "http://collector:4318" } }
 dryRunDir: /var/dry
-timeouts: { start: 500ms, drain: 1s, kill: 0, command: 1m, adminCommand: 1h }
+timeouts: { start: 500ms, drain: 1s, kill: 0, command: 1m, adminCommand: 1h, warmup: 0s }
 limits: { zipBytes: 1KiB, unpackedBytes: 2048, entries: 5, ratio: 10, yamlBytes: 1MB, yamlAliases: 0, messageBytes: 1MiB, queue: 7, instances: 3 }
 connectors:
   - type: utils
@@ -93,7 +93,7 @@ connectors:
     expect(config.repository).toEqual({ url: 'https://repo.example.org/base/', timeoutMs: 2000, retries: 0, trustedKeys: [] });
     expect(config.ops).toEqual({ listen: { kind: 'unix', path: join(dir, 'ops.sock') }, otel: { endpoint: 'http://collector:4318', intervalMs: 60_000 } });
     expect(config.dryRunDir).toBe('/var/dry');
-    expect(config.timeouts).toEqual({ startMs: 500, drainMs: 1000, killMs: 0, commandMs: 60_000, adminCommandMs: 3_600_000 });
+    expect(config.timeouts).toEqual({ startMs: 500, drainMs: 1000, killMs: 0, commandMs: 60_000, adminCommandMs: 3_600_000, warmupMs: 0 });
     expect(config.limits).toMatchObject({ zipBytes: 1024, unpackedBytes: 2048, yamlBytes: 1_000_000, yamlAliases: 0, messageBytes: 1024 ** 2 });
     const [echo, smtp, imap] = config.connectors;
     expect(echo?.versions).toEqual([{ kind: 'range', range: '^1' }, { kind: 'exact', version: '2.3' }, { kind: 'latest' }]);

@@ -1,6 +1,7 @@
 // The rolling-update load test: a client sends ECHO/SLOW continuously through the router while three rolling updates
 // and one failed update run in a row. Every command gets exactly one reply, every reply is SUCCESS, and Reply.worker
-// shows the old version before each update and the new one after it, with no gap (no NO_WORKER) in between.
+// shows the old version before each update and the new one after it, with no gap (no NO_WORKER) in between; once the
+// new version is READY, both serve while it warms up.
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startUpdateStack, versionOf, type UpdateStack } from './harness.js';
@@ -102,4 +103,39 @@ describe('rolling updates under load', () => {
     const seconds = (sent.at(-1)!.receivedAt - sent[0]!.sentAt) / 1000;
     process.stderr.write(`load test: ${sent.length} commands in ${seconds.toFixed(1)} s (${Math.round(sent.length / seconds)}/s), versions served: ${[...new Set(sent.map(versionOf))].join(', ')}\n`);
   }, 240_000); // four updates under load; on a 2-core machine busy with other work (load 25 seen) a minute is not enough
+
+  it('once the new version is READY, the old one keeps serving beside it while the new one warms up, then drains', async () => {
+    await t?.close();
+    const stack = (t = await startUpdateStack({ timeouts: { start: '5s' } }));
+    expect((await stack.send('ADMIN_START_WORKER', { product: 'tests/rolling', version: '1.0' })).status).toBe('SUCCESS');
+    await stack.publish('1.1', { worker: 'good' });
+    const replies: Array<{ sentAt: number; version: string; status: string }> = [];
+    let running = true;
+    const loop = async (): Promise<void> => {
+      while (running) {
+        const sentAt = performance.now();
+        const reply = await stack.rpc.sendCommand({ uuid: randomUUID(), command: 'ECHO', payload: '{}', timeout_ms: 30_000 });
+        replies.push({ sentAt, version: versionOf(reply), status: reply.status });
+        await sleep(PERIOD_MS);
+      }
+    };
+    const loops = Array.from({ length: LOOPS }, loop);
+    let readyAt = Infinity;
+    let drainingAt = Infinity;
+    try {
+      const ready = stack.waitForEvent((e, p) => e === 'WORKER_READY' && p['version'] === '1.1', 60_000).then(() => (readyAt = performance.now()));
+      const draining = stack.waitForEvent((e, p) => e === 'WORKER_DRAINING' && p['version'] === '1.0', 60_000).then(() => (drainingAt = performance.now()));
+      expect((await stack.send('ADMIN_UPDATE', { product: 'tests/rolling' })).status).toBe('SUCCESS');
+      await Promise.all([ready, draining]);
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
+    expect(replies.filter((r) => r.status !== 'SUCCESS')).toEqual([]);
+    // sent after the new one was READY and before the old one's drain: both versions answered (the overlap)
+    const overlap = replies.filter((r) => r.sentAt > readyAt && r.sentAt < drainingAt);
+    expect(overlap.filter((r) => r.version === '1.0').length).toBeGreaterThanOrEqual(10);
+    expect(overlap.filter((r) => r.version === '1.1').length).toBeGreaterThan(0);
+    expect(replies.filter((r) => r.sentAt > drainingAt + 1000).every((r) => r.version === '1.1')).toBe(true);
+  }, 120_000);
 });

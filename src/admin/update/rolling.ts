@@ -1,5 +1,6 @@
 // One instance moved to another version without a gap: the new process starts beside the old, and only once the
-// router has it READY is the old one put on stand-by (DrainWorker), left to finish its in-flight commands, and stopped.
+// router has it READY, and both served side by side while it warmed up, is the old one put on stand-by (DrainWorker),
+// left to finish its in-flight commands, and stopped.
 import { WorkerAdminError } from '../../common/errors.js';
 import type { Instance } from '../instance.js';
 import type { LaunchedWorker, LaunchSpec } from '../launcher.js';
@@ -14,6 +15,8 @@ export interface RollingDeps {
   drainAndStop(worker: SpawnedWorker, ref: DrainRef): Promise<void>;
   /** True once the admin is shutting down: a worker launched meanwhile is stopped, not swapped in. */
   closing(): boolean;
+  /** Both versions serve side by side until the new one is warm (./warm-up.ts); absent: no overlap. */
+  warmUp?(identifier: string, from: string, to: string): Promise<unknown>;
   /** Publishes an `admin` topic event (the processes' lifecycle during the update). */
   publish(event: string, payload: Record<string, unknown>): void;
 }
@@ -45,16 +48,22 @@ export async function replaceInstance(instance: Instance, to: string, deps: Roll
     announce('WORKER_INVALID', to, { reason: (error as { reason?: string }).reason ?? (error as Error).message });
     throw error;
   }
-  // The launch took a while: the old worker may have crashed, or the instance been stopped, in the meantime.
-  const refusal = deps.closing() ? 'the admin is shutting down'
-    : instance.state !== 'READY' || instance.spec.version !== from ? `instance ${identifier} went ${instance.state} (version ${instance.spec.version}) during the update`
-      : undefined;
-  if (refusal !== undefined) {
+  // The launch (and the warm-up) took a while: the old worker may have crashed, or the instance been stopped, meanwhile.
+  const abortIfChanged = async (): Promise<void> => {
+    const refusal = deps.closing() ? 'the admin is shutting down'
+      : instance.state !== 'READY' || instance.spec.version !== from ? `instance ${identifier} went ${instance.state} (version ${instance.spec.version}) during the update`
+        : undefined;
+    if (refusal === undefined) return;
     await deps.drainAndStop(launched.worker, { identifier, version: to, tokenSha256: launched.tokenSha256 });
     announce('WORKER_STOPPED', to, { reason: refusal });
     throw new WorkerAdminError('UPDATE_ABORTED', refusal);
-  }
+  };
+  await abortIfChanged();
   announce('WORKER_READY', to, { pid: launched.worker.pid });
+  if (deps.warmUp) {
+    await deps.warmUp(identifier, from, to);
+    await abortIfChanged();
+  }
   const old = instance.swap(launched, to, config);
   if (old.worker) {
     announce('WORKER_DRAINING', old.ref.version);

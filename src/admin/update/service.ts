@@ -32,7 +32,7 @@ export class UpdateService {
   constructor(deps: UpdateServiceDeps) {
     const logger = deps.logger.child({ component: 'updater' });
     this.updater = new Updater({
-      registry: deps.registry, launch: deps.launch, drainAndStop: deps.drainAndStop, publish: deps.publish,
+      registry: deps.registry, launch: deps.launch, drainAndStop: deps.drainAndStop, publish: deps.publish, ...(deps.warmUp ? { warmUp: deps.warmUp } : {}),
       persistence: deps.persistence, logger,
       listVersions: (ref) => deps.repository.listVersions(ref.type, ref.product),
       rangeOf: (ref) => this.modes.policyOf(ref).range, now: deps.now,

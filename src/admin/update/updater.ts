@@ -160,7 +160,8 @@ export class Updater {
   }
 
   private rolling(): RollingDeps {
-    return { launch: this.deps.launch, drainAndStop: this.deps.drainAndStop, closing: () => this.state !== 'RUNNING', publish: this.deps.publish };
+    const { launch, drainAndStop, publish, warmUp } = this.deps;
+    return { launch, drainAndStop, closing: () => this.state !== 'RUNNING', publish, ...(warmUp ? { warmUp } : {}) };
   }
 }
 

@@ -1,0 +1,43 @@
+// The overlap of a rolling update: once the new worker is READY, the old one keeps serving beside it while the router's
+// slow start hands the new one a growing share (src/router/dispatch.ts), until the new one is warm, no command comes
+// to either, or `timeouts.warmup` passed; only then is the old one drained (docs/updates.md).
+import type { Clock } from '../../common/clock.js';
+import type { RouterRpc } from '../../sdk/rpc.js';
+import type { WorkerInfo } from '../../proto/types.js';
+
+/** Replies after which the router counts a connection warm (its slow start, src/router/dispatch.ts). */
+export const WARM_REPLIES = 256;
+/** How often the router's worker list is read during the overlap. */
+const LOOK_EVERY_MS = 50;
+
+export interface WarmUpDeps {
+  rpc: Pick<RouterRpc, 'listWorkers'>;
+  clock: Clock;
+  /** timeouts.warmup: the longest overlap; 0 drains the old worker as soon as the new one is READY. */
+  warmupMs: number;
+}
+
+/** Why the overlap ended (logged with the update). */
+export type WarmUpEnd = 'warm' | 'idle' | 'timeout' | 'off' | 'gone';
+
+/** Waits while `identifier` runs `from` and `to` side by side; resolves once the old one may be drained. */
+export async function warmUp(deps: WarmUpDeps, identifier: string, from: string, to: string): Promise<WarmUpEnd> {
+  // the same IDENTIFIER@VERSION twice (a version re-published in place) cannot be told apart in the list
+  if (deps.warmupMs <= 0 || from === to) return 'off';
+  const until = deps.clock.now() + deps.warmupMs;
+  let answered: number | undefined;
+  for (;;) {
+    const list = await deps.rpc.listWorkers().catch(() => undefined);
+    const find = (version: string): WorkerInfo | undefined => list?.workers.find((w) => w.identifier === identifier && w.version === version && w.state === 'READY');
+    const [old, next] = [find(from), find(to)];
+    if (old === undefined || next === undefined) return 'gone';
+    if (next.served >= WARM_REPLIES) return 'warm';
+    // nothing answered since the last look and nothing in flight: no traffic for a cold worker to slow down
+    const total = old.served + next.served;
+    if (answered === total && old.in_flight + next.in_flight === 0) return 'idle';
+    answered = total;
+    const left = until - deps.clock.now();
+    if (left <= 0) return 'timeout';
+    await deps.clock.sleep(Math.min(LOOK_EVERY_MS, left));
+  }
+}
