@@ -91,7 +91,7 @@ export class Admin {
   private readonly spawner: WorkerSpawner;
   private readonly instanceDeps: InstanceDeps;
   /** Both versions of a rolling update serve side by side until the new one is warm (./update/warm-up.ts). */
-  private readonly warmUp: (identifier: string, from: string, to: string) => Promise<unknown>;
+  private readonly warmUp: (identifier: string, from: string, to: string) => Promise<void>;
   private readonly routerTarget: string;
   private readonly desired: DesiredInstance[];
   private state: AdminState = 'NEW';
@@ -158,7 +158,10 @@ export class Admin {
     this.registry.noticeOf = (spec) => catalog.note(spec.type, spec.product, spec.version);
     this.context = { config, registry: this.registry, repository, catalog, packages, configurations, link: this.link, logger };
     const warmUpDeps = { rpc: this.link.rpc, clock: this.clock, warmupMs: config.timeouts.warmupMs };
-    this.warmUp = (identifier: string, from: string, to: string) => warmUp(warmUpDeps, identifier, from, to);
+    this.warmUp = async (identifier: string, from: string, to: string) => {
+      const end = await warmUp(warmUpDeps, identifier, from, to);
+      logger.debug({ identifier, from, to, end }, 'rolling update: the old and the new version served side by side until now');
+    };
     this.updates = new UpdateService({
       config, registry: this.registry, repository, persistence, logger, launch: instanceDeps.launch,
       drainAndStop: instanceDeps.drainAndStop, publish: instanceDeps.publish, warmUp: this.warmUp, scheduler: this.scheduler, now: () => this.clock.now(),

@@ -3,7 +3,7 @@
 import type { WorkerConnection } from './connection.js';
 
 /** Replies after which a connection is warm: until then it takes at most 1 + served / 4 commands at a time. */
-const SLOW_START_REPLIES = 256;
+export const SLOW_START_REPLIES = 256;
 
 /**
  * True while `connection` is in slow start and holds all it may: a fresh process runs its code cold (V8 compiles as it

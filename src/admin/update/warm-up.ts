@@ -1,12 +1,10 @@
 // The overlap of a rolling update: once the new worker is READY, the old one keeps serving beside it while the router's
 // slow start hands the new one a growing share (src/router/dispatch.ts), until the new one is warm, no command comes
-// to either, or `timeouts.warmup` passed; only then is the old one drained (docs/updates.md).
+// to either, or `timeouts.warmup` passed; only then is the old one drained (docs/architecture.md, a rolling update).
 import type { Clock } from '../../common/clock.js';
-import type { RouterRpc } from '../../sdk/rpc.js';
 import type { WorkerInfo } from '../../proto/types.js';
-
-/** Replies after which the router counts a connection warm (its slow start, src/router/dispatch.ts). */
-export const WARM_REPLIES = 256;
+import { SLOW_START_REPLIES } from '../../router/dispatch.js';
+import type { RouterRpc } from '../../sdk/rpc.js';
 /** How often the router's worker list is read during the overlap. */
 const LOOK_EVERY_MS = 50;
 
@@ -17,7 +15,7 @@ export interface WarmUpDeps {
   warmupMs: number;
 }
 
-/** Why the overlap ended (logged with the update). */
+/** Why the overlap ended (logged at debug level). */
 export type WarmUpEnd = 'warm' | 'idle' | 'timeout' | 'off' | 'gone';
 
 /** Waits while `identifier` runs `from` and `to` side by side; resolves once the old one may be drained. */
@@ -31,7 +29,7 @@ export async function warmUp(deps: WarmUpDeps, identifier: string, from: string,
     const find = (version: string): WorkerInfo | undefined => list?.workers.find((w) => w.identifier === identifier && w.version === version && w.state === 'READY');
     const [old, next] = [find(from), find(to)];
     if (old === undefined || next === undefined) return 'gone';
-    if (next.served >= WARM_REPLIES) return 'warm';
+    if (next.served >= SLOW_START_REPLIES) return 'warm';
     // nothing answered since the last look and nothing in flight: no traffic for a cold worker to slow down
     const total = old.served + next.served;
     if (answered === total && old.in_flight + next.in_flight === 0) return 'idle';
