@@ -8,7 +8,7 @@ import type { RouterRpc } from '../../sdk/rpc.js';
 /** How often the router's worker list is read during the overlap. */
 const LOOK_EVERY_MS = 50;
 
-export interface WarmUpDeps {
+interface WarmUpDeps {
   rpc: Pick<RouterRpc, 'listWorkers'>;
   clock: Clock;
   /** timeouts.warmup: the longest overlap; 0 drains the old worker as soon as the new one is READY. */
@@ -16,7 +16,7 @@ export interface WarmUpDeps {
 }
 
 /** Why the overlap ended (logged at debug level). */
-export type WarmUpEnd = 'warm' | 'idle' | 'timeout' | 'off' | 'gone';
+type WarmUpEnd = 'warm' | 'idle' | 'timeout' | 'off' | 'gone';
 
 /** Waits while `identifier` runs `from` and `to` side by side; resolves once the old one may be drained. */
 export async function warmUp(deps: WarmUpDeps, identifier: string, from: string, to: string): Promise<WarmUpEnd> {
