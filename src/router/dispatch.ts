@@ -11,7 +11,12 @@ export const SLOW_START_REPLIES = 256;
  * the warm worker beside it holds, all of them slow. Each reply lets it take one more per four answered.
  */
 function warmingAndFull(connection: WorkerConnection, load: number): boolean {
-  return connection.served < SLOW_START_REPLIES && load >= 1 + (connection.served >> 2);
+  return load >= slowStartRoom(connection.served);
+}
+
+/** How many commands a connection that answered `served` may hold while others can take them. */
+export function slowStartRoom(served: number): number {
+  return served < SLOW_START_REPLIES ? 1 + (served >> 2) : Infinity;
 }
 
 interface DispatchKey {

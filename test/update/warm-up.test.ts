@@ -26,10 +26,22 @@ describe('rolling update overlap (warmUp)', () => {
     expect(s.looks()).toBe(3);
   });
 
-  it('ends when nothing was answered since the last look and nothing is in flight: no traffic to protect', async () => {
-    const s = scripted([[info('1.0', 40, 0), info('1.1', 0, 0)]]);
-    expect(await warmUp(s.deps, 'echo-1', '1.0', '1.1')).toBe('idle');
-    expect(s.elapsed()).toBe(50);
+  it('ends under light traffic: what is in flight fits the new one\'s slow-start room and under 25 replies per 50 ms', async () => {
+    const idle = scripted([[info('1.0', 40, 0), info('1.1', 0, 0)]]);
+    expect(await warmUp(idle.deps, 'echo-1', '1.0', '1.1')).toBe('light');
+    expect(idle.elapsed()).toBe(50);
+    // a trickle: 10 replies per look, one command in flight
+    const trickle = scripted([[info('1.0', 100, 1), info('1.1', 2, 0)], [info('1.0', 108, 0), info('1.1', 4, 1)]]);
+    expect(await warmUp(trickle.deps, 'echo-1', '1.0', '1.1')).toBe('light');
+  });
+
+  it('keeps both serving while more is in flight than the new one may hold, or while replies come fast', async () => {
+    // 12 in flight (more than the new one's room of 1 + 8/4) at 5 replies per look: not light
+    const crowded = Array.from({ length: 100 }, (_, i) => [info('1.0', 500 + 5 * i, 10), info('1.1', 8, 2)]);
+    expect(await warmUp(scripted(crowded, 400).deps, 'echo-1', '1.0', '1.1')).toBe('timeout');
+    // 1 in flight but 40 replies per look: not light
+    const fast = Array.from({ length: 100 }, (_, i) => [info('1.0', 500 + 40 * i, 1), info('1.1', 8, 0)]);
+    expect(await warmUp(scripted(fast, 400).deps, 'echo-1', '1.0', '1.1')).toBe('timeout');
   });
 
   it('ends after timeouts.warmup under traffic that never warms the new version', async () => {
