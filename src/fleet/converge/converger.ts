@@ -74,6 +74,9 @@ export class Converger {
   private passAgain = false;
   private timer: NodeJS.Timeout | undefined;
   private lastReport = '';
+  /** The report write in flight, and whether another was asked for meanwhile. */
+  private reporting: Promise<void> | undefined;
+  private reportAgain = false;
   private reportedOn = '';
   private closed = false;
   private readonly now: () => number;
@@ -317,8 +320,31 @@ export class Converger {
     return parseJson<HostReport>(text ?? '')?.instances.some((r) => r.identifier === identifier && r.state === 'READY') ?? false;
   }
 
+  /**
+   * Writes this host's report, one write at a time: etcd applies two puts in flight in either order, so an earlier
+   * state (a swap still in flight) could land after a later one (the swap done) and stay, the later text being
+   * "already written". A report asked for during a write is written after it, with the state of then.
+   */
+  private report(): Promise<void> {
+    if (this.reporting) {
+      this.reportAgain = true;
+      return this.reporting;
+    }
+    this.reporting = (async () => {
+      try {
+        do {
+          this.reportAgain = false;
+          await this.writeReport();
+        } while (this.reportAgain && !this.closed);
+      } finally {
+        this.reporting = undefined;
+      }
+    })();
+    return this.reporting;
+  }
+
   /** This host's report: written under its host lease when it changed (or the lease did). */
-  private async report(): Promise<void> {
+  private async writeReport(): Promise<void> {
     const leases = this.deps.leases();
     if (this.closed || !leases) return;
     const instances = this.reportRows();
