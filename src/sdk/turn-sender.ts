@@ -1,6 +1,6 @@
 // Replies and events to the router: to a router that takes batches of them, what one turn of the event loop produced
 // leaves as one message (one alone keeps the single form), never past the 4 MiB a gRPC message may carry. The reply to
-// a command that came alone leaves at once instead (docs/workers.md).
+// a command that came alone leaves at once instead (docs/protocol.md, batches on the Connect stream).
 import type { Event, Reply, WorkerMessage } from '../proto/types.js';
 import type { StreamWriter } from './stream-writer.js';
 

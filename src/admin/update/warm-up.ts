@@ -42,7 +42,7 @@ export async function warmUp(deps: WarmUpDeps, identifier: string, from: string,
     const fits = old.in_flight + next.in_flight <= slowStartRoom(next.served);
     if (last !== undefined && fits && (total - last.total) * LOOK_EVERY_MS < LIGHT_REPLIES * Math.max(1, now - last.at)) return 'light';
     last = { total, at: now };
-    const left = until - deps.clock.now();
+    const left = until - now;
     if (left <= 0) return 'timeout';
     await deps.clock.sleep(Math.min(LOOK_EVERY_MS, left));
   }

@@ -3,6 +3,7 @@
 // moved elsewhere once its new copy is READY there. One task at a time per identifier.
 import { isDeepStrictEqual } from 'node:util';
 import type { Etcd3 } from 'etcd3';
+import { coalesced } from '../../common/coalesce.js';
 import { errorMessage, isWorkerAdminError, replyError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { ConfigScalar } from '../../config/types.js';
@@ -74,9 +75,12 @@ export class Converger {
   private passAgain = false;
   private timer: NodeJS.Timeout | undefined;
   private lastReport = '';
-  /** The report write in flight, and whether another was asked for meanwhile. */
-  private reporting: Promise<void> | undefined;
-  private reportAgain = false;
+  /**
+   * Writes this host's report, one write at a time: etcd applies two puts in flight in either order, so an earlier
+   * state (a swap still in flight) could land after a later one (the swap done) and stay, the later text being
+   * "already written". A report asked for during a write is written after it, with the state of then.
+   */
+  private readonly report = coalesced(() => this.writeReport(), () => this.closed);
   private reportedOn = '';
   private closed = false;
   private readonly now: () => number;
@@ -318,29 +322,6 @@ export class Converger {
   private readyOn(host: string, identifier: string): boolean {
     const text = this.reports.values.get(this.deps.keys.reports(host));
     return parseJson<HostReport>(text ?? '')?.instances.some((r) => r.identifier === identifier && r.state === 'READY') ?? false;
-  }
-
-  /**
-   * Writes this host's report, one write at a time: etcd applies two puts in flight in either order, so an earlier
-   * state (a swap still in flight) could land after a later one (the swap done) and stay, the later text being
-   * "already written". A report asked for during a write is written after it, with the state of then.
-   */
-  private report(): Promise<void> {
-    if (this.reporting) {
-      this.reportAgain = true;
-      return this.reporting;
-    }
-    this.reporting = (async () => {
-      try {
-        do {
-          this.reportAgain = false;
-          await this.writeReport();
-        } while (this.reportAgain && !this.closed);
-      } finally {
-        this.reporting = undefined;
-      }
-    })();
-    return this.reporting;
   }
 
   /** This host's report: written under its host lease when it changed (or the lease did). */

@@ -2,6 +2,7 @@
 // on the host lease, not etcd3's Election helper (60 s TTL, a hidden create revision, a lost lease seen after ~2 x TTL).
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { errorMessage } from '../../common/errors.js';
+import { coalesced } from '../../common/coalesce.js';
 import type { Logger } from '../../common/log.js';
 import type { FleetKeys } from '../keys.js';
 import { withDeadline, type HostLeases } from '../registry/leases.js';
@@ -63,8 +64,11 @@ export class Election {
   private watching = false;
   private ticker: NodeJS.Timeout | undefined;
   private stepDownTimer: NodeJS.Timeout | undefined;
-  private looking: Promise<void> | undefined;
-  private again = false;
+  /** One look at a time; asked for during one, one more after it. */
+  private readonly look = coalesced(
+    () => this.step().catch((error: unknown) => this.deps.logger.warn({ err: errorMessage(error) }, 'coordinator election: etcd did not answer, trying again')),
+    () => this.state === 'CLOSED',
+  );
   private readonly now: () => number;
 
   constructor(
@@ -86,21 +90,7 @@ export class Election {
   /** Looks again now: the lease may have changed (re-registration) or the key gone. Resolves when the look is done. */
   check(): Promise<void> {
     if (this.state === 'CLOSED') return Promise.resolve();
-    if (this.looking) {
-      this.again = true;
-      return this.looking;
-    }
-    this.looking = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.step().catch((error: unknown) => this.deps.logger.warn({ err: errorMessage(error) }, 'coordinator election: etcd did not answer, trying again'));
-        } while (this.again && this.state !== 'CLOSED');
-      } finally {
-        this.looking = undefined;
-      }
-    })();
-    return this.looking;
+    return this.look();
   }
 
   /** Whether this host coordinates under `revision` now. */
@@ -173,7 +163,7 @@ export class Election {
     }
     if (result.succeeded) return this.elect(String(result.header.revision), lease, value.since);
     const kv = result.responses[0]?.response_range?.kvs[0];
-    if (kv && (await this.clearOwn(kv))) this.again = true;
+    if (kv && (await this.clearOwn(kv))) void this.look(); // our stale key went: look once more after this one
   }
 
   private elect(revision: string, lease: ElectionLease, since: number): void {
