@@ -120,10 +120,15 @@ export class CommandRouter {
     } catch (error) {
       return refuse(coded('PAYLOAD_INVALID', `payload of ${input.command} is not JSON: ${(error as Error).message}`));
     }
-    const fingerprint = commandFingerprint(input.command, payloadText);
-    const seen = this.deps.uuids.lookup(uuid, fingerprint);
+    // a uuid the client library made only to match the Reply is never sent again: nothing to replay, no fingerprint
+    const once = input.generated_uuid === true && input.uuid !== '';
+    const fingerprint = once ? '' : commandFingerprint(input.command, payloadText);
+    const seen = this.deps.uuids.lookup(uuid, fingerprint, once);
     if (seen.kind === 'replay') return seen.reply;
-    if (seen.kind === 'conflict') return refuse(coded('UUID_CONFLICT', `uuid ${uuid} was already used with another command or payload`));
+    if (seen.kind === 'conflict') {
+      const why = once ? 'is marked generated_uuid but a command with it is still pending' : 'was already used with another command or payload';
+      return refuse(coded('UUID_CONFLICT', `uuid ${uuid} ${why}`));
+    }
     // Not recorded for replay, like the refusals above: the same uuid sent again with a pin must run.
     const serving = product === '' && input.target === '' ? this.deps.products.ambiguity(input.command) : undefined;
     if (serving) return refuse(coded('AMBIGUOUS_COMMAND', `${input.command} is served by ${serving.join(', ')}; pin a product`));
@@ -135,7 +140,7 @@ export class CommandRouter {
     const pending = new PendingCommand(command, payload, receivedAt, receivedAt + timeoutMs);
     pending.localOnly = localOnly;
     pending.batched = batched;
-    this.deps.uuids.begin(uuid, fingerprint, pending.reply);
+    this.deps.uuids.begin(uuid, fingerprint, pending.reply, !once);
     pending.timer = setTimeout(() => this.onDeadline(pending), timeoutMs);
 
     const adminHost = /^admin@(.+)$/.exec(command.target)?.[1];

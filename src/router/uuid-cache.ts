@@ -34,7 +34,8 @@ export function commandFingerprint(command: string, payload: string): string {
 }
 
 export class UuidCache {
-  private readonly pending = new Map<string, { fingerprint: string; reply: Promise<Reply> }>();
+  /** Pending commands; `remember`: its answer joins the replay window (not for a uuid the client library made). */
+  private readonly pending = new Map<string, { fingerprint: string; reply: Promise<Reply>; remember: boolean }>();
   /** Answer order, so expiry is from the front. */
   private readonly answered = new AnswerLog();
   private sweptAt = -Infinity;
@@ -44,10 +45,14 @@ export class UuidCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** What to do with a command carrying `uuid`. */
-  lookup(uuid: string, fingerprint: string): UuidLookup {
+  /**
+   * What to do with a command carrying `uuid`. `once`: the client library made the uuid and never sends it again
+   * (docs/protocol.md, generated_uuid): only a command pending under it now matters, and it is a conflict.
+   */
+  lookup(uuid: string, fingerprint: string, once = false): UuidLookup {
     const pending = this.pending.get(uuid);
-    if (pending) return pending.fingerprint === fingerprint ? { kind: 'replay', reply: pending.reply } : { kind: 'conflict' };
+    if (pending) return pending.fingerprint === fingerprint && !once ? { kind: 'replay', reply: pending.reply } : { kind: 'conflict' };
+    if (once) return { kind: 'new' };
     const slot = this.answered.find(uuid);
     if (slot === undefined) return { kind: 'new' };
     if (this.answered.answeredAt(slot) <= this.now() - this.limits.windowMs) {
@@ -59,9 +64,9 @@ export class UuidCache {
     return { kind: 'replay', reply: Promise.resolve(this.answered.reply(slot, uuid)) };
   }
 
-  /** Records a command now pending. */
-  begin(uuid: string, fingerprint: string, reply: Promise<Reply>): void {
-    this.pending.set(uuid, { fingerprint, reply });
+  /** Records a command now pending; `remember` false: its answer is not kept for replays (a `once` uuid). */
+  begin(uuid: string, fingerprint: string, reply: Promise<Reply>, remember = true): void {
+    this.pending.set(uuid, { fingerprint, reply, remember });
   }
 
   /** Records its reply for the replay window. */
@@ -69,6 +74,7 @@ export class UuidCache {
     const pending = this.pending.get(uuid);
     if (!pending) return;
     this.pending.delete(uuid);
+    if (!pending.remember) return;
     this.answered.append(uuid, pending.fingerprint, reply, this.now());
     this.expire();
   }

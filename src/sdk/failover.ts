@@ -21,9 +21,15 @@ function shouldFailOver(error: unknown): boolean {
   return typeof code === 'number' && FAIL_OVER.has(code);
 }
 
-/** Unary SendCommand calls on a router's channel. */
+/**
+ * Unary SendCommand calls on a router's channel. A command the caller gave no uuid gets one made here and marked
+ * `generated_uuid`: it is never sent again, so the router keeps no replay memory for it (docs/protocol.md).
+ */
 export function unarySender(rpc: RouterRpc): CommandSender {
-  return { send: (command) => rpc.sendCommand(command), close: () => undefined };
+  return {
+    send: (command) => rpc.sendCommand(command.uuid ? command : { ...command, uuid: randomUUID(), generated_uuid: true }),
+    close: () => undefined,
+  };
 }
 
 /** Routers in order of preference; the one that answered last is tried first next time. */

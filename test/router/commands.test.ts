@@ -141,6 +141,31 @@ describe.each(CASES)('commands over %s, %s', (transport, path) => {
     expect(worker.commands).toHaveLength(1);
   });
 
+  it('a uuid marked generated_uuid is not remembered: sent again after its reply it runs again; while pending, UUID_CONFLICT', async () => {
+    const worker = await connectWorker(client, r.adminToken, {
+      identifier: 'w', commands: ['ONCE'],
+      handler: (c, w) => void setTimeout(() => w.reply(c.uuid, 'SUCCESS', { run: w.commands.length }), 200),
+    });
+    const uuid = randomUUID();
+    // the second on a stream of its own: one stream matches its replies by uuid
+    const other = new PathSender(client, path);
+    const [a, b] = await Promise.all([
+      send({ command: 'ONCE', uuid, payload: '{"x":1}', generated_uuid: true }, r.clientToken),
+      other.send({ command: 'ONCE', uuid, payload: '{"x":1}', generated_uuid: true }, r.clientToken),
+    ]);
+    other.close();
+    expect(a).toMatchObject({ uuid, status: 'SUCCESS', payload: '{"run":1}' });
+    expect(b.status).toBe('INVALID');
+    expect(b.error).toMatch(/^UUID_CONFLICT: uuid \S+ is marked generated_uuid but a command with it is still pending/);
+    const again = await send({ command: 'ONCE', uuid, payload: '{"x":1}', generated_uuid: true }, r.clientToken);
+    expect(again).toMatchObject({ uuid, status: 'SUCCESS', payload: '{"run":2}' });
+    expect(worker.commands).toHaveLength(2);
+    // the same uuid unmarked is a caller's uuid: remembered from then on
+    const kept = await send({ command: 'ONCE', uuid, payload: '{"x":1}' }, r.clientToken);
+    expect(await send({ command: 'ONCE', uuid, payload: '{"x":1}' }, r.clientToken)).toEqual(kept);
+    expect(worker.commands).toHaveLength(3);
+  });
+
   it('FAIL QUEUE_FULL when the bounded queue is full, with a QUEUE_FULL event on topic router', async () => {
     await expectWorker(client, r.adminToken, { identifier: 'absent', version: '1.0', commands: ['WAIT'] });
     const watcher = new Watcher(client, { topics: ['router'] }, r.clientToken);

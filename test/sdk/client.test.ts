@@ -70,6 +70,14 @@ describe.each(['streaming', 'unary'] as const)('connectRouter, %s', (path) => {
     expect((await sender().send('COUNT', {}, { major: '2' })).status).toBe('SUCCESS');
   });
 
+  it('send without a uuid: the one the library made is never remembered, so the caller sending it again runs it again', async () => {
+    const first = await sender().send('COUNT', {});
+    expect(first.uuid).toMatch(/^[0-9a-f-]{36}$/);
+    const again = await sender().send('COUNT', {}, { uuid: first.uuid });
+    expect(again).toMatchObject({ uuid: first.uuid, status: 'SUCCESS' });
+    expect((again.payload as { runs: number }).runs).toBe((first.payload as { runs: number }).runs + 1);
+  });
+
   it('send: TIMEOUT after dispatch aborts the handler signal; unknown commands are NO_WORKER at once', async () => {
     const before = abortedWaits;
     const reply = await sender().send('WAIT', {}, { timeout: 150 });

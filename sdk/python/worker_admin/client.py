@@ -57,7 +57,7 @@ class RouterClient:
             "timeout_ms": timeout_ms, "target": target, "major": str(major), "context": context or {},
         }
         if not uuid and "generated_uuid" in m.Command.DESCRIPTOR.fields_by_name:
-            # made here only to match the Reply, never sent again: the router claims none (docs/fleet.md)
+            # made here only to match the Reply, never sent again: the router neither claims nor remembers it (docs/protocol.md)
             fields["generated_uuid"] = True
         if product:
             if "product" not in m.Command.DESCRIPTOR.fields_by_name:
