@@ -2,52 +2,64 @@
 // AbortSignal.any + AbortSignal.timeout per command cost more CPU in the worker than the rest of the command's path.
 import type { CommandContext } from './types.js';
 
-/** A handler's context and what to call once the command is answered (drops the timer and the stop listener). */
-interface LazyContext {
-  ctx: CommandContext;
-  dispose(): void;
-}
+/** `signal` aborts when `stop` does or `timeoutMs` (0: never) after construction, with AbortSignal.timeout's reason. */
+export class CommandSignal {
+  readonly #stop: AbortSignal;
+  readonly #timeoutMs: number;
+  readonly #startedAt: number;
+  #controller: AbortController | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #onStop: (() => void) | undefined;
+  #answered = false;
 
-/** `ctx.signal` aborts when `stop` does or `timeoutMs` (0: never) after this call, with AbortSignal.timeout's reason. */
-export function lazyCommandContext(uuid: string, command: string, stop: AbortSignal, timeoutMs: number): LazyContext {
-  const startedAt = timeoutMs > 0 ? performance.now() : 0;
-  let controller: AbortController | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let onStop: (() => void) | undefined;
-  let answered = false;
+  constructor(stop: AbortSignal, timeoutMs: number) {
+    this.#stop = stop;
+    this.#timeoutMs = timeoutMs;
+    this.#startedAt = timeoutMs > 0 ? performance.now() : 0;
+  }
 
-  const dispose = (): void => {
-    answered = true;
-    clearTimeout(timer);
-    timer = undefined;
-    if (onStop) stop.removeEventListener('abort', onStop);
-    onStop = undefined;
-  };
-  const abort = (reason: unknown): void => {
-    dispose();
-    controller?.abort(reason);
-  };
-  const makeSignal = (): AbortSignal => {
-    controller = new AbortController();
+  /** A handler's context whose `signal` is this one (an own, enumerable getter: `{ ...ctx }` still sees it). */
+  context(uuid: string, command: string): CommandContext {
+    const self = this; // the getter's own `this` is the context
+    return {
+      uuid,
+      command,
+      get signal() {
+        return self.signal;
+      },
+    };
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller?.signal ?? this.#make();
+  }
+
+  /** The command was answered: drops the timer and the stop listener (a signal asked for later is never aborted). */
+  dispose(): void {
+    this.#answered = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#onStop) this.#stop.removeEventListener('abort', this.#onStop);
+    this.#onStop = undefined;
+  }
+
+  #abort(reason: unknown): void {
+    this.dispose();
+    this.#controller?.abort(reason);
+  }
+
+  #make(): AbortSignal {
+    const controller = (this.#controller = new AbortController());
+    const stop = this.#stop;
     if (stop.aborted) controller.abort(stop.reason);
-    if (stop.aborted || answered) return controller.signal; // asked after the reply: nothing left to abort
-    onStop = () => abort(stop.reason);
-    stop.addEventListener('abort', onStop, { once: true });
-    if (timeoutMs > 0) {
-      const left = Math.max(0, timeoutMs - (performance.now() - startedAt));
-      timer = setTimeout(() => abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), left);
-      timer.unref(); // a pending timeout never holds the process open
+    if (stop.aborted || this.#answered) return controller.signal; // asked after the reply: nothing left to abort
+    this.#onStop = () => this.#abort(stop.reason);
+    stop.addEventListener('abort', this.#onStop, { once: true });
+    if (this.#timeoutMs > 0) {
+      const left = Math.max(0, this.#timeoutMs - (performance.now() - this.#startedAt));
+      this.#timer = setTimeout(() => this.#abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), left);
+      this.#timer.unref(); // a pending timeout never holds the process open
     }
     return controller.signal;
-  };
-
-  // an own, enumerable getter: `{ ...ctx }` and destructuring still see `signal`
-  const ctx: CommandContext = {
-    uuid,
-    command,
-    get signal() {
-      return controller?.signal ?? makeSignal();
-    },
-  };
-  return { ctx, dispose };
+  }
 }

@@ -19,6 +19,7 @@ export function parseJsonOrNull(text: string | undefined): unknown {
 export function toJsonText(value: unknown, what: string): string {
   const text = JSON.stringify(value ?? null) as string | undefined;
   if (text === undefined) throw new Error(`${what} cannot be serialised to JSON`);
+  if (3 * text.length <= MAX_PAYLOAD_BYTES) return text; // at most 3 UTF-8 bytes per UTF-16 unit: no need to count
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_PAYLOAD_BYTES) throw new Error(`${what} is ${bytes} bytes of JSON, over the ${MAX_PAYLOAD_BYTES}-byte limit of a message`);
   return text;

@@ -2,12 +2,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { WorkerAdminError, coded, errorCodeOf, errorMessage, type ErrorCode } from '../common/errors.js';
 import type { Command, Event, RouterMessageIn, WorkerMessage } from '../proto/types.js';
-import { failReply, runCommand } from './command-runner.js';
+import { failReply, runCommand, type WorkerReply } from './command-runner.js';
 import { EXIT_DRAINED, EXIT_FAILED, EXIT_REFUSED } from './exit-codes.js';
 import { Lifecycle } from './lifecycle.js';
 import { toEventMessage, toJsonText } from './messages.js';
 import type { StartLine } from './start-line.js';
-import { createStreamWriter, type StreamWriter } from './stream-writer.js';
+import { createStreamWriter, HANDED_OVER, type StreamWriter } from './stream-writer.js';
 import { eventSender, replySender, type EventSender, type ReplySender } from './turn-sender.js';
 import type { CommandHandler, EmitOptions, TopicHandler, WorkerState } from './types.js';
 
@@ -40,7 +40,9 @@ export class WorkerSession {
   readonly #replies: ReplySender;
   readonly #events: EventSender;
   readonly #stop = new AbortController();
-  readonly #inFlight = new Set<Promise<void>>();
+  /** Commands whose handler has not answered yet; `#idle` is called when it drops to 0. */
+  #running = 0;
+  #idle: (() => void) | undefined;
   #endWith!: (end: SessionEnd) => void;
   #welcomed!: { resolve: () => void; reject: (e: WorkerAdminError) => void };
   #heartbeat: NodeJS.Timeout | undefined;
@@ -107,7 +109,10 @@ export class WorkerSession {
   async #doDrain(reason: string): Promise<void> {
     if (this.lifecycle.state !== 'READY') return;
     this.lifecycle.to('DRAINING', reason);
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    while (this.#running > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    // every reply was given to a sender: the ones gathered for this turn's batch go now, then wait for the stream
+    this.#events.flush();
+    this.#replies.flush();
     await this.#writer.flushed();
     if (this.lifecycle.ended) return;
     this.lifecycle.to('CLOSING', `${reason}: every reply sent, half-closing`);
@@ -147,17 +152,21 @@ export class WorkerSession {
       void this.#writer.write({ reply: failReply(command.uuid, coded('WORKER_DRAINING', `${this.#d.line.identifier}@${this.#d.line.version} takes no new commands`)) }).catch(() => undefined);
       return;
     }
-    const job = runCommand(command, this.#d.commands[command.command], this.#stop.signal)
-      .then((reply) => (inBatch ? this.#replies.send(reply) : this.#sendAlone(reply)))
-      .catch((e: unknown) => this.#d.log(`reply to ${command.command} ${command.uuid} not sent: ${errorMessage(e)}`))
-      .finally(() => this.#inFlight.delete(job));
-    this.#inFlight.add(job);
+    this.#running += 1;
+    runCommand(command, this.#d.commands[command.command], this.#stop.signal, (reply) => this.#answer(command, reply, inBatch));
   }
 
-  /** A reply alone, at once: after the events gathered so far (an event its handler emitted comes before it). */
-  #sendAlone(reply: Parameters<ReplySender['send']>[0]): Promise<void> {
-    this.#events.flush();
-    return this.#replies.sendNow(reply);
+  /** Gives a handler's reply to the sender (alone, at once, after the events gathered so far, unless it came in a batch). */
+  #answer(command: Command, reply: WorkerReply, inBatch: boolean): void {
+    if (!inBatch) this.#events.flush(); // an event its handler emitted comes before the reply
+    const sent = inBatch ? this.#replies.send(reply) : this.#replies.sendNow(reply);
+    if (sent !== HANDED_OVER) sent.catch((e: unknown) => this.#d.log(`reply to ${command.command} ${command.uuid} not sent: ${errorMessage(e)}`));
+    this.#running -= 1;
+    if (this.#running === 0 && this.#idle) {
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle();
+    }
   }
 
   #onEvent(e: Event): void {

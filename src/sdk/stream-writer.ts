@@ -12,7 +12,7 @@ export interface StreamWriter<T> {
 }
 
 /** A write handed over with room to spare: nothing to wait for. */
-const HANDED_OVER: Promise<void> = Promise.resolve();
+export const HANDED_OVER: Promise<void> = Promise.resolve();
 
 /** Wraps `stream`; writes after it ended or failed reject with the stream's error. */
 export function createStreamWriter<T>(stream: Writable): StreamWriter<T> {

@@ -2,8 +2,8 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Command } from '../../src/proto/types.js';
-import { runCommand } from '../../src/sdk/command-runner.js';
-import { lazyCommandContext } from '../../src/sdk/command-signal.js';
+import { runCommand, type WorkerReply } from '../../src/sdk/command-runner.js';
+import { CommandSignal } from '../../src/sdk/command-signal.js';
 import { Lifecycle } from '../../src/sdk/lifecycle.js';
 import { toEventMessage, toJsonText } from '../../src/sdk/messages.js';
 import { commandDeadlineMs } from '../../src/sdk/rpc.js';
@@ -11,24 +11,46 @@ import { createStreamWriter } from '../../src/sdk/stream-writer.js';
 
 const cmd = (over: Partial<Command> = {}): Command => ({ uuid: 'u1', command: 'ECHO', payload: '{"a":1}', timeout_ms: 0, target: '', major: '', context: {}, product: '', ...over });
 const never = new AbortController().signal;
+/** runCommand's one reply, as a promise. */
+const run = (...args: Parameters<typeof runCommand> extends [...infer A, unknown] ? A : never): Promise<WorkerReply> =>
+  new Promise((resolve) => runCommand(...args, resolve));
+/** A handler's context and what ends the command, as runCommand makes them. */
+const lazyCommandContext = (uuid: string, command: string, stop: AbortSignal, timeoutMs: number) => {
+  const signal = new CommandSignal(stop, timeoutMs);
+  return { ctx: signal.context(uuid, command), dispose: () => signal.dispose() };
+};
 
 describe('runCommand', () => {
   it('turns a return value into SUCCESS with JSON, undefined into null', async () => {
-    expect(await runCommand(cmd(), async (p) => p, never)).toEqual({ uuid: 'u1', status: 'SUCCESS', payload: '{"a":1}', error: '' });
-    expect((await runCommand(cmd(), () => undefined, never)).payload).toBe('null');
+    expect(await run(cmd(), async (p) => p, never)).toEqual({ uuid: 'u1', status: 'SUCCESS', payload: '{"a":1}', error: '' });
+    expect((await run(cmd(), () => undefined, never)).payload).toBe('null');
   });
 
   it('turns a throw, an unknown command and an unserialisable result into FAIL with a message', async () => {
-    expect(await runCommand(cmd(), () => { throw new Error('boom'); }, never)).toMatchObject({ status: 'FAIL', error: 'boom' });
-    expect(await runCommand(cmd(), undefined, never)).toMatchObject({ status: 'FAIL', error: expect.stringMatching(/UNKNOWN_COMMAND.*ECHO/) });
+    expect(await run(cmd(), () => { throw new Error('boom'); }, never)).toMatchObject({ status: 'FAIL', error: 'boom' });
+    expect(await run(cmd(), undefined, never)).toMatchObject({ status: 'FAIL', error: expect.stringMatching(/UNKNOWN_COMMAND.*ECHO/) });
     const circular: Record<string, unknown> = {};
     circular['self'] = circular;
-    expect(await runCommand(cmd(), () => circular, never)).toMatchObject({ status: 'FAIL', error: expect.stringMatching(/circular/i) });
-    expect(await runCommand(cmd(), () => 1n, never)).toMatchObject({ status: 'FAIL' });
+    expect(await run(cmd(), () => circular, never)).toMatchObject({ status: 'FAIL', error: expect.stringMatching(/circular/i) });
+    expect(await run(cmd(), () => 1n, never)).toMatchObject({ status: 'FAIL' });
+  });
+
+  it('answers a plain value within the call, a promise once it settles, a thenable that calls back twice once', async () => {
+    const replies: WorkerReply[] = [];
+    runCommand(cmd(), (p) => p, never, (r) => replies.push(r));
+    expect(replies).toEqual([{ uuid: 'u1', status: 'SUCCESS', payload: '{"a":1}', error: '' }]);
+    runCommand(cmd({ uuid: 'u2' }), () => { throw new Error('sync boom'); }, never, (r) => replies.push(r));
+    expect(replies[1]).toMatchObject({ uuid: 'u2', status: 'FAIL', error: 'sync boom' });
+    const twice = { then: (ok: (v: unknown) => void, fail: (e: unknown) => void) => { ok(1); ok(2); fail(new Error('late')); } };
+    const later = new Promise<void>((resolve) => runCommand(cmd({ uuid: 'u3' }), () => twice, never, (r) => { replies.push(r); resolve(); }));
+    expect(replies).toHaveLength(2);
+    await later;
+    await new Promise((r) => setImmediate(r));
+    expect(replies.slice(2)).toEqual([{ uuid: 'u3', status: 'SUCCESS', payload: '1', error: '' }]);
   });
 
   it("aborts the handler's signal at the command's timeout", async () => {
-    const reply = await runCommand(cmd({ timeout_ms: 20 }), (_p, ctx) => new Promise((_r, reject) => {
+    const reply = await run(cmd({ timeout_ms: 20 }), (_p, ctx) => new Promise((_r, reject) => {
       ctx.signal.addEventListener('abort', () => reject(new Error('aborted by timeout')));
     }), never);
     expect(reply).toMatchObject({ status: 'FAIL', error: 'aborted by timeout' });
@@ -49,10 +71,10 @@ describe('lazyCommandContext', () => {
       added += 1;
       return original(...args);
     }) as AbortSignal['addEventListener'];
-    expect(await runCommand(cmd({ timeout_ms: 50 }), async (p) => p, stop.signal)).toMatchObject({ status: 'SUCCESS' });
+    expect(await run(cmd({ timeout_ms: 50 }), async (p) => p, stop.signal)).toMatchObject({ status: 'SUCCESS' });
     expect(added).toBe(0);
     let seen: AbortSignal | undefined;
-    await runCommand(cmd({ timeout_ms: 50 }), (_p, ctx) => { seen = ctx.signal; return 1; }, stop.signal);
+    await run(cmd({ timeout_ms: 50 }), (_p, ctx) => { seen = ctx.signal; return 1; }, stop.signal);
     expect(added).toBe(1);
     // answered: the timeout no longer fires and stopping the worker no longer reaches the old command
     stop.abort(new Error('stopped'));
