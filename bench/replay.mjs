@@ -37,7 +37,7 @@ async function measureChild(layout, n) {
   for (let i = 0; i < n; i += 1) {
     // as in the router: a uuid it made (randomUUID), the payload a fresh string as decoded from the worker's reply
     const uuid = randomUUID();
-    cache.begin(uuid, commandFingerprint('ECHO', PAYLOAD), Promise.resolve(null));
+    cache.begin(uuid, commandFingerprint('ECHO', PAYLOAD), { reply: Promise.resolve(null) });
     cache.finish(uuid, { uuid, status: 'SUCCESS', payload: Buffer.from(PAYLOAD).toString(), error: '', worker: 'echo-1@1.0' });
   }
   const full = used();

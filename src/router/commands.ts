@@ -53,6 +53,14 @@ interface CommandRouterDeps {
   now?: () => number;
 }
 
+/** What taking a command gives: its pending record, a Reply now (a refusal), or a Reply to come (a replay, a claim). */
+type Outcome = PendingCommand | Reply | Promise<Reply>;
+
+function promised(outcome: Outcome): Promise<Reply> {
+  if (outcome instanceof PendingCommand) return outcome.reply;
+  return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
+}
+
 /** What a worker's Reply was: answered, late (a command it had that the router already answered), foreign, or malformed. */
 type ReplyVerdict = 'answered' | 'late' | 'foreign' | 'malformed';
 
@@ -82,7 +90,7 @@ export class CommandRouter {
   takeFromFleet(input: Command): Promise<Reply> | undefined {
     if (this.closing) return undefined;
     if (!pickConnection(this.local(input.command), input, true)) return undefined;
-    return this.submitNow(input, true, true);
+    return promised(this.accept(input, true, true));
   }
 
   /**
@@ -90,21 +98,34 @@ export class CommandRouter {
    * in a batch with others (SendCommands), so it may reach its worker in a batch too.
    */
   submit(input: Command, batched = false): Promise<Reply> {
+    return promised(this.take(input, batched));
+  }
+
+  /** Like `submit`, the Reply given to `done` (no promise made per command on the common path); `failed`: a router error. */
+  submitTo(input: Command, batched: boolean, done: (reply: Reply) => void, failed: (error: unknown) => void): void {
+    const outcome = this.take(input, batched);
+    if (outcome instanceof PendingCommand) outcome.onReply(done);
+    else if (outcome instanceof Promise) outcome.then(done, failed);
+    else done(outcome);
+  }
+
+  private take(input: Command, batched: boolean): Outcome {
     const fleet = this.fleet;
     // a uuid the client library made only to match the Reply is never sent again: like one the router makes, no claim
-    if (fleet === undefined || input.uuid === '' || input.generated_uuid === true) return this.submitNow(input, false, batched);
+    if (fleet === undefined || input.uuid === '' || input.generated_uuid === true) return this.accept(input, false, batched);
     const payloadText = input.payload.trim() === '' ? '{}' : input.payload;
     const isAdmin = input.command.startsWith(ADMIN_PREFIX);
     const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
     const fingerprint = commandFingerprint(input.command, payloadText);
     // this router already has it (pending or answered): its own replay cache answers, no claim needed
-    if (this.deps.uuids.lookup(input.uuid, fingerprint).kind !== 'new') return this.submitNow(input, false, batched);
-    return fleet.claims.guard(input.uuid, fingerprint, timeoutMs, () => this.submitNow(input, false, batched));
+    if (this.deps.uuids.lookup(input.uuid, fingerprint).kind !== 'new') return this.accept(input, false, batched);
+    return fleet.claims.guard(input.uuid, fingerprint, timeoutMs, () => promised(this.accept(input, false, batched)));
   }
 
-  private submitNow(input: Command, localOnly: boolean, batched: boolean): Promise<Reply> {
+  /** Checks, replay, then dispatch or queue: the command's pending record, or its Reply at once (or a replayed one's). */
+  private accept(input: Command, localOnly: boolean, batched: boolean): Outcome {
     const uuid = input.uuid || randomUUID();
-    const refuse = (error: string): Promise<Reply> => Promise.resolve(routerReply(uuid, 'INVALID', error));
+    const refuse = (error: string): Reply => routerReply(uuid, 'INVALID', error);
     if (!COMMAND_RE.test(input.command)) {
       return refuse(coded('NAME_INVALID', `command ${quoteName(input.command)} is invalid: it must match ${COMMAND_RE.source}`));
     }
@@ -140,7 +161,7 @@ export class CommandRouter {
     const pending = new PendingCommand(command, payload, receivedAt, receivedAt + timeoutMs);
     pending.localOnly = localOnly;
     pending.batched = batched;
-    this.deps.uuids.begin(uuid, fingerprint, pending.reply, !once);
+    this.deps.uuids.begin(uuid, fingerprint, pending, !once);
     pending.timer = setTimeout(() => this.onDeadline(pending), timeoutMs);
 
     const adminHost = /^admin@(.+)$/.exec(command.target)?.[1];
@@ -148,7 +169,7 @@ export class CommandRouter {
     if (refusal) this.settle(pending, routerReply(uuid, refusal.status, refusal.error));
     else if (adminHost !== undefined) this.routeToAdmin(pending, adminHost);
     else this.route(pending);
-    return pending.reply;
+    return pending;
   }
 
   /** Why an accepted command cannot be routed at all (shutting down, unknown), or undefined. */
@@ -335,6 +356,7 @@ export class CommandRouter {
     }
     this.deps.uuids.finish(pending.uuid, reply);
     this.deps.observer.commandCompleted?.(pending.command.command, reply.status, this.now() - pending.receivedAt);
+    pending.deliver();
   }
 }
 

@@ -18,8 +18,13 @@ export class PendingCommand {
    * this turn. One that came alone leaves for its worker alone, at once (docs/protocol.md, batching).
    */
   batched = false;
-  readonly reply: Promise<Reply>;
-  private resolveReply!: (reply: Reply) => void;
+  /** The Reply once given. */
+  private given: Reply | undefined;
+  /** Made only when someone asks (a replay of the uuid while pending, a caller of `submit`). */
+  private promised: Promise<Reply> | undefined;
+  private resolveReply: ((reply: Reply) => void) | undefined;
+  /** Called once with the Reply (the unary and stream handlers: no promise per command). */
+  private listener: ((reply: Reply) => void) | undefined;
 
   constructor(
     readonly command: Command,
@@ -27,24 +32,45 @@ export class PendingCommand {
     readonly payload: unknown,
     readonly receivedAt: number,
     readonly deadlineAt: number,
-  ) {
-    this.reply = new Promise((resolve) => {
-      this.resolveReply = resolve;
-    });
+  ) {}
+
+  /** Resolves with the Reply. */
+  get reply(): Promise<Reply> {
+    if (this.promised === undefined) {
+      this.promised = this.given ? Promise.resolve(this.given) : new Promise((resolve) => (this.resolveReply = resolve));
+    }
+    return this.promised;
+  }
+
+  /** Calls `listener` once with the Reply (now, if it was given). One listener per command. */
+  onReply(listener: (reply: Reply) => void): void {
+    if (this.given) listener(this.given);
+    else this.listener = listener;
   }
 
   get uuid(): string {
     return this.command.uuid;
   }
 
-  /** Gives the reply; false (and nothing happens) when it was already given. */
+  /** Takes the reply (DONE); false (and nothing happens) when it was already given. `deliver` hands it over. */
   settle(reply: Reply): boolean {
     if (this.state === 'DONE') return false;
     this.state = 'DONE';
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.resolveReply(reply);
+    this.given = reply;
     return true;
+  }
+
+  /** Hands the reply taken by `settle` to whoever waits for it (once the router's books are done). */
+  deliver(): void {
+    const reply = this.given;
+    if (reply === undefined) return;
+    this.resolveReply?.(reply);
+    this.resolveReply = undefined;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.(reply);
   }
 }
 

@@ -5,6 +5,11 @@ import { AnswerLog } from './answer-log.js';
 
 const REPLAY_WINDOW_MS = 10 * 60_000;
 
+/** A pending command: its Reply, asked for only when the uuid comes again while it is pending. */
+interface ReplySource {
+  readonly reply: Promise<Reply>;
+}
+
 type UuidLookup = { kind: 'new' } | { kind: 'replay'; reply: Promise<Reply> } | { kind: 'conflict' };
 
 interface UuidCacheLimits {
@@ -35,7 +40,7 @@ export function commandFingerprint(command: string, payload: string): string {
 
 export class UuidCache {
   /** Pending commands; `remember`: its answer joins the replay window (not for a uuid the client library made). */
-  private readonly pending = new Map<string, { fingerprint: string; reply: Promise<Reply>; remember: boolean }>();
+  private readonly pending = new Map<string, { fingerprint: string; command: ReplySource; remember: boolean }>();
   /** Answer order, so expiry is from the front. */
   private readonly answered = new AnswerLog();
   private sweptAt = -Infinity;
@@ -51,7 +56,7 @@ export class UuidCache {
    */
   lookup(uuid: string, fingerprint: string, once = false): UuidLookup {
     const pending = this.pending.get(uuid);
-    if (pending) return pending.fingerprint === fingerprint && !once ? { kind: 'replay', reply: pending.reply } : { kind: 'conflict' };
+    if (pending) return pending.fingerprint === fingerprint && !once ? { kind: 'replay', reply: pending.command.reply } : { kind: 'conflict' };
     if (once) return { kind: 'new' };
     const slot = this.answered.find(uuid);
     if (slot === undefined) return { kind: 'new' };
@@ -65,8 +70,8 @@ export class UuidCache {
   }
 
   /** Records a command now pending; `remember` false: its answer is not kept for replays (a `once` uuid). */
-  begin(uuid: string, fingerprint: string, reply: Promise<Reply>, remember = true): void {
-    this.pending.set(uuid, { fingerprint, reply, remember });
+  begin(uuid: string, fingerprint: string, command: ReplySource, remember = true): void {
+    this.pending.set(uuid, { fingerprint, command, remember });
   }
 
   /** Records its reply for the replay window. */

@@ -17,7 +17,7 @@ function replyFor(uuid: string, i: number): Reply {
 }
 
 function answer(cache: UuidCache, uuid: string, fingerprint: string, reply: Reply): void {
-  cache.begin(uuid, fingerprint, Promise.resolve(reply));
+  cache.begin(uuid, fingerprint, { reply: Promise.resolve(reply) });
   cache.finish(uuid, reply);
 }
 

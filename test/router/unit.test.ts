@@ -62,7 +62,7 @@ describe('UuidCache', () => {
     const cache = new UuidCache({ windowMs: 1000, maxEntries: 100, maxBytes: 1e6 }, () => now);
     const fp = commandFingerprint('C', '{}');
     expect(cache.lookup('u', fp)).toEqual({ kind: 'new' });
-    cache.begin('u', fp, Promise.resolve(reply('u')));
+    cache.begin('u', fp, { reply: Promise.resolve(reply('u')) });
     expect(cache.lookup('u', fp).kind).toBe('replay');
     expect(cache.lookup('u', commandFingerprint('C', '{"a":1}')).kind).toBe('conflict');
     cache.finish('u', reply('u'));
@@ -78,7 +78,7 @@ describe('UuidCache', () => {
   it('keeps at most maxEntries answers, oldest forgotten first', () => {
     const cache = new UuidCache({ windowMs: 1e9, maxEntries: 2, maxBytes: 1e9 }, () => 0);
     for (const u of ['a', 'b', 'c']) {
-      cache.begin(u, 'fp', Promise.resolve(reply(u)));
+      cache.begin(u, 'fp', { reply: Promise.resolve(reply(u)) });
       cache.finish(u, reply(u));
     }
     expect(cache.lookup('a', 'fp')).toEqual({ kind: 'new' });
@@ -94,7 +94,7 @@ describe('UuidCache between sweeps', () => {
     let now = 0;
     const cache = new UuidCache({ windowMs: 1000, maxEntries: 100, maxBytes: 1e6 }, () => now);
     const answer = (u: string) => {
-      cache.begin(u, 'fp', Promise.resolve(reply(u)));
+      cache.begin(u, 'fp', { reply: Promise.resolve(reply(u)) });
       cache.finish(u, reply(u));
     };
     answer('u');

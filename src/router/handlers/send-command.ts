@@ -12,7 +12,9 @@ export function sendCommandHandler(ctx: RouterContext): handleUnaryCall<Command,
       callback(refused);
       return;
     }
-    ctx.commands.submit(request).then(
+    ctx.commands.submitTo(
+      request,
+      false,
       (reply) => callback(null, reply),
       (error: unknown) => {
         ctx.logger.error({ err: error, command: request.command }, 'SendCommand failed inside the router');

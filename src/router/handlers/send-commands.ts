@@ -65,7 +65,9 @@ class CommandStreamSession implements ClosableSession {
       this.answer(routerReply(command.uuid || randomUUID(), 'INVALID', coded('UNAUTHENTICATED', refused)));
       return;
     }
-    this.ctx.commands.submit(command, batched).then(
+    this.ctx.commands.submitTo(
+      command,
+      batched,
       (reply) => this.answer(reply),
       (error: unknown) => {
         this.ctx.logger.error({ err: error, command: command.command }, 'SendCommands: a command failed inside the router');
