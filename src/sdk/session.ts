@@ -156,11 +156,19 @@ export class WorkerSession {
     runCommand(command, this.#d.commands[command.command], this.#stop.signal, (reply) => this.#answer(command, reply, inBatch));
   }
 
+  #notSent(command: Command, error: unknown): void {
+    this.#d.log(`reply to ${command.command} ${command.uuid} not sent: ${errorMessage(error)}`);
+  }
+
   /** Gives a handler's reply to the sender (alone, at once, after the events gathered so far, unless it came in a batch). */
   #answer(command: Command, reply: WorkerReply, inBatch: boolean): void {
-    if (!inBatch) this.#events.flush(); // an event its handler emitted comes before the reply
-    const sent = inBatch ? this.#replies.send(reply) : this.#replies.sendNow(reply);
-    if (sent !== HANDED_OVER) sent.catch((e: unknown) => this.#d.log(`reply to ${command.command} ${command.uuid} not sent: ${errorMessage(e)}`));
+    try {
+      if (!inBatch) this.#events.flush(); // an event its handler emitted comes before the reply
+      const sent = inBatch ? this.#replies.send(reply) : this.#replies.sendNow(reply);
+      if (sent !== HANDED_OVER) sent.catch((e: unknown) => this.#notSent(command, e));
+    } catch (error) {
+      this.#notSent(command, error); // a write that throws (a stream torn down under it) must not take the worker with it
+    }
     this.#running -= 1;
     if (this.#running === 0 && this.#idle) {
       const idle = this.#idle;
