@@ -21,15 +21,9 @@ function shouldFailOver(error: unknown): boolean {
   return typeof code === 'number' && FAIL_OVER.has(code);
 }
 
-/**
- * Unary SendCommand calls on a router's channel. A command the caller gave no uuid gets one made here and marked
- * `generated_uuid`: it is never sent again, so the router keeps no replay memory for it (docs/protocol.md).
- */
+/** Unary SendCommand calls on a router's channel. */
 export function unarySender(rpc: RouterRpc): CommandSender {
-  return {
-    send: (command) => rpc.sendCommand(command.uuid ? command : { ...command, uuid: randomUUID(), generated_uuid: true }),
-    close: () => undefined,
-  };
+  return { send: (command) => rpc.sendCommand(command), close: () => undefined };
 }
 
 /** Routers in order of preference; the one that answered last is tried first next time. */
@@ -47,9 +41,13 @@ export class RouterPool {
     return this.rpcs[this.current]!;
   }
 
-  /** Sends through the preferred router, then the others; a uuid is made here when there are several routers. */
+  /**
+   * Sends through the preferred router, then the others. A command the caller gave no uuid gets one here: with several
+   * routers it may go to the next one under it, so it is a uuid like a caller's; with one it is never sent again and
+   * is marked `generated_uuid` (the router keeps no replay memory for it, docs/protocol.md).
+   */
   async send(command: Partial<Command>): Promise<Reply> {
-    const withUuid = this.rpcs.length > 1 && !command.uuid ? { ...command, uuid: randomUUID() } : command;
+    const withUuid = command.uuid ? command : { ...command, uuid: randomUUID(), ...(this.rpcs.length > 1 ? {} : { generated_uuid: true }) };
     let last: unknown;
     for (let i = 0; i < this.rpcs.length; i += 1) {
       const index = (this.current + i) % this.rpcs.length;

@@ -23,9 +23,9 @@ export class StreamPool implements CommandSender {
     const command: Command = {
       uuid: input.uuid || randomUUID(), command: input.command ?? '', payload: input.payload ?? '', timeout_ms: input.timeout_ms ?? 0,
       target: input.target ?? '', major: input.major ?? '', context: input.context ?? {}, product: input.product ?? '',
-      // made here only to match the Reply (a broken stream's commands are failed, never re-sent): the router neither
-      // claims nor remembers it
-      ...(input.uuid ? {} : { generated_uuid: true }),
+      // made here (or by the RouterPool) only to match the Reply (a broken stream's commands are failed, never
+      // re-sent): the router neither claims nor remembers it
+      ...(input.uuid && input.generated_uuid !== true ? {} : { generated_uuid: true }),
     };
     const bytes = embeddedBytes(commandBytes(command));
     const tooBig = bytes > MESSAGE_BYTES ? this.oversize(command) : undefined;
