@@ -56,6 +56,11 @@ interface CommandRouterDeps {
 /** What taking a command gives: its pending record, a Reply now (a refusal), or a Reply to come (a replay, a claim). */
 type Outcome = PendingCommand | Reply | Promise<Reply>;
 
+/** Its uuid was made by a client library only to match the Reply: it is never sent again (docs/protocol.md). */
+function sentOnce(command: Command): boolean {
+  return command.generated_uuid === true && command.uuid !== '';
+}
+
 function promised(outcome: Outcome): Promise<Reply> {
   if (outcome instanceof PendingCommand) return outcome.reply;
   return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
@@ -112,7 +117,7 @@ export class CommandRouter {
   private take(input: Command, batched: boolean): Outcome {
     const fleet = this.fleet;
     // a uuid the client library made only to match the Reply is never sent again: like one the router makes, no claim
-    if (fleet === undefined || input.uuid === '' || input.generated_uuid === true) return this.accept(input, false, batched);
+    if (fleet === undefined || input.uuid === '' || sentOnce(input)) return this.accept(input, false, batched);
     const payloadText = input.payload.trim() === '' ? '{}' : input.payload;
     const isAdmin = input.command.startsWith(ADMIN_PREFIX);
     const timeoutMs = input.timeout_ms > 0 ? input.timeout_ms : isAdmin ? this.deps.adminCommandMs : this.deps.commandMs;
@@ -142,7 +147,7 @@ export class CommandRouter {
       return refuse(coded('PAYLOAD_INVALID', `payload of ${input.command} is not JSON: ${(error as Error).message}`));
     }
     // a uuid the client library made only to match the Reply is never sent again: nothing to replay, no fingerprint
-    const once = input.generated_uuid === true && input.uuid !== '';
+    const once = sentOnce(input);
     const fingerprint = once ? '' : commandFingerprint(input.command, payloadText);
     const seen = this.deps.uuids.lookup(uuid, fingerprint, once);
     if (seen.kind === 'replay') return seen.reply;
