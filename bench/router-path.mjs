@@ -1,8 +1,9 @@
-// The router's own code per unary command, without gRPC: the router's handlers (the ones its gRPC server calls) are
-// driven in this process with plain call objects: SendCommand calls in rounds of --batch, a Connect stream whose
-// worker answers every command it is written. What is left is what the router adds to two gRPC legs: the bearer
-// check, the command's checks, the uuid books, dispatch, the reply's checks, settle.
-//   node bench/router-path.mjs [--commands 200000] [--batch 16] [--profile]   (after npm run build)
+// The router's own code per command, without gRPC: the router's handlers (the ones its gRPC server calls) are
+// driven in this process with plain call objects: SendCommand calls in rounds of --batch (with --streaming: one
+// CommandBatch of --batch on a SendCommands stream per round), a Connect stream whose worker answers every command
+// it is written. What is left is what the router adds to two gRPC legs: the bearer check, the command's checks, the
+// uuid books, dispatch, the reply's checks, settle (and the stream's reply batches).
+//   node bench/router-path.mjs [--commands 200000] [--batch 16] [--streaming] [--profile]   (after npm run build)
 // Prints CPU and wall µs per command; --profile adds the V8 profile of the measured window (self time by function).
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -19,6 +20,7 @@ const option = (name, fallback) => {
 };
 const COMMANDS = option('commands', 200_000);
 const BATCH = option('batch', 16);
+const STREAMING = process.argv.includes('--streaming');
 const PAYLOAD = JSON.stringify({ text: 'hello', n: 42 });
 
 const { resolveRouterOptions } = await import('../dist/router/options.js');
@@ -50,20 +52,34 @@ try {
     answered += 1;
     if (error || reply.status !== 'SUCCESS') failed += 1;
   };
-  /** `n` SendCommand calls (uuids made by a client library, as connectRouter sends them), then the worker's replies. */
-  const round = (n) => {
+  // a client's SendCommands stream: its reply batches are counted as they are written
+  const client = Object.assign(new EventEmitter(), {
+    metadata: admin, cancelled: false, end: () => undefined, pause: () => undefined, resume: () => undefined,
+    write: (m) => {
+      for (const reply of m.replies) done(null, reply);
+      return true;
+    },
+  });
+  if (STREAMING) core.service.SendCommands(client);
+
+  /** `n` commands (uuids made by a client library, as connectRouter sends them), then the worker's replies. */
+  const round = async (n) => {
+    const commands = [];
     for (let i = 0; i < n; i += 1) {
-      const request = { uuid: randomUUID(), command: 'ECHO', payload: PAYLOAD, timeout_ms: 0, target: '', major: '', product: '', context: {}, generated_uuid: true };
-      core.service.SendCommand({ request, metadata: admin }, done);
+      commands.push({ uuid: randomUUID(), command: 'ECHO', payload: PAYLOAD, timeout_ms: 0, target: '', major: '', product: '', context: {}, generated_uuid: true });
     }
+    if (STREAMING) client.emit('data', { commands });
+    else for (const request of commands) core.service.SendCommand({ request, metadata: admin }, done);
     for (const m of written.splice(0)) {
       for (const c of m.command ? [m.command] : m.commands.commands) {
         stream.emit('data', { kind: 'reply', reply: { uuid: c.uuid, status: 'SUCCESS', payload: c.payload, error: '', worker: '' } });
       }
     }
+    // a stream's replies leave once per turn of the event loop
+    if (STREAMING) await new Promise((resolve) => setImmediate(resolve));
   };
 
-  for (let i = 0; i < COMMANDS / 10 / BATCH; i += 1) round(BATCH); // warm-up: V8's optimizing tiers
+  for (let i = 0; i < COMMANDS / 10 / BATCH; i += 1) await round(BATCH); // warm-up: V8's optimizing tiers
   answered = 0;
   const profiler = process.argv.includes('--profile') ? new Session() : undefined;
   if (profiler) {
@@ -74,11 +90,11 @@ try {
   }
   const cpu = process.cpuUsage();
   const started = performance.now();
-  for (let i = 0; i < COMMANDS / BATCH; i += 1) round(BATCH);
+  for (let i = 0; i < COMMANDS / BATCH; i += 1) await round(BATCH);
   const used = process.cpuUsage(cpu);
   const wallMs = performance.now() - started;
   if (failed > 0) throw new Error(`bench: ${failed} of ${answered} commands were not answered SUCCESS`);
-  console.log(`router path: ${answered} commands in rounds of ${BATCH}: ${((used.user + used.system) / answered).toFixed(2)} µs CPU, ${((wallMs * 1000) / answered).toFixed(2)} µs wall per command`);
+  console.log(`router path (${STREAMING ? 'SendCommands' : 'SendCommand'}): ${answered} commands in rounds of ${BATCH}: ${((used.user + used.system) / answered).toFixed(2)} µs CPU, ${((wallMs * 1000) / answered).toFixed(2)} µs wall per command`);
   if (profiler) {
     const { profile } = await profiler.post('Profiler.stop');
     console.table(summarizeCpuProfile(profile, 20).functions);
