@@ -17,6 +17,10 @@ const GOAL = 0.6;
 const PAYLOAD = JSON.stringify({ text: 'hello', n: 42 });
 
 /** Child roles: `--role router|worker|echo-server`; each prints one JSON line when ready. */
+// The router and the SDK run gRPC without channelz (its per-call and per-message bookkeeping serves an introspection
+// service nobody here offers); the bare sides get the same transport settings, so that they stay the floor.
+const GRPC_OPTIONS = { 'grpc.enable_channelz': 0 };
+
 async function runRole(role) {
   process.env.WORKER_ADMIN_LOG_LEVEL ??= 'silent';
   // CPU time on request: a contention-proof cost per command, next to the wall-clock rates.
@@ -35,7 +39,7 @@ async function runRole(role) {
     // The floor of any router in this design: a grpc-js relay with no checks at all (no auth, no uuid replay,
     // no schema, no timeout, no queue) forwarding each SendCommand on one worker stream and the reply back.
     const { routerServiceDefinition } = await import('../dist/proto/load.js');
-    const server = new grpc.Server();
+    const server = new grpc.Server(GRPC_OPTIONS);
     const waiting = new Map();
     let worker;
     let seq = 0;
@@ -61,7 +65,7 @@ async function runRole(role) {
     // A bare grpc-js stream client answering each command with its payload (no SDK).
     const { routerClientConstructor } = await import('../dist/proto/load.js');
     const Router = routerClientConstructor();
-    const client = new Router(process.env.BENCH_RELAY_ADDRESS, grpc.credentials.createInsecure());
+    const client = new Router(process.env.BENCH_RELAY_ADDRESS, grpc.credentials.createInsecure(), GRPC_OPTIONS);
     const call = client.Connect();
     call.on('data', (m) => {
       if (m.command) call.write({ reply: { uuid: m.command.uuid, status: 'SUCCESS', payload: m.command.payload, error: '', worker: '' } });
@@ -72,7 +76,7 @@ async function runRole(role) {
     process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   } else if (role === 'echo-server') {
     const { routerServiceDefinition } = await import('../dist/proto/load.js');
-    const server = new grpc.Server();
+    const server = new grpc.Server(GRPC_OPTIONS);
     // The same service and messages as the router: SendCommand answers at once with the payload.
     server.addService(routerServiceDefinition(), {
       SendCommand: (call, cb) => cb(null, { uuid: call.request.uuid, status: 'SUCCESS', payload: call.request.payload, error: '', worker: 'bare@1.0' }),

@@ -29,9 +29,13 @@ export interface RunningRouter {
 const CLOSE_GRACE_MS = 2000;
 const SHUTDOWN_GRACE_MS = 1000;
 
-/** gRPC server options: message size limit both ways; server pings find dead peers; client pings ≥ 5 s apart are fine. */
+/**
+ * gRPC server options: message size limit both ways; server pings find dead peers; client pings ≥ 5 s apart are fine;
+ * no channelz (gRPC's introspection service, which this server does not offer, would count every call and message).
+ */
 function serverChannelOptions(messageBytes: number): ChannelOptions {
   return {
+    'grpc.enable_channelz': 0,
     'grpc.max_receive_message_length': messageBytes,
     'grpc.max_send_message_length': messageBytes,
     'grpc.keepalive_time_ms': 30_000,

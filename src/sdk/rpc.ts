@@ -81,6 +81,8 @@ export function createRouterRpc(opts: RouterRpcOptions): RouterRpc {
     // the server caps messages at 4 MiB; so do we, so an oversize message fails here, named
     'grpc.max_send_message_length': MESSAGE_BYTES,
     'grpc.max_receive_message_length': MESSAGE_BYTES,
+    // channelz (gRPC's introspection service, never served to this client) would count every call and message
+    'grpc.enable_channelz': 0,
   }) as DynamicClient;
 
   const metadata = (): grpc.Metadata => {
