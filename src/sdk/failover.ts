@@ -47,7 +47,7 @@ export class RouterPool {
    * is marked `generated_uuid` (the router keeps no replay memory for it, docs/protocol.md).
    */
   async send(command: Partial<Command>): Promise<Reply> {
-    const withUuid = command.uuid ? command : { ...command, uuid: randomUUID(), ...(this.rpcs.length > 1 ? {} : { generated_uuid: true }) };
+    const withUuid = command.uuid ? command : { ...command, uuid: randomUUID(), generated_uuid: this.rpcs.length > 1 ? command.generated_uuid : true };
     let last: unknown;
     for (let i = 0; i < this.rpcs.length; i += 1) {
       const index = (this.current + i) % this.rpcs.length;

@@ -25,7 +25,7 @@ export class StreamPool implements CommandSender {
       target: input.target ?? '', major: input.major ?? '', context: input.context ?? {}, product: input.product ?? '',
       // made here (or by the RouterPool) only to match the Reply (a broken stream's commands are failed, never
       // re-sent): the router neither claims nor remembers it
-      ...(input.uuid && input.generated_uuid !== true ? {} : { generated_uuid: true }),
+      generated_uuid: input.uuid && input.generated_uuid !== true ? undefined : true,
     };
     const bytes = embeddedBytes(commandBytes(command));
     const tooBig = bytes > MESSAGE_BYTES ? this.oversize(command) : undefined;
