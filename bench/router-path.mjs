@@ -12,14 +12,10 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { summarizeCpuProfile } from './lib/profile.mjs';
+import { arg, summarizeCpuProfile } from './lib/profile.mjs';
 
-const option = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const COMMANDS = option('commands', 200_000);
-const BATCH = option('batch', 16);
+const COMMANDS = arg('commands', 200_000);
+const BATCH = arg('batch', 16);
 const STREAMING = process.argv.includes('--streaming');
 const PAYLOAD = JSON.stringify({ text: 'hello', n: 42 });
 

@@ -69,7 +69,8 @@ export function summarizeHeapSnapshot(path) {
   return out;
 }
 
-const arg = (name, fallback) => {
+/** The number after `--NAME` on the command line, or `fallback`. */
+export const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
