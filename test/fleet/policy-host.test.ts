@@ -66,9 +66,20 @@ describe.skipIf(skip !== undefined)('a fleet host runs the ticks of its policies
     return stack;
   }
 
-  const runs = async (s: RunningStack): Promise<PolicyRun[]> => {
-    const body = (await http(`http://${s.ops.address}`, 'GET', '/api/v1/status')).body as { policies: Array<{ name: string; runs: PolicyRun[] }> };
-    return body.policies.find((p) => p.name === 'nightly')?.runs ?? [];
+  type PolicyStatus = { name: string; state: string; reason?: string; runs: PolicyRun[] };
+  const policy = async (s: RunningStack): Promise<PolicyStatus | undefined> => {
+    const body = (await http(`http://${s.ops.address}`, 'GET', '/api/v1/status')).body as { policies: PolicyStatus[] };
+    return body.policies.find((p) => p.name === 'nightly');
+  };
+  const runs = async (s: RunningStack): Promise<PolicyRun[]> => (await policy(s))?.runs ?? [];
+  /** The policy's first runs; when none come, the failure says what the host knows (the policy's state, its claims). */
+  const firstRuns = async (s: RunningStack, ms: number, what: string): Promise<PolicyRun[]> => {
+    try {
+      return await eventually(async () => ((await runs(s)).length > 0 ? runs(s) : undefined), ms, what);
+    } catch (error) {
+      const known = { policy: await policy(s), claims: s.fleet?.claims.counters };
+      throw new Error(`${(error as Error).message}; ${JSON.stringify(known)}`);
+    }
   };
   /** TICK sent straight to the policy's instance: `runs` counts every TICK its worker process executed. */
   const tickDirectly = async (): Promise<{ runs: number; pid: number }> => {
@@ -94,7 +105,7 @@ describe.skipIf(skip !== undefined)('a fleet host runs the ticks of its policies
 
     clock.advance(at(1) - clock.now());
     const uuid = `nightly-${at(1)}`;
-    const ran = await eventually(async () => ((await runs(first)).length > 0 ? runs(first) : undefined), 20_000, 'the 00:01 run');
+    const ran = await firstRuns(first, 20_000, 'the 00:01 run');
     expect(ran).toEqual([expect.objectContaining({ status: 'SUCCESS', uuid })]);
     expect(await read<PolicyTick>(keys.ticks('nightly'))).toEqual({ tick: at(1), uuid, at: at(1) });
     expect(await read<{ state: string }>(`${prefix}/uuids/${uuid}`)).toMatchObject({ state: 'done' });
@@ -115,7 +126,7 @@ describe.skipIf(skip !== undefined)('a fleet host runs the ticks of its policies
 
     // back 2 s after the tick: the tick record is listed, recent enough, sent again with the same uuid
     const second = await start(new ManualClock(at(1, 2)));
-    const again = await eventually(async () => ((await runs(second)).length > 0 ? runs(second) : undefined), 30_000, 'the 00:01 tick seen again');
+    const again = await firstRuns(second, 30_000, 'the 00:01 tick seen again');
     expect(again).toEqual([expect.objectContaining({ status: 'SUCCESS', uuid })]);
     expect(second.fleet?.claims.counters.replayed).toBe(1);
     // the new worker process never ran the tick: the next TICK is its first
