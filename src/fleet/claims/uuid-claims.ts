@@ -1,11 +1,13 @@
 // Fleet-wide replay (docs/fleet.md, a uuid claim): the first router to claim a client's uuid runs it; others wait for
-// the reply it records. etcd out of reach: the receiving host's own replay cache decides, logged and counted.
-import type { Etcd3, Lease } from 'etcd3';
+// the reply it records. etcd out of reach: the receiving host's own replay cache decides, logged and counted. The
+// claims and the recordings of one turn of the event loop each go to etcd in one transaction (nested-batch.ts).
+import { CompareResult, CompareTarget, type Etcd3, type IRequestOp, type Lease } from 'etcd3';
 import type { Logger } from '../../common/log.js';
 import type { Reply } from '../../proto/types.js';
 import type { ReplayClaims } from '../../router/fleet-link.js';
 import { routerReply } from '../../router/pending.js';
 import { withDeadline } from '../registry/leases.js';
+import { NestedTxnBatcher } from './nested-batch.js';
 
 /** Replies up to this size are recorded whole; larger ones without their payload (etcd takes 1.5 MiB requests). */
 const INLINE_PAYLOAD = 256 * 1024;
@@ -39,6 +41,10 @@ interface ClaimsContext {
 export class UuidClaims implements ReplayClaims {
   readonly counters: ClaimCounters = { won: 0, replayed: 0, conflicts: 0, fallbacks: 0 };
   private lease: { lease: Lease; id: Promise<string>; at: number } | undefined;
+  /** Create-if-absent per uuid, batched per turn. */
+  private readonly claims: NestedTxnBatcher;
+  /** First replies recorded over their own pending claims, batched per turn. */
+  private readonly records: NestedTxnBatcher;
 
   constructor(
     private readonly client: Etcd3,
@@ -46,7 +52,11 @@ export class UuidClaims implements ReplayClaims {
     private readonly ctx: ClaimsContext,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    const commit = (success: IRequestOp[]) => withDeadline(client.kv.txn({ compare: [], success, failure: [] }), CALL_MS);
+    this.claims = new NestedTxnBatcher(commit);
+    this.records = new NestedTxnBatcher(commit);
+  }
 
   async guard(uuid: string, fingerprint: string, timeoutMs: number, run: () => Promise<Reply>): Promise<Reply> {
     const key = `${this.prefix}/uuids/${uuid}`;
@@ -77,13 +87,15 @@ export class UuidClaims implements ReplayClaims {
   /** Create-if-absent; on loss, what is there and the revision to watch from. */
   private async claim(key: string, value: ClaimValue): Promise<{ won: true; revision: string } | { won: false; value: ClaimValue | undefined; revision: string }> {
     const leaseId = await this.windowLease();
-    const result = await withDeadline(
-      this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(JSON.stringify(value)).lease(leaseId)).else(this.client.get(key)).commit(),
-      CALL_MS,
-    );
-    if (result.succeeded) return { won: true, revision: result.header.revision };
+    const [k, v] = [Buffer.from(key), Buffer.from(JSON.stringify(value))];
+    const result = await this.claims.add(key, {
+      compare: [{ key: k, result: CompareResult.Equal, target: CompareTarget.Create, create_revision: 0 }],
+      success: [{ request_put: { key: k, value: v, lease: leaseId } }],
+      failure: [{ request_range: { key: k } }],
+    }, k.length + v.length);
+    if (result.succeeded) return { won: true, revision: result.revision };
     const kv = result.responses[0]?.response_range?.kvs[0];
-    return { won: false, value: kv ? parse(kv.value.toString()) : undefined, revision: result.header.revision };
+    return { won: false, value: kv ? parse(kv.value.toString()) : undefined, revision: result.revision };
   }
 
   /** The first reply, recorded before it is returned (a fresh window from now), only over our own pending claim. */
@@ -92,10 +104,12 @@ export class UuidClaims implements ReplayClaims {
     if (reply.payload.length > INLINE_PAYLOAD) done.payloadOmitted = reply.payload.length;
     try {
       const leaseId = await this.windowLease();
-      await withDeadline(
-        this.client.if(key, 'Mod', '==', claimRevision).then(this.client.put(key).value(JSON.stringify(done)).lease(leaseId)).commit(),
-        CALL_MS,
-      );
+      const [k, v] = [Buffer.from(key), Buffer.from(JSON.stringify(done))];
+      await this.records.add(key, {
+        compare: [{ key: k, result: CompareResult.Equal, target: CompareTarget.Mod, mod_revision: claimRevision }],
+        success: [{ request_put: { key: k, value: v, lease: leaseId } }],
+        failure: [],
+      }, k.length + v.length);
     } catch (error) {
       this.counters.fallbacks += 1;
       this.logger.warn({ err: error, key }, 'uuid reply not recorded in the fleet (etcd unreachable): a replay through another router may wait');

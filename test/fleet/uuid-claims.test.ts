@@ -1,0 +1,131 @@
+// Fleet-wide uuid claims on a real etcd (docs/fleet.md, a uuid claim; claims in batches): the claims and the recorded
+// replies of one turn go to etcd as one transaction, each uuid still won, lost, replayed or refused on its own.
+import { randomUUID } from 'node:crypto';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/common/log.js';
+import { UuidClaims } from '../../src/fleet/claims/uuid-claims.js';
+import type { Reply } from '../../src/proto/types.js';
+import { fleetSkipReason, startStandaloneEtcd } from './engines.js';
+
+const skip = await fleetSkipReason();
+
+interface Stored {
+  fingerprint: string;
+  host: string;
+  state: 'pending' | 'done';
+  reply?: Reply;
+}
+
+describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
+  let engine: Awaited<ReturnType<typeof startStandaloneEtcd>>;
+  let client: Etcd3;
+  const prefix = `/claims-test-${process.pid}`;
+  const logger = createLogger('test', { level: 'silent' });
+  const context = (host: string) => ({ host, incarnation: () => `${host}-1`, isLost: () => false });
+
+  beforeAll(async () => {
+    engine = await startStandaloneEtcd('claims');
+    client = new Etcd3({ hosts: engine.etcd.url });
+  }, 60_000);
+
+  afterAll(async () => {
+    client?.close();
+    await engine?.close();
+  }, 60_000);
+
+  /** A command run counted per uuid; its reply names the uuid. */
+  function runner() {
+    const runs = new Map<string, number>();
+    const run = (uuid: string) => async (): Promise<Reply> => {
+      runs.set(uuid, (runs.get(uuid) ?? 0) + 1);
+      return { uuid, status: 'SUCCESS', payload: JSON.stringify({ ran: uuid }), error: '', worker: 'w' };
+    };
+    return { runs, run };
+  }
+
+  const stored = async (uuid: string) => {
+    const range = await engine.admin.get(`${prefix}/uuids/${uuid}`).exec();
+    const kv = range.kvs[0];
+    if (!kv) throw new Error(`no key for ${uuid}`);
+    return { value: JSON.parse(kv.value.toString()) as Stored, created: kv.create_revision, modified: kv.mod_revision };
+  };
+
+  it('claims the uuids of one turn in one transaction and records their replies in another; each runs once', async () => {
+    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const { runs, run } = runner();
+    const uuids = Array.from({ length: 10 }, () => randomUUID());
+    const replies = await Promise.all(uuids.map((u) => claims.guard(u, 'ECHO:{}', 5000, run(u))));
+    expect(replies.map((r) => r.payload)).toEqual(uuids.map((u) => JSON.stringify({ ran: u })));
+    expect([...runs.values()]).toEqual(uuids.map(() => 1));
+    expect(claims.counters).toEqual({ won: 10, replayed: 0, conflicts: 0, fallbacks: 0 });
+    const keys = await Promise.all(uuids.map(stored));
+    // one transaction for the ten claims, one for the ten records: every key has the same two revisions
+    expect(new Set(keys.map((k) => k.created)).size).toBe(1);
+    expect(new Set(keys.map((k) => k.modified)).size).toBe(1);
+    expect(BigInt(keys[0]!.modified)).toBeGreaterThan(BigInt(keys[0]!.created));
+    for (const [i, k] of keys.entries()) expect(k.value).toMatchObject({ state: 'done', host: 'host-a', reply: { uuid: uuids[i], status: 'SUCCESS' } });
+  });
+
+  it('decides each uuid of a batch on its own: new ones won, a done one replayed, another fingerprint refused', async () => {
+    const first = new UuidClaims(client, prefix, context('host-a'), logger);
+    const a = runner();
+    const [done, other] = [randomUUID(), randomUUID()];
+    await Promise.all([first.guard(done, 'ECHO:{}', 5000, a.run(done)), first.guard(other, 'ECHO:{}', 5000, a.run(other))]);
+
+    const second = new UuidClaims(client, prefix, context('host-b'), logger);
+    const b = runner();
+    const fresh = [randomUUID(), randomUUID()];
+    const [replayed, refused, ...won] = await Promise.all([
+      second.guard(done, 'ECHO:{}', 5000, b.run(done)),
+      second.guard(other, 'ECHO:{"x":1}', 5000, b.run(other)),
+      ...fresh.map((u) => second.guard(u, 'ECHO:{}', 5000, b.run(u))),
+    ]);
+    expect(replayed).toEqual({ uuid: done, status: 'SUCCESS', payload: JSON.stringify({ ran: done }), error: '', worker: 'w' });
+    expect(refused).toMatchObject({ uuid: other, status: 'INVALID' });
+    expect(refused!.error).toMatch(/^UUID_CONFLICT: /);
+    expect(won.map((r) => r.payload)).toEqual(fresh.map((u) => JSON.stringify({ ran: u })));
+    expect(b.runs.has(done) || b.runs.has(other)).toBe(false);
+    expect([...b.runs.keys()].sort()).toEqual([...fresh].sort());
+    expect(second.counters).toEqual({ won: 2, replayed: 1, conflicts: 1, fallbacks: 0 });
+    const keys = await Promise.all(fresh.map(stored));
+    expect(keys.map((k) => k.value.host)).toEqual(['host-b', 'host-b']);
+    expect(keys[0]!.created).toBe(keys[1]!.created);
+  });
+
+  it('runs a uuid claimed twice in one turn once: the repeat leaves in a batch of its own and replays the first', async () => {
+    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const { runs, run } = runner();
+    const uuid = randomUUID();
+    const [one, two] = await Promise.all([claims.guard(uuid, 'ECHO:{}', 5000, run(uuid)), claims.guard(uuid, 'ECHO:{}', 5000, run(uuid))]);
+    expect(runs.get(uuid)).toBe(1);
+    expect(one).toEqual(two);
+    expect(claims.counters).toMatchObject({ won: 1, replayed: 1, fallbacks: 0 });
+  });
+
+  it('splits a turn of 150 claims into batches etcd takes (at most 64 uuids each): every one won', async () => {
+    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const { runs, run } = runner();
+    const uuids = Array.from({ length: 150 }, () => randomUUID());
+    const replies = await Promise.all(uuids.map((u) => claims.guard(u, 'ECHO:{}', 5000, run(u))));
+    expect(replies.every((r, i) => r.status === 'SUCCESS' && r.uuid === uuids[i])).toBe(true);
+    expect(runs.size).toBe(150);
+    expect(claims.counters).toEqual({ won: 150, replayed: 0, conflicts: 0, fallbacks: 0 });
+    const created = new Set((await Promise.all(uuids.map(stored))).map((k) => k.created));
+    expect(created.size).toBe(3);
+  });
+
+  // last: it stops etcd
+  it('falls back to the host for every claim of a batch etcd does not answer: each runs, each counted', async () => {
+    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const { runs, run } = runner();
+    await claims.guard(randomUUID(), 'ECHO:{}', 5000, run('warm')); // the window lease granted while etcd answers
+    await engine.etcd.stop();
+    const uuids = [randomUUID(), randomUUID(), randomUUID()];
+    const replies = await Promise.all(uuids.map((u) => claims.guard(u, 'ECHO:{}', 5000, run(u))));
+    expect(replies.map((r) => r.uuid)).toEqual(uuids);
+    expect(replies.map((r) => r.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    expect(uuids.map((u) => runs.get(u))).toEqual([1, 1, 1]);
+    expect(claims.counters).toEqual({ won: 1, replayed: 0, conflicts: 0, fallbacks: 3 });
+  });
+});
