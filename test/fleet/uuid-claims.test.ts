@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { UuidClaims } from '../../src/fleet/claims/uuid-claims.js';
 import type { Reply } from '../../src/proto/types.js';
-import { fleetSkipReason, startStandaloneEtcd } from './engines.js';
+import { fleetSkipReason, startStandaloneEtcd, until } from './engines.js';
 
 const skip = await fleetSkipReason();
 
@@ -113,6 +113,50 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
     expect(claims.counters).toEqual({ won: 150, replayed: 0, conflicts: 0, fallbacks: 0 });
     const created = new Set((await Promise.all(uuids.map(stored))).map((k) => k.created));
     expect(created.size).toBe(3);
+  });
+
+  it('returns the HOST_LOST a waiter recorded first, not its own late reply: one reply for the uuid everywhere', async () => {
+    const owner = new UuidClaims(client, prefix, context('host-a'), logger);
+    // host-b takes host-a for lost (as after host-a's lease lapsed): it records HOST_LOST over host-a's pending claim
+    const waiter = new UuidClaims(client, prefix, { host: 'host-b', incarnation: () => 'host-b-1', isLost: (host) => host === 'host-a' }, logger);
+    const uuid = randomUUID();
+    let finish!: () => void;
+    const gate = new Promise<void>((resolve) => (finish = resolve));
+    const ownerReply = owner.guard(uuid, 'ECHO:{}', 5000, async () => {
+      await gate;
+      return { uuid, status: 'SUCCESS', payload: '{"late":true}', error: '', worker: 'w' };
+    });
+    await until(async () => (await engine.admin.get(`${prefix}/uuids/${uuid}`).string()) !== null, 5000, 'the pending claim');
+    const waited = await waiter.guard(uuid, 'ECHO:{}', 5000, async () => {
+      throw new Error('the waiter must not run it');
+    });
+    expect(waited.status).toBe('FAIL');
+    expect(waited.error).toMatch(/^HOST_LOST: host host-a /);
+    finish();
+    expect(await ownerReply).toEqual(waited);
+    expect((await stored(uuid)).value.reply).toEqual(waited);
+  });
+
+  it('records the reply of a claim that landed after its deadline (etcd frozen): a replay elsewhere gets it', async () => {
+    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const { runs, run } = runner();
+    await claims.guard(randomUUID(), 'ECHO:{}', 5000, run('warm')); // the window lease granted while etcd answers
+    const uuid = randomUUID();
+    engine.etcd.signal('SIGSTOP');
+    let reply: Reply;
+    try {
+      reply = await claims.guard(uuid, 'ECHO:{}', 5000, run(uuid)); // 2 s: the claim's deadline, then run here
+    } finally {
+      engine.etcd.signal('SIGCONT');
+    }
+    expect(reply.status).toBe('SUCCESS');
+    expect(claims.counters).toMatchObject({ won: 1, fallbacks: 1 });
+    // the claim sent while etcd was frozen lands now, won: the reply run meanwhile is recorded over it
+    await until(async () => (await engine.admin.get(`${prefix}/uuids/${uuid}`).string())?.includes('"done"') === true, 10_000, 'the late claim recorded');
+    const elsewhere = new UuidClaims(client, prefix, context('host-b'), logger);
+    const again = await elsewhere.guard(uuid, 'ECHO:{}', 5000, run(uuid));
+    expect(again).toEqual(reply);
+    expect(runs.get(uuid)).toBe(1);
   });
 
   // last: it stops etcd

@@ -1,6 +1,7 @@
 // Fleet-wide replay (docs/fleet.md, a uuid claim): the first router to claim a client's uuid runs it; others wait for
 // the reply it records. etcd out of reach: the receiving host's own replay cache decides, logged and counted. The
 // claims and the recordings of one turn of the event loop each go to etcd in one transaction (nested-batch.ts).
+import { randomUUID } from 'node:crypto';
 import { CompareResult, CompareTarget, type Etcd3, type IRequestOp, type Lease } from 'etcd3';
 import type { Logger } from '../../common/log.js';
 import type { Reply } from '../../proto/types.js';
@@ -19,10 +20,14 @@ interface ClaimValue {
   host: string;
   incarnation: string;
   state: 'pending' | 'done';
+  /** This claim's own mark: a claim the etcd client sent again after it was applied finds it and knows it won. */
+  nonce?: string;
   reply?: Reply;
   /** Set when the recorded reply left its payload out. */
   payloadOmitted?: number;
 }
+
+type ClaimOutcome = { won: true; revision: string } | { won: false; value: ClaimValue | undefined; revision: string };
 
 interface ClaimCounters {
   won: number;
@@ -53,27 +58,30 @@ export class UuidClaims implements ReplayClaims {
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    const commit = (success: IRequestOp[]) => withDeadline(client.kv.txn({ compare: [], success, failure: [] }), CALL_MS);
+    // no deadline on the batch itself: each caller waits at most CALL_MS, and a claim that lands later is still used
+    const commit = (success: IRequestOp[]) => client.kv.txn({ compare: [], success, failure: [] });
     this.claims = new NestedTxnBatcher(commit);
     this.records = new NestedTxnBatcher(commit);
   }
 
   async guard(uuid: string, fingerprint: string, timeoutMs: number, run: () => Promise<Reply>): Promise<Reply> {
     const key = `${this.prefix}/uuids/${uuid}`;
-    const mine: ClaimValue = { fingerprint, host: this.ctx.host, incarnation: this.ctx.incarnation(), state: 'pending' };
-    let claim: { won: true; revision: string } | { won: false; value: ClaimValue | undefined; revision: string };
+    const mine: ClaimValue = { fingerprint, host: this.ctx.host, incarnation: this.ctx.incarnation(), state: 'pending', nonce: randomUUID() };
+    const sent = this.claim(key, mine);
+    let claim: ClaimOutcome;
     try {
-      claim = await this.claim(key, mine);
+      claim = await withDeadline(sent, CALL_MS);
     } catch (error) {
       this.counters.fallbacks += 1;
       this.logger.warn({ err: error, uuid }, 'uuid claim not possible (etcd unreachable): replay checked on this host only');
-      return run();
+      const reply = await run();
+      // a claim that landed after its deadline holds the uuid: the reply run here is recorded over it all the same
+      sent.then((late) => (late.won ? this.record(key, mine, reply, late.revision) : undefined), () => undefined);
+      return reply;
     }
     if (claim.won) {
       this.counters.won += 1;
-      const reply = await run();
-      await this.record(key, mine, reply, claim.revision);
-      return reply;
+      return this.record(key, mine, await run(), claim.revision);
     }
     const existing = claim.value;
     if (existing && existing.fingerprint !== fingerprint) {
@@ -85,35 +93,49 @@ export class UuidClaims implements ReplayClaims {
   }
 
   /** Create-if-absent; on loss, what is there and the revision to watch from. */
-  private async claim(key: string, value: ClaimValue): Promise<{ won: true; revision: string } | { won: false; value: ClaimValue | undefined; revision: string }> {
+  private async claim(key: string, value: ClaimValue): Promise<ClaimOutcome> {
     const leaseId = await this.windowLease();
     const [k, v] = [Buffer.from(key), Buffer.from(JSON.stringify(value))];
     const result = await this.claims.add(key, {
       compare: [{ key: k, result: CompareResult.Equal, target: CompareTarget.Create, create_revision: 0 }],
       success: [{ request_put: { key: k, value: v, lease: leaseId } }],
       failure: [{ request_range: { key: k } }],
-    }, k.length + v.length);
+    }, requestBytes(k, v));
     if (result.succeeded) return { won: true, revision: result.revision };
     const kv = result.responses[0]?.response_range?.kvs[0];
-    return { won: false, value: kv ? parse(kv.value.toString()) : undefined, revision: result.revision };
+    const found = kv ? parse(kv.value.toString()) : undefined;
+    // this very claim, applied by a send the etcd client made again: won, at the revision that wrote it
+    if (kv && found?.nonce === value.nonce) return { won: true, revision: kv.mod_revision };
+    return { won: false, value: found, revision: result.revision };
   }
 
-  /** The first reply, recorded before it is returned (a fresh window from now), only over our own pending claim. */
-  private async record(key: string, mine: ClaimValue, reply: Reply, claimRevision: string): Promise<void> {
+  /**
+   * The first reply, recorded before it is returned (a fresh window from now), only over our own pending claim. Returns
+   * the reply every router returns for this uuid: this one, or the one recorded first (a waiter that took this host for
+   * lost recorded HOST_LOST), this one then logged and dropped.
+   */
+  private async record(key: string, mine: ClaimValue, reply: Reply, claimRevision: string): Promise<Reply> {
     const done: ClaimValue = { ...mine, state: 'done', reply: reply.payload.length <= INLINE_PAYLOAD ? reply : { ...reply, payload: '' } };
     if (reply.payload.length > INLINE_PAYLOAD) done.payloadOmitted = reply.payload.length;
     try {
       const leaseId = await this.windowLease();
       const [k, v] = [Buffer.from(key), Buffer.from(JSON.stringify(done))];
-      await this.records.add(key, {
+      const result = await withDeadline(this.records.add(key, {
         compare: [{ key: k, result: CompareResult.Equal, target: CompareTarget.Mod, mod_revision: claimRevision }],
         success: [{ request_put: { key: k, value: v, lease: leaseId } }],
-        failure: [],
-      }, k.length + v.length);
+        failure: [{ request_range: { key: k } }],
+      }, requestBytes(k, v)), CALL_MS);
+      const kv = result.succeeded ? undefined : result.responses[0]?.response_range?.kvs[0];
+      const recorded = kv ? parse(kv.value.toString()) : undefined;
+      if (recorded?.state === 'done' && recorded.reply && recorded.nonce !== mine.nonce) {
+        this.logger.warn({ key, status: reply.status, recorded: recorded.reply.status }, 'uuid reply dropped: another router recorded one first (this host was taken for lost)');
+        return this.replay(recorded);
+      }
     } catch (error) {
       this.counters.fallbacks += 1;
       this.logger.warn({ err: error, key }, 'uuid reply not recorded in the fleet (etcd unreachable): a replay through another router may wait');
     }
+    return reply;
   }
 
   /** Waits for the owner's recorded reply; HOST_LOST (recorded) when the owner is lost; TIMEOUT at the command's timeout. */
@@ -162,8 +184,9 @@ export class UuidClaims implements ReplayClaims {
     const reply = routerReply(uuid, 'FAIL', `HOST_LOST: host ${owner.host} (incarnation ${owner.incarnation}) was lost while it served uuid ${uuid}`);
     try {
       const leaseId = await this.windowLease();
+      // a nonce of its own, not the owner's: the owner's record, late, then knows another reply came first
       const result = await withDeadline(
-        this.client.if(key, 'Mod', '==', revision).then(this.client.put(key).value(JSON.stringify({ ...owner, state: 'done', reply }))
+        this.client.if(key, 'Mod', '==', revision).then(this.client.put(key).value(JSON.stringify({ ...owner, state: 'done', reply, nonce: randomUUID() }))
           .lease(leaseId)).else(this.client.get(key)).commit(),
         CALL_MS,
       );
@@ -196,6 +219,11 @@ export class UuidClaims implements ReplayClaims {
     }
     return withDeadline(this.lease.id, CALL_MS);
   }
+}
+
+/** Bytes a nested transaction adds to the batch's request: its key appears in the compare, the put and the read. */
+function requestBytes(key: Buffer, value: Buffer): number {
+  return 3 * key.length + value.length;
 }
 
 function parse(text: string): ClaimValue | undefined {
