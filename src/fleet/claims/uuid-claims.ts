@@ -118,13 +118,13 @@ export class UuidClaims implements ReplayClaims {
     const done: ClaimValue = { ...mine, state: 'done', reply: reply.payload.length <= INLINE_PAYLOAD ? reply : { ...reply, payload: '' } };
     if (reply.payload.length > INLINE_PAYLOAD) done.payloadOmitted = reply.payload.length;
     try {
-      const leaseId = await this.windowLease();
       const [k, v] = [Buffer.from(key), Buffer.from(JSON.stringify(done))];
-      const result = await withDeadline(this.records.add(key, {
+      const written = this.windowLease().then((leaseId) => this.records.add(key, {
         compare: [{ key: k, result: CompareResult.Equal, target: CompareTarget.Mod, mod_revision: claimRevision }],
         success: [{ request_put: { key: k, value: v, lease: leaseId } }],
         failure: [{ request_range: { key: k } }],
-      }, requestBytes(k, v)), CALL_MS);
+      }, requestBytes(k, v)));
+      const result = await withDeadline(written, CALL_MS);
       const kv = result.succeeded ? undefined : result.responses[0]?.response_range?.kvs[0];
       const recorded = kv ? parse(kv.value.toString()) : undefined;
       if (recorded?.state === 'done' && recorded.reply && recorded.nonce !== mine.nonce) {
@@ -183,7 +183,7 @@ export class UuidClaims implements ReplayClaims {
   private async recordLost(key: string, uuid: string, owner: ClaimValue, revision: string): Promise<Reply> {
     const reply = routerReply(uuid, 'FAIL', `HOST_LOST: host ${owner.host} (incarnation ${owner.incarnation}) was lost while it served uuid ${uuid}`);
     try {
-      const leaseId = await this.windowLease();
+      const leaseId = await withDeadline(this.windowLease(), CALL_MS);
       // a nonce of its own, not the owner's: the owner's record, late, then knows another reply came first
       const result = await withDeadline(
         this.client.if(key, 'Mod', '==', revision).then(this.client.put(key).value(JSON.stringify({ ...owner, state: 'done', reply, nonce: randomUUID() }))
@@ -208,7 +208,8 @@ export class UuidClaims implements ReplayClaims {
   }
 
   /** One lease per minute for the uuid window: a key put under it lives 10 to 11 minutes from now. */
-  private async windowLease(): Promise<string> {
+  /** No deadline of its own: its callers wait at most CALL_MS for it and what follows together. */
+  private windowLease(): Promise<string> {
     const now = this.now();
     if (!this.lease || now - this.lease.at >= 60_000) {
       const lease = this.client.lease(WINDOW_S, { autoKeepAlive: false });
@@ -217,7 +218,7 @@ export class UuidClaims implements ReplayClaims {
         this.lease = undefined;
       });
     }
-    return withDeadline(this.lease.id, CALL_MS);
+    return this.lease.id;
   }
 }
 

@@ -19,7 +19,11 @@ class WatchBackoff implements WatchBackoffShape {
 
 /** Builds the client options (files read once). */
 async function etcdOptions(settings: EtcdSettings): Promise<IOptions> {
-  const options: IOptions = { hosts: settings.endpoints, dialTimeout: 5000, faultHandling: { watchBackoff: new WatchBackoff() } };
+  const options: IOptions = {
+    hosts: settings.endpoints, dialTimeout: 5000, faultHandling: { watchBackoff: new WatchBackoff() },
+    // as the router's gRPC: no channelz books per call and message for an introspection service nobody here offers
+    grpcOptions: { 'grpc.enable_channelz': 0 },
+  };
   if (settings.username !== undefined) options.auth = { username: settings.username, password: settings.password ?? '' };
   if (settings.tls) {
     const read = async (path: string | undefined): Promise<Buffer | undefined> => (path === undefined ? undefined : readFile(path));
