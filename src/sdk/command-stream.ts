@@ -8,6 +8,8 @@ import { routerCallFailure, type RouterRpc } from './rpc.js';
 
 /** How often commands whose deadline passed with no reply are failed (each deadline already has a 5 s margin). */
 const SWEEP_MS = 1000;
+/** A batch holding every command in flight on the stream, and at least this many, leaves as two halves a turn apart. */
+const SPLIT_AT = 8;
 
 /** A command given to a stream, until its Reply or its error (exactly one of the two). */
 export interface StreamEntry {
@@ -80,9 +82,11 @@ export class CommandStream {
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
-  /** No more commands: the router answers those in flight, then ends the stream. */
+  /** No more commands: what is not written yet is written, the router answers those in flight, then ends the stream. */
   halfClose(): void {
-    if (this.state === 'OPEN') this.call.end();
+    if (this.state !== 'OPEN') return;
+    this.flush(false);
+    this.call.end();
   }
 
   private onReply(reply: Reply): void {
@@ -102,11 +106,21 @@ export class CommandStream {
     this.sweeper = undefined;
   }
 
-  private flush(): void {
+  private flush(split = true): void {
     this.flushScheduled = false;
     if (this.state !== 'OPEN' || this.blocked) return;
-    const batches = packBatches(this.outbox.filter((e) => !e.done), (e) => e.bytes, MESSAGE_BYTES);
+    let ready = this.outbox.filter((e) => !e.done);
     this.outbox = [];
+    // Every command in flight is in this batch, one wave that would cross each hop (router, worker, another host)
+    // while the others wait: its second half leaves a turn later, so the hops work on one half while the other moves.
+    // Two waves in flight, none is split again (docs/protocol.md).
+    if (split && ready.length >= SPLIT_AT && ready.length === this.waitingCount) {
+      this.outbox = ready.slice(ready.length >> 1);
+      ready = ready.slice(0, ready.length >> 1);
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    const batches = packBatches(ready, (e) => e.bytes, MESSAGE_BYTES);
     for (const [i, batch] of batches.entries()) {
       if (this.blocked) {
         this.outbox = batches.slice(i).flat();

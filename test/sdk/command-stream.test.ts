@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { status, type Client } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { errorCodeOf, isWorkerAdminError } from '../../src/common/errors.js';
 import { PROTO_FILES } from '../../src/proto/embedded.js';
 import type { CommandBatch, Reply, ReplyBatch } from '../../src/proto/types.js';
@@ -160,9 +160,32 @@ describe('SDK batches under the message limit', () => {
 
   it('commands sent in one turn go out as one CommandBatch', async () => {
     const pool = new StreamPool(rpc, 1);
-    const replies = await Promise.all(Array.from({ length: 25 }, (_, n) => pool.send({ command: 'ECHO', payload: JSON.stringify({ n }) })));
-    expect(replies.map((x) => [x.status, JSON.parse(x.payload).n])).toEqual(Array.from({ length: 25 }, (_, n) => ['SUCCESS', n]));
-    expect(written).toEqual([25]);
+    const replies = await Promise.all(Array.from({ length: 7 }, (_, n) => pool.send({ command: 'ECHO', payload: JSON.stringify({ n }) })));
+    expect(replies.map((x) => [x.status, JSON.parse(x.payload).n])).toEqual(Array.from({ length: 7 }, (_, n) => ['SUCCESS', n]));
+    expect(written).toEqual([7]);
+    pool.close();
+  });
+
+  it('a batch of 8 or more holding every command in flight leaves as two halves a turn apart; beside another wave, whole', async () => {
+    const pool = new StreamPool(rpc, 1);
+    const send = (n: number) => pool.send({ command: 'ECHO', payload: JSON.stringify({ n }) });
+    // one wave of 25, nothing else in flight: 12 now, 13 one turn later
+    const first = await Promise.all(Array.from({ length: 25 }, (_, n) => send(n)));
+    expect(first.map((x) => JSON.parse(x.payload).n)).toEqual(Array.from({ length: 25 }, (_, n) => n));
+    expect(written).toEqual([12, 13]);
+    // 10 in one turn while 20 of an earlier turn are held by a worker: one batch, not split (a second wave)
+    const held: Array<() => void> = [];
+    const admin = routerClient(r.address);
+    await connectWorker(admin, r.adminToken, { identifier: 'hold', commands: ['HOLD'], handler: (c, w) => void held.push(() => w.reply(c.uuid, 'SUCCESS', {})) });
+    written.length = 0;
+    const earlier = Array.from({ length: 20 }, () => pool.send({ command: 'HOLD', payload: '{}' }));
+    await vi.waitFor(() => expect(held).toHaveLength(20));
+    const later = await Promise.all(Array.from({ length: 10 }, (_, n) => send(200 + n)));
+    expect(later.map((x) => JSON.parse(x.payload).n)).toEqual(Array.from({ length: 10 }, (_, n) => 200 + n));
+    for (const release of held) release();
+    expect((await Promise.all(earlier)).map((x) => x.status)).toEqual(earlier.map(() => 'SUCCESS'));
+    admin.close();
+    expect(written).toEqual([10, 10, 10]);
     pool.close();
   });
 
