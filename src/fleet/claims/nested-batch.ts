@@ -5,11 +5,11 @@
 import type { IRequestOp, IResponseOp, ITxnRequest, ITxnResponse } from 'etcd3';
 
 /** etcd refuses more than 128 operations in one branch of a transaction, and requests over 1.5 MiB. */
-export const BATCH_KEYS = 64;
-export const BATCH_BYTES = 1024 * 1024;
+const BATCH_KEYS = 64;
+const BATCH_BYTES = 1024 * 1024;
 
 /** What one key's nested transaction did, and the batch's revision (every key the batch put has it). */
-export interface NestedOutcome {
+interface NestedOutcome {
   succeeded: boolean;
   responses: IResponseOp[];
   revision: string;
