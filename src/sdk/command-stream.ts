@@ -123,7 +123,7 @@ export class CommandStream {
     const batches = packBatches(ready, (e) => e.bytes, MESSAGE_BYTES);
     for (const [i, batch] of batches.entries()) {
       if (this.blocked) {
-        this.outbox = batches.slice(i).flat();
+        this.outbox = [...batches.slice(i).flat(), ...this.outbox]; // before a second half held for the next turn
         return;
       }
       if (!this.call.write({ commands: batch.map((e) => e.command) })) this.blocked = true;

@@ -129,6 +129,9 @@ describe('SDK batches under the message limit', () => {
   let rpc: RouterRpc;
   const written: number[] = [];
   const received: number[] = [];
+  /** Writes that report flow control (write() false, as a full stream does) though the real stream took them. */
+  let refuse = 0;
+  let lastCall: ReturnType<RouterRpc['sendCommands']> | undefined;
 
   beforeEach(async () => {
     r = await startTestRouter({ transport: 'tcp' });
@@ -144,14 +147,19 @@ describe('SDK batches under the message limit', () => {
         const write = call.write.bind(call) as (batch: CommandBatch) => boolean;
         call.write = ((batch: CommandBatch) => {
           written.push(batch.commands.length);
-          return write(batch);
+          const ok = write(batch);
+          if (refuse === 0) return ok;
+          refuse -= 1;
+          return false;
         }) as typeof call.write;
+        lastCall = call;
         call.on('data', (batch: ReplyBatch) => received.push(batch.replies.length));
         return call;
       },
     };
     written.length = 0;
     received.length = 0;
+    refuse = 0;
   });
   afterEach(async () => {
     rpc.close();
@@ -186,6 +194,21 @@ describe('SDK batches under the message limit', () => {
     expect((await Promise.all(earlier)).map((x) => x.status)).toEqual(earlier.map(() => 'SUCCESS'));
     admin.close();
     expect(written).toEqual([10, 10, 10]);
+    pool.close();
+  });
+
+  it('flow control in the middle of a split wave loses nothing: the rest of the first half, then the second, after drain', async () => {
+    const pool = new StreamPool(rpc, 1);
+    const payloads = Array.from({ length: 8 }, (_, n) => JSON.stringify({ n, blob: 'x'.repeat(1.5 * MiB) }));
+    refuse = 1;
+    const replies = Promise.all(payloads.map((payload) => pool.send({ command: 'ECHO', payload })));
+    // 4 now (two messages of 2, the first reported full, so the second waits), 4 held for the next turn
+    await vi.waitFor(() => expect(written).toEqual([2]));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(written).toEqual([2]);
+    lastCall!.emit('drain');
+    expect((await replies).map((x) => x.payload)).toEqual(payloads);
+    expect(written).toEqual([2, 2, 2, 2]);
     pool.close();
   });
 

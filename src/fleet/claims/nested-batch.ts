@@ -4,7 +4,10 @@
 // batches). A write alone leaves after the turn's I/O callbacks, in a batch of one: no timer is waited on.
 import type { IRequestOp, IResponseOp, ITxnRequest, ITxnResponse } from 'etcd3';
 
-/** etcd refuses more than 128 operations in one branch of a transaction, and requests over 1.5 MiB. */
+/**
+ * etcd refuses a request over 1.5 MiB, or with more operations at one level than `--max-txn-ops` (128 by default; a
+ * nested transaction gets what its parent left): 64 nested transactions are 65 operations at the top.
+ */
 const BATCH_KEYS = 64;
 const BATCH_BYTES = 1024 * 1024;
 

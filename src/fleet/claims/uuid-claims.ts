@@ -207,8 +207,10 @@ export class UuidClaims implements ReplayClaims {
     return { ...reply, status: 'FAIL', payload: '', error: `REPLAY_INCOMPLETE: the first reply (${reply.status}, ${value.payloadOmitted} bytes of payload) was recorded without its payload; it was served by host ${value.host}` };
   }
 
-  /** One lease per minute for the uuid window: a key put under it lives 10 to 11 minutes from now. */
-  /** No deadline of its own: its callers wait at most CALL_MS for it and what follows together. */
+  /**
+   * One lease per minute for the uuid window: a key put under it lives 10 to 11 minutes from now. No deadline of its
+   * own: its callers wait at most CALL_MS for it and what follows together.
+   */
   private windowLease(): Promise<string> {
     const now = this.now();
     if (!this.lease || now - this.lease.at >= 60_000) {
