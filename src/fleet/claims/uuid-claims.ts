@@ -2,7 +2,7 @@
 // the reply it records. etcd out of reach: the receiving host's own replay cache decides, logged and counted. The
 // claims and the recordings of one turn of the event loop each go to etcd in one transaction (nested-batch.ts).
 import { randomUUID } from 'node:crypto';
-import { CompareResult, CompareTarget, type Etcd3, type IRequestOp, type Lease } from 'etcd3';
+import { CompareResult, CompareTarget, type Etcd3, type ICompare, type IKeyValue, type IRequestOp, type IResponseOp, type ITxnRequest, type Lease } from 'etcd3';
 import type { Logger } from '../../common/log.js';
 import type { Reply } from '../../proto/types.js';
 import type { ReplayClaims } from '../../router/fleet-link.js';
@@ -94,19 +94,13 @@ export class UuidClaims implements ReplayClaims {
 
   /** Create-if-absent; on loss, what is there and the revision to watch from. */
   private async claim(key: string, value: ClaimValue): Promise<ClaimOutcome> {
-    const leaseId = await this.windowLease();
-    const [k, v] = [Buffer.from(key), Buffer.from(JSON.stringify(value))];
-    const result = await this.claims.add(key, {
-      compare: [{ key: k, result: CompareResult.Equal, target: CompareTarget.Create, create_revision: 0 }],
-      success: [{ request_put: { key: k, value: v, lease: leaseId } }],
-      failure: [{ request_range: { key: k } }],
-    }, requestBytes(k, v));
+    const { txn, bytes } = putElseGet(key, value, await this.windowLease(), { target: CompareTarget.Create, create_revision: 0 });
+    const result = await this.claims.add(key, txn, bytes);
     if (result.succeeded) return { won: true, revision: result.revision };
-    const kv = result.responses[0]?.response_range?.kvs[0];
-    const found = kv ? parse(kv.value.toString()) : undefined;
+    const found = readBack(result.responses);
     // this very claim, applied by a send the etcd client made again: won, at the revision that wrote it
-    if (kv && found?.nonce === value.nonce) return { won: true, revision: kv.mod_revision };
-    return { won: false, value: found, revision: result.revision };
+    if (found && found.value?.nonce === value.nonce) return { won: true, revision: found.kv.mod_revision };
+    return { won: false, value: found?.value, revision: result.revision };
   }
 
   /**
@@ -118,15 +112,12 @@ export class UuidClaims implements ReplayClaims {
     const done: ClaimValue = { ...mine, state: 'done', reply: reply.payload.length <= INLINE_PAYLOAD ? reply : { ...reply, payload: '' } };
     if (reply.payload.length > INLINE_PAYLOAD) done.payloadOmitted = reply.payload.length;
     try {
-      const [k, v] = [Buffer.from(key), Buffer.from(JSON.stringify(done))];
-      const written = this.windowLease().then((leaseId) => this.records.add(key, {
-        compare: [{ key: k, result: CompareResult.Equal, target: CompareTarget.Mod, mod_revision: claimRevision }],
-        success: [{ request_put: { key: k, value: v, lease: leaseId } }],
-        failure: [{ request_range: { key: k } }],
-      }, requestBytes(k, v)));
+      const written = this.windowLease().then((leaseId) => {
+        const { txn, bytes } = putElseGet(key, done, leaseId, { target: CompareTarget.Mod, mod_revision: claimRevision });
+        return this.records.add(key, txn, bytes);
+      });
       const result = await withDeadline(written, CALL_MS);
-      const kv = result.succeeded ? undefined : result.responses[0]?.response_range?.kvs[0];
-      const recorded = kv ? parse(kv.value.toString()) : undefined;
+      const recorded = result.succeeded ? undefined : readBack(result.responses)?.value;
       if (recorded?.state === 'done' && recorded.reply && recorded.nonce !== mine.nonce) {
         this.logger.warn({ key, status: reply.status, recorded: recorded.reply.status }, 'uuid reply dropped: another router recorded one first (this host was taken for lost)');
         return this.replay(recorded);
@@ -190,11 +181,8 @@ export class UuidClaims implements ReplayClaims {
           .lease(leaseId)).else(this.client.get(key)).commit(),
         CALL_MS,
       );
-      if (!result.succeeded) {
-        const kv = result.responses[0]?.response_range?.kvs[0];
-        const value = kv ? parse(kv.value.toString()) : undefined;
-        if (value?.state === 'done' && value.reply) return this.replay(value);
-      }
+      const value = result.succeeded ? undefined : readBack(result.responses)?.value;
+      if (value?.state === 'done' && value.reply) return this.replay(value);
     } catch (error) {
       this.logger.warn({ err: error, key }, 'HOST_LOST for a claimed uuid not recorded (etcd unreachable)');
     }
@@ -224,9 +212,24 @@ export class UuidClaims implements ReplayClaims {
   }
 }
 
-/** Bytes a nested transaction adds to the batch's request: its key appears in the compare, the put and the read. */
-function requestBytes(key: Buffer, value: Buffer): number {
-  return 3 * key.length + value.length;
+/**
+ * The nested transaction "if `compare` holds for `key`, put `value` under `leaseId`; else read the key", and the bytes
+ * it adds to its batch's request (the key appears in the compare, the put and the read).
+ */
+function putElseGet(key: string, value: ClaimValue, leaseId: string, compare: Omit<ICompare, 'key' | 'result'>): { txn: ITxnRequest; bytes: number } {
+  const [k, v] = [Buffer.from(key), Buffer.from(JSON.stringify(value))];
+  const txn: ITxnRequest = {
+    compare: [{ key: k, result: CompareResult.Equal, ...compare }],
+    success: [{ request_put: { key: k, value: v, lease: leaseId } }],
+    failure: [{ request_range: { key: k } }],
+  };
+  return { txn, bytes: 3 * k.length + v.length };
+}
+
+/** What a transaction whose compare failed read back (its first response): the key, and its value parsed. */
+function readBack(responses: IResponseOp[]): { kv: IKeyValue; value: ClaimValue | undefined } | undefined {
+  const kv = responses[0]?.response_range?.kvs[0];
+  return kv ? { kv, value: parse(kv.value.toString()) } : undefined;
 }
 
 function parse(text: string): ClaimValue | undefined {
