@@ -77,7 +77,10 @@ export class CommandStream {
     this.outbox.push(entry);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      // Alone on the stream: written once the callback that sent it is done (the others it sends join it), in this
+      // turn; else at the end of the turn, with every command sent in it.
+      if (this.waitingCount === 1) queueMicrotask(() => this.flush());
+      else setImmediate(() => this.flush());
     }
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }

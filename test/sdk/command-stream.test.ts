@@ -174,6 +174,22 @@ describe('SDK batches under the message limit', () => {
     pool.close();
   });
 
+  it('a command alone on an idle stream is written in the turn it was sent, not after the immediates already queued', async () => {
+    const pool = new StreamPool(rpc, 1);
+    expect(await pool.send({ command: 'ECHO', payload: '{"n":0}' })).toMatchObject({ status: 'SUCCESS' });
+    written.length = 0;
+    const seen: number[] = [];
+    setImmediate(() => seen.push(written.length));
+    const alone = pool.send({ command: 'ECHO', payload: '{"n":1}' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual([1]);
+    expect(await alone).toMatchObject({ status: 'SUCCESS', payload: '{"n":1}' });
+    // two sent in one callback on an idle stream still leave together
+    expect((await Promise.all([2, 3].map((n) => pool.send({ command: 'ECHO', payload: JSON.stringify({ n }) })))).map((x) => x.status)).toEqual(['SUCCESS', 'SUCCESS']);
+    expect(written).toEqual([1, 2]);
+    pool.close();
+  });
+
   it('a batch of 8 or more holding every command in flight leaves as two halves a turn apart; beside another wave, whole', async () => {
     const pool = new StreamPool(rpc, 1);
     const send = (n: number) => pool.send({ command: 'ECHO', payload: JSON.stringify({ n }) });

@@ -29,6 +29,8 @@ class CommandStreamSession implements ClosableSession {
   private unanswered = 0;
   /** The router shuts down: end once what is ready is written. */
   private stopping = false;
+  /** Inside the loop over one CommandBatch: replies given meanwhile wait for the turn's flush. */
+  private taking = false;
 
   constructor(
     private readonly ctx: RouterContext,
@@ -42,7 +44,12 @@ class CommandStreamSession implements ClosableSession {
     this.ctx.sessions.add(this);
     this.call.on('data', (batch: CommandBatch) => {
       const batched = batch.commands.length > 1;
-      for (const command of batch.commands) this.take(command, batched);
+      this.taking = true;
+      try {
+        for (const command of batch.commands) this.take(command, batched);
+      } finally {
+        this.taking = false;
+      }
     });
     this.call.on('end', () => this.onHalfClose());
     this.call.on('cancelled', () => this.close());
@@ -80,18 +87,22 @@ class CommandStreamSession implements ClosableSession {
     this.unanswered -= 1;
     if (this.phase === 'ENDED') return; // the client is gone: the replay cache still has the reply
     this.ready.push(reply);
-    this.schedule();
+    // the last command in flight on this stream: no other reply can join its batch, so it leaves now, not a turn later
+    if (this.unanswered === 0 && !this.taking) this.flush();
+    else this.schedule();
   }
 
   /** One flush per turn of the event loop: the replies of that turn go out together, with no timer in between. */
   private schedule(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   private flush(): void {
-    this.flushScheduled = false;
     if (this.phase === 'ENDED') return;
     const limit = this.ctx.options.messageBytes;
     const ready = this.ready.map((reply) => this.fitting(reply, limit));
