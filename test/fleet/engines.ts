@@ -114,9 +114,9 @@ export function fleetRpcs(engines: () => FleetEngines, fleet: () => LocalFleet):
 }
 
 /** One etcd for a test file that drives the coordinator's parts by hand (no NATS, no hosts), with an admin client. */
-export async function startStandaloneEtcd(name: string): Promise<{ etcd: LocalServer; admin: Etcd3; close(): Promise<void> }> {
+export async function startStandaloneEtcd(name: string, extraArgs: string[] = []): Promise<{ etcd: LocalServer; admin: Etcd3; close(): Promise<void> }> {
   const dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : '/tmp', `wa-${name}-`));
-  const etcd = await startEtcd({ dir: join(dir, 'etcd') });
+  const etcd = await startEtcd({ dir: join(dir, 'etcd'), extraArgs });
   const admin = new Etcd3({ hosts: etcd.url });
   return {
     etcd, admin,

@@ -173,3 +173,62 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
     expect(claims.counters).toEqual({ won: 1, replayed: 0, conflicts: 0, fallbacks: 3 });
   });
 });
+
+describe.skipIf(skip !== undefined)('uuid claims on an etcd with lower limits than its defaults', () => {
+  let engine: Awaited<ReturnType<typeof startStandaloneEtcd>>;
+  let client: Etcd3;
+  const prefix = `/claims-limits-${process.pid}`;
+  const logger = createLogger('test', { level: 'silent' });
+
+  beforeAll(async () => {
+    // 16 operations per transaction level: a batch of 64 (or 40) nested transactions is refused as a whole
+    engine = await startStandaloneEtcd('claims-limits', ['--max-txn-ops', '16']);
+    client = new Etcd3({ hosts: engine.etcd.url });
+  }, 60_000);
+
+  afterAll(async () => {
+    client?.close();
+    await engine?.close();
+  }, 60_000);
+
+  it('a batch refused as too big goes again in halves, and later batches stay that small: every uuid claimed, none falls back', async () => {
+    const claims = new UuidClaims(client, prefix, { host: 'host-a', incarnation: () => 'host-a-1', isLost: () => false }, logger);
+    const runs = new Map<string, number>();
+    const run = (uuid: string) => async (): Promise<Reply> => {
+      runs.set(uuid, (runs.get(uuid) ?? 0) + 1);
+      return { uuid, status: 'SUCCESS', payload: '{}', error: '', worker: 'w' };
+    };
+    const createdIn = async (uuids: string[]) => {
+      const revisions = await Promise.all(uuids.map(async (u) => (await engine.admin.get(`${prefix}/uuids/${u}`).exec()).kvs[0]?.create_revision));
+      const sizes = new Map<string, number>();
+      for (const r of revisions) sizes.set(String(r), (sizes.get(String(r)) ?? 0) + 1);
+      return [...sizes.values()];
+    };
+    // transactions etcd refused as invalid (too many operations), from its own metrics
+    const refused = async () => {
+      const text = await (await fetch(`${engine.etcd.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="Txn"'));
+      return Number(line?.split(' ').pop());
+    };
+    const refusedBefore = await refused();
+    const refusedAfter: number[] = [];
+    for (const turn of [1, 2]) {
+      const uuids = Array.from({ length: 40 }, () => randomUUID());
+      const replies = await Promise.all(uuids.map((u) => claims.guard(u, 'ECHO:{}', 5000, run(u))));
+      expect(replies.map((r) => r.status)).toEqual(uuids.map(() => 'SUCCESS'));
+      expect(uuids.map((u) => runs.get(u))).toEqual(uuids.map(() => 1));
+      // 40 → 20 + 20 → four batches of 10 (11 operations at the top); the second turn starts at 10
+      expect(await createdIn(uuids), `turn ${turn}`).toEqual([10, 10, 10, 10]);
+      refusedAfter.push(await refused());
+    }
+    // the first turn's batches of claims and of records were refused on the way down; the second turn's were not
+    expect(refusedAfter[0]).toBeGreaterThan(refusedBefore);
+    expect(refusedAfter[1]).toBe(refusedAfter[0]);
+    expect(claims.counters).toEqual({ won: 80, replayed: 0, conflicts: 0, fallbacks: 0 });
+    // and a replay through another host finds each recorded reply
+    const elsewhere = new UuidClaims(client, prefix, { host: 'host-b', incarnation: () => 'host-b-1', isLost: () => false }, logger);
+    const uuid = [...runs.keys()][0]!;
+    expect(await elsewhere.guard(uuid, 'ECHO:{}', 5000, run(uuid))).toMatchObject({ uuid, status: 'SUCCESS' });
+    expect(runs.get(uuid)).toBe(1);
+  });
+});

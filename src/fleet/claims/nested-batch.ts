@@ -11,6 +11,9 @@ import type { IRequestOp, IResponseOp, ITxnRequest, ITxnResponse } from 'etcd3';
 const BATCH_KEYS = 64;
 const BATCH_BYTES = 1024 * 1024;
 
+/** etcd refused the request for its size or its number of operations (an etcd run with lower limits): nothing applied. */
+const TOO_BIG = /too many operations in txn request|request is too large/;
+
 /** What one key's nested transaction did, and the batch's revision (every key the batch put has it). */
 interface NestedOutcome {
   succeeded: boolean;
@@ -29,6 +32,8 @@ export class NestedTxnBatcher {
   private readonly keys = new Set<string>();
   private bytes = 0;
   private scheduled = false;
+  /** Keys per batch: BATCH_KEYS, or less once etcd refused a batch as too big (its limits are lower than its defaults). */
+  private maxKeys = BATCH_KEYS;
 
   /** `commit` sends the batch (one transaction with no compare and `success` as its success branch). */
   constructor(private readonly commit: (success: IRequestOp[]) => Promise<ITxnResponse>) {}
@@ -38,7 +43,7 @@ export class NestedTxnBatcher {
    * batch, or a batch that would pass its limits, sends the batch first: etcd refuses a key put twice in one request.
    */
   add(key: string, txn: ITxnRequest, bytes: number): Promise<NestedOutcome> {
-    const full = this.waiting.length >= BATCH_KEYS || (this.waiting.length > 0 && this.bytes + bytes > BATCH_BYTES);
+    const full = this.waiting.length >= this.maxKeys || (this.waiting.length > 0 && this.bytes + bytes > BATCH_BYTES);
     if (full || this.keys.has(key)) this.flush();
     return new Promise<NestedOutcome>((resolve, reject) => {
       this.waiting.push({ txn, resolve, reject });
@@ -61,6 +66,14 @@ export class NestedTxnBatcher {
     this.waiting = [];
     this.keys.clear();
     this.bytes = 0;
+    this.send(waiting);
+  }
+
+  /**
+   * One transaction for `waiting`. Refused as too big (nothing of it applied), it goes again as two halves, and later
+   * batches hold no more than a half: every write still gets its own outcome, none falls back for the batch's size.
+   */
+  private send(waiting: Waiting[]): void {
     this.commit(waiting.map((w) => ({ request_txn: w.txn }))).then(
       (response) => {
         waiting.forEach((w, i) => {
@@ -70,6 +83,13 @@ export class NestedTxnBatcher {
         });
       },
       (error: unknown) => {
+        if (waiting.length > 1 && TOO_BIG.test(String((error as Error | undefined)?.message))) {
+          const half = Math.ceil(waiting.length / 2);
+          this.maxKeys = Math.min(this.maxKeys, half);
+          this.send(waiting.slice(0, half));
+          this.send(waiting.slice(half));
+          return;
+        }
         for (const w of waiting) w.reject(error);
       },
     );

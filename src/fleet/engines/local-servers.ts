@@ -148,6 +148,8 @@ interface EtcdOptions {
   peerPort?: number;
   name?: string;
   binary?: string;
+  /** More etcd flags after ours (e.g. `--max-txn-ops`, to run with an operator's limits). */
+  extraArgs?: string[];
 }
 
 /** Starts Debian's etcd (a single member) on 127.0.0.1 with its data in `dir`. */
@@ -171,6 +173,7 @@ export async function startEtcd(options: EtcdOptions): Promise<LocalServer> {
     '--initial-cluster-state', 'new',
     '--logger', 'zap',
     '--log-level', 'error',
+    ...(options.extraArgs ?? []),
   ];
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ETCD_UNSUPPORTED_ARCH: process.env['ETCD_UNSUPPORTED_ARCH'] ?? '' } });
   const log = capture(child);
