@@ -181,8 +181,9 @@ describe.skipIf(skip !== undefined)('uuid claims on an etcd with lower limits th
   const logger = createLogger('test', { level: 'silent' });
 
   beforeAll(async () => {
-    // 16 operations per transaction level: a batch of 64 (or 40) nested transactions is refused as a whole
-    engine = await startStandaloneEtcd('claims-limits', ['--max-txn-ops', '16']);
+    // 16 operations per transaction level: a batch of 64 (or 40) nested transactions is refused as a whole; requests
+    // of 64 KiB at most: a batch of replies of 20 KB each is refused past three of them
+    engine = await startStandaloneEtcd('claims-limits', ['--max-txn-ops', '16', '--max-request-bytes', '65536']);
     client = new Etcd3({ hosts: engine.etcd.url });
   }, 60_000);
 
@@ -230,5 +231,22 @@ describe.skipIf(skip !== undefined)('uuid claims on an etcd with lower limits th
     const uuid = [...runs.keys()][0]!;
     expect(await elsewhere.guard(uuid, 'ECHO:{}', 5000, run(uuid))).toMatchObject({ uuid, status: 'SUCCESS' });
     expect(runs.get(uuid)).toBe(1);
+  });
+
+  it('replies recorded in a batch over the request size etcd takes go again in halves: each recorded whole', async () => {
+    const claims = new UuidClaims(client, prefix, { host: 'host-a', incarnation: () => 'host-a-1', isLost: () => false }, logger);
+    const blob = 'x'.repeat(20_000);
+    const uuids = Array.from({ length: 12 }, () => randomUUID());
+    const replies = await Promise.all(uuids.map((uuid) => claims.guard(uuid, 'ECHO:{}', 5000, async () => ({ uuid, status: 'SUCCESS', payload: JSON.stringify({ blob }), error: '', worker: 'w' }))));
+    expect(replies.map((r) => r.status)).toEqual(uuids.map(() => 'SUCCESS'));
+    expect(claims.counters).toEqual({ won: 12, replayed: 0, conflicts: 0, fallbacks: 0 });
+    const elsewhere = new UuidClaims(client, prefix, { host: 'host-b', incarnation: () => 'host-b-1', isLost: () => false }, logger);
+    const ranElsewhere: string[] = [];
+    const again = await Promise.all(uuids.map((uuid) => elsewhere.guard(uuid, 'ECHO:{}', 5000, async () => {
+      ranElsewhere.push(uuid);
+      return { uuid, status: 'FAIL', payload: '', error: 'ran twice', worker: 'w' };
+    })));
+    expect(ranElsewhere).toEqual([]);
+    expect(again).toEqual(replies);
   });
 });

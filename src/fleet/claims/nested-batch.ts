@@ -12,7 +12,7 @@ const BATCH_KEYS = 64;
 const BATCH_BYTES = 1024 * 1024;
 
 /** etcd refused the request for its size or its number of operations (an etcd run with lower limits): nothing applied. */
-const TOO_BIG = /too many operations in txn request|request is too large/;
+const TOO_BIG = /too many operations in txn request|request is too large|received message larger than max/;
 
 /** What one key's nested transaction did, and the batch's revision (every key the batch put has it). */
 interface NestedOutcome {
