@@ -1,6 +1,7 @@
 // Fleet-wide uuid claims on a real etcd (docs/fleet.md, a uuid claim; claims in batches): the claims and the recorded
 // replies of one turn go to etcd as one transaction, each uuid still won, lost, replayed or refused on its own.
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
@@ -9,6 +10,14 @@ import type { Reply } from '../../src/proto/types.js';
 import { fleetSkipReason, startStandaloneEtcd, until } from './engines.js';
 
 const skip = await fleetSkipReason();
+
+/** Every thread of `pid` is in the stopped state (`T` in /proc/PID/task/TID/stat). */
+function allThreadsStopped(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+  });
+}
 
 interface Stored {
   fingerprint: string;
@@ -143,6 +152,8 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
     await claims.guard(randomUUID(), 'ECHO:{}', 5000, run('warm')); // the window lease granted while etcd answers
     const uuid = randomUUID();
     engine.etcd.signal('SIGSTOP');
+    // the stop is taken by each of etcd's threads in turn: on a busy host one may still answer a request sent at once
+    await until(async () => allThreadsStopped(engine.etcd.pid), 10_000, 'every etcd thread stopped');
     let reply: Reply;
     try {
       reply = await claims.guard(uuid, 'ECHO:{}', 5000, run(uuid)); // 2 s: the claim's deadline, then run here
