@@ -185,7 +185,7 @@ export class FleetHost {
     }, this.options.adminToken, logger.child({ component: 'fleet-inbound' }), this.now);
     const inbound = this.inbound;
     await this.transport.start({
-      command: (envelope, payload, answer) => inbound.take(envelope, payload, answer),
+      command: (envelope, payload, answer, batched) => inbound.take(envelope, payload, answer, batched),
       answer: (id, answer) => this.outbound.answered(id, answer),
       event: (_from, event) => this.port?.deliverEvent(event),
       heartbeat: (from) => this.directory.heard(from.host, from.incarnation),

@@ -99,12 +99,13 @@ export class CommandRouter {
 
   /**
    * A command another host sent here: served by a local worker, or undefined ("bounce") when none can take it now —
-   * it never waits here, never goes to a third host, and its uuid was claimed by the sender.
+   * it never waits here, never goes to a third host, and its uuid was claimed by the sender. `batched`: it came in
+   * one message with others, so it may reach its worker in a batch too; alone, it leaves at once.
    */
-  takeFromFleet(input: Command): Promise<Reply> | undefined {
+  takeFromFleet(input: Command, batched: boolean): Promise<Reply> | undefined {
     if (this.closing) return undefined;
     if (!pickConnection(this.local(input.command), input, true)) return undefined;
-    return promised(this.accept(input, true, true));
+    return promised(this.accept(input, true, batched));
   }
 
   /**

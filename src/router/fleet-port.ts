@@ -7,7 +7,7 @@ import type { PendingCommand } from './pending.js';
 
 export interface RouterFleetPort {
   /** A command another host sent: its Reply, or undefined when no local worker can take it now (bounce). */
-  takeCommand(command: Command): Promise<Reply> | undefined;
+  takeCommand(command: Command, batched: boolean): Promise<Reply> | undefined;
   /** The answer of the host a REMOTE command went to (or HOST_LOST / TRANSPORT_LOST). */
   settleRemote(pending: PendingCommand, reply: Reply): void;
   /** The host a REMOTE command went to never ran it: dispatch it again. */
@@ -34,7 +34,7 @@ export function fleetPort(ctx: RouterContext, link: FleetLink): RouterFleetPort 
   if (link.store) ctx.store = link.store(ctx.store);
   ctx.hub.attachFleet(link.host, (event) => link.forwardEvent(event));
   return {
-    takeCommand: (command) => ctx.commands.takeFromFleet(command),
+    takeCommand: (command, batched) => ctx.commands.takeFromFleet(command, batched),
     settleRemote: (pending, reply) => ctx.commands.settleRemote(pending, reply),
     requeue: (pending) => ctx.commands.requeue(pending),
     pump: () => ctx.commands.pump(),

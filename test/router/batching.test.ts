@@ -77,6 +77,28 @@ describe('batches on the Connect stream', () => {
     }
   });
 
+  it('commands from another host: those that came in one message reach a batching worker together; one that came alone, alone and at once', async () => {
+    const token = await expectWorker(client, r.adminToken, { identifier: 'w', version: '1.0', commands: ['ECHO'] });
+    const worker = await connect(client, token, true);
+    worker.setHandler((c, w) => w.reply(c.uuid, 'SUCCESS', {}));
+    // this router as a fleet host: the link stands in for the other hosts (none here); commands come through its port
+    const port = r.router.attachFleet({
+      host: 'host-b',
+      remote: { productsDeclaring: () => new Set(), send: () => false, sendToAdmin: () => false, settled: () => undefined },
+      claims: { guard: (_uuid, _fingerprint, _timeoutMs, run) => run() },
+      forwardEvent: () => undefined,
+    });
+    const command = (uuid: string): Command => ({ command: 'ECHO', uuid, payload: '{}', timeout_ms: 60_000, target: '', major: '', product: '', context: {} });
+    const together = ['t-0', 't-1', 't-2'].map((uuid) => port.takeCommand(command(uuid), true));
+    const alone = ['a-0', 'a-1'].map((uuid) => port.takeCommand(command(uuid), false));
+    const replies = await Promise.all([...together, ...alone]);
+    expect(replies.map((reply) => reply?.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
+    const forms = worker.messages.filter((m) => m.kind === 'command' || m.kind === 'commands').map((m) => m.commands?.commands.map((c) => c.uuid) ?? m.command?.uuid);
+    // a lone command first sends what was gathered before it, then leaves alone, as a unary one does
+    expect(forms).toEqual([['t-0', 't-1', 't-2'], 'a-0', 'a-1']);
+    worker.call.end();
+  });
+
   it('a worker whose Hello does not say batching (an old worker) gets one command per message, and is served', async () => {
     const { token, replies } = await queueCommands(30);
     const worker = await connect(client, token, undefined);

@@ -28,7 +28,7 @@ export class Inbound {
     private readonly now: () => number = Date.now,
   ) {}
 
-  take(envelope: CommandEnvelope, payload: string, answer: (answer: Answer) => void): void {
+  take(envelope: CommandEnvelope, payload: string, answer: (answer: Answer) => void, batched: boolean): void {
     const bounce = (reason: string): void => {
       this.bounced += 1;
       answer({ kind: 'bounce', reason });
@@ -46,7 +46,7 @@ export class Inbound {
         return;
       }
     }
-    const reply = this.port.takeCommand(command);
+    const reply = this.port.takeCommand(command, batched);
     if (reply === undefined) return bounce('no READY worker here can take it now');
     this.inFlight += 1;
     void reply.then((r) => {

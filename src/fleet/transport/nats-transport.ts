@@ -17,7 +17,8 @@ import { TopicSubscriptions } from './topic-subscriptions.js';
 
 interface TransportHandlers {
   /** A command for this host; `answer` sends the one answer back. */
-  command(envelope: CommandEnvelope, payload: string, answer: (answer: Answer) => void): void;
+  /** `batched`: it came with others in one message (it may reach its worker with them); alone, it leaves at once. */
+  command(envelope: CommandEnvelope, payload: string, answer: (answer: Answer) => void, batched: boolean): void;
   /** The answer to command `id` sent by this process (undefined: "no responders"). */
   answer(id: string, answer: Answer | undefined): void;
   event(from: HostRef, event: Event): void;
@@ -214,7 +215,7 @@ export class NatsTransport {
       this.refused += 1;
       return;
     }
-    this.takeCommand(envelope as Partial<CommandEnvelope>, decoder.decode(msg.data), (a) => this.answers.alone(reply, envelope as unknown as CommandEnvelope, a), handlers);
+    this.takeCommand(envelope as Partial<CommandEnvelope>, decoder.decode(msg.data), (a) => this.answers.alone(reply, envelope as unknown as CommandEnvelope, a), handlers, false);
   }
 
   /** Every command of a batch, its answer batched back to the requester's inbox. */
@@ -227,14 +228,15 @@ export class NatsTransport {
     }
     const inbox = msg.reply!.slice(0, cut);
     const { v, from, to } = batch.head as Partial<CommandEnvelope>;
+    const batched = batch.items.length > 1;
     for (const { item, payload } of batch.items) {
       const { id, ttlMs, command, proof } = item as Partial<CommandEnvelope>;
       const envelope = { v, id, from, to, ttlMs, command, proof } as Partial<CommandEnvelope>;
-      this.takeCommand(envelope, payload, (a) => this.answers.batched(inbox, envelope as CommandEnvelope, a), handlers);
+      this.takeCommand(envelope, payload, (a) => this.answers.batched(inbox, envelope as CommandEnvelope, a), handlers, batched);
     }
   }
 
-  private takeCommand(envelope: Partial<CommandEnvelope>, payload: string, answer: (answer: Answer) => void, handlers: TransportHandlers): void {
+  private takeCommand(envelope: Partial<CommandEnvelope>, payload: string, answer: (answer: Answer) => void, handlers: TransportHandlers, batched: boolean): void {
     if (!isCommandEnvelope(envelope) || typeof envelope.to !== 'object' || envelope.to === null) {
       this.refused += 1;
       return;
@@ -244,7 +246,7 @@ export class NatsTransport {
       answer({ kind: 'bounce', reason: `protocol version ${String(envelope.v)} is not ${PROTOCOL}` });
       return;
     }
-    handlers.command(envelope, payload, answer);
+    handlers.command(envelope, payload, answer, batched);
   }
 
   private onAnswer(msg: Msg, handlers: TransportHandlers): void {
