@@ -26,42 +26,51 @@ interface Stored {
   reply?: Reply;
 }
 
-describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
-  let engine: Awaited<ReturnType<typeof startStandaloneEtcd>>;
-  let client: Etcd3;
-  const prefix = `/claims-test-${process.pid}`;
-  const logger = createLogger('test', { level: 'silent' });
-  const context = (host: string) => ({ host, incarnation: () => `${host}-1`, isLost: () => false });
+const logger = createLogger('test', { level: 'silent' });
+const context = (host: string) => ({ host, incarnation: () => `${host}-1`, isLost: () => false });
 
+/** A command run counted per uuid; its reply names the uuid. */
+function runner() {
+  const runs = new Map<string, number>();
+  const run = (uuid: string) => async (): Promise<Reply> => {
+    runs.set(uuid, (runs.get(uuid) ?? 0) + 1);
+    return { uuid, status: 'SUCCESS', payload: JSON.stringify({ ran: uuid }), error: '', worker: 'w' };
+  };
+  return { runs, run };
+}
+
+interface TestEtcd {
+  engine: Awaited<ReturnType<typeof startStandaloneEtcd>>;
+  client: Etcd3;
+}
+
+/** Inside a describe: an etcd started with `extraArgs` and a client to it for its tests, both stopped after them. */
+function etcdForTests(name: string, extraArgs: string[] = []): TestEtcd {
+  const etcd = {} as TestEtcd;
   beforeAll(async () => {
-    engine = await startStandaloneEtcd('claims');
-    client = new Etcd3({ hosts: engine.etcd.url });
+    etcd.engine = await startStandaloneEtcd(name, extraArgs);
+    etcd.client = new Etcd3({ hosts: etcd.engine.etcd.url });
   }, 60_000);
-
   afterAll(async () => {
-    client?.close();
-    await engine?.close();
+    etcd.client?.close();
+    await etcd.engine?.close();
   }, 60_000);
+  return etcd;
+}
 
-  /** A command run counted per uuid; its reply names the uuid. */
-  function runner() {
-    const runs = new Map<string, number>();
-    const run = (uuid: string) => async (): Promise<Reply> => {
-      runs.set(uuid, (runs.get(uuid) ?? 0) + 1);
-      return { uuid, status: 'SUCCESS', payload: JSON.stringify({ ran: uuid }), error: '', worker: 'w' };
-    };
-    return { runs, run };
-  }
+describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
+  const etcd = etcdForTests('claims');
+  const prefix = `/claims-test-${process.pid}`;
 
   const stored = async (uuid: string) => {
-    const range = await engine.admin.get(`${prefix}/uuids/${uuid}`).exec();
+    const range = await etcd.engine.admin.get(`${prefix}/uuids/${uuid}`).exec();
     const kv = range.kvs[0];
     if (!kv) throw new Error(`no key for ${uuid}`);
     return { value: JSON.parse(kv.value.toString()) as Stored, created: kv.create_revision, modified: kv.mod_revision };
   };
 
   it('claims the uuids of one turn in one transaction and records their replies in another; each runs once', async () => {
-    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const claims = new UuidClaims(etcd.client, prefix, context('host-a'), logger);
     const { runs, run } = runner();
     const uuids = Array.from({ length: 10 }, () => randomUUID());
     const replies = await Promise.all(uuids.map((u) => claims.guard(u, 'ECHO:{}', 5000, run(u))));
@@ -77,12 +86,12 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
   });
 
   it('decides each uuid of a batch on its own: new ones won, a done one replayed, another fingerprint refused', async () => {
-    const first = new UuidClaims(client, prefix, context('host-a'), logger);
+    const first = new UuidClaims(etcd.client, prefix, context('host-a'), logger);
     const a = runner();
     const [done, other] = [randomUUID(), randomUUID()];
     await Promise.all([first.guard(done, 'ECHO:{}', 5000, a.run(done)), first.guard(other, 'ECHO:{}', 5000, a.run(other))]);
 
-    const second = new UuidClaims(client, prefix, context('host-b'), logger);
+    const second = new UuidClaims(etcd.client, prefix, context('host-b'), logger);
     const b = runner();
     const fresh = [randomUUID(), randomUUID()];
     const [replayed, refused, ...won] = await Promise.all([
@@ -103,7 +112,7 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
   });
 
   it('runs a uuid claimed twice in one turn once: the repeat leaves in a batch of its own and replays the first', async () => {
-    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const claims = new UuidClaims(etcd.client, prefix, context('host-a'), logger);
     const { runs, run } = runner();
     const uuid = randomUUID();
     const [one, two] = await Promise.all([claims.guard(uuid, 'ECHO:{}', 5000, run(uuid)), claims.guard(uuid, 'ECHO:{}', 5000, run(uuid))]);
@@ -113,7 +122,7 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
   });
 
   it('splits a turn of 150 claims into batches etcd takes (at most 64 uuids each): every one won', async () => {
-    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const claims = new UuidClaims(etcd.client, prefix, context('host-a'), logger);
     const { runs, run } = runner();
     const uuids = Array.from({ length: 150 }, () => randomUUID());
     const replies = await Promise.all(uuids.map((u) => claims.guard(u, 'ECHO:{}', 5000, run(u))));
@@ -125,9 +134,9 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
   });
 
   it('returns the HOST_LOST a waiter recorded first, not its own late reply: one reply for the uuid everywhere', async () => {
-    const owner = new UuidClaims(client, prefix, context('host-a'), logger);
+    const owner = new UuidClaims(etcd.client, prefix, context('host-a'), logger);
     // host-b takes host-a for lost (as after host-a's lease lapsed): it records HOST_LOST over host-a's pending claim
-    const waiter = new UuidClaims(client, prefix, { host: 'host-b', incarnation: () => 'host-b-1', isLost: (host) => host === 'host-a' }, logger);
+    const waiter = new UuidClaims(etcd.client, prefix, { host: 'host-b', incarnation: () => 'host-b-1', isLost: (host) => host === 'host-a' }, logger);
     const uuid = randomUUID();
     let finish!: () => void;
     const gate = new Promise<void>((resolve) => (finish = resolve));
@@ -135,7 +144,7 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
       await gate;
       return { uuid, status: 'SUCCESS', payload: '{"late":true}', error: '', worker: 'w' };
     });
-    await until(async () => (await engine.admin.get(`${prefix}/uuids/${uuid}`).string()) !== null, 5000, 'the pending claim');
+    await until(async () => (await etcd.engine.admin.get(`${prefix}/uuids/${uuid}`).string()) !== null, 5000, 'the pending claim');
     const waited = await waiter.guard(uuid, 'ECHO:{}', 5000, async () => {
       throw new Error('the waiter must not run it');
     });
@@ -147,24 +156,24 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
   });
 
   it('records the reply of a claim that landed after its deadline (etcd frozen): a replay elsewhere gets it', async () => {
-    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const claims = new UuidClaims(etcd.client, prefix, context('host-a'), logger);
     const { runs, run } = runner();
     await claims.guard(randomUUID(), 'ECHO:{}', 5000, run('warm')); // the window lease granted while etcd answers
     const uuid = randomUUID();
-    engine.etcd.signal('SIGSTOP');
+    etcd.engine.etcd.signal('SIGSTOP');
     // the stop is taken by each of etcd's threads in turn: on a busy host one may still answer a request sent at once
-    await until(async () => allThreadsStopped(engine.etcd.pid), 10_000, 'every etcd thread stopped');
+    await until(async () => allThreadsStopped(etcd.engine.etcd.pid), 10_000, 'every etcd thread stopped');
     let reply: Reply;
     try {
       reply = await claims.guard(uuid, 'ECHO:{}', 5000, run(uuid)); // 2 s: the claim's deadline, then run here
     } finally {
-      engine.etcd.signal('SIGCONT');
+      etcd.engine.etcd.signal('SIGCONT');
     }
     expect(reply.status).toBe('SUCCESS');
     expect(claims.counters).toMatchObject({ won: 1, fallbacks: 1 });
     // the claim sent while etcd was frozen lands now, won: the reply run meanwhile is recorded over it
-    await until(async () => (await engine.admin.get(`${prefix}/uuids/${uuid}`).string())?.includes('"done"') === true, 10_000, 'the late claim recorded');
-    const elsewhere = new UuidClaims(client, prefix, context('host-b'), logger);
+    await until(async () => (await etcd.engine.admin.get(`${prefix}/uuids/${uuid}`).string())?.includes('"done"') === true, 10_000, 'the late claim recorded');
+    const elsewhere = new UuidClaims(etcd.client, prefix, context('host-b'), logger);
     const again = await elsewhere.guard(uuid, 'ECHO:{}', 5000, run(uuid));
     expect(again).toEqual(reply);
     expect(runs.get(uuid)).toBe(1);
@@ -172,10 +181,10 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
 
   // last: it stops etcd
   it('falls back to the host for every claim of a batch etcd does not answer: each runs, each counted', async () => {
-    const claims = new UuidClaims(client, prefix, context('host-a'), logger);
+    const claims = new UuidClaims(etcd.client, prefix, context('host-a'), logger);
     const { runs, run } = runner();
     await claims.guard(randomUUID(), 'ECHO:{}', 5000, run('warm')); // the window lease granted while etcd answers
-    await engine.etcd.stop();
+    await etcd.engine.etcd.stop();
     const uuids = [randomUUID(), randomUUID(), randomUUID()];
     const replies = await Promise.all(uuids.map((u) => claims.guard(u, 'ECHO:{}', 5000, run(u))));
     expect(replies.map((r) => r.uuid)).toEqual(uuids);
@@ -186,39 +195,23 @@ describe.skipIf(skip !== undefined)('uuid claims, batched per turn', () => {
 });
 
 describe.skipIf(skip !== undefined)('uuid claims on an etcd with lower limits than its defaults', () => {
-  let engine: Awaited<ReturnType<typeof startStandaloneEtcd>>;
-  let client: Etcd3;
+  // 16 operations per transaction level: a batch of 64 (or 40) nested transactions is refused as a whole; requests of
+  // 64 KiB at most: a batch of replies of 20 KB each is refused past three of them
+  const etcd = etcdForTests('claims-limits', ['--max-txn-ops', '16', '--max-request-bytes', '65536']);
   const prefix = `/claims-limits-${process.pid}`;
-  const logger = createLogger('test', { level: 'silent' });
-
-  beforeAll(async () => {
-    // 16 operations per transaction level: a batch of 64 (or 40) nested transactions is refused as a whole; requests
-    // of 64 KiB at most: a batch of replies of 20 KB each is refused past three of them
-    engine = await startStandaloneEtcd('claims-limits', ['--max-txn-ops', '16', '--max-request-bytes', '65536']);
-    client = new Etcd3({ hosts: engine.etcd.url });
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.close();
-    await engine?.close();
-  }, 60_000);
 
   it('a batch refused as too big goes again in halves, and later batches stay that small: every uuid claimed, none falls back', async () => {
-    const claims = new UuidClaims(client, prefix, { host: 'host-a', incarnation: () => 'host-a-1', isLost: () => false }, logger);
-    const runs = new Map<string, number>();
-    const run = (uuid: string) => async (): Promise<Reply> => {
-      runs.set(uuid, (runs.get(uuid) ?? 0) + 1);
-      return { uuid, status: 'SUCCESS', payload: '{}', error: '', worker: 'w' };
-    };
+    const claims = new UuidClaims(etcd.client, prefix, context('host-a'), logger);
+    const { runs, run } = runner();
     const createdIn = async (uuids: string[]) => {
-      const revisions = await Promise.all(uuids.map(async (u) => (await engine.admin.get(`${prefix}/uuids/${u}`).exec()).kvs[0]?.create_revision));
+      const revisions = await Promise.all(uuids.map(async (u) => (await etcd.engine.admin.get(`${prefix}/uuids/${u}`).exec()).kvs[0]?.create_revision));
       const sizes = new Map<string, number>();
       for (const r of revisions) sizes.set(String(r), (sizes.get(String(r)) ?? 0) + 1);
       return [...sizes.values()];
     };
     // transactions etcd refused as invalid (too many operations), from its own metrics
     const refused = async () => {
-      const text = await (await fetch(`${engine.etcd.url}/metrics`)).text();
+      const text = await (await fetch(`${etcd.engine.etcd.url}/metrics`)).text();
       const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="Txn"'));
       return Number(line?.split(' ').pop());
     };
@@ -238,20 +231,20 @@ describe.skipIf(skip !== undefined)('uuid claims on an etcd with lower limits th
     expect(refusedAfter[1]).toBe(refusedAfter[0]);
     expect(claims.counters).toEqual({ won: 80, replayed: 0, conflicts: 0, fallbacks: 0 });
     // and a replay through another host finds each recorded reply
-    const elsewhere = new UuidClaims(client, prefix, { host: 'host-b', incarnation: () => 'host-b-1', isLost: () => false }, logger);
+    const elsewhere = new UuidClaims(etcd.client, prefix, context('host-b'), logger);
     const uuid = [...runs.keys()][0]!;
     expect(await elsewhere.guard(uuid, 'ECHO:{}', 5000, run(uuid))).toMatchObject({ uuid, status: 'SUCCESS' });
     expect(runs.get(uuid)).toBe(1);
   });
 
   it('replies recorded in a batch over the request size etcd takes go again in halves: each recorded whole', async () => {
-    const claims = new UuidClaims(client, prefix, { host: 'host-a', incarnation: () => 'host-a-1', isLost: () => false }, logger);
+    const claims = new UuidClaims(etcd.client, prefix, context('host-a'), logger);
     const blob = 'x'.repeat(20_000);
     const uuids = Array.from({ length: 12 }, () => randomUUID());
     const replies = await Promise.all(uuids.map((uuid) => claims.guard(uuid, 'ECHO:{}', 5000, async () => ({ uuid, status: 'SUCCESS', payload: JSON.stringify({ blob }), error: '', worker: 'w' }))));
     expect(replies.map((r) => r.status)).toEqual(uuids.map(() => 'SUCCESS'));
     expect(claims.counters).toEqual({ won: 12, replayed: 0, conflicts: 0, fallbacks: 0 });
-    const elsewhere = new UuidClaims(client, prefix, { host: 'host-b', incarnation: () => 'host-b-1', isLost: () => false }, logger);
+    const elsewhere = new UuidClaims(etcd.client, prefix, context('host-b'), logger);
     const ranElsewhere: string[] = [];
     const again = await Promise.all(uuids.map((uuid) => elsewhere.guard(uuid, 'ECHO:{}', 5000, async () => {
       ranElsewhere.push(uuid);
