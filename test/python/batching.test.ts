@@ -22,8 +22,8 @@ afterEach(async () => {
 });
 
 /** Starts the test worker against a hand router; resolves once it said Hello. */
-async function start(batching: boolean): Promise<HandRouter> {
-  router = await new HandRouter(batching).start();
+async function start(batching: boolean, eventBatches = false): Promise<HandRouter> {
+  router = await new HandRouter(batching, eventBatches).start();
   const r = router;
   const line = { identifier: 'py-batch', target: r.address, token: 't'.repeat(48), type: 'tests', product: 'pyecho', version: '1.0', config: {} };
   child = spawn(PYTHON as string, [WORKER], { env: testEnv({ PYTHONPATH: join(ROOT, 'sdk/python') }), stdio: ['pipe', 'ignore', 'pipe'] });
@@ -35,6 +35,16 @@ async function start(batching: boolean): Promise<HandRouter> {
 }
 
 const replyMessages = (r: HandRouter): string[] => r.received.map((m) => m.kind).filter((k) => k === 'reply' || k === 'replies');
+const eventMessages = (r: HandRouter): string[] => r.received.map((m) => m.kind).filter((k) => k === 'event' || k === 'events');
+
+/** Index of the received message that carries the reply to `uuid`, and of the one that carries the event it emitted. */
+function positions(r: HandRouter, uuid: string): { reply: number; event: number } {
+  const has = (list: Array<{ uuid?: string; reference_uuid?: string }> | undefined, key: 'uuid' | 'reference_uuid'): boolean => (list ?? []).some((x) => x[key] === uuid);
+  return {
+    reply: r.received.findIndex((m) => (m.kind === 'reply' && m.reply?.uuid === uuid) || (m.kind === 'replies' && has(m.replies?.replies, 'uuid'))),
+    event: r.received.findIndex((m) => (m.kind === 'event' && m.event?.reference_uuid === uuid) || (m.kind === 'events' && has(m.events?.events, 'reference_uuid'))),
+  };
+}
 
 describe.skipIf(!PYTHON)(`Python SDK and batches${SKIP_REASON ? ` (${SKIP_REASON})` : ''}`, () => {
   it('says batching in its Hello; a batch of 40 commands gets 40 replies, several per message', async () => {
@@ -57,6 +67,37 @@ describe.skipIf(!PYTHON)(`Python SDK and batches${SKIP_REASON ? ` (${SKIP_REASON
     r.call?.write({ commands: { commands: Array.from({ length: 20 }, (_, i) => handCommand(`u-${i}`, 'PY_ECHO', { i })) } });
     await r.until(() => r.replies().length === 20);
     expect(replyMessages(r)).toEqual(Array.from({ length: 20 }, () => 'reply'));
+    r.call?.write({ drain: { reason: 'test over' } });
+    expect(await exited).toBe(0);
+  }, 30_000);
+
+  it('to a router whose Welcome says event_batches: events emitted together leave together, each before its reply', async () => {
+    const r = await start(true, true);
+    const commands = Array.from({ length: 12 }, (_, i) => handCommand(`e-${i}`, 'PY_EMIT', { i }));
+    r.call?.write({ commands: { commands } });
+    await r.until(() => r.replies().length === 12 && r.events().length === 12);
+    expect(eventMessages(r)).toContain('events');
+    expect(eventMessages(r).length).toBeLessThan(12);
+    for (const c of commands) {
+      expect(r.events().find((e) => e.reference_uuid === c.uuid)).toMatchObject({ event: 'PY_EVENT', topic: 'tests/pyecho', payload: c.payload });
+      const at = positions(r, c.uuid);
+      expect(at.event).toBeGreaterThan(0);
+      expect(at.event).toBeLessThan(at.reply);
+    }
+    r.call?.write({ drain: { reason: 'test over' } });
+    expect(await exited).toBe(0);
+  }, 30_000);
+
+  it('to a router that does not say event_batches: one event per message, each before its reply', async () => {
+    const r = await start(true, false);
+    const commands = Array.from({ length: 8 }, (_, i) => handCommand(`e-${i}`, 'PY_EMIT', { i }));
+    r.call?.write({ commands: { commands } });
+    await r.until(() => r.replies().length === 8 && r.events().length === 8);
+    expect(eventMessages(r)).toEqual(Array.from({ length: 8 }, () => 'event'));
+    for (const c of commands) {
+      const at = positions(r, c.uuid);
+      expect(at.event).toBeLessThan(at.reply);
+    }
     r.call?.write({ drain: { reason: 'test over' } });
     expect(await exited).toBe(0);
   }, 30_000);

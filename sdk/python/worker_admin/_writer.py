@@ -1,8 +1,8 @@
-"""Ordered writes to a worker's Connect stream by one task, replies batched when the router takes batches."""
+"""Ordered writes to a worker's Connect stream by one task, replies and events batched when the router takes batches."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Callable
 
 import grpc.aio
 
@@ -12,23 +12,37 @@ from . import _messages as m
 BATCH_BYTES = 4 * 1024 * 1024 - 64 * 1024
 
 
+class _Gathered:
+    """Replies (or events) waiting for the writer task, and how one of them, or several, make a message."""
+
+    __slots__ = ("waiting", "one", "many")
+
+    def __init__(self, one: Callable[[Any], Any], many: Callable[[list[Any]], Any]) -> None:
+        self.waiting: list[tuple[Any, asyncio.Future[None]]] = []
+        self.one = one
+        self.many = many
+
+
 class Writer:
     """Ordered writes to the stream by one task; `flushed` waits until everything queued was handed to gRPC.
 
     Replies to a router that takes batches (`batching`, from its Welcome) wait together until the task gets to them:
     whatever the handlers finished while it wrote the previous message leaves as one message, with no added delay.
+    Events to a router whose Welcome says `event_batches` do the same, and leave before the replies waiting with them:
+    an event emitted before a reply was ready is never written after it.
     """
 
     _CLOSE = object()
-    _REPLIES = object()
 
     def __init__(self, call: grpc.aio.StreamStreamCall) -> None:
         self._call = call
         self._queue: asyncio.Queue[tuple[Any, asyncio.Future[None]]] = asyncio.Queue()
-        self._replies: list[tuple[Any, asyncio.Future[None]]] = []
+        self._replies = _Gathered(lambda r: m.WorkerMessage(reply=r), lambda rs: m.WorkerMessage(replies=m.ReplyList(replies=rs)))
+        self._events = _Gathered(lambda e: m.WorkerMessage(event=e), lambda es: m.WorkerMessage(events=m.EventList(events=es)))
         self._task = asyncio.get_running_loop().create_task(self._run())
         self.closed = False
         self.batching = False
+        self.event_batches = False
 
     @property
     def blocked(self) -> bool:
@@ -44,13 +58,11 @@ class Writer:
 
     def write_reply(self, reply: Any) -> "asyncio.Future[None]":
         """Writes a Reply: alone, or with the others waiting when the router takes batches."""
-        if not self.batching or self.closed:
-            return self.write(m.WorkerMessage(reply=reply))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._replies.append((reply, done))
-        if len(self._replies) == 1:
-            self.write(self._REPLIES).add_done_callback(ignore)  # one place in the queue for the whole batch
-        return done
+        return self._gather(self._replies, reply) if self.batching else self.write(m.WorkerMessage(reply=reply))
+
+    def write_event(self, event: Any) -> "asyncio.Future[None]":
+        """Writes an Event: alone, or with the others waiting when the router takes batches of events."""
+        return self._gather(self._events, event) if self.event_batches else self.write(m.WorkerMessage(event=event))
 
     async def half_close(self) -> None:
         """Everything queued, then done_writing."""
@@ -59,6 +71,15 @@ class Writer:
     async def flushed(self) -> None:
         await self.write(None)
 
+    def _gather(self, group: _Gathered, item: Any) -> "asyncio.Future[None]":
+        if self.closed:
+            return self.write(None)  # fails with the closed stream's error
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        group.waiting.append((item, done))
+        if len(group.waiting) == 1:
+            self.write(group).add_done_callback(ignore)  # one place in the queue for the whole batch
+        return done
+
     async def _run(self) -> None:
         while True:
             message, done = await self._queue.get()
@@ -66,8 +87,11 @@ class Writer:
                 if message is self._CLOSE:
                     self.closed = True
                     await self._call.done_writing()
-                elif message is self._REPLIES:
-                    await self._write_replies()
+                elif message is self._replies:
+                    await self._write_gathered(self._events)  # the events waiting go first
+                    await self._write_gathered(self._replies)
+                elif message is self._events:
+                    await self._write_gathered(self._events)
                 elif message is not None:
                     await self._call.write(message)
                 if not done.done():
@@ -77,22 +101,21 @@ class Writer:
                 if not done.done():
                     done.set_exception(ConnectionError(f"the router stream is closed: {error}"))
 
-    async def _write_replies(self) -> None:
-        """Every reply waiting, in messages under BATCH_BYTES; each reply's future settles with its message's write."""
-        waiting, self._replies = self._replies, []
+    async def _write_gathered(self, group: _Gathered) -> None:
+        """Everything waiting in `group`, in messages under BATCH_BYTES; each item's future settles with its message's write."""
+        waiting, group.waiting = group.waiting, []
         while waiting:
             size, count = 0, 0
-            for reply, _ in waiting:
-                size += reply.ByteSize() + 8
+            for item, _ in waiting:
+                size += item.ByteSize() + 8
                 if count > 0 and size > BATCH_BYTES:
                     break
                 count += 1
             batch, waiting = waiting[:count], waiting[count:]
-            replies = [reply for reply, _ in batch]
-            message = m.WorkerMessage(reply=replies[0]) if count == 1 else m.WorkerMessage(replies=m.ReplyList(replies=replies))
+            items = [item for item, _ in batch]
             try:
-                await self._call.write(message)
-            except Exception as error:  # noqa: BLE001 - the stream is dead: every reply still waiting fails with it
+                await self._call.write(group.one(items[0]) if count == 1 else group.many(items))
+            except Exception as error:  # noqa: BLE001 - the stream is dead: everything still waiting fails with it
                 for _, done in batch + waiting:
                     if not done.done():
                         done.set_exception(ConnectionError(f"the router stream is closed: {error}"))
@@ -104,10 +127,11 @@ class Writer:
     def stop(self) -> None:
         self.closed = True
         self._task.cancel()
-        for _, done in self._replies:
-            if not done.done():
-                done.set_exception(ConnectionError("the router stream is closed"))
-        self._replies = []
+        for group in (self._replies, self._events):
+            for _, done in group.waiting:
+                if not done.done():
+                    done.set_exception(ConnectionError("the router stream is closed"))
+            group.waiting = []
         while not self._queue.empty():
             _, done = self._queue.get_nowait()
             if not done.done():

@@ -114,11 +114,10 @@ class WorkerSession:
         """Sends an event on the stream (topic default `{type}/{product}`); returns once written."""
         if self.state not in ("READY", "DRAINING"):
             raise WorkerAdminError("STATE_INVALID", f"cannot emit {event}: the worker is {self.state}")
-        message = m.WorkerMessage(event={
-            "event": event, "topic": topic or f"{self._line.type}/{self._line.product}",
-            "payload": to_json_text(payload, f"the payload of event {event}"), "reference_uuid": reference_uuid,
-        })
-        await self._writer.write(message)
+        await self._writer.write_event(m.Event(
+            event=event, topic=topic or f"{self._line.type}/{self._line.product}",
+            payload=to_json_text(payload, f"the payload of event {event}"), reference_uuid=reference_uuid,
+        ))
 
     def drain(self, reason: str) -> "asyncio.Future[None]":
         """Takes nothing new, waits for in-flight handlers and their replies, half-closes; `ended` settles when the router ends the stream."""
@@ -178,6 +177,7 @@ class WorkerSession:
         kind = message.WhichOneof("kind")
         if kind == "welcome":
             self._writer.batching = message.welcome.batching  # a router that does not say so gets one reply per message
+            self._writer.event_batches = message.welcome.event_batches  # and one event per message
             self._on_welcome(message.welcome.valid, message.welcome.reason)
         elif kind == "command":
             self._on_command(message.command)
