@@ -202,7 +202,7 @@ export class FleetHost {
     this.port.onWorkersChanged(() => this.scheduleWrite());
     const port = this.port;
     port.onEventInterestChanged(() => this.transport.followTopics(port.eventInterest()));
-    this.transport.followTopics(port.eventInterest());
+    await this.transport.followTopics(port.eventInterest());
     this.heartbeat = setInterval(() => this.transport.heartbeat(), Math.max(100, Math.floor(config.leaseTtlMs / 3)));
     this.heartbeat.unref();
     this.transport.heartbeat();

@@ -27,8 +27,11 @@ export interface EventInterest {
 export class EventsHub {
   private readonly watchers = new Set<Watcher>();
   private droppedForWorkers = 0;
-  /** Told after a watcher came or went (the fleet follows what this host wants from other hosts). */
-  private readonly watcherListeners: Array<() => void> = [];
+  /**
+   * Told after a watcher came or went (the fleet follows what this host wants from other hosts); a promise returned
+   * says when other hosts' events for it can reach this host.
+   */
+  private readonly watcherListeners: Array<() => void | Promise<void>> = [];
   /** In a fleet: this host's name (stamped on admin and router payloads) and where local events go to other hosts. */
   private fleet: { host: string; forward: (event: Event) => void } | undefined;
 
@@ -38,18 +41,22 @@ export class EventsHub {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Registers a watcher; returns the function that removes it. */
-  watch(filter: EventFilter, writer: StreamWriter<Event>): () => void {
+  /**
+   * Registers a watcher: `unwatch` removes it. It gets this host's events from now on; `reaching` (in a fleet, when it
+   * wants topics this host did not follow yet) resolves once other hosts' events for it reach this host too.
+   */
+  watch(filter: EventFilter, writer: StreamWriter<Event>): { unwatch: () => void; reaching: Promise<void> | undefined } {
     const watcher: Watcher = { topics: new Set(filter.topics), events: new Set(filter.events), writer };
     this.watchers.add(watcher);
-    this.watchersChanged();
-    return () => {
-      if (this.watchers.delete(watcher)) this.watchersChanged();
+    const waits = this.watchersChanged();
+    const unwatch = (): void => {
+      if (this.watchers.delete(watcher)) void this.watchersChanged();
     };
+    return { unwatch, reaching: waits.length === 0 ? undefined : Promise.all(waits).then(() => undefined) };
   }
 
   /** Calls `listener` after a watcher came or went. */
-  onWatchersChanged(listener: () => void): void {
+  onWatchersChanged(listener: () => void | Promise<void>): void {
     this.watcherListeners.push(listener);
   }
 
@@ -64,8 +71,14 @@ export class EventsHub {
     return { all, topics };
   }
 
-  private watchersChanged(): void {
-    for (const listener of this.watcherListeners) listener();
+  /** Tells the listeners; what they returned to wait for. */
+  private watchersChanged(): Array<Promise<void>> {
+    const waits: Array<Promise<void>> = [];
+    for (const listener of this.watcherListeners) {
+      const wait = listener();
+      if (wait) waits.push(wait);
+    }
+    return waits;
   }
 
   get watcherCount(): number {
@@ -119,12 +132,12 @@ export class EventsHub {
   endAll(): void {
     for (const watcher of this.watchers) watcher.writer.end();
     this.watchers.clear();
-    this.watchersChanged();
+    void this.watchersChanged();
   }
 
   private dropWatcher(watcher: Watcher): void {
     this.watchers.delete(watcher);
-    this.watchersChanged();
+    void this.watchersChanged();
     if (watcher.writer.closed) return;
     this.logger.warn({ held: watcher.writer.buffered }, 'event watcher does not read fast enough: its stream is ended');
     watcher.writer.abort({ code: grpcStatus.RESOURCE_EXHAUSTED, details: `events are not read fast enough (${watcher.writer.buffered} waiting): watch again` });

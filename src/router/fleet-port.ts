@@ -24,8 +24,11 @@ export interface RouterFleetPort {
   onWorkersChanged(listener: () => void): void;
   /** The topics this host's watchers and subscribed workers want from other hosts. */
   eventInterest(): EventInterest;
-  /** Called after that interest may have changed (a watcher or a worker came or went). */
-  onEventInterestChanged(listener: () => void): void;
+  /**
+   * Called after that interest may have changed (a watcher or a worker came or went). A new watcher says it is
+   * registered once the promise `listener` returns for it settles (other hosts' events for it reach this host).
+   */
+  onEventInterestChanged(listener: () => void | Promise<void>): void;
 }
 
 /** Attaches `link` to the router of `ctx` and returns the router's side of the bargain. */
@@ -44,7 +47,7 @@ export function fleetPort(ctx: RouterContext, link: FleetLink): RouterFleetPort 
     onWorkersChanged: (listener) => ctx.registry.onChange(listener),
     eventInterest: () => ctx.hub.interest(),
     onEventInterestChanged: (listener) => {
-      ctx.registry.onChange(listener);
+      ctx.registry.onChange(() => void listener());
       ctx.hub.onWatchersChanged(listener);
     },
   };

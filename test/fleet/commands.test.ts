@@ -7,7 +7,7 @@ import type { Event } from '../../src/proto/types.js';
 import { batchEntry, decodeBatch, encodeBatch } from '../../src/fleet/transport/batch-codec.js';
 import { connectRouter } from '../../src/sdk/client.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
-import { fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
+import { allThreadsStopped, fleetSkipReason, startFleetEngines, until, type FleetEngines } from './engines.js';
 
 const skip = await fleetSkipReason();
 
@@ -244,6 +244,39 @@ describe.skipIf(skip !== undefined)('commands across hosts', () => {
       expect(count('once')).toBe(1);
     } finally {
       watch.cancel();
+    }
+  });
+
+  it('registers a watch on A only once nats-server has A\'s subscription: what C publishes next reaches it at once', async () => {
+    const a = client('host-a');
+    const topic = `tests-fresh-${randomUUID().slice(0, 8)}`;
+    const seen: Event[] = [];
+    let registered = false;
+    engines.nats.signal('SIGSTOP');
+    try {
+      await until(() => allThreadsStopped(engines.nats.pid), 10_000, 'nats-server stopped');
+      const watch = a.watchEvents({ topics: [topic] });
+      watch.on('data', (e: Event) => seen.push(e));
+      watch.on('error', () => undefined);
+      const headers = new Promise<void>((resolve) => watch.on('metadata', () => {
+        registered = true;
+        resolve();
+      }));
+      try {
+        // A takes this call after the watch: headers sent at registration would have come before its reply
+        await a.listWorkers();
+        expect(registered).toBe(false);
+      } finally {
+        engines.nats.signal('SIGCONT');
+      }
+      await headers;
+      // one publish, no retry: the watch is registered on every host now
+      await client('host-c').sendEvent({ topic, event: 'PING', payload: JSON.stringify({ n: 1 }) });
+      await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(1);
+      expect(seen[0]).toMatchObject({ topic, event: 'PING', payload: '{"n":1}' });
+      watch.cancel();
+    } finally {
+      engines.nats.signal('SIGCONT');
     }
   });
 

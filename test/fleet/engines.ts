@@ -1,7 +1,7 @@
 // Fleet test set-up: one nats-server and one etcd per test file (data on /dev/shm), a packed repository, tokens.
 import { randomBytes } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
 import { beforeEach } from 'vitest';
@@ -134,5 +134,13 @@ export function showHostLogsOnFailure(fleet: () => LocalFleet | undefined, lines
     onTestFailed(() => {
       for (const h of fleet()?.hosts ?? []) console.error(`--- ${h.name}: the last lines it logged ---\n${h.log().split('\n').slice(-lines).join('\n')}`);
     });
+  });
+}
+
+/** Every thread of `pid` is in the stopped state (`T` in /proc/PID/task/TID/stat): a SIGSTOP has taken hold. */
+export function allThreadsStopped(pid: number): boolean {
+  return readdirSync(`/proc/${pid}/task`).every((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
   });
 }

@@ -1,23 +1,14 @@
 // Fleet-wide uuid claims on a real etcd (docs/fleet.md, a uuid claim; claims in batches): the claims and the recorded
 // replies of one turn go to etcd as one transaction, each uuid still won, lost, replayed or refused on its own.
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/common/log.js';
 import { UuidClaims } from '../../src/fleet/claims/uuid-claims.js';
 import type { Reply } from '../../src/proto/types.js';
-import { fleetSkipReason, startStandaloneEtcd, until } from './engines.js';
+import { allThreadsStopped, fleetSkipReason, startStandaloneEtcd, until } from './engines.js';
 
 const skip = await fleetSkipReason();
-
-/** Every thread of `pid` is in the stopped state (`T` in /proc/PID/task/TID/stat). */
-function allThreadsStopped(pid: number): boolean {
-  return readdirSync(`/proc/${pid}/task`).every((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
-  });
-}
 
 interface Stored {
   fingerprint: string;

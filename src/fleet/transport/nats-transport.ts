@@ -38,6 +38,8 @@ const encoder = new TextEncoder();
 const HEAD_ROOM = 4096;
 /** How long a command batch's ids are kept for a "no responders" (the server sends it when the batch is published). */
 const SENT_BATCH_MS = 10_000;
+/** How long a new watch waits at most for nats-server to confirm its host's new topic subscriptions. */
+const FOLLOW_MS = 2000;
 
 export class NatsTransport {
   readonly subjects: Subjects;
@@ -118,9 +120,16 @@ export class NatsTransport {
     return this.connected;
   }
 
-  /** Subscribes to the event topics this host wants from the others now (and to no other). */
-  followTopics(interest: EventInterest): void {
-    this.topics?.follow(interest);
+  /**
+   * Subscribes to the event topics this host wants from the others now (and to no other). Resolves once nats-server
+   * has the new subscriptions (a flush), at once when there are none or the link is down, and at most FOLLOW_MS later
+   * whatever the server does: a watch waits for it before it says it is registered (docs/fleet.md, events).
+   */
+  followTopics(interest: EventInterest): Promise<void> {
+    if (!this.topics?.follow(interest) || !this.connected) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, FOLLOW_MS)));
+    return Promise.race([this.nc.flush().catch(() => undefined), bound]).finally(() => clearTimeout(timer));
   }
 
   /** Events are batched from now on while `check()` says every other host takes batches. */

@@ -21,11 +21,19 @@ export class TopicSubscriptions {
     private readonly now: () => number,
   ) {}
 
-  /** Subscribes to what `interest` names, and unsubscribes from what it no longer names. */
-  follow(interest: EventInterest): void {
+  /** Subscribes to what `interest` names, and unsubscribes from what it no longer names; true when it subscribed to more. */
+  follow(interest: EventInterest): boolean {
+    let added = false;
     // new subscriptions first: an event is never in a gap between two of them
-    if (interest.all && this.all === undefined) this.all = this.subscribe(this.subjects.allTopics);
-    for (const topic of interest.topics) if (!this.byTopic.has(topic)) this.byTopic.set(topic, this.subscribe(this.subjects.topic(topic)));
+    if (interest.all && this.all === undefined) {
+      this.all = this.subscribe(this.subjects.allTopics);
+      added = true;
+    }
+    for (const topic of interest.topics) {
+      if (this.byTopic.has(topic)) continue;
+      this.byTopic.set(topic, this.subscribe(this.subjects.topic(topic)));
+      added = true;
+    }
     for (const [topic, sub] of this.byTopic) {
       if (interest.topics.has(topic)) continue;
       sub.unsubscribe();
@@ -35,6 +43,7 @@ export class TopicSubscriptions {
       this.all.unsubscribe();
       this.all = undefined;
     }
+    return added;
   }
 
   /** True for the second copy of an event that both the every-topic and its topic's subscription received. */

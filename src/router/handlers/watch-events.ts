@@ -16,11 +16,13 @@ export function watchEventsHandler(ctx: RouterContext): handleServerStreamingCal
       return;
     }
     const writer = new StreamWriter<Event>(call, { congestedAt: WATCHER_BACKLOG });
-    const unwatch = ctx.hub.watch(call.request, writer);
+    const { unwatch, reaching } = ctx.hub.watch(call.request, writer);
     call.on('cancelled', unwatch);
     call.on('close', unwatch);
     call.on('error', unwatch);
-    // Response headers tell the client that events from now on reach it.
-    call.sendMetadata(new Metadata());
+    // Response headers tell the client that events published from now on reach it, on any host of a fleet: there,
+    // once nats-server has this host's subscriptions to the topics it wants (docs/fleet.md, events).
+    if (reaching === undefined) call.sendMetadata(new Metadata());
+    else void reaching.then(() => writer.closed || call.sendMetadata(new Metadata()));
   };
 }
