@@ -42,8 +42,8 @@ export class EventsHub {
   ) {}
 
   /**
-   * Registers a watcher: `unwatch` removes it. It gets this host's events from now on; `reaching` (in a fleet, when it
-   * wants topics this host did not follow yet) resolves once other hosts' events for it reach this host too.
+   * Registers a watcher: `unwatch` removes it. It gets this host's events from now on; `reaching` (in a fleet) resolves
+   * once other hosts' events for it reach this host too (at once when the host followed its topics already).
    */
   watch(filter: EventFilter, writer: StreamWriter<Event>): { unwatch: () => void; reaching: Promise<void> | undefined } {
     const watcher: Watcher = { topics: new Set(filter.topics), events: new Set(filter.events), writer };
