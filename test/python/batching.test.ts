@@ -46,6 +46,20 @@ function positions(r: HandRouter, uuid: string): { reply: number; event: number 
   };
 }
 
+/** Sends `n` PY_EMIT commands in one batch; resolves with them once every reply and every event came. */
+async function emitAll(r: HandRouter, n: number): Promise<ReturnType<typeof handCommand>[]> {
+  const commands = Array.from({ length: n }, (_, i) => handCommand(`e-${i}`, 'PY_EMIT', { i }));
+  r.call?.write({ commands: { commands } });
+  await r.until(() => r.replies().length === n && r.events().length === n);
+  return commands;
+}
+
+/** Asks the worker to drain; it must exit 0. */
+async function drained(r: HandRouter): Promise<void> {
+  r.call?.write({ drain: { reason: 'test over' } });
+  expect(await exited).toBe(0);
+}
+
 describe.skipIf(!PYTHON)(`Python SDK and batches${SKIP_REASON ? ` (${SKIP_REASON})` : ''}`, () => {
   it('says batching in its Hello; a batch of 40 commands gets 40 replies, several per message', async () => {
     const r = await start(true);
@@ -58,8 +72,7 @@ describe.skipIf(!PYTHON)(`Python SDK and batches${SKIP_REASON ? ` (${SKIP_REASON
     // replies that wait while the writer sends the previous message leave together
     expect(replyMessages(r)).toContain('replies');
     expect(replyMessages(r).length).toBeLessThan(40);
-    r.call?.write({ drain: { reason: 'test over' } });
-    expect(await exited).toBe(0);
+    await drained(r);
   }, 30_000);
 
   it('to a router whose Welcome does not say batching: one reply per message', async () => {
@@ -67,15 +80,12 @@ describe.skipIf(!PYTHON)(`Python SDK and batches${SKIP_REASON ? ` (${SKIP_REASON
     r.call?.write({ commands: { commands: Array.from({ length: 20 }, (_, i) => handCommand(`u-${i}`, 'PY_ECHO', { i })) } });
     await r.until(() => r.replies().length === 20);
     expect(replyMessages(r)).toEqual(Array.from({ length: 20 }, () => 'reply'));
-    r.call?.write({ drain: { reason: 'test over' } });
-    expect(await exited).toBe(0);
+    await drained(r);
   }, 30_000);
 
   it('to a router whose Welcome says event_batches: events emitted together leave together, each before its reply', async () => {
     const r = await start(true, true);
-    const commands = Array.from({ length: 12 }, (_, i) => handCommand(`e-${i}`, 'PY_EMIT', { i }));
-    r.call?.write({ commands: { commands } });
-    await r.until(() => r.replies().length === 12 && r.events().length === 12);
+    const commands = await emitAll(r, 12);
     expect(eventMessages(r)).toContain('events');
     expect(eventMessages(r).length).toBeLessThan(12);
     for (const c of commands) {
@@ -84,21 +94,17 @@ describe.skipIf(!PYTHON)(`Python SDK and batches${SKIP_REASON ? ` (${SKIP_REASON
       expect(at.event).toBeGreaterThan(0);
       expect(at.event).toBeLessThan(at.reply);
     }
-    r.call?.write({ drain: { reason: 'test over' } });
-    expect(await exited).toBe(0);
+    await drained(r);
   }, 30_000);
 
   it('to a router that does not say event_batches: one event per message, each before its reply', async () => {
     const r = await start(true, false);
-    const commands = Array.from({ length: 8 }, (_, i) => handCommand(`e-${i}`, 'PY_EMIT', { i }));
-    r.call?.write({ commands: { commands } });
-    await r.until(() => r.replies().length === 8 && r.events().length === 8);
+    const commands = await emitAll(r, 8);
     expect(eventMessages(r)).toEqual(Array.from({ length: 8 }, () => 'event'));
     for (const c of commands) {
       const at = positions(r, c.uuid);
       expect(at.event).toBeLessThan(at.reply);
     }
-    r.call?.write({ drain: { reason: 'test over' } });
-    expect(await exited).toBe(0);
+    await drained(r);
   }, 30_000);
 });
