@@ -1,4 +1,4 @@
-// TypeScript shapes of the workeradmin.v1 messages as proto-loader delivers them (LOADER_OPTIONS).
+// TypeScript shapes of the workeradmin.v1 messages as src/proto/load.ts decodes them (OBJECT_OPTIONS).
 
 export type Status = 'STATUS_UNSPECIFIED' | 'SUCCESS' | 'FAIL' | 'TIMEOUT' | 'NO_WORKER' | 'INVALID';
 

@@ -17,7 +17,7 @@ const TRANSITIONS: Record<ConnectionState, readonly ConnectionState[]> = {
   CLOSED: [],
 };
 
-/** What goes out on a Connect stream (the proto-loader shape of RouterMessage, one field set). */
+/** What goes out on a Connect stream (the decoded shape of RouterMessage, src/proto/types.ts; one field set). */
 export type RouterMessageOut = Partial<Pick<RouterMessageIn, 'welcome'>> & { command?: Command; commands?: { commands: Command[] }; drain?: Drain; event?: Event };
 
 export interface ConnectionIdentity {
