@@ -3,10 +3,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { logFilePath } from '../../src/process/logs.js';
 import { TAIL_CHARS, TAIL_LINES, WorkerOutputHub } from '../../src/process/output-hub.js';
-import { OutputRateLimiter } from '../../src/process/rate-limit.js';
+import { defaultLimiterClock, OutputRateLimiter } from '../../src/process/rate-limit.js';
 import { TailRing } from '../../src/process/tail-ring.js';
 import { ManualClock } from '../helpers/clock.js';
 
@@ -44,6 +44,22 @@ describe('output rate limit', () => {
     offer(100);
     limiter.close();
     expect(reports.at(-1)).toBeGreaterThan(0);
+  });
+
+  it('reads the real time once per synchronous run (a chunk of output is admitted line by line within one)', async () => {
+    const now = vi.spyOn(Date, 'now');
+    try {
+      now.mockReturnValue(1_000);
+      expect(defaultLimiterClock.now()).toBe(1_000);
+      now.mockReturnValue(2_000); // time moves, the same run goes on: one reading serves every line of the chunk
+      expect(defaultLimiterClock.now()).toBe(1_000);
+      expect(now).toHaveBeenCalledTimes(1);
+      await Promise.resolve(); // the run ended: the next one reads the clock again
+      expect(defaultLimiterClock.now()).toBe(2_000);
+      expect(now).toHaveBeenCalledTimes(2);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('the hub writes what passes to the run file, the tail and followers, plus one "N lines dropped" line', async () => {
