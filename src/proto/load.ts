@@ -2,7 +2,7 @@
 // The service definition is built straight from protobufjs's reflection, with the conversions @grpc/proto-loader
 // would use (fromObject + encode out, decode + toObject in), but without what proto-loader also builds for every
 // message: descriptors for gRPC server reflection, which nothing here serves. Every worker loads this at start;
-// skipping them takes about a quarter off a TypeScript worker's start-up CPU (BENCHMARKS.md).
+// skipping them takes about a fifth off a TypeScript worker's start-up CPU (BENCHMARKS.md).
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { PROTO_FILES } from './embedded.js';
