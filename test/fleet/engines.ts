@@ -4,6 +4,7 @@ import { Etcd3 } from 'etcd3';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findBinary, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { parseProcStat } from '../../src/process/proc.js';
 import { beforeEach } from 'vitest';
 import { startLocalFleet, type LocalFleet, type LocalFleetOptions } from '../../src/fleet/demo/local-fleet.js';
 import { packedRepository } from '../helpers/stack.js';
@@ -139,8 +140,5 @@ export function showHostLogsOnFailure(fleet: () => LocalFleet | undefined, lines
 
 /** Every thread of `pid` is in the stopped state (`T` in /proc/PID/task/TID/stat): a SIGSTOP has taken hold. */
 export function allThreadsStopped(pid: number): boolean {
-  return readdirSync(`/proc/${pid}/task`).every((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
-  });
+  return readdirSync(`/proc/${pid}/task`).every((tid) => parseProcStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))?.state === 'T');
 }
