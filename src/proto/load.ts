@@ -19,8 +19,8 @@ const SERVICE = 'workeradmin.v1.Router';
 let cached: grpc.ServiceDefinition | undefined;
 let clientConstructor: grpc.ServiceClientConstructor | undefined;
 
-/** The Router service's methods with their (de)serializers (built once per process). */
-function routerMethods(): grpc.ServiceDefinition {
+/** The Router service definition, for servers (`server.addService`) and the client constructor (built once per process). */
+export function routerServiceDefinition(): grpc.ServiceDefinition {
   if (cached) return cached;
   const root = new protobuf.Root();
   for (const text of Object.values(PROTO_FILES)) protobuf.parse(text, root, { keepCase: true, alternateCommentMode: true });
@@ -57,13 +57,8 @@ function deserializer(type: protobuf.Type): (bytes: Buffer) => unknown {
   return (bytes) => type.toObject(type.decode(bytes), OBJECT_OPTIONS);
 }
 
-/** The Router service definition, for servers (`server.addService`). */
-export function routerServiceDefinition(): grpc.ServiceDefinition {
-  return routerMethods();
-}
-
 /** The Router client constructor, for clients, workers and the admin. */
 export function routerClientConstructor(): grpc.ServiceClientConstructor {
-  clientConstructor ??= grpc.makeGenericClientConstructor(routerMethods(), 'Router');
+  clientConstructor ??= grpc.makeGenericClientConstructor(routerServiceDefinition(), 'Router');
   return clientConstructor;
 }
