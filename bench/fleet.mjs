@@ -1,4 +1,4 @@
-// Fleet figures, each against its baseline in the same run (interleaved rounds, median rate of the rounds):
+// Fleet figures, each against its baseline in the same run (interleaved rounds, each ratio the median of the per-round ratios):
 // (a) ECHO from a client on host-a to the only worker, on host-b (two routers over NATS), against bare NATS
 //     request-reply (a Node requester here, a Node responder child in a queue group doing JSON parse/stringify of
 //     the same payload) through the same nats-server, at concurrency 1, 16 and 256; the client is connectRouter's
@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnReady } from './lib/children.mjs';
-import { describe, interleaved } from './lib/compare.mjs';
+import { describe, interleaved, pairedNote, pairedRatio } from './lib/compare.mjs';
 import { startPlainHost, warmEcho } from './lib/hosts.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
 import { recordedPids } from './lib/stack.mjs';
@@ -41,7 +41,7 @@ export async function runFleetBench({ quick = false } = {}) {
   const { connectRouter } = await import('../dist/sdk/client.js');
   const { connect } = await import('@nats-io/transport-node');
   const ms = quick ? 500 : 1000;
-  const rounds = quick ? 3 : 5;
+  const rounds = quick ? 3 : 7;
   const dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : tmpdir(), 'wa-bench-fleet-'));
   const stops = [];
   const rpcs = [];
@@ -105,15 +105,15 @@ export async function runFleetBench({ quick = false } = {}) {
       const failed = Object.values(results).filter((r) => r.failures > 0);
       if (failed.length > 0) throw new Error(`bench: calls failed at concurrency ${c}: ${failed.map((r) => `${r.name} ${r.failures}`).join(', ')}`);
       const { nats: base, streaming: ours, unary } = results;
-      const ratio = round(ours.rate / base.rate);
+      const ratio = pairedRatio(ours, base);
       const goal = c > 1 ? CROSS_GOAL : null;
       rows.push(
         {
           name: `fleet cross-host vs NATS c=${c} throughput`, value: Math.round(ours.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio, goal, met: goal === null ? null : ratio >= goal,
-          note: `streaming client (SendCommands); ${path}; median of ${rounds} interleaved rounds of ${ms} ms; cross-host ${describe(ours)}; NATS ${describe(base)}`,
+          note: `streaming client (SendCommands); ${path}; ${pairedNote(ours, base, rounds, ms)}; cross-host ${describe(ours)}; NATS ${describe(base)}`,
         },
         {
-          name: `fleet cross-host unary vs NATS c=${c} throughput`, value: Math.round(unary.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio: round(unary.rate / base.rate), goal: null, met: null,
+          name: `fleet cross-host unary vs NATS c=${c} throughput`, value: Math.round(unary.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio: pairedRatio(unary, base), goal: null, met: null,
           note: `unary client (SendCommand), same path and rounds; ${describe(unary)}`,
         },
       );
@@ -124,10 +124,10 @@ export async function runFleetBench({ quick = false } = {}) {
     ];
     const [single, fleetLocal] = await interleaved(local, LOCAL_CONCURRENCY, ms, rounds);
     if (single.failures > 0 || fleetLocal.failures > 0) throw new Error(`bench: ${fleetLocal.failures} fleet / ${single.failures} single-host calls failed`);
-    const ratio = round(fleetLocal.rate / single.rate);
+    const ratio = pairedRatio(fleetLocal, single);
     rows.push({
       name: `fleet local traffic with uuids vs single host c=${LOCAL_CONCURRENCY} throughput`, value: Math.round(fleetLocal.rate), unit: 'cmd/s', baseline: Math.round(single.rate), ratio, goal: LOCAL_GOAL, met: ratio >= LOCAL_GOAL,
-      note: `ECHO with a client uuid (unary) served on the receiving host: fleet host-b (uuid claimed in etcd, reply recorded) vs the same config without fleet:; fleet ${describe(fleetLocal)}; single host ${describe(single)}`,
+      note: `ECHO with a client uuid (unary) served on the receiving host: fleet host-b (uuid claimed in etcd, reply recorded) vs the same config without fleet:; ${pairedNote(fleetLocal, single, rounds, ms)}; fleet ${describe(fleetLocal)}; single host ${describe(single)}`,
     });
     return rows;
   } finally {

@@ -5,15 +5,16 @@
 // (b) `unary vs relay floor c=N`: connectRouter with `streaming: false` through the same router, against the same
 //     client through a check-free grpc-js relay (no auth, replay, schema, timeout or queue) to a bare stream worker.
 // Closed loop with c commands outstanding (c = 1, 16, 256), TCP loopback everywhere, interleaved rounds (NATS,
-// streaming, unary, relay, NATS, …), the median rate of the rounds, p99 over all of them, and the CPU µs per command
-// of every process of each side (/proc/PID/stat; the bench process itself is the client on every side).
+// streaming, unary, relay, then relay, unary, streaming, NATS, …), each ratio the median of the per-round ratios, p99
+// over all rounds, and the CPU µs per command of every process of each side (/proc/PID/stat; the bench process itself
+// is the client on every side).
 // Run alone: `node bench/streaming.mjs [--quick]` (needs `npm run build`); without nats-server the NATS rows say why.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnReady } from './lib/children.mjs';
-import { describe, interleaved } from './lib/compare.mjs';
+import { describe, interleaved, pairedNote, pairedRatio } from './lib/compare.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
 import { round } from './lib/stats.mjs';
 
@@ -78,7 +79,7 @@ const ms2 = (x) => round(x, 2);
 /** Rows {name, value, unit, baseline, ratio, goal, met, note}. */
 export async function runStreamingBench({ quick = false } = {}) {
   const ms = quick ? 500 : 1000;
-  const rounds = quick ? 3 : 5;
+  const rounds = quick ? 3 : 7;
   const stops = [];
   const clients = [];
   try {
@@ -108,19 +109,19 @@ export async function runStreamingBench({ quick = false } = {}) {
         rows.push({ name: `streaming vs NATS c=${c} throughput`, value: Math.round(streaming.rate), unit: 'cmd/s', baseline: null, ratio: null, goal: null, met: null, note: `NATS skipped: ${nats.skipped}; streaming ${describe(streaming)}` });
       } else {
         const base = results.nats;
-        const ratio = round(streaming.rate / base.rate);
+        const ratio = pairedRatio(streaming, base);
         rows.push(
           { name: `streaming vs NATS c=${c} throughput`, value: Math.round(streaming.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio, goal: STREAMING_GOALS[c], met: ratio >= STREAMING_GOALS[c],
-            note: `median of ${rounds} interleaved rounds of ${ms} ms; streaming ${describe(streaming)}; NATS ${describe(base)}` },
+            note: `${pairedNote(streaming, base, rounds, ms)}; streaming ${describe(streaming)}; NATS ${describe(base)}` },
           { name: `streaming vs NATS c=${c} p99`, value: ms2(streaming.p99), unit: 'ms', baseline: ms2(base.p99), ratio: round(streaming.p99 / base.p99), goal: `ratio <= ${P99_GOAL}` },
           { name: `streaming vs NATS c=${c} CPU/command`, value: Math.round(streaming.cpuPerCommand), unit: 'µs', baseline: Math.round(base.cpuPerCommand), ratio: round(streaming.cpuPerCommand / base.cpuPerCommand), goal: null,
             note: `all processes of each side: streaming ${streaming.split}; NATS ${base.split}` },
         );
       }
-      const floorRatio = round(unary.rate / relay.rate);
+      const floorRatio = pairedRatio(unary, relay);
       rows.push(
         { name: `unary vs relay floor c=${c} throughput`, value: Math.round(unary.rate), unit: 'cmd/s', baseline: Math.round(relay.rate), ratio: floorRatio, goal: FLOOR_GOAL, met: floorRatio >= FLOOR_GOAL,
-          note: `median of ${rounds} interleaved rounds of ${ms} ms; unary ${describe(unary)}; relay ${describe(relay)}` },
+          note: `${pairedNote(unary, relay, rounds, ms)}; unary ${describe(unary)}; relay ${describe(relay)}` },
         { name: `unary vs relay floor c=${c} p99`, value: ms2(unary.p99), unit: 'ms', baseline: ms2(relay.p99), ratio: round(unary.p99 / relay.p99), goal: null },
       );
     }

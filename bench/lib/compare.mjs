@@ -1,5 +1,8 @@
 // Sides of a closed-loop comparison, run in interleaved rounds: rate per round (median reported), latencies over all
 // rounds, and CPU µs per command of every process of each side (/proc/PID/stat; this process is the client everywhere).
+// Two sides compare by the median of their per-round ratios: the rounds of one index run back to back, so the host's
+// speed, which swings 2× within seconds here, cancels out of each ratio instead of deciding which rounds the medians
+// of the two sides come from.
 import { closedLoop } from './load.mjs';
 import { cpuMicros } from './stack.mjs';
 import { percentile, round, summary } from './stats.mjs';
@@ -37,7 +40,8 @@ function side(name, call, pids) {
 }
 
 /**
- * Every side ({name, call, pids}) for `rounds` rounds of `ms` each, interleaved (a, b, a, b, …), after a warm-up of
+ * Every side ({name, call, pids}) for `rounds` rounds of `ms` each, interleaved with the order reversed every other
+ * round (a, b, c, then c, b, a, …: a drift within a pair of rounds falls on both sides alike), after a warm-up of
  * each (3 s in a full run: a fresh Node process runs the hot path in V8's lower tiers for seconds, which made the first
  * rounds' tail the whole p99; 0.5 s in a quick one); returns each side's {name, rate (median of rounds), rates, p50,
  * p99, count, failures, cpuPerCommand, split}.
@@ -46,11 +50,22 @@ export async function interleaved(sides, concurrency, ms, rounds) {
   const warmupMs = ms >= 1000 ? 3000 : 500;
   for (const s of sides) await closedLoop({ call: s.call, concurrency, durationMs: warmupMs });
   const open = sides.map((s) => side(s.name, s.call, s.pids));
-  for (let r = 0; r < rounds; r += 1) for (const s of open) await s.round(concurrency, ms);
+  for (let r = 0; r < rounds; r += 1) for (const s of r % 2 === 0 ? open : [...open].reverse()) await s.round(concurrency, ms);
   return open.map((s) => ({ name: s.name, ...s.result() }));
 }
 
 const ms2 = (x) => round(x, 2);
+
+/** `ours` against `base` (two results of one `interleaved` run): the median of their per-round rate ratios. */
+export function pairedRatio(ours, base) {
+  return round(summary(ours.rates.map((rate, i) => rate / base.rates[i])).median);
+}
+
+/** How a paired ratio was made, for a row's note (with the ratio of the two medians next to it). */
+export function pairedNote(ours, base, rounds, ms) {
+  const ratios = ours.rates.map((rate, i) => (rate / base.rates[i]).toFixed(2)).join(', ');
+  return `median of the per-round ratios of ${rounds} interleaved rounds of ${ms} ms (${ratios}; ratio of the medians ${round(ours.rate / base.rate)})`;
+}
 
 /** One side's figures for a row's note. */
 export function describe(r) {
