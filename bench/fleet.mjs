@@ -16,7 +16,6 @@ import { describe, interleaved, pairedNote, pairedRatio } from './lib/compare.mj
 import { startPlainHost, warmEcho } from './lib/hosts.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
 import { recordedPids } from './lib/stack.mjs';
-import { round } from './lib/stats.mjs';
 
 const CONCURRENCY = [1, 16, 256];
 const LOCAL_CONCURRENCY = 16;
