@@ -56,14 +56,17 @@ export async function interleaved(sides, concurrency, ms, rounds) {
 
 const ms2 = (x) => round(x, 2);
 
-/** `ours` against `base` (two results of one `interleaved` run): the median of their per-round rate ratios. */
+/** `ours` ÷ `base` round by round (two results of one `interleaved` run: rounds of one index ran back to back). */
+const roundRatios = (ours, base) => ours.rates.map((rate, i) => rate / base.rates[i]);
+
+/** `ours` against `base`: the median of their per-round rate ratios. */
 export function pairedRatio(ours, base) {
-  return round(summary(ours.rates.map((rate, i) => rate / base.rates[i])).median);
+  return round(summary(roundRatios(ours, base)).median);
 }
 
 /** How a paired ratio was made, for a row's note (with the ratio of the two medians next to it). */
 export function pairedNote(ours, base, rounds, ms) {
-  const ratios = ours.rates.map((rate, i) => (rate / base.rates[i]).toFixed(2)).join(', ');
+  const ratios = roundRatios(ours, base).map((r) => r.toFixed(2)).join(', ');
   return `median of the per-round ratios of ${rounds} interleaved rounds of ${ms} ms (${ratios}; ratio of the medians ${round(ours.rate / base.rate)})`;
 }
 
