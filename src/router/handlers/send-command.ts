@@ -3,9 +3,11 @@ import { status, type handleUnaryCall } from '@grpc/grpc-js';
 import type { Command, Reply } from '../../proto/types.js';
 import type { RouterContext } from '../context.js';
 import { commandAccess, grpcError, refusal } from './refusals.js';
+import { releaseWhenClosed } from './release-stream.js';
 
 export function sendCommandHandler(ctx: RouterContext): handleUnaryCall<Command, Reply> {
   return (call, callback) => {
+    releaseWhenClosed(call);
     const request = call.request;
     const refused = refusal(ctx, call.metadata, ...commandAccess('SendCommand', request.command));
     if (refused) {
