@@ -18,7 +18,7 @@ interface Seen { found: boolean; closed: Promise<{ data: number; end: number }> 
 async function echoServer(seen: Seen[]): Promise<{ address: string; server: Server }> {
   const server = new Server();
   const handler = (release: boolean) => (call: object & { request: Buffer }, callback: (e: null, r: Buffer) => void) => {
-    const stream = serverStreamOf(call) as (EventEmitter & { once: EventEmitter['once'] }) | undefined;
+    const stream = serverStreamOf(call) as EventEmitter | undefined;
     const found = release ? releaseWhenClosed(call) : stream !== undefined;
     // registered after the release's own listener, so it sees the stream as the release left it
     const closed = new Promise<{ data: number; end: number }>((resolve) => {

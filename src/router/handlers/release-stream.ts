@@ -11,13 +11,13 @@
 
 /** What this needs of an HTTP/2 stream (Node's ServerHttp2Stream is an EventEmitter). */
 interface ClosableStream {
-  once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: (this: ClosableStream) => void): unknown;
   removeAllListeners(event: 'data' | 'end'): unknown;
 }
 
 function isClosableStream(value: unknown): value is ClosableStream {
   const s = value as Partial<ClosableStream> | null | undefined;
-  return typeof s?.once === 'function' && typeof s.removeAllListeners === 'function';
+  return typeof s?.on === 'function' && typeof s.removeAllListeners === 'function';
 }
 
 /**
@@ -34,9 +34,12 @@ export function serverStreamOf(call: object): ClosableStream | undefined {
 export function releaseWhenClosed(call: object): boolean {
   const stream = serverStreamOf(call);
   if (!stream) return false;
-  stream.once('close', () => {
-    stream.removeAllListeners('data');
-    stream.removeAllListeners('end');
-  });
+  stream.on('close', release);
   return true;
+}
+
+/** One function for every stream ('close' comes once): no closure or once-wrapper per call to outlive the call. */
+function release(this: ClosableStream): void {
+  this.removeAllListeners('data');
+  this.removeAllListeners('end');
 }
