@@ -2,13 +2,16 @@
 // Run alone: `node bench/router.mjs [--quick]` (needs `npm run build`). Each side runs in its own process:
 // the load generator here, the router and the worker (or the bare echo server) as children, over TCP loopback.
 // Also measured, as information: the floor of any two-leg design, a check-free grpc-js relay with a bare stream
-// worker. The three sides run in interleaved rounds so that a burst of other work falls on each about equally.
+// worker. The three sides run in interleaved rounds (bench/lib/compare.mjs: the order reversed every other round, a
+// ratio the median of the per-round ratios) so that the host's swings fall on each side alike.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, interleaved, pairedNote, pairedRatio } from './lib/compare.mjs';
+import { round } from './lib/stats.mjs';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -23,8 +26,6 @@ const GRPC_OPTIONS = { 'grpc.enable_channelz': 0 };
 
 async function runRole(role) {
   process.env.WORKER_ADMIN_LOG_LEVEL ??= 'silent';
-  // CPU time on request: a contention-proof cost per command, next to the wall-clock rates.
-  process.on('message', () => process.send?.(process.cpuUsage()));
   const grpc = await import('@grpc/grpc-js');
   if (role === 'router') {
     const { startRouter } = await import('../dist/router/server.js');
@@ -88,8 +89,7 @@ async function runRole(role) {
 
 /** Spawns a child role; resolves with its first JSON line and a stop function. */
 function child(role, env = {}, stdinLine) {
-  const proc = spawn(process.execPath, [self, '--role', role], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit', 'ipc'] });
-  proc.channel?.unref();
+  const proc = spawn(process.execPath, [self, '--role', role], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   if (stdinLine) proc.stdin.end(`${stdinLine}\n`);
   else proc.stdin.end();
   return new Promise((resolve, reject) => {
@@ -97,17 +97,9 @@ function child(role, env = {}, stdinLine) {
     proc.stdout.on('data', (c) => {
       out += c;
       const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)), stop: () => stopChild(proc), cpu: () => cpuOf(proc) });
+      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)), pid: proc.pid, stop: () => stopChild(proc) });
     });
     proc.on('exit', (code) => reject(new Error(`bench child ${role} exited ${code}`)));
-  });
-}
-
-/** CPU microseconds (user + system) the child used so far. */
-function cpuOf(proc) {
-  return new Promise((resolve) => {
-    proc.once('message', (u) => resolve(u.user + u.system));
-    proc.send('cpu');
   });
 }
 
@@ -119,79 +111,26 @@ function stopChild(proc) {
   });
 }
 
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
-}
-
-/** Keeps `concurrency` SendCommand calls in flight for `ms`; returns commands/s and latency percentiles (ms). */
-async function load(grpc, client, metadata, concurrency, ms) {
-  const latencies = [];
-  let failures = 0;
-  const until = performance.now() + ms;
-  const one = () =>
-    new Promise((resolve) => {
-      const started = performance.now();
-      const request = { uuid: '', command: 'ECHO', payload: PAYLOAD, timeout_ms: 0, target: '', major: '', context: {} };
-      client.SendCommand(request, metadata, { deadline: Date.now() + 30_000 }, (error, reply) => {
-        if (error || reply.status !== 'SUCCESS') failures += 1;
-        latencies.push(performance.now() - started);
-        resolve();
-      });
-    });
-  const loop = async () => {
-    while (performance.now() < until) await one();
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  return { latencies, elapsed: performance.now() - started, failures };
-}
-
-/** One side of the comparison (bare, router, relay): a client kept open across rounds, warmed up once. */
-async function openSide(grpc, address, token, concurrency, ms, server) {
+/** A side's call: one SendCommand through a raw grpc-js client (no SDK), true when it came back SUCCESS. */
+async function unaryCall(grpc, address, token, stops) {
   const { routerClientConstructor } = await import('../dist/proto/load.js');
   const Router = routerClientConstructor();
-  const client = new Router(address, grpc.credentials.createInsecure());
+  const client = new Router(address, grpc.credentials.createInsecure(), GRPC_OPTIONS);
+  stops.push(async () => client.close());
   const metadata = new grpc.Metadata();
   if (token) metadata.set('authorization', `Bearer ${token}`);
-  await load(grpc, client, metadata, concurrency, Math.min(500, ms / 3)); // warm-up: JIT, connections
-  const latencies = [];
-  let elapsed = 0;
-  let failures = 0;
-  let cpu = 0;
-  return {
-    /** Runs the load for `slice` ms and adds it to this side's totals. */
-    async round(slice) {
-      const cpuBefore = await server.cpu();
-      const r = await load(grpc, client, metadata, concurrency, slice);
-      cpu += (await server.cpu()) - cpuBefore;
-      for (const l of r.latencies) latencies.push(l);
-      elapsed += r.elapsed;
-      failures += r.failures;
-    },
-    result() {
-      client.close();
-      latencies.sort((a, b) => a - b);
-      const count = latencies.length;
-      return { rate: count / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), count, failures, cpuPerCommand: cpu / count };
-    },
-  };
-}
-
-/**
- * Measures every side for `ms` in all, in interleaved rounds (bare, router, relay, bare, …): a burst of other work on
- * this 2-core machine then hits each side about as much, instead of falling on whichever ran at that moment.
- */
-async function measureInterleaved(grpc, sides, concurrency, ms, rounds) {
-  const open = [];
-  for (const s of sides) open.push(await openSide(grpc, s.address, s.token, concurrency, ms, s.server));
-  for (let r = 0; r < rounds; r += 1) for (const side of open) await side.round(ms / rounds);
-  return open.map((side) => side.result());
+  return () =>
+    new Promise((resolve) => {
+      const request = { uuid: '', command: 'ECHO', payload: PAYLOAD, timeout_ms: 0, target: '', major: '', context: {} };
+      client.SendCommand(request, metadata, { deadline: Date.now() + 30_000 }, (error, reply) => resolve(!error && reply.status === 'SUCCESS'));
+    });
 }
 
 /** Rows {name, value, unit, baseline, ratio, goal, met}; throughput ratio = router / bare (higher is better). */
 export async function runRouterBench({ quick = false } = {}) {
   const grpc = await import('@grpc/grpc-js');
-  const ms = quick ? 1000 : 3000;
+  const ms = quick ? 300 : 1000;
+  const rounds = quick ? 3 : 7;
   const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-router-'));
   const adminToken = randomBytes(32).toString('hex');
   const stops = [];
@@ -215,24 +154,27 @@ export async function runRouterBench({ quick = false } = {}) {
     const relayWorker = await child('relay-worker', { BENCH_RELAY_ADDRESS: relay.info.address });
     stops.push(relayWorker.stop);
 
+    const sides = [
+      { name: 'bare', call: await unaryCall(grpc, bare.info.address, '', stops), pids: [['echo server', bare.pid]] },
+      { name: 'router', call: await unaryCall(grpc, address, adminToken, stops), pids: [['router', router.pid], ['worker', worker.pid]] },
+      { name: 'relay', call: await unaryCall(grpc, relay.info.address, '', stops), pids: [['relay', relay.pid], ['relay worker', relayWorker.pid]] },
+    ];
     const rows = [];
     for (const c of CONCURRENCY) {
-      const [base, ours, floor] = await measureInterleaved(grpc, [
-        { address: bare.info.address, server: bare },
-        { address, token: adminToken, server: router },
-        { address: relay.info.address, server: relay },
-      ], c, ms, quick ? 2 : 6);
+      const [base, ours, floor] = await interleaved(sides, c, ms, rounds);
       if (ours.failures > 0 || base.failures > 0 || floor.failures > 0) throw new Error(`bench: ${ours.failures} router / ${base.failures} bare / ${floor.failures} relay calls failed at concurrency ${c}`);
-      const ratio = +(ours.rate / base.rate).toFixed(2);
+      const ratio = pairedRatio(ours, base);
+      const serverCpu = (r, pid) => r.perProcess.get(pid) / r.count;
       rows.push(
-        { name: `router c=${c} throughput`, value: Math.round(ours.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio, goal: GOAL, met: ratio >= GOAL },
-        { name: `router c=${c} p50`, value: +ours.p50.toFixed(2), unit: 'ms', baseline: +base.p50.toFixed(2), ratio: +(base.p50 / ours.p50).toFixed(2), goal: null, met: null },
-        { name: `router c=${c} p99`, value: +ours.p99.toFixed(2), unit: 'ms', baseline: +base.p99.toFixed(2), ratio: +(base.p99 / ours.p99).toFixed(2), goal: null, met: null },
+        { name: `router c=${c} throughput`, value: Math.round(ours.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio, goal: GOAL, met: ratio >= GOAL,
+          note: `${pairedNote(ours, base, rounds, ms)}; router ${describe(ours)}; bare ${describe(base)}` },
+        { name: `router c=${c} p50`, value: round(ours.p50, 2), unit: 'ms', baseline: round(base.p50, 2), ratio: round(base.p50 / ours.p50), goal: null, met: null },
+        { name: `router c=${c} p99`, value: round(ours.p99, 2), unit: 'ms', baseline: round(base.p99, 2), ratio: round(base.p99 / ours.p99), goal: null, met: null },
         // The router does two gRPC legs per command (unary + stream both ways): about 2× the bare server's CPU is par.
-        { name: `router c=${c} server CPU/command`, value: Math.round(ours.cpuPerCommand), unit: 'µs', baseline: Math.round(base.cpuPerCommand), ratio: +(base.cpuPerCommand / ours.cpuPerCommand).toFixed(2), goal: null, met: null },
+        { name: `router c=${c} server CPU/command`, value: Math.round(serverCpu(ours, 'router')), unit: 'µs', baseline: Math.round(serverCpu(base, 'echo server')), ratio: round(serverCpu(base, 'echo server') / serverCpu(ours, 'router')), goal: null, met: null },
         // What two gRPC legs cost by themselves: a check-free grpc-js relay and a bare stream worker, same load.
-        { name: `relay floor c=${c} throughput (bare grpc-js relay, no checks)`, value: Math.round(floor.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio: +(floor.rate / base.rate).toFixed(2), goal: null, met: null,
-          note: `router / relay floor: ${(ours.rate / floor.rate).toFixed(2)}; relay p50 ${floor.p50.toFixed(2)} ms, p99 ${floor.p99.toFixed(2)} ms, relay CPU/command ${Math.round(floor.cpuPerCommand)} µs` },
+        { name: `relay floor c=${c} throughput (bare grpc-js relay, no checks)`, value: Math.round(floor.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio: pairedRatio(floor, base), goal: null, met: null,
+          note: `router / relay floor: ${pairedRatio(ours, floor)}; relay ${describe(floor)}` },
       );
     }
     return rows;

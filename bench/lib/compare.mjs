@@ -34,7 +34,7 @@ function side(name, call, pids) {
     result() {
       latencies.sort((a, b) => a - b);
       const split = [...perProcess].map(([what, us]) => `${what} ${Math.round(us / count)}`).join(', ');
-      return { rate: summary(rates).median, rates, p50: percentile(latencies, 50), p99: percentile(latencies, 99), count, failures, cpuPerCommand: cpu / count, split };
+      return { rate: summary(rates).median, rates, p50: percentile(latencies, 50), p99: percentile(latencies, 99), count, failures, cpuPerCommand: cpu / count, perProcess, split };
     },
   };
 }
@@ -44,7 +44,7 @@ function side(name, call, pids) {
  * round (a, b, c, then c, b, a, …: a drift within a pair of rounds falls on both sides alike), after a warm-up of
  * each (3 s in a full run: a fresh Node process runs the hot path in V8's lower tiers for seconds, which made the first
  * rounds' tail the whole p99; 0.5 s in a quick one); returns each side's {name, rate (median of rounds), rates, p50,
- * p99, count, failures, cpuPerCommand, split}.
+ * p99, count, failures, cpuPerCommand, perProcess (µs by process name, the client's as 'client'), split}.
  */
 export async function interleaved(sides, concurrency, ms, rounds) {
   const warmupMs = ms >= 1000 ? 3000 : 500;
