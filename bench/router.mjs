@@ -4,12 +4,12 @@
 // Also measured, as information: the floor of any two-leg design, a check-free grpc-js relay with a bare stream
 // worker. The three sides run in interleaved rounds (bench/lib/compare.mjs: the order reversed every other round, a
 // ratio the median of the per-round ratios) so that the host's swings fall on each side alike.
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawnReady } from './lib/children.mjs';
 import { describe, interleaved, pairedNote, pairedRatio } from './lib/compare.mjs';
 import { round } from './lib/stats.mjs';
 
@@ -87,29 +87,9 @@ async function runRole(role) {
   }
 }
 
-/** Spawns a child role; resolves with its first JSON line and a stop function. */
-function child(role, env = {}, stdinLine) {
-  const proc = spawn(process.execPath, [self, '--role', role], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
-  if (stdinLine) proc.stdin.end(`${stdinLine}\n`);
-  else proc.stdin.end();
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (c) => {
-      out += c;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)), pid: proc.pid, stop: () => stopChild(proc) });
-    });
-    proc.on('exit', (code) => reject(new Error(`bench child ${role} exited ${code}`)));
-  });
-}
-
-function stopChild(proc) {
-  if (proc.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    proc.once('exit', resolve);
-    proc.kill('SIGKILL');
-  });
-}
+/** Spawns a child role (bench/lib/children.mjs): resolves with its first JSON line, its process and a stop function. */
+const child = (role, env = {}, stdinLine) =>
+  spawnReady(process.execPath, [self, '--role', role], { env: { ...process.env, ...env }, stdinText: stdinLine === undefined ? '' : `${stdinLine}\n`, stopSignal: 'SIGKILL' });
 
 /** A side's call: one SendCommand through a raw grpc-js client (no SDK), true when it came back SUCCESS. */
 async function unaryCall(grpc, address, token, stops) {
@@ -155,23 +135,23 @@ export async function runRouterBench({ quick = false } = {}) {
     stops.push(relayWorker.stop);
 
     const sides = [
-      { name: 'bare', call: await unaryCall(grpc, bare.info.address, '', stops), pids: [['echo server', bare.pid]] },
-      { name: 'router', call: await unaryCall(grpc, address, adminToken, stops), pids: [['router', router.pid], ['worker', worker.pid]] },
-      { name: 'relay', call: await unaryCall(grpc, relay.info.address, '', stops), pids: [['relay', relay.pid], ['relay worker', relayWorker.pid]] },
+      { name: 'bare', call: await unaryCall(grpc, bare.info.address, '', stops), pids: [['echo server', bare.proc.pid]] },
+      { name: 'router', call: await unaryCall(grpc, address, adminToken, stops), pids: [['router', router.proc.pid], ['worker', worker.proc.pid]] },
+      { name: 'relay', call: await unaryCall(grpc, relay.info.address, '', stops), pids: [['relay', relay.proc.pid], ['relay worker', relayWorker.proc.pid]] },
     ];
     const rows = [];
     for (const c of CONCURRENCY) {
       const [base, ours, floor] = await interleaved(sides, c, ms, rounds);
       if (ours.failures > 0 || base.failures > 0 || floor.failures > 0) throw new Error(`bench: ${ours.failures} router / ${base.failures} bare / ${floor.failures} relay calls failed at concurrency ${c}`);
       const ratio = pairedRatio(ours, base);
-      const serverCpu = (r, pid) => r.perProcess.get(pid) / r.count;
+      const [routerCpu, bareCpu] = [ours.perProcess.get('router') / ours.count, base.perProcess.get('echo server') / base.count];
       rows.push(
         { name: `router c=${c} throughput`, value: Math.round(ours.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio, goal: GOAL, met: ratio >= GOAL,
           note: `${pairedNote(ours, base, rounds, ms)}; router ${describe(ours)}; bare ${describe(base)}` },
         { name: `router c=${c} p50`, value: round(ours.p50, 2), unit: 'ms', baseline: round(base.p50, 2), ratio: round(base.p50 / ours.p50), goal: null, met: null },
         { name: `router c=${c} p99`, value: round(ours.p99, 2), unit: 'ms', baseline: round(base.p99, 2), ratio: round(base.p99 / ours.p99), goal: null, met: null },
         // The router does two gRPC legs per command (unary + stream both ways): about 2× the bare server's CPU is par.
-        { name: `router c=${c} server CPU/command`, value: Math.round(serverCpu(ours, 'router')), unit: 'µs', baseline: Math.round(serverCpu(base, 'echo server')), ratio: round(serverCpu(base, 'echo server') / serverCpu(ours, 'router')), goal: null, met: null },
+        { name: `router c=${c} server CPU/command`, value: Math.round(routerCpu), unit: 'µs', baseline: Math.round(bareCpu), ratio: round(bareCpu / routerCpu), goal: null, met: null },
         // What two gRPC legs cost by themselves: a check-free grpc-js relay and a bare stream worker, same load.
         { name: `relay floor c=${c} throughput (bare grpc-js relay, no checks)`, value: Math.round(floor.rate), unit: 'cmd/s', baseline: Math.round(base.rate), ratio: pairedRatio(floor, base), goal: null, met: null,
           note: `router / relay floor: ${pairedRatio(ours, floor)}; relay ${describe(floor)}` },
