@@ -20,14 +20,7 @@ export class CommandSignal {
 
   /** A handler's context whose `signal` is this one (an own, enumerable getter: `{ ...ctx }` still sees it). */
   context(uuid: string, command: string): CommandContext {
-    const self = this; // the getter's own `this` is the context
-    return {
-      uuid,
-      command,
-      get signal() {
-        return self.signal;
-      },
-    };
+    return new HandlerContext(uuid, command, this);
   }
 
   get signal(): AbortSignal {
@@ -61,5 +54,38 @@ export class CommandSignal {
       this.#timer.unref(); // a pending timeout never holds the process open
     }
     return controller.signal;
+  }
+}
+
+/**
+ * The `signal` accessor of every context: one shared getter. An object literal with `get signal() {…}` made a getter
+ * closure per command, and V8 keeps a per-object accessor pair in the old generation: every command's closure, its
+ * CommandSignal and what they reach then outlived young-generation collections (~350 B promoted per command in an
+ * echo worker, and more full collections). Measured in BENCHMARKS.md, "A handler's context".
+ */
+const SIGNAL: PropertyDescriptor = {
+  get(this: HandlerContext): AbortSignal {
+    return HandlerContext.signalOf(this);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+/** A handler's context: `uuid`, `command` and `signal` own and enumerable; the CommandSignal behind it private. */
+class HandlerContext implements CommandContext {
+  readonly uuid: string;
+  readonly command: string;
+  declare readonly signal: AbortSignal;
+  readonly #owner: CommandSignal;
+
+  constructor(uuid: string, command: string, owner: CommandSignal) {
+    this.uuid = uuid;
+    this.command = command;
+    this.#owner = owner;
+    Object.defineProperty(this, 'signal', SIGNAL);
+  }
+
+  static signalOf(context: HandlerContext): AbortSignal {
+    return context.#owner.signal;
   }
 }

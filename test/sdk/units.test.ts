@@ -97,6 +97,19 @@ describe('lazyCommandContext', () => {
     late.dispose();
   });
 
+  it('gives every context the same getter for signal, and only uuid, command and signal as its own keys', () => {
+    // a getter made per command (an object literal's) kept each command's objects through young-generation collections
+    const a = lazyCommandContext('u1', 'ECHO', never, 0);
+    const b = lazyCommandContext('u2', 'PING', never, 0);
+    const getterOf = (ctx: object) => Object.getOwnPropertyDescriptor(ctx, 'signal')?.get;
+    expect(getterOf(a.ctx)).toBeTypeOf('function');
+    expect(getterOf(a.ctx)).toBe(getterOf(b.ctx));
+    expect(Object.keys(a.ctx)).toEqual(['uuid', 'command', 'signal']);
+    expect({ ...b.ctx }).toEqual({ uuid: 'u2', command: 'PING', signal: b.ctx.signal });
+    a.dispose();
+    b.dispose();
+  });
+
   it('times out from when the command arrived, with a TimeoutError like AbortSignal.timeout', async () => {
     fakeClock();
     const { ctx, dispose } = lazyCommandContext('u', 'ECHO', never, 30);
