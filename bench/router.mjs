@@ -87,9 +87,36 @@ async function runRole(role) {
   }
 }
 
-/** Spawns a child role (bench/lib/children.mjs): resolves with its first JSON line, its process and a stop function. */
-const child = (role, env = {}, stdinLine) =>
-  spawnReady(process.execPath, [self, '--role', role], { env: { ...process.env, ...env }, stdinText: stdinLine === undefined ? '' : `${stdinLine}\n`, stopSignal: 'SIGKILL' });
+/** Spawns a child role (bench/lib/children.mjs) with `env`: resolves with its first JSON line, its process and a stop function. */
+const child = (role, env, stdinText = '') => spawnReady(process.execPath, [self, '--role', role], { env, stdinText, stopSignal: 'SIGKILL' });
+
+/**
+ * The routed side and its floor, each child in an environment built here: the router with one SDK echo worker
+ * (announced, then started the way the admin does, one start line on stdin) and the check-free relay with its bare
+ * stream worker. Every child and the router's state directory go onto `stops`. Used by bench/streaming.mjs too.
+ */
+export async function startRoutedSides(stops) {
+  const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-router-'));
+  stops.push(async () => rmSync(stateDir, { recursive: true, force: true }));
+  const adminToken = randomBytes(32).toString('hex');
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? stateDir, WORKER_ADMIN_LOG_LEVEL: 'silent' };
+  const router = await child('router', { ...env, BENCH_STATE_DIR: stateDir, BENCH_ADMIN_TOKEN: adminToken });
+  stops.push(router.stop);
+  const address = router.info.address;
+  const { createRouterRpc } = await import('../dist/sdk/rpc.js');
+  const token = randomBytes(24).toString('hex');
+  const rpc = createRouterRpc({ address, token: adminToken });
+  await rpc.expectWorker({ identifier: 'bench-echo', version: '1.0', type: 'bench', product: 'echo', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['ECHO'] });
+  rpc.close();
+  const line = JSON.stringify({ identifier: 'bench-echo', target: address, token, type: 'bench', product: 'echo', version: '1.0', config: {} });
+  const worker = await child('worker', env, `${line}\n`);
+  stops.push(worker.stop);
+  const relay = await child('relay', env);
+  stops.push(relay.stop);
+  const relayWorker = await child('relay-worker', { ...env, BENCH_RELAY_ADDRESS: relay.info.address });
+  stops.push(relayWorker.stop);
+  return { env, address, adminToken, router: router.proc.pid, worker: worker.proc.pid, relay: { address: relay.info.address, pid: relay.proc.pid, worker: relayWorker.proc.pid } };
+}
 
 /** A side's call: one SendCommand through a raw grpc-js client (no SDK), true when it came back SUCCESS. */
 async function unaryCall(grpc, address, token, stops) {
@@ -111,33 +138,16 @@ export async function runRouterBench({ quick = false } = {}) {
   const grpc = await import('@grpc/grpc-js');
   const ms = quick ? 300 : 1000;
   const rounds = quick ? 3 : 7;
-  const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-router-'));
-  const adminToken = randomBytes(32).toString('hex');
   const stops = [];
   try {
-    const router = await child('router', { BENCH_STATE_DIR: stateDir, BENCH_ADMIN_TOKEN: adminToken });
-    stops.push(router.stop);
-    const address = router.info.address;
-    // Announce the worker, then start it the way the admin does: one start line on stdin.
-    const { createRouterRpc } = await import('../dist/sdk/rpc.js');
-    const token = randomBytes(24).toString('hex');
-    const rpc = createRouterRpc({ address, token: adminToken });
-    await rpc.expectWorker({ identifier: 'bench-echo', version: '1.0', type: 'bench', product: 'echo', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['ECHO'] });
-    rpc.close();
-    const line = JSON.stringify({ identifier: 'bench-echo', target: address, token, type: 'bench', product: 'echo', version: '1.0', config: {} });
-    const worker = await child('worker', {}, line);
-    stops.push(worker.stop);
-    const bare = await child('echo-server');
+    const ours = await startRoutedSides(stops);
+    const bare = await child('echo-server', ours.env);
     stops.push(bare.stop);
-    const relay = await child('relay');
-    stops.push(relay.stop);
-    const relayWorker = await child('relay-worker', { BENCH_RELAY_ADDRESS: relay.info.address });
-    stops.push(relayWorker.stop);
 
     const sides = [
       { name: 'bare', call: await unaryCall(grpc, bare.info.address, '', stops), pids: [['echo server', bare.proc.pid]] },
-      { name: 'router', call: await unaryCall(grpc, address, adminToken, stops), pids: [['router', router.proc.pid], ['worker', worker.proc.pid]] },
-      { name: 'relay', call: await unaryCall(grpc, relay.info.address, '', stops), pids: [['relay', relay.proc.pid], ['relay worker', relayWorker.proc.pid]] },
+      { name: 'router', call: await unaryCall(grpc, ours.address, ours.adminToken, stops), pids: [['router', ours.router], ['worker', ours.worker]] },
+      { name: 'relay', call: await unaryCall(grpc, ours.relay.address, '', stops), pids: [['relay', ours.relay.pid], ['relay worker', ours.relay.worker]] },
     ];
     const rows = [];
     for (const c of CONCURRENCY) {
@@ -160,7 +170,6 @@ export async function runRouterBench({ quick = false } = {}) {
     return rows;
   } finally {
     for (const stop of stops.reverse()) await stop();
-    rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

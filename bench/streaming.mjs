@@ -9,7 +9,6 @@
 // over all rounds, and the CPU µs per command of every process of each side (/proc/PID/stat; the bench process itself
 // is the client on every side).
 // Run alone: `node bench/streaming.mjs [--quick]` (needs `npm run build`); without nats-server the NATS rows say why.
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,39 +16,13 @@ import { spawnReady } from './lib/children.mjs';
 import { describe, interleaved, pairedNote, pairedRatio } from './lib/compare.mjs';
 import { ROOT, isMain } from './lib/paths.mjs';
 import { round } from './lib/stats.mjs';
+import { startRoutedSides } from './router.mjs';
 
 const CONCURRENCY = [1, 16, 256];
 const STREAMING_GOALS = { 1: 0.5, 16: 0.6, 256: 1.0 };
 const P99_GOAL = 2; // ours ÷ NATS
 const FLOOR_GOAL = 0.95;
 const PAYLOAD = { text: 'hello', n: 42 };
-
-/** A child of bench/router.mjs in one of its roles: router, worker, relay, relay-worker. */
-const routerRole = (name, opts = {}) => spawnReady(process.execPath, [join(ROOT, 'bench', 'router.mjs'), '--role', name], { stopSignal: 'SIGKILL', ...opts });
-
-/** The router, its echo worker and the relay pair: children of this process, each with its pid. */
-async function startOurs(stops) {
-  const stateDir = mkdtempSync(join(tmpdir(), 'wa-bench-stream-'));
-  stops.push(async () => rmSync(stateDir, { recursive: true, force: true }));
-  const adminToken = randomBytes(32).toString('hex');
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? stateDir, WORKER_ADMIN_LOG_LEVEL: 'silent' };
-  const router = await routerRole('router', { env: { ...env, BENCH_STATE_DIR: stateDir, BENCH_ADMIN_TOKEN: adminToken } });
-  stops.push(() => router.stop());
-  const address = router.info.address;
-  const { createRouterRpc } = await import('../dist/sdk/rpc.js');
-  const token = randomBytes(24).toString('hex');
-  const rpc = createRouterRpc({ address, token: adminToken });
-  await rpc.expectWorker({ identifier: 'bench-echo', version: '1.0', type: 'bench', product: 'echo', token_sha256: createHash('sha256').update(token).digest('hex'), commands: ['ECHO'] });
-  rpc.close();
-  const line = JSON.stringify({ identifier: 'bench-echo', target: address, token, type: 'bench', product: 'echo', version: '1.0', config: {} });
-  const worker = await routerRole('worker', { env, stdinText: `${line}\n` });
-  stops.push(() => worker.stop());
-  const relay = await routerRole('relay', { env });
-  stops.push(() => relay.stop());
-  const relayWorker = await routerRole('relay-worker', { env: { ...env, BENCH_RELAY_ADDRESS: relay.info.address } });
-  stops.push(() => relayWorker.stop());
-  return { address, adminToken, router: router.proc.pid, worker: worker.proc.pid, relay: { address: relay.info.address, pid: relay.proc.pid, worker: relayWorker.proc.pid } };
-}
 
 /** nats-server and the responder, or a reason why not. */
 async function startNats(stops) {
@@ -83,7 +56,7 @@ export async function runStreamingBench({ quick = false } = {}) {
   const stops = [];
   const clients = [];
   try {
-    const ours = await startOurs(stops);
+    const ours = await startRoutedSides(stops);
     const nats = await startNats(stops);
     if (nats.skipped) process.stderr.write(`bench streaming: NATS rows skipped: ${nats.skipped}\n`);
     const { connectRouter } = await import('../dist/sdk/client.js');
