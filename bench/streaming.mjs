@@ -52,7 +52,9 @@ const ms2 = (x) => round(x, 2);
 /** Rows {name, value, unit, baseline, ratio, goal, met, note}. */
 export async function runStreamingBench({ quick = false } = {}) {
   const ms = quick ? 500 : 1000;
-  const rounds = quick ? 3 : 7;
+  // 15 rounds: with 7, the unary/relay ratio of a run moved by ±0.05 between runs of the same code (one round's
+  // ratio spreads 0.7–1.3 on this kind of shared host), the size of the gap it is there to show
+  const rounds = quick ? 3 : 15;
   const stops = [];
   const clients = [];
   try {
