@@ -1,6 +1,6 @@
 // nats-server and etcd started on loopback (free ports, own data dirs): for `fleet demo` and the tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
@@ -48,6 +48,31 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** Tries to start a server on ports of our choosing again when another process took one first. */
+const PORT_ATTEMPTS = 4;
+
+/**
+ * True when a start failed because a port was taken: `freePort` only says what was free a moment ago, and another
+ * process (a parallel test, another server starting) may bind it before the server does.
+ */
+function portTaken(error: unknown): boolean {
+  return error instanceof Error && /address already in use/i.test(error.message);
+}
+
+/**
+ * Runs `attempt` with ports it picks itself; when `retry` (the ports were ours to choose) and the server found one
+ * taken, again with new ones, up to PORT_ATTEMPTS times.
+ */
+async function withFreshPorts<T>(retry: boolean, attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!retry || tries >= PORT_ATTEMPTS || !portTaken(error)) throw error;
+    }
+  }
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects when the child exits first. */
@@ -114,13 +139,19 @@ interface NatsServerOptions {
   /** Join a cluster: this node's route port and the other nodes' route ports. */
   cluster?: { name: string; port: number; routes: number[] };
   binary?: string;
+  /** How a port is chosen when none is given (default freePort). */
+  pickPort?: () => Promise<number>;
 }
 
-/** Starts Debian's nats-server on 127.0.0.1 with a config file of ours. */
+/** Starts Debian's nats-server on 127.0.0.1 with a config file of ours (on another free port if one was taken). */
 export async function startNatsServer(options: NatsServerOptions): Promise<LocalServer> {
   const binary = options.binary ?? (await findBinary('nats-server'));
   if (!binary) throw new Error('nats-server is not installed (apt-get install -y nats-server)');
-  const port = options.port ?? (await freePort());
+  const pick = options.pickPort ?? freePort;
+  return withFreshPorts(options.port === undefined, async () => startNatsOnce(options, binary, options.port ?? (await pick())));
+}
+
+async function startNatsOnce(options: NatsServerOptions, binary: string, port: number): Promise<LocalServer> {
   await mkdir(options.dir, { recursive: true });
   const lines = [`listen: 127.0.0.1:${port}`, `max_payload: ${options.maxPayload ?? 8 * 1024 * 1024}`, 'ping_interval: "2s"', 'ping_max: 2'];
   if (options.auth) lines.push(`authorization { user: ${JSON.stringify(options.auth.user)}, password: ${JSON.stringify(options.auth.password)} }`);
@@ -150,14 +181,38 @@ interface EtcdOptions {
   binary?: string;
   /** More etcd flags after ours (e.g. `--max-txn-ops`, to run with an operator's limits). */
   extraArgs?: string[];
+  /** How a port is chosen when none is given (default freePort). */
+  pickPort?: () => Promise<number>;
 }
 
-/** Starts Debian's etcd (a single member) on 127.0.0.1 with its data in `dir`. */
+/** Starts Debian's etcd (a single member) on 127.0.0.1 with its data in `dir` (on other free ports if one was taken). */
 export async function startEtcd(options: EtcdOptions): Promise<LocalServer> {
   const binary = options.binary ?? (await findBinary('etcd'));
   if (!binary) throw new Error('etcd is not installed (apt-get install -y etcd-server)');
-  const clientPort = options.clientPort ?? (await freePort());
-  const peerPort = options.peerPort ?? (await freePort());
+  const pick = options.pickPort ?? freePort;
+  const dataDir = join(options.dir, `${options.name ?? 'etcd-local'}.etcd`);
+  const fresh = !(await exists(dataDir));
+  return withFreshPorts(options.clientPort === undefined && options.peerPort === undefined, async () => {
+    try {
+      return await startEtcdOnce(options, binary, options.clientPort ?? (await pick()), options.peerPort ?? (await pick()));
+    } catch (error) {
+      // a member that never started must not leave a data dir naming its peer port for the next attempt
+      if (fresh) await rm(dataDir, { recursive: true, force: true });
+      throw error;
+    }
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startEtcdOnce(options: EtcdOptions, binary: string, clientPort: number, peerPort: number): Promise<LocalServer> {
   const name = options.name ?? 'etcd-local';
   await mkdir(options.dir, { recursive: true });
   const client = `http://127.0.0.1:${clientPort}`;
