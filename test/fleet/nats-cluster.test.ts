@@ -20,9 +20,19 @@ describe.skipIf(skip !== undefined)('a fleet on a 3-node NATS cluster', () => {
   const tokens = { admin: 'a'.repeat(40), client: 'c'.repeat(40) };
 
   beforeAll(async () => {
-    const routes = [await freePort(), await freePort(), await freePort()];
-    for (let i = 0; i < 3; i += 1) {
-      servers.push(await startNatsServer({ dir: join(dir, `n${i}`), cluster: { name: 'wa', port: routes[i]!, routes: routes.filter((_, j) => j !== i) } }));
+    // route ports are chosen ahead (each node names the others'): one taken by another process before its node binds
+    // it means a new set of ports for a new cluster
+    for (let attempt = 1; ; attempt += 1) {
+      const routes = [await freePort(), await freePort(), await freePort()];
+      try {
+        for (let i = 0; i < 3; i += 1) {
+          servers.push(await startNatsServer({ dir: join(dir, `n${i}-${attempt}`), cluster: { name: 'wa', port: routes[i]!, routes: routes.filter((_, j) => j !== i) } }));
+        }
+        break;
+      } catch (error) {
+        for (const s of servers.splice(0)) await s.stop();
+        if (attempt >= 3 || !/address already in use/i.test((error as Error).message)) throw error;
+      }
     }
     const etcd = await startEtcd({ dir: join(dir, 'etcd') });
     servers.push(etcd);
