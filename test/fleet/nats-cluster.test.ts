@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { freePort, portTaken, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
 import { startLocalFleet, type LocalFleet } from '../../src/fleet/demo/local-fleet.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { fleetSkipReason, until } from './engines.js';
@@ -31,7 +31,7 @@ describe.skipIf(skip !== undefined)('a fleet on a 3-node NATS cluster', () => {
         break;
       } catch (error) {
         for (const s of servers.splice(0)) await s.stop();
-        if (attempt >= 3 || !/address already in use/i.test((error as Error).message)) throw error;
+        if (attempt >= 3 || !portTaken(error)) throw error;
       }
     }
     const etcd = await startEtcd({ dir: join(dir, 'etcd') });

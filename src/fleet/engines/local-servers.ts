@@ -1,7 +1,7 @@
 // nats-server and etcd started on loopback (free ports, own data dirs): for `fleet demo` and the tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 
@@ -57,7 +57,7 @@ const PORT_ATTEMPTS = 4;
  * True when a start failed because a port was taken: `freePort` only says what was free a moment ago, and another
  * process (a parallel test, another server starting) may bind it before the server does.
  */
-function portTaken(error: unknown): boolean {
+export function portTaken(error: unknown): boolean {
   return error instanceof Error && /address already in use/i.test(error.message);
 }
 
@@ -190,11 +190,12 @@ export async function startEtcd(options: EtcdOptions): Promise<LocalServer> {
   const binary = options.binary ?? (await findBinary('etcd'));
   if (!binary) throw new Error('etcd is not installed (apt-get install -y etcd-server)');
   const pick = options.pickPort ?? freePort;
-  const dataDir = join(options.dir, `${options.name ?? 'etcd-local'}.etcd`);
-  const fresh = !(await exists(dataDir));
+  const name = options.name ?? 'etcd-local';
+  const dataDir = join(options.dir, `${name}.etcd`);
+  const fresh = !existsSync(dataDir);
   return withFreshPorts(options.clientPort === undefined && options.peerPort === undefined, async () => {
     try {
-      return await startEtcdOnce(options, binary, options.clientPort ?? (await pick()), options.peerPort ?? (await pick()));
+      return await startEtcdOnce(options, binary, { name, dataDir }, options.clientPort ?? (await pick()), options.peerPort ?? (await pick()));
     } catch (error) {
       // a member that never started must not leave a data dir naming its peer port for the next attempt
       if (fresh) await rm(dataDir, { recursive: true, force: true });
@@ -203,23 +204,14 @@ export async function startEtcd(options: EtcdOptions): Promise<LocalServer> {
   });
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function startEtcdOnce(options: EtcdOptions, binary: string, clientPort: number, peerPort: number): Promise<LocalServer> {
-  const name = options.name ?? 'etcd-local';
+async function startEtcdOnce(options: EtcdOptions, binary: string, member: { name: string; dataDir: string }, clientPort: number, peerPort: number): Promise<LocalServer> {
+  const { name, dataDir } = member;
   await mkdir(options.dir, { recursive: true });
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const args = [
     '--name', name,
-    '--data-dir', join(options.dir, `${name}.etcd`),
+    '--data-dir', dataDir,
     '--listen-client-urls', client,
     '--advertise-client-urls', client,
     '--listen-peer-urls', peer,
