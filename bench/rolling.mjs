@@ -74,8 +74,10 @@ async function measureOurs(opts) {
 /**
  * The rolling update's latency against steady state: under RATE commands/s, UPDATES updates of utils/echo (1.1, 1.0,
  * 1.1…), each window from ADMIN_UPDATE to its reply against the window of equal length just before it; latencies
- * pooled by the send time of each command. The admin's lifecycle events split each update into phases (where a
- * spike comes from); `profileDir`: a CPU profile of the stack process per update window is written there.
+ * pooled by the send time of each command; after each update, a window of its length with no update in it against
+ * the window before it (`noUpdate`: the measure's own spread on this host). The admin's lifecycle events split each
+ * update into phases (where a spike comes from); `profileDir`: a CPU profile of the stack process per update window
+ * is written there.
  */
 export async function measureUpdateWindows({ updates, rate = RATE, profileDir }) {
   const stack = await startStackProcess({ connectorsDir: [join(ROOT, 'connectors')], timeouts: { drain: `${GRACE_MS}ms` } });
@@ -106,6 +108,7 @@ export async function measureUpdateWindows({ updates, rate = RATE, profileDir })
       await Promise.all(pending);
     })();
     const windows = [];
+    const idle = [];
     await sleep(3_000); // steady state before the first window
     for (let i = 0; i < updates; i += 1) {
       const to = i % 2 === 0 ? '1.1' : '1.0';
@@ -118,13 +121,19 @@ export async function measureUpdateWindows({ updates, rate = RATE, profileDir })
       windows.push([t0, t1]);
       // the next window's steady half must fall after this update's tail (its old worker gone, the new one warm)
       await sleep(Math.max(3_000, 2 * (t1 - t0)));
+      // the same pair of windows with no update in it: how far two windows of steady load differ on this host
+      const n0 = performance.now();
+      await sleep(t1 - t0);
+      idle.push([n0, performance.now()]);
+      await sleep(3_000);
     }
     stop = true;
     await load;
-    const inWindows = (shift) => samples.filter(([at]) => windows.some(([a, b]) => at >= a - shift * (b - a) && at < b - shift * (b - a))).map(([, l]) => l).sort((x, y) => x - y);
-    const during = inWindows(0);
-    const before = inWindows(1);
-    return { ...counts.t, during, before, windows, phases: phaseLatencies(samples, phases, windows) };
+    const inWindows = (list, shift) => samples.filter(([at]) => list.some(([a, b]) => at >= a - shift * (b - a) && at < b - shift * (b - a))).map(([, l]) => l).sort((x, y) => x - y);
+    const during = inWindows(windows, 0);
+    const before = inWindows(windows, 1);
+    const noUpdate = { during: inWindows(idle, 0), before: inWindows(idle, 1) };
+    return { ...counts.t, during, before, windows, noUpdate, phases: phaseLatencies(samples, phases, windows) };
   } finally {
     stop = true;
     watch?.cancel();
@@ -227,12 +236,19 @@ export async function runRollingBench({ quick = false } = {}) {
   const badPm2 = pm2.failed + pm2.lost;
   const [p99During, p99Before] = [percentile(windows.during, 99), percentile(windows.before, 99)];
   const badWindows = windows.failed + windows.lost;
+  const [p99Idle, p99IdleBefore] = [percentile(windows.noUpdate.during, 99), percentile(windows.noUpdate.before, 99)];
   return [
     {
       name: 'rolling update p99 vs steady', value: +p99During.toFixed(2), unit: 'ms', baseline: +p99Before.toFixed(2),
       ratio: +(p99During / p99Before).toFixed(2), goal: 'ratio <= 1.5', error: badWindows > 0 ? `${badWindows} commands failed or lost` : undefined,
       note: `${windows.windows.length} updates at ${RATE}/s, ${windows.during.length} commands in the update windows vs ${windows.before.length} in the equal windows before; `
         + `${describeRun(windows)}; by phase: ${windows.phases}`,
+    },
+    {
+      name: 'rolling update: windows without an update, p99 vs steady', value: +p99Idle.toFixed(2), unit: 'ms', baseline: +p99IdleBefore.toFixed(2),
+      ratio: +(p99Idle / p99IdleBefore).toFixed(2), goal: null, met: null,
+      note: `the row above's measure with nothing in the window: after each update, once the load is steady again, a window of the update's length `
+        + `against the equal window just before it (${windows.noUpdate.during.length} vs ${windows.noUpdate.before.length} commands); how far apart two windows of the same steady load land on this host`,
     },
     {
       name: `rolling update @${RATE}/s: commands failed or lost`, value: badOurs, unit: 'commands', baseline: badPm2, ratio: null,

@@ -3,9 +3,10 @@
 //     against NATS request-reply through Debian's nats-server to a Node responder in a queue group (JSON parse and
 //     stringify of the same payload, as our SDK does on both ends); the requester stringifies and parses too;
 // (b) `unary vs relay floor c=N`: connectRouter with `streaming: false` through the same router, against the same
-//     client through a check-free grpc-js relay (no auth, replay, schema, timeout or queue) to a bare stream worker.
+//     client through a check-free grpc-js relay (no auth, replay, schema, timeout or queue) to a bare stream worker;
+//     `relay vs the same relay c=N`: the relay measured twice per round, the spread of the paired ratio itself.
 // Closed loop with c commands outstanding (c = 1, 16, 256), TCP loopback everywhere, interleaved rounds (NATS,
-// streaming, unary, relay, then relay, unary, streaming, NATS, …), each ratio the median of the per-round ratios, p99
+// streaming, unary, relay, relay again, then the reverse, …), each ratio the median of the per-round ratios, p99
 // over all rounds, and the CPU µs per command of every process of each side (/proc/PID/stat; the bench process itself
 // is the client on every side).
 // Run alone: `node bench/streaming.mjs [--quick]` (needs `npm run build`); without nats-server the NATS rows say why.
@@ -73,6 +74,8 @@ export async function runStreamingBench({ quick = false } = {}) {
       { name: 'streaming', call: client(ours.address, true), pids: routed },
       { name: 'unary', call: client(ours.address, false), pids: routed },
       { name: 'relay', call: client(ours.relay.address, false), pids: [['relay', ours.relay.pid], ['relay worker', ours.relay.worker]] },
+      // the relay again, through a second client: the spread of a paired ratio between two sides that are the same
+      { name: 'relay again', call: client(ours.relay.address, false), pids: [['relay', ours.relay.pid], ['relay worker', ours.relay.worker]] },
     ];
     const rows = [];
     for (const c of CONCURRENCY) {
@@ -98,6 +101,8 @@ export async function runStreamingBench({ quick = false } = {}) {
         { name: `unary vs relay floor c=${c} throughput`, value: Math.round(unary.rate), unit: 'cmd/s', baseline: Math.round(relay.rate), ratio: floorRatio, goal: FLOOR_GOAL, met: floorRatio >= FLOOR_GOAL,
           note: `${pairedNote(unary, relay, rounds, ms)}; unary ${describe(unary)}; relay ${describe(relay)}` },
         { name: `unary vs relay floor c=${c} p99`, value: ms2(unary.p99), unit: 'ms', baseline: ms2(relay.p99), ratio: round(unary.p99 / relay.p99), goal: null },
+        { name: `relay vs the same relay c=${c} throughput`, value: Math.round(results['relay again'].rate), unit: 'cmd/s', baseline: Math.round(relay.rate), ratio: pairedRatio(results['relay again'], relay), goal: null, met: null,
+          note: `the same relay and worker measured twice per round (a second client): how far from 1.0 a paired ratio of two equal sides lands; ${pairedNote(results['relay again'], relay, rounds, ms)}` },
       );
     }
     return rows;
