@@ -69,20 +69,21 @@ export async function runStreamingBench({ quick = false } = {}) {
       return async () => (await c.send('ECHO', PAYLOAD)).status === 'SUCCESS';
     };
     const routed = [['router', ours.router], ['worker', ours.worker]];
+    const relayed = [['relay', ours.relay.pid], ['relay worker', ours.relay.worker]];
     const sides = [
       ...(nats.skipped ? [] : [{ name: 'nats', call: nats.call, pids: nats.pids }]),
       { name: 'streaming', call: client(ours.address, true), pids: routed },
       { name: 'unary', call: client(ours.address, false), pids: routed },
-      { name: 'relay', call: client(ours.relay.address, false), pids: [['relay', ours.relay.pid], ['relay worker', ours.relay.worker]] },
+      { name: 'relay', call: client(ours.relay.address, false), pids: relayed },
       // the relay again, through a second client: the spread of a paired ratio between two sides that are the same
-      { name: 'relay again', call: client(ours.relay.address, false), pids: [['relay', ours.relay.pid], ['relay worker', ours.relay.worker]] },
+      { name: 'relay again', call: client(ours.relay.address, false), pids: relayed },
     ];
     const rows = [];
     for (const c of CONCURRENCY) {
       const results = Object.fromEntries((await interleaved(sides, c, ms, rounds)).map((r) => [r.name, r]));
       const failed = Object.values(results).filter((r) => r.failures > 0);
       if (failed.length > 0) throw new Error(`bench: commands failed at concurrency ${c}: ${failed.map((r) => `${r.name} ${r.failures}`).join(', ')}`);
-      const { streaming, unary, relay } = results;
+      const { streaming, unary, relay, 'relay again': again } = results;
       if (nats.skipped) {
         rows.push({ name: `streaming vs NATS c=${c} throughput`, value: Math.round(streaming.rate), unit: 'cmd/s', baseline: null, ratio: null, goal: null, met: null, note: `NATS skipped: ${nats.skipped}; streaming ${describe(streaming)}` });
       } else {
@@ -101,8 +102,8 @@ export async function runStreamingBench({ quick = false } = {}) {
         { name: `unary vs relay floor c=${c} throughput`, value: Math.round(unary.rate), unit: 'cmd/s', baseline: Math.round(relay.rate), ratio: floorRatio, goal: FLOOR_GOAL, met: floorRatio >= FLOOR_GOAL,
           note: `${pairedNote(unary, relay, rounds, ms)}; unary ${describe(unary)}; relay ${describe(relay)}` },
         { name: `unary vs relay floor c=${c} p99`, value: ms2(unary.p99), unit: 'ms', baseline: ms2(relay.p99), ratio: round(unary.p99 / relay.p99), goal: null },
-        { name: `relay vs the same relay c=${c} throughput`, value: Math.round(results['relay again'].rate), unit: 'cmd/s', baseline: Math.round(relay.rate), ratio: pairedRatio(results['relay again'], relay), goal: null, met: null,
-          note: `the same relay and worker measured twice per round (a second client): how far from 1.0 a paired ratio of two equal sides lands; ${pairedNote(results['relay again'], relay, rounds, ms)}` },
+        { name: `relay vs the same relay c=${c} throughput`, value: Math.round(again.rate), unit: 'cmd/s', baseline: Math.round(relay.rate), ratio: pairedRatio(again, relay), goal: null, met: null,
+          note: `the same relay and worker measured twice per round (a second client): how far from 1.0 a paired ratio of two equal sides lands; ${pairedNote(again, relay, rounds, ms)}` },
       );
     }
     return rows;
