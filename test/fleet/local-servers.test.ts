@@ -3,9 +3,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { listensOn } from '../../src/fleet/engines/port-owner.js';
 import { fleetSkipReason } from './engines.js';
 
 const skip = await fleetSkipReason();
@@ -16,9 +18,9 @@ const noPython = existsSync(PYTHON) ? undefined : `${PYTHON} is not installed (a
 if (noPython) console.log(`local servers: skipped: ${noPython}`);
 
 /**
- * A port another process holds: bound, not listening (a listener would answer the server's readiness probe in its
- * place), so a server's bind fails with "address already in use" the way it does when a parallel test got there
- * first. Node cannot bind a TCP socket without listening: a small Python process holds it.
+ * A port another process holds: bound, not listening, so a server's bind fails with "address already in use" the way
+ * it does when a parallel test got there first. Node cannot bind a TCP socket without listening: a small Python
+ * process holds it. (A port another process listens on is the test below.)
  */
 async function takenPort(holders: ChildProcess[]): Promise<number> {
   const holder = spawn(PYTHON, ['-c', 'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\nprint(s.getsockname()[1],flush=True)\ntime.sleep(600)'], { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: '/usr/bin:/bin' } });
@@ -52,8 +54,11 @@ describe.skipIf(skip !== undefined || noPython !== undefined)('local engine serv
     return d;
   };
 
+  const listeners: Server[] = [];
+
   afterEach(async () => {
     for (const s of servers.splice(0)) await s.stop();
+    for (const l of listeners.splice(0)) await new Promise((resolve) => l.close(resolve));
     for (const h of holders.splice(0)) {
       if (h.exitCode === null && h.signalCode === null) {
         const gone = new Promise((resolve) => h.once('exit', resolve));
@@ -87,6 +92,26 @@ describe.skipIf(skip !== undefined || noPython !== undefined)('local engine serv
     expect(etcd.port).not.toBe(taken);
     const health = (await (await fetch(`${etcd.url}/health`)).json()) as { health?: string };
     expect(health.health).toBe('true');
+  });
+
+  it('a port another process listens on is not mistaken for the server: the server starts on a fresh one', async () => {
+    // what a connect probe alone cannot tell apart: something accepts on the port, but not the server we started
+    const foreign = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+    listeners.push(foreign);
+    const port = (foreign.address() as AddressInfo).port;
+    expect(await listensOn(process.pid, port)).toBe(true);
+    const chooser = choosing(port);
+    const nats = await startNatsServer({ dir: dir(), pickPort: chooser.pick });
+    servers.push(nats);
+    expect(chooser.calls).toBe(2);
+    expect(nats.port).not.toBe(port);
+    expect(await listensOn(nats.pid, nats.port)).toBe(true);
+    expect(await listensOn(nats.pid, port)).toBe(false);
+    const { connect } = await import('@nats-io/transport-node');
+    const nc = await connect({ servers: nats.url });
+    expect(nc.getServer()).toContain(String(nats.port));
+    await nc.close();
   });
 
   it('a port the caller gave is kept: taken, the start fails and says why', async () => {

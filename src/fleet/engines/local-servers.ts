@@ -4,6 +4,7 @@ import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { constants, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { listensOn } from './port-owner.js';
 
 export interface LocalServer {
   readonly name: string;
@@ -75,7 +76,11 @@ async function withFreshPorts<T>(retry: boolean, attempt: () => Promise<T>): Pro
   }
 }
 
-/** Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects when the child exits first. */
+/**
+ * Resolves once the child accepts TCP connections on 127.0.0.1:port, or rejects when it exits first. Another process
+ * listening on that port (it took the port between our choice and the child's bind) accepts a connect just as well:
+ * where /proc tells whose socket it is, only the child's counts, and the child exits on its failed bind.
+ */
 async function waitForPort(port: number, child: ChildProcess, name: string, log: () => string, timeoutMs = 20_000): Promise<void> {
   const started = Date.now();
   for (;;) {
@@ -88,7 +93,7 @@ async function waitForPort(port: number, child: ChildProcess, name: string, log:
       });
       socket.once('error', () => resolve(false));
     });
-    if (ok) return;
+    if (ok && child.pid !== undefined && (await listensOn(child.pid, port)) !== false) return;
     if (Date.now() - started > timeoutMs) throw new Error(`${name} did not listen on ${port} within ${timeoutMs} ms: ${log()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
