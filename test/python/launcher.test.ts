@@ -2,7 +2,7 @@
 // grpcio hands over to the next candidate, a refused Hello exits 2, and a Python with no grpcio at all fails the
 // start with WORKER_EXITED naming the module.
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yauzl from 'yauzl';
@@ -105,6 +105,23 @@ describe.skipIf(!PYTHON)(`the Python launcher${SKIP_REASON ? ` (${SKIP_REASON})`
     expect(stderr).toMatch(/BAD_TOKEN|UNAUTHENTICATED/);
     expect(stderr).toContain('exiting with code 2');
     expect(readFileSync(join(dir, 'worker.py'), 'utf8')).toContain('start_worker');
+  }, 30_000);
+
+  it('runs from another folder with nothing but python3 on PATH (no dirname or other tools of its own)', async () => {
+    router ??= await startTestRouter();
+    const { out } = await packPyecho(false);
+    const dir = join(temp('wa-pyrun-'), 'pkg');
+    await unpackZip(join(out, 'tests/pyecho/1_0_worker.zip'), dir, DEFAULT_PACKAGE_LIMITS);
+    const bin = temp('wa-pybin-');
+    symlinkSync(PYTHON as string, join(bin, 'python3'));
+    const child = spawn(join(dir, 'worker'), [], { cwd: tmpdir(), env: { PATH: bin, HOME: tmpdir() }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdin.end(`${JSON.stringify({ identifier: 'py-bare-path', target: router.address, token: 't'.repeat(40), type: 'tests', product: 'pyecho', version: '1.0', config: {} })}\n`);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    // worker.py ran (found in the launcher's own folder) and reached the router, which refused the unknown token
+    expect(code, stderr).toBe(2);
+    expect(stderr).toMatch(/BAD_TOKEN|UNAUTHENTICATED/);
   }, 30_000);
 
   it('a connector whose python: has no grpcio fails its start with WORKER_EXITED naming the module', async () => {

@@ -13,10 +13,11 @@ export const PYTHON_ENTRY = 'worker.py';
  * The launcher: WORKER_ADMIN_PYTHON alone when set (the connector's `python:` setting, or the interpreter the admin
  * found); else python3 on PATH, then /usr/bin/python3, /usr/local/bin/python3: the SDK hands over to the next one
  * when a Python lacks grpcio, and says which module is missing when none has it. `-B`: no __pycache__ in the folder.
+ * Shell built-ins only besides Python (its own folder from `$0`, not `dirname`): it runs on a bare PATH.
  */
 export const PYTHON_LAUNCHER = `#!/bin/sh
 # Written by worker-admin pack: runs worker.py with a Python 3 that can import grpc (see docs/workers.md).
-cd "$(dirname "$0")" || exit 1
+case $0 in */*) cd "\${0%/*}/" || exit 1 ;; esac
 WORKER_ADMIN_LAUNCHER=1
 export WORKER_ADMIN_LAUNCHER
 if [ -n "\${WORKER_ADMIN_PYTHON:-}" ]; then
