@@ -1,14 +1,25 @@
-// A worker started beside a serving one runs at nice 10 until READY, every thread of it, then gets the admin's back.
+// A worker started beside a serving one runs at nice 10 until READY, every thread of it and (in a session of its own,
+// where the kernel schedules sessions as groups) its session's group too, then gets the admin's back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startLowPriority } from '../../src/process/start-priority.js';
+import { autogroupOf, startLowPriority } from '../../src/process/start-priority.js';
 import { testEnv } from '../helpers/env.js';
 
 const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
 const CAPABLE = (BigInt(`0x${capEff}`) & (1n << 23n)) !== 0n;
 if (!CAPABLE) process.stderr.write('start priority test skipped: this process lacks CAP_SYS_NICE (run as root to test it)\n');
+// CAP_SYS_ADMIN (bit 21) and a kernel with autogroups: what the group part needs
+const GROUPS = CAPABLE && (BigInt(`0x${capEff}`) & (1n << 21n)) !== 0n && autogroupOf('self') !== undefined;
+if (CAPABLE && !GROUPS) process.stderr.write('start priority autogroup tests skipped: no /proc/self/autogroup or no CAP_SYS_ADMIN\n');
+
+/** Starts a node process that prints a line once up (its threads exist by then); `detached`: in a session of its own. */
+async function startNode(detached: boolean): Promise<number> {
+  child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log("up")'], { env: testEnv(), stdio: ['ignore', 'pipe', 'ignore'], detached });
+  await new Promise((resolve) => child?.stdout?.once('data', resolve));
+  return child.pid as number;
+}
 
 /** The nice value of every thread of `pid` (field 19 of /proc/PID/task/TID/stat). */
 function threadNices(pid: number): number[] {
@@ -41,6 +52,32 @@ describe.skipIf(!CAPABLE)('start priority', () => {
     restore();
     restore();
     expect(threadNices(pid).every((n) => n === getPriority())).toBe(true);
+  });
+
+  it.skipIf(!GROUPS)('a process in a session of its own (spawned detached, as the admin does): its group is lowered too, then restored', async () => {
+    const pid = await startNode(true);
+    const ours = autogroupOf('self');
+    const before = autogroupOf(pid);
+    expect(before?.id).not.toBe(ours?.id);
+    expect(before?.nice).toBe(0);
+    const restore = startLowPriority(pid);
+    // without this, the threads' nice 10 weighs only against the process's own threads: the group competes at full weight
+    expect(autogroupOf(pid)).toEqual({ id: before?.id, nice: 10 });
+    expect(autogroupOf('self')).toEqual(ours);
+    restore();
+    expect(autogroupOf(pid)).toEqual(before);
+    expect(threadNices(pid).every((n) => n === getPriority())).toBe(true);
+  });
+
+  it.skipIf(!GROUPS)("a process in the admin's own session: the group, the admin's, is left as it is", async () => {
+    const pid = await startNode(false);
+    const ours = autogroupOf('self');
+    expect(autogroupOf(pid)?.id).toBe(ours?.id);
+    const restore = startLowPriority(pid);
+    expect(getPriority(pid)).toBe(10);
+    expect(autogroupOf('self')).toEqual(ours);
+    restore();
+    expect(autogroupOf('self')).toEqual(ours);
   });
 
   it('a process gone before the restore is no error', async () => {
