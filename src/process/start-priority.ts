@@ -86,17 +86,41 @@ function reniceThreads(pid: number, nice: number): boolean {
   }
 }
 
-/** Lowers the priority of a worker that just started; returns how to give it the admin's back (a no-op when unchanged). */
-export function startLowPriority(pid: number): () => void {
+/**
+ * How long a start keeps the low priority at most (ms). Where the serving processes keep every core busy, a start at
+ * a low weight gets a small fraction of what it would otherwise get (30 instances updated under a closed-loop load:
+ * batches of starts took 2.4–5.0 s instead of 1.4–1.9 with no bound, BENCHMARKS.md). A boot of ~200 ms of CPU is
+ * over well within it on a host that is not saturated; on one that is, the start competes at the admin's priority
+ * after it.
+ */
+const START_LOW_PRIORITY_MS = 1000;
+
+/** Runs `fire` after `ms` without keeping the process alive; returns how to cancel it. */
+type Timer = (fire: () => void, ms: number) => () => void;
+
+const unrefTimer: Timer = (fire, ms) => {
+  const timer = setTimeout(fire, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
+
+/**
+ * Lowers the priority of a worker that just started; returns how to give it the admin's back (a no-op when unchanged),
+ * which also happens by itself after `limitMs`.
+ */
+export function startLowPriority(pid: number, limitMs = START_LOW_PRIORITY_MS, timer: Timer = unrefTimer): () => void {
   if (!mayRestore()) return () => undefined;
   const own = getPriority();
   if (own >= START_NICE || !reniceThreads(pid, START_NICE)) return () => undefined;
   const restoreGroup = lowerAutogroup(pid);
   let restored = false;
-  return () => {
+  const restore = (): void => {
     if (restored) return;
     restored = true;
+    cancel();
     restoreGroup();
     reniceThreads(pid, own);
   };
+  const cancel = timer(restore, limitMs);
+  return restore;
 }

@@ -69,6 +69,26 @@ describe.skipIf(!CAPABLE)('start priority', () => {
     expect(threadNices(pid).every((n) => n === getPriority())).toBe(true);
   });
 
+  it('gives the priority back by itself once its time is up, READY or not; the restore after that does nothing', async () => {
+    const pid = await startNode(true);
+    const before = autogroupOf(pid);
+    let fire: (() => void) | undefined;
+    let cancelled = 0;
+    const restore = startLowPriority(pid, 1000, (f, ms) => {
+      expect(ms).toBe(1000);
+      fire = f;
+      return () => (cancelled += 1);
+    });
+    expect(getPriority(pid)).toBe(10);
+    if (GROUPS) expect(autogroupOf(pid)?.nice).toBe(10);
+    fire?.();
+    expect(threadNices(pid).every((n) => n === getPriority())).toBe(true);
+    expect(autogroupOf(pid)).toEqual(before);
+    restore();
+    expect(cancelled).toBe(1);
+    expect(threadNices(pid).every((n) => n === getPriority())).toBe(true);
+  });
+
   it.skipIf(!GROUPS)("a process in the admin's own session: the group, the admin's, is left as it is", async () => {
     const pid = await startNode(false);
     const ours = autogroupOf('self');
