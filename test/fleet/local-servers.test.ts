@@ -44,6 +44,14 @@ function choosing(first: number): { pick: () => Promise<number>; calls: number }
   return chooser;
 }
 
+/** A NATS client connects to `nats` and is served on its port. */
+async function expectNatsServing(nats: LocalServer): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node');
+  const nc = await connect({ servers: nats.url });
+  expect(nc.getServer()).toContain(String(nats.port));
+  await nc.close();
+}
+
 describe.skipIf(skip !== undefined || noPython !== undefined)('local engine servers on ports of our choosing', () => {
   const servers: LocalServer[] = [];
   const holders: ChildProcess[] = [];
@@ -77,10 +85,7 @@ describe.skipIf(skip !== undefined || noPython !== undefined)('local engine serv
     expect(chooser.calls).toBe(2);
     expect(nats.port).not.toBe(taken);
     expect(nats.url).toBe(`nats://127.0.0.1:${nats.port}`);
-    const { connect } = await import('@nats-io/transport-node');
-    const nc = await connect({ servers: nats.url });
-    expect(nc.getServer()).toContain(String(nats.port));
-    await nc.close();
+    await expectNatsServing(nats);
   });
 
   it('etcd: a client port taken before the bind is chosen again, and the member is healthy on the new one', async () => {
@@ -108,10 +113,7 @@ describe.skipIf(skip !== undefined || noPython !== undefined)('local engine serv
     expect(nats.port).not.toBe(port);
     expect(await listensOn(nats.pid, nats.port)).toBe(true);
     expect(await listensOn(nats.pid, port)).toBe(false);
-    const { connect } = await import('@nats-io/transport-node');
-    const nc = await connect({ servers: nats.url });
-    expect(nc.getServer()).toContain(String(nats.port));
-    await nc.close();
+    await expectNatsServing(nats);
   });
 
   it('a port the caller gave is kept: taken, the start fails and says why', async () => {

@@ -88,19 +88,26 @@ describe.skipIf(!PYTHON)(`the Python launcher${SKIP_REASON ? ` (${SKIP_REASON})`
     await router?.close();
   });
 
-  it('hands over from a python3 without grpcio to the next one; a refused Hello prints the reason and exits 2', async () => {
-    router = await startTestRouter();
+  /**
+   * The packed pyecho, unpacked and its launcher run from another folder with `path` as PATH, the start line naming a
+   * token the router never expected: a run that reaches the router ends with a refused Hello (exit 2).
+   */
+  async function runRefused(identifier: string, path: string, args: (address: string) => string[] = () => []): Promise<{ dir: string; code: number | null; stderr: string }> {
+    router ??= await startTestRouter();
     const { out } = await packPyecho(false);
     const dir = join(temp('wa-pyrun-'), 'pkg');
     await unpackZip(join(out, 'tests/pyecho/1_0_worker.zip'), dir, DEFAULT_PACKAGE_LIMITS);
-    const fake = pythonWithoutGrpc();
-    const child = spawn(join(dir, 'worker'), ['--identifier', 'py-refused', '--target', router.address], {
-      cwd: tmpdir(), env: { PATH: `${join(fake, '..')}:/usr/bin:/bin`, HOME: tmpdir() }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(join(dir, 'worker'), args(router.address), { cwd: tmpdir(), env: { PATH: path, HOME: tmpdir() }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdin.end(`${JSON.stringify({ identifier: 'py-refused', target: router.address, token: 't'.repeat(40), type: 'tests', product: 'pyecho', version: '1.0', config: {} })}\n`);
+    child.stdin.end(`${JSON.stringify({ identifier, target: router.address, token: 't'.repeat(40), type: 'tests', product: 'pyecho', version: '1.0', config: {} })}\n`);
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    return { dir, code, stderr };
+  }
+
+  it('hands over from a python3 without grpcio to the next one; a refused Hello prints the reason and exits 2', async () => {
+    const fake = pythonWithoutGrpc();
+    const { dir, code, stderr } = await runRefused('py-refused', `${join(fake, '..')}:/usr/bin:/bin`, (address) => ['--identifier', 'py-refused', '--target', address]);
     expect(code, stderr).toBe(2);
     expect(stderr).toMatch(/BAD_TOKEN|UNAUTHENTICATED/);
     expect(stderr).toContain('exiting with code 2');
@@ -108,17 +115,9 @@ describe.skipIf(!PYTHON)(`the Python launcher${SKIP_REASON ? ` (${SKIP_REASON})`
   }, 30_000);
 
   it('runs from another folder with nothing but python3 on PATH (no dirname or other tools of its own)', async () => {
-    router ??= await startTestRouter();
-    const { out } = await packPyecho(false);
-    const dir = join(temp('wa-pyrun-'), 'pkg');
-    await unpackZip(join(out, 'tests/pyecho/1_0_worker.zip'), dir, DEFAULT_PACKAGE_LIMITS);
     const bin = temp('wa-pybin-');
     symlinkSync(PYTHON as string, join(bin, 'python3'));
-    const child = spawn(join(dir, 'worker'), [], { cwd: tmpdir(), env: { PATH: bin, HOME: tmpdir() }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.stdin.end(`${JSON.stringify({ identifier: 'py-bare-path', target: router.address, token: 't'.repeat(40), type: 'tests', product: 'pyecho', version: '1.0', config: {} })}\n`);
-    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    const { code, stderr } = await runRefused('py-bare-path', bin);
     // worker.py ran (found in the launcher's own folder) and reached the router, which refused the unknown token
     expect(code, stderr).toBe(2);
     expect(stderr).toMatch(/BAD_TOKEN|UNAUTHENTICATED/);
