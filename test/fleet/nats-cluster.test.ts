@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, portTaken, startEtcd, startNatsServer, type LocalServer } from '../../src/fleet/engines/local-servers.js';
+import { freePort, startEtcd, startNatsServer, withFreshPorts, type LocalServer } from '../../src/fleet/engines/local-servers.js';
 import { startLocalFleet, type LocalFleet } from '../../src/fleet/demo/local-fleet.js';
 import { createRouterRpc, type RouterRpc } from '../../src/sdk/rpc.js';
 import { fleetSkipReason, until } from './engines.js';
@@ -22,18 +22,19 @@ describe.skipIf(skip !== undefined)('a fleet on a 3-node NATS cluster', () => {
   beforeAll(async () => {
     // route ports are chosen ahead (each node names the others'): one taken by another process before its node binds
     // it means a new set of ports for a new cluster
-    for (let attempt = 1; ; attempt += 1) {
+    let attempt = 0;
+    await withFreshPorts(true, async () => {
+      attempt += 1;
       const routes = [await freePort(), await freePort(), await freePort()];
       try {
         for (let i = 0; i < 3; i += 1) {
           servers.push(await startNatsServer({ dir: join(dir, `n${i}-${attempt}`), cluster: { name: 'wa', port: routes[i]!, routes: routes.filter((_, j) => j !== i) } }));
         }
-        break;
       } catch (error) {
         for (const s of servers.splice(0)) await s.stop();
-        if (attempt >= 3 || !portTaken(error)) throw error;
+        throw error;
       }
-    }
+    });
     const etcd = await startEtcd({ dir: join(dir, 'etcd') });
     servers.push(etcd);
     fleet = await startLocalFleet({

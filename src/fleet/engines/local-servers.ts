@@ -58,15 +58,16 @@ const PORT_ATTEMPTS = 4;
  * True when a start failed because a port was taken: `freePort` only says what was free a moment ago, and another
  * process (a parallel test, another server starting) may bind it before the server does.
  */
-export function portTaken(error: unknown): boolean {
+function portTaken(error: unknown): boolean {
   return error instanceof Error && /address already in use/i.test(error.message);
 }
 
 /**
  * Runs `attempt` with ports it picks itself; when `retry` (the ports were ours to choose) and the server found one
- * taken, again with new ones, up to PORT_ATTEMPTS times.
+ * taken, again with new ones, up to PORT_ATTEMPTS times. An attempt that starts several servers stops the ones it
+ * started before it throws.
  */
-async function withFreshPorts<T>(retry: boolean, attempt: () => Promise<T>): Promise<T> {
+export async function withFreshPorts<T>(retry: boolean, attempt: () => Promise<T>): Promise<T> {
   for (let tries = 1; ; tries += 1) {
     try {
       return await attempt();
