@@ -64,8 +64,8 @@ function portTaken(error: unknown): boolean {
 
 /**
  * Runs `attempt` with ports it picks itself; when `retry` (the ports were ours to choose) and the server found one
- * taken, again with new ones, up to PORT_ATTEMPTS times. An attempt that starts several servers stops the ones it
- * started before it throws.
+ * taken, again with new ones, up to PORT_ATTEMPTS times. An attempt that starts several servers (a cluster whose
+ * nodes name each other's ports) must stop the ones it started before it throws: the next attempt starts them all.
  */
 export async function withFreshPorts<T>(retry: boolean, attempt: () => Promise<T>): Promise<T> {
   for (let tries = 1; ; tries += 1) {
