@@ -1,6 +1,6 @@
 // The series ring behind /api/v1/series, driven by hand: points per step, percentiles, markers and bands, and its memory
 // after one, two and three hours of simulated samples staying within the bound docs/ops.md states.
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { WorkerStatus } from '../../src/admin/instance.js';
@@ -67,13 +67,19 @@ describe('series recorder', () => {
     expect(later.points.map((p) => p.t)).toEqual([T0 + 16 * 60_000]);
   });
 
-  it('holds at most 180 points, 256 markers and 64 bands, and under 512 KiB of heap after 1, 2 and 3 simulated hours', () => {
+  it('holds at most 180 points, 256 markers and 64 bands, and under 512 KiB of heap after 1 to 4 simulated hours', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
+    // The heap's data, not its code: V8 installs optimised code when its compiler threads finish, later on a busy
+    // machine, and that is not the recorder's memory.
+    const dataSpaces = (): number => getHeapSpaceStatistics().filter((s) => !s.space_name.startsWith('code')).reduce((sum, s) => sum + s.space_used_size, 0);
     const heap = (): number => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
+      let least = Infinity;
+      for (let i = 0; i < 3; i += 1) {
+        gc();
+        least = Math.min(least, dataSpaces());
+      }
+      return least;
     };
     const random = seeded(42);
     const name = (): string => `worker-${Math.floor(random() * 1e12).toString(36)}-${'x'.repeat(24)}`;
@@ -101,15 +107,19 @@ describe('series recorder', () => {
     const afterTwo = heap() - before;
     simulate(1);
     const afterThree = heap() - before;
+    simulate(1);
+    const afterFour = heap() - before;
     expect(r.ring.held).toEqual({ points: 180, markers: MAX_MARKERS, bands: MAX_BANDS });
     const view = r.view(now);
     expect(view.points).toHaveLength(180);
     expect(view.points[0]!.t).toBe(now - 179 * 5000);
     const kib = (n: number): number => Math.round(n / 1024);
-    console.log(`series ring heap: ${kib(afterHour)} KiB after 1 h, ${kib(afterTwo)} KiB after 2 h, ${kib(afterThree)} KiB after 3 h`);
-    // The bound docs/ops.md states; the rest of the curve is V8's own (optimized code, array capacity), and flat.
+    console.log(`series ring heap: ${[afterHour, afterTwo, afterThree, afterFour].map(kib).join(', ')} KiB after 1, 2, 3, 4 h`);
+    // The bound docs/ops.md states; past the first hours the curve is flat. A leak grows every hour (an entry kept
+    // per event would be ~200 KiB an hour here); V8's own bookkeeping (bytecode, feedback) now and then holds ~150 KiB
+    // more at one reading on a busy machine, so the later of two readings counts only if both are up.
     expect(afterHour).toBeLessThan(512 * 1024);
-    expect(afterThree).toBeLessThan(512 * 1024);
-    expect(afterThree - afterTwo).toBeLessThan(64 * 1024);
+    expect(afterFour).toBeLessThan(512 * 1024);
+    expect(Math.min(afterThree, afterFour) - afterTwo).toBeLessThan(64 * 1024);
   });
 });
