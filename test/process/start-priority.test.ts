@@ -29,6 +29,11 @@ function threadNices(pid: number): number[] {
   });
 }
 
+/** True when every thread of `pid` has the nice value of this process (the admin's, in these tests). */
+function atAdminPriority(pid: number): boolean {
+  return threadNices(pid).every((n) => n === getPriority());
+}
+
 let child: ChildProcess | undefined;
 afterEach(async () => {
   if (child?.exitCode === null) {
@@ -41,9 +46,7 @@ afterEach(async () => {
 
 describe.skipIf(!CAPABLE)('start priority', () => {
   it('lowers every thread of a started node process, and restores the admin priority once (idempotent)', async () => {
-    child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log("up")'], { env: testEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
-    await new Promise((resolve) => child?.stdout?.once('data', resolve)); // its threads exist by now
-    const pid = child.pid as number;
+    const pid = await startNode(false);
     const restore = startLowPriority(pid);
     expect(getPriority(pid)).toBe(10);
     const nices = threadNices(pid);
@@ -51,7 +54,7 @@ describe.skipIf(!CAPABLE)('start priority', () => {
     expect(nices.every((n) => n === 10)).toBe(true);
     restore();
     restore();
-    expect(threadNices(pid).every((n) => n === getPriority())).toBe(true);
+    expect(atAdminPriority(pid)).toBe(true);
   });
 
   it.skipIf(!GROUPS)('a process in a session of its own (spawned detached, as the admin does): its group is lowered too, then restored', async () => {
@@ -66,7 +69,7 @@ describe.skipIf(!CAPABLE)('start priority', () => {
     expect(autogroupOf('self')).toEqual(ours);
     restore();
     expect(autogroupOf(pid)).toEqual(before);
-    expect(threadNices(pid).every((n) => n === getPriority())).toBe(true);
+    expect(atAdminPriority(pid)).toBe(true);
   });
 
   it('gives the priority back by itself once its time is up, READY or not; the restore after that does nothing', async () => {
@@ -82,11 +85,11 @@ describe.skipIf(!CAPABLE)('start priority', () => {
     expect(getPriority(pid)).toBe(10);
     if (GROUPS) expect(autogroupOf(pid)?.nice).toBe(10);
     fire?.();
-    expect(threadNices(pid).every((n) => n === getPriority())).toBe(true);
+    expect(atAdminPriority(pid)).toBe(true);
     expect(autogroupOf(pid)).toEqual(before);
     restore();
     expect(cancelled).toBe(1);
-    expect(threadNices(pid).every((n) => n === getPriority())).toBe(true);
+    expect(atAdminPriority(pid)).toBe(true);
   });
 
   it.skipIf(!GROUPS)("a process in the admin's own session: the group, the admin's, is left as it is", async () => {
